@@ -1,0 +1,31 @@
+# The course's two commands: `make lab` opens it, `make test` runs every test.
+# Both create the virtual environment .venv on first use (and refresh it when
+# pyproject.toml changes), so a fresh clone needs nothing but Python >= 3.10 and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test lessons check-lessons lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open the course in JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=. lessons/
+
+test: $(STAMP)  ## run the whole test suite (unit, property, notebook and browser tests)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)  ## run the benchmarks (results go in benchmarks/README.md by hand)
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,116 @@
+"""The five hospitals of the course, each a named ``Profile`` of its patient population."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who a hospital treats and how it records them (the knobs of the generator).
+
+    Parameters
+    ----------
+    name : str
+        Readable name of the hospital.
+    slug : str
+        File-name form of the name: the CSVs are ``<slug>_train.csv`` and ``<slug>_test.csv``.
+    description : str
+        The profile in one sentence.
+    n_patients : int
+        Records written for this hospital (train + test).
+    age_mean, age_sd : float
+        Normal distribution of age in years, truncated to ``[age_min, age_max]``.
+    age_min, age_max : int
+        Age range of the patients (the Framingham equation was fitted on 30-74).
+    male_fraction : float
+        Probability that a patient is male.
+    smoking_rate : float
+        Probability that a 50-year-old patient smokes (falls with age, higher in men).
+    bmi_mean : float
+        Mean body-mass index in kg/m2 (standard deviation 5).
+    risk_shift : float
+        Log hazard ratio added to the Framingham linear predictor, to calibrate the
+        site's event rate (e.g. -0.5 = 0.61 times the Framingham baseline hazard).
+    sbp_offset : float
+        mmHg added to every recorded systolic blood pressure (a device that reads
+        high); the outcome depends on the true value.
+    missing : tuple of (str, float)
+        Columns recorded as missing (``nan``, empty in the CSV) completely at random,
+        with the fraction of rows affected.
+    test_size : float
+        Fraction of the records held out as the hospital's test set (stratified).
+    """
+
+    name: str
+    slug: str
+    description: str
+    n_patients: int
+    age_mean: float
+    age_sd: float
+    male_fraction: float
+    smoking_rate: float
+    bmi_mean: float
+    risk_shift: float
+    age_min: int = 30
+    age_max: int = 79
+    sbp_offset: float = 0.0
+    missing: tuple[tuple[str, float], ...] = ()
+    test_size: float = 0.25
+
+
+#: The five shipped hospitals, keyed by slug, in the fixed course order.
+PROFILES = {
+    p.slug: p
+    for p in (
+        Profile(
+            name="Metro University Hospital",
+            slug="metro_university",
+            description="A large university hospital in a city: many patients of all "
+            "adult ages, an even sex ratio and a typical event rate.",
+            n_patients=3200, age_mean=54, age_sd=11, male_fraction=0.48,
+            smoking_rate=0.16, bmi_mean=28.5, risk_shift=-0.35,
+        ),
+        Profile(
+            name="Hillcrest Rural Clinic",
+            slug="hillcrest_rural",
+            description="A small rural clinic: few patients, older, heavier and more "
+            "often smokers, so many more cardiovascular events.",
+            n_patients=320, age_mean=66, age_sd=8, male_fraction=0.52,
+            smoking_rate=0.26, bmi_mean=30.5, risk_shift=-0.15, age_max=85,
+        ),
+        Profile(
+            name="Riverside Community Hospital",
+            slug="riverside_community",
+            description="A community hospital whose office blood-pressure device reads "
+            "10 mmHg high: every recorded SBP is shifted (feature shift).",
+            n_patients=1400, age_mean=57, age_sd=10, male_fraction=0.50,
+            smoking_rate=0.18, bmi_mean=29.0, risk_shift=-0.35, sbp_offset=10.0,
+        ),
+        Profile(
+            name="Lakeview General Hospital",
+            slug="lakeview_general",
+            description="A general hospital whose lab often skips the HDL test: HDL "
+            "cholesterol is missing in about 30 % of the records.",
+            n_patients=900, age_mean=56, age_sd=11, male_fraction=0.50,
+            smoking_rate=0.17, bmi_mean=28.5, risk_shift=-0.35, missing=(("hdl", 0.30),),
+        ),
+        Profile(
+            name="Rosewood Women's Health Center",
+            slug="rosewood_womens",
+            description="A women's health center: about 90 % women, younger patients "
+            "and a low event rate (label and sex skew).",
+            n_patients=600, age_mean=46, age_sd=9, male_fraction=0.10,
+            smoking_rate=0.12, bmi_mean=27.5, risk_shift=-0.20,
+        ),
+    )
+}
+
+
+def get_profile(profile):
+    """Return the ``Profile`` for a slug, or ``profile`` itself if it is one already."""
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, str) and profile in PROFILES:
+        return PROFILES[profile]
+    raise ValueError(f"profile must be a Profile or one of {tuple(PROFILES)}, got {profile!r}")

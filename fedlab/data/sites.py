@@ -1,0 +1,218 @@
+"""The records one hospital holds: a ``Site`` (one table) and a ``Hospital`` (train + test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Site:
+    """The patient records held by one site: features ``X`` and labels ``y``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the site, e.g. ``"Hillcrest Rural Clinic"``.
+    X : array-like of shape (n_records, n_features)
+        Feature values as floats; ``np.nan`` marks a missing value. Copied.
+    y : array-like of shape (n_records,)
+        Labels, 0 or 1. Copied.
+    feature_names : sequence of str
+        Name of each column of ``X``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree or ``y`` holds anything but 0 and 1.
+
+    Examples
+    --------
+    >>> site = Site("demo", [[50.0, 1.0], [61.0, 0.0]], [0, 1], ("age", "sex"))
+    >>> site
+    Site(name='demo', n_records=2, n_features=2, prevalence=0.500)
+    >>> site.column("age")
+    array([50., 61.])
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+
+    def __post_init__(self):
+        X, y, names = _check_table(self.X, self.y, self.feature_names, where=self.name)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "feature_names", names)
+
+    @property
+    def n_records(self):
+        """Number of records (rows)."""
+        return len(self.y)
+
+    @property
+    def prevalence(self):
+        """Fraction of records with label 1 (``nan`` for an empty site)."""
+        return float(self.y.mean()) if len(self.y) else float("nan")
+
+    def column(self, name):
+        """Return one feature column as a 1-D array (a copy)."""
+        if name not in self.feature_names:
+            raise ValueError(f"no feature named {name!r}; features are {self.feature_names}")
+        return self.X[:, self.feature_names.index(name)].copy()
+
+    def take(self, indices, *, name=None):
+        """Return a new ``Site`` with the records at ``indices`` (e.g. one client's share)."""
+        indices = np.asarray(indices, dtype=np.intp)
+        return Site(name or self.name, self.X[indices], self.y[indices], self.feature_names)
+
+    def __repr__(self):
+        return (
+            f"Site(name={self.name!r}, n_records={self.n_records}, "
+            f"n_features={len(self.feature_names)}, prevalence={self.prevalence:.3f})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Hospital:
+    """One hospital of the course: its records already split into train and test.
+
+    Parameters
+    ----------
+    name : str
+        Readable name, e.g. ``"Metro University Hospital"``.
+    X_train, X_test : array-like of shape (n_train, n_features), (n_test, n_features)
+        Features (floats, ``np.nan`` = missing).
+    y_train, y_test : array-like of shape (n_train,), (n_test,)
+        Labels, 0 or 1.
+    feature_names : sequence of str
+        Names of the columns of ``X_train`` and ``X_test``.
+    description : str, default=""
+        The hospital's profile in one sentence.
+    slug : str, default=""
+        Short file-name form of the name, e.g. ``"metro_university"``.
+
+    Examples
+    --------
+    >>> h = Hospital("demo", [[50.0], [60.0]], [0, 1], [[55.0]], [1], ("age",))
+    >>> h.n_train, h.n_test, round(h.prevalence, 3)
+    (2, 1, 0.667)
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    description: str = ""
+    slug: str = ""
+
+    def __post_init__(self):
+        X_tr, y_tr, names = _check_table(self.X_train, self.y_train, self.feature_names,
+                                         where=f"{self.name} (train)")
+        X_te, y_te, _ = _check_table(self.X_test, self.y_test, names,
+                                     where=f"{self.name} (test)")
+        for field, value in [("X_train", X_tr), ("y_train", y_tr), ("X_test", X_te),
+                             ("y_test", y_te), ("feature_names", names)]:
+            object.__setattr__(self, field, value)
+
+    @classmethod
+    def from_sites(cls, train, test, *, description="", slug="", name=None):
+        """Build a ``Hospital`` from a train ``Site`` and a test ``Site``."""
+        if tuple(train.feature_names) != tuple(test.feature_names):
+            raise ValueError("train and test sites must have the same feature_names")
+        return cls(name or train.name, train.X, train.y, test.X, test.y,
+                   train.feature_names, description=description, slug=slug)
+
+    @property
+    def n_train(self):
+        """Number of training records."""
+        return len(self.y_train)
+
+    @property
+    def n_test(self):
+        """Number of test records."""
+        return len(self.y_test)
+
+    @property
+    def prevalence(self):
+        """Fraction of label-1 records over train and test together."""
+        n = self.n_train + self.n_test
+        return float((self.y_train.sum() + self.y_test.sum()) / n) if n else float("nan")
+
+    @property
+    def train(self):
+        """The training records as a ``Site``."""
+        return Site(self.name, self.X_train, self.y_train, self.feature_names)
+
+    @property
+    def test(self):
+        """The test records as a ``Site``."""
+        return Site(self.name, self.X_test, self.y_test, self.feature_names)
+
+    def __repr__(self):
+        return (
+            f"Hospital(name={self.name!r}, n_train={self.n_train}, n_test={self.n_test}, "
+            f"prevalence={self.prevalence:.3f})"
+        )
+
+
+def pool_sites(sites, *, name="pooled"):
+    """Stack the records of several sites into one ``Site`` (the centralized baseline).
+
+    Parameters
+    ----------
+    sites : sequence of Site
+        Sites with identical ``feature_names``.
+    name : str, default="pooled"
+        Name of the pooled site.
+
+    Returns
+    -------
+    Site
+
+    Examples
+    --------
+    >>> a = Site("a", [[1.0]], [0], ("x",))
+    >>> b = Site("b", [[2.0], [3.0]], [1, 1], ("x",))
+    >>> pool_sites([a, b]).n_records
+    3
+    """
+    sites = list(sites)
+    if not sites:
+        raise ValueError("sites must hold at least one Site, got an empty sequence")
+    names = sites[0].feature_names
+    for site in sites[1:]:
+        if site.feature_names != names:
+            raise ValueError(
+                f"site {site.name!r} has features {site.feature_names}, "
+                f"but site {sites[0].name!r} has {names}"
+            )
+    X = np.concatenate([site.X for site in sites])
+    y = np.concatenate([site.y for site in sites])
+    return Site(name, X, y, names)
+
+
+def _check_table(X, y, feature_names, *, where):
+    names = tuple(str(n) for n in feature_names)
+    X = np.array(X, dtype=float)
+    y_raw = np.array(y)
+    if X.ndim == 1 and X.size == 0:
+        X = X.reshape(0, len(names))
+    if X.ndim != 2:
+        raise ValueError(f"{where}: X must be 2-D (n_records, n_features), got shape {X.shape}")
+    if y_raw.ndim != 1 or len(y_raw) != len(X):
+        raise ValueError(f"{where}: y must have shape ({len(X)},), got shape {y_raw.shape}")
+    if X.shape[1] != len(names):
+        raise ValueError(
+            f"{where}: X has {X.shape[1]} columns but {len(names)} feature_names were given"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"{where}: feature_names must be unique, got {names}")
+    if y_raw.size and not np.isin(y_raw, (0, 1)).all():
+        bad = y_raw[~np.isin(y_raw, (0, 1))][0]
+        raise ValueError(f"{where}: y must hold only 0 and 1, got {bad!r}")
+    return X, y_raw.astype(np.int64), names
