@@ -1,0 +1,175 @@
+"""fedlab.federated: clients, server, the round loop, federated preprocessing, history."""
+
+import numpy as np
+import pytest
+
+from fedlab import federated, model
+from fedlab.federated import Client
+
+
+def _sites(sizes=(400, 100, 40), d=3, seed=0, missing=False):
+    rng = np.random.default_rng(seed)
+    sites = []
+    for k, n in enumerate(sizes):
+        X = rng.normal(loc=k, scale=1 + k, size=(n, d))
+        y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] - k)))).astype(int)
+        if missing:
+            X[rng.random(n) < 0.2, 1] = np.nan
+        sites.append((X, y))
+    return sites
+
+
+def _clients(sites):
+    return [Client(X, y, name=f"site{k}") for k, (X, y) in enumerate(sites)]
+
+
+class OnlyMessages:
+    """Exposes nothing but the protocol: proof the engine never reaches for records."""
+
+    def __init__(self, client):
+        self._client = client
+        self.name, self.n_features, self.n_samples = client.name, client.n_features, \
+            client.n_samples
+
+    def feature_sums(self):
+        return self._client.feature_sums()
+
+    def preprocess(self, standardizer):
+        self._client.preprocess(standardizer)
+
+    def fit(self, params, **kwargs):
+        return self._client.fit(params, **kwargs)
+
+    def gradient(self, params, **kwargs):
+        return self._client.gradient(params, **kwargs)
+
+
+def test_engine_talks_to_clients_only_through_messages():
+    sites = _sites()
+    plain = federated.run(_clients(sites), rounds=3, random_state=1)
+    guarded = federated.run([OnlyMessages(c) for c in _clients(sites)], rounds=3,
+                            random_state=1)
+    np.testing.assert_array_equal(plain.params, guarded.params)
+
+
+def test_federated_standardization_equals_pooled_statistics():
+    sites = _sites(missing=True)
+    clients = _clients(sites)
+    scaler = federated.combine([c.feature_sums() for c in clients])
+    pooled = np.vstack([X for X, _ in sites])
+    np.testing.assert_allclose(scaler.mean, np.nanmean(pooled, axis=0))
+    np.testing.assert_allclose(scaler.scale, np.nanstd(pooled, axis=0))
+    Z = scaler.transform(pooled)
+    assert not np.isnan(Z).any()
+    np.testing.assert_allclose(np.nanmean(scaler.transform(pooled), axis=0), 0, atol=0.05)
+
+
+def test_weighted_fedsgd_is_exactly_centralized_gradient_descent():
+    # sum_k (n_k / N) grad_k = the pooled gradient, so FedSGD takes the centralized step
+    sites = _sites()
+    history = federated.run(_clients(sites), rounds=25, algorithm="fedsgd", lr=0.5,
+                            standardize=False, random_state=0)
+    X = np.vstack([X for X, _ in sites])
+    y = np.concatenate([y for _, y in sites])
+    centralized = model.sgd(model.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
+    np.testing.assert_allclose(history.params, centralized, atol=1e-12)
+
+
+def test_plain_mean_fedsgd_is_not_centralized_with_unequal_sites():
+    sites = _sites()
+    history = federated.run(_clients(sites), rounds=25, algorithm="fedsgd", lr=0.5,
+                            aggregate="mean", standardize=False, random_state=0)
+    X = np.vstack([X for X, _ in sites])
+    y = np.concatenate([y for _, y in sites])
+    centralized = model.sgd(model.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
+    assert np.abs(history.params - centralized).max() > 1e-3
+
+
+def test_fedavg_with_one_client_is_local_training():
+    X, y = _sites(sizes=(200,))[0]
+    history = federated.run([Client(X, y)], rounds=4, local_epochs=2, batch_size=None,
+                            lr=0.3, standardize=False, random_state=0)
+    local = model.sgd(model.init_params(3), X, y, epochs=8, batch_size=None, lr=0.3)
+    np.testing.assert_allclose(history.params, local, atol=1e-12)
+
+
+def test_fedavg_approaches_the_centralized_model_and_history_records_it():
+    sites = _sites()
+    test_sets = {f"site{k}": site for k, site in enumerate(_sites(seed=9))}
+    history = federated.run(_clients(sites), rounds=30, lr=0.1, test_sets=test_sets,
+                            random_state=0)
+    auc = history.metric("auc")
+    assert len(auc) == 31 and auc[0] == 0.5 and auc[-1] > 0.75
+    assert set(history.final.sites) == set(test_sets)
+    assert history.final.participants == ["site0", "site1", "site2"]
+
+
+def test_bytes_on_the_wire_are_counted_per_round():
+    d = 3
+    history = federated.run(_clients(_sites(d=d)), rounds=2, random_state=0)
+    params_bytes = 8 * (d + 1)
+    # round 0: feature sums up (3 float vectors per client), standardizer down
+    assert history.rounds[0].bytes_up == 3 * (3 * 8 * d)
+    assert history.rounds[0].bytes_down == 3 * (2 * 8 * d)
+    assert history.rounds[1].bytes_down == 3 * params_bytes
+    assert history.rounds[1].bytes_up == 3 * (params_bytes + 8)
+    assert history.bytes()[-1] == sum(r.bytes_up + r.bytes_down for r in history.rounds)
+
+
+def test_client_fraction_and_dropout_change_who_takes_part():
+    clients = [Client(X, y, name=f"c{k}") for k, (X, y) in
+               enumerate(_sites(sizes=(50,) * 10))]
+    sampled = federated.run(clients, rounds=5, client_fraction=0.3, random_state=0)
+    assert all(len(r.participants) == 3 for r in sampled.rounds[1:])
+    assert len({tuple(r.participants) for r in sampled.rounds[1:]}) > 1
+    dropped = federated.run(clients, rounds=20, dropout=0.5, random_state=0)
+    counts = [len(r.participants) for r in dropped.rounds[1:]]
+    assert min(counts) < 10 and 3 < np.mean(counts) < 7
+
+
+def test_same_seed_same_history():
+    a = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=5)
+    b = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=5)
+    np.testing.assert_array_equal(a.params, b.params)
+    c = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=6)
+    assert not np.array_equal(a.params, c.params)
+
+
+def test_robust_rule_and_custom_rule_plug_in():
+    clients = _clients(_sites())
+    median = federated.run(clients, rounds=2, aggregate="median", random_state=0)
+    custom = federated.run(clients, rounds=2, aggregate=lambda v, w: v.mean(axis=0),
+                           random_state=0)
+    mean = federated.run(clients, rounds=2, aggregate="mean", random_state=0)
+    np.testing.assert_allclose(custom.params, mean.params)
+    assert not np.allclose(median.params, mean.params)
+
+
+def test_missing_values_need_preprocessing():
+    X, y = _sites(missing=True)[0]
+    with pytest.raises(ValueError, match="has missing values: call preprocess"):
+        federated.run([Client(X, y)], rounds=1, standardize=False)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"rounds": -1}, "rounds must be >= 0"),
+    ({"algorithm": "fedmagic"}, "algorithm must be one of"),
+    ({"aggregate": "max"}, "aggregate must be one of"),
+    ({"client_fraction": 0}, r"client_fraction must be in \(0, 1\]"),
+    ({"client_fraction": 1.5}, r"client_fraction must be in \(0, 1\]"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ({"lr": 0.0}, "lr must be > 0"),
+    ({"local_epochs": 0}, "local_epochs must be >= 1"),
+])
+def test_run_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        federated.run(_clients(_sites()), **kwargs)
+
+
+def test_clients_reject_bad_records():
+    with pytest.raises(ValueError, match="must hold only 0 and 1"):
+        Client([[1.0], [2.0]], [0, 2], name="bad")
+    with pytest.raises(ValueError, match="clients must hold at least one Client"):
+        federated.run([])
+    with pytest.raises(ValueError, match="same number of features"):
+        federated.run([Client([[1.0]], [1]), Client([[1.0, 2.0]], [0])])
