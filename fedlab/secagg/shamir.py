@@ -2,6 +2,8 @@
 
 from functools import lru_cache
 
+import numpy as np
+
 from .keys import byte_source
 
 __all__ = ["PRIME", "SHARE_BYTES", "InconsistentSharesError", "reconstruct", "share"]
@@ -57,6 +59,7 @@ def share(secret, *, threshold, n_shares, random_state=None):
     42
     """
     _check_counts(threshold, n_shares)
+    threshold, n_shares = int(threshold), int(n_shares)
     if not isinstance(secret, int) or not 0 <= secret < PRIME:
         raise ValueError(f"secret must be an int in [0, PRIME), got {secret!r}")
     random_bytes = byte_source(random_state)
@@ -117,7 +120,8 @@ def reconstruct(shares, *, threshold):
     ...
     ValueError: need at least threshold=2 shares to reconstruct, got 1
     """
-    _check_counts(threshold, max(threshold, 1))
+    _check_counts(threshold, threshold)
+    threshold = int(threshold)
     points = [(int(x), int(y)) for x, y in shares]
     if len(points) < threshold:
         raise ValueError(
@@ -131,7 +135,13 @@ def reconstruct(shares, *, threshold):
             raise InconsistentSharesError(f"share at x={x} is not a field element", [x])
     bad = _disagreeing(points, threshold)
     if bad:
-        raise InconsistentSharesError(_blame(points, threshold, bad), _culprits(points, threshold, bad))
+        culprits = _culprits(points, threshold, bad)
+        if len(culprits) == 1:
+            message = f"share at x={culprits[0]} does not lie on the polynomial of the others"
+        else:
+            message = (f"shares do not lie on one polynomial of degree {threshold - 1}: "
+                       f"x={list(culprits)} disagree with the first {threshold}")
+        raise InconsistentSharesError(message, culprits)
     head = points[:threshold]
     weights = _weights(tuple(x for x, _ in head), (0,))[0]
     return sum(w * y for w, (_, y) in zip(weights, head, strict=True)) % PRIME
@@ -155,14 +165,6 @@ def _culprits(points, threshold, bad):
         if len(suspects) == 1:
             return suspects
     return bad
-
-
-def _blame(points, threshold, bad):
-    culprits = _culprits(points, threshold, bad)
-    if len(culprits) == 1:
-        return f"share at x={culprits[0]} does not lie on the polynomial of the other shares"
-    return (f"shares do not lie on one polynomial of degree {threshold - 1}: "
-            f"x={list(culprits)} disagree with the first {threshold}")
 
 
 @lru_cache(maxsize=64)
@@ -190,7 +192,7 @@ def _weights(xs, targets):
 
 def _check_counts(threshold, n_shares):
     for name, value in (("threshold", threshold), ("n_shares", n_shares)):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if not 1 <= threshold <= n_shares:
         raise ValueError(f"threshold must be between 1 and n_shares={n_shares}, got {threshold}")

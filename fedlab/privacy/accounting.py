@@ -1,0 +1,282 @@
+"""Privacy accounting for noisy training: epsilon of the sampled Gaussian (Mironov et al. 2019).
+
+``epsilon`` and ``PrivacyAccountant`` answer "how much privacy did this training spend?";
+``noise_multiplier_for`` answers "how much noise do I need for a budget?". The RDP
+accountant is the default; ``method="pld"`` asks Google's ``dp_accounting`` privacy loss
+distribution accountant for a tighter number.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+
+import numpy as np
+from .mechanisms import classic_gaussian_sigma, gaussian_epsilon
+from .renyi import (
+    DEFAULT_ORDERS,
+    _rdp_one_step,
+    check_delta,
+    check_noise_multiplier,
+    check_orders,
+    check_sample_rate,
+    check_steps,
+    rdp,
+    rdp_to_epsilon,
+)
+
+__all__ = [
+    "DEFAULT_ORDERS",
+    "PLD_DISCRETIZATION",
+    "PrivacyAccountant",
+    "classic_gaussian_sigma",
+    "epsilon",
+    "gaussian_epsilon",
+    "noise_multiplier_for",
+    "rdp",
+    "rdp_to_epsilon",
+]
+
+#: Privacy-loss grid step of the PLD accountant: epsilon comes out a hair (about 0.1%)
+#: pessimistic, at tens to hundreds of milliseconds a call.
+PLD_DISCRETIZATION = 1e-3
+_METHODS = ("rdp", "pld")
+_MAX_NOISE = 1e6
+
+
+def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method="rdp"):
+    """Epsilon of the Poisson-subsampled Gaussian mechanism composed ``steps`` times.
+
+    Parameters
+    ----------
+    noise_multiplier : float
+        Noise standard deviation divided by the clipping norm (the L2 sensitivity), >= 0.
+    sample_rate : float
+        Probability in (0, 1] that a record (DP-SGD) or a client (DP-FedAvg) takes part in
+        a step; 1 is full-batch training.
+    steps : int
+        Number of noisy steps (or rounds), >= 1.
+    delta : float
+        Target delta in (0, 1); usually well below ``1 / n_records``.
+    orders : sequence of float, optional
+        Rényi orders (> 1) tried by ``method="rdp"``; default :data:`DEFAULT_ORDERS`.
+        Ignored by ``method="pld"``.
+    method : {"rdp", "pld"}, default="rdp"
+        ``"rdp"``: Rényi DP accounting, an upper bound, fast and cached. ``"pld"``: the
+        numerical privacy loss distribution accountant of ``dp_accounting``, tighter
+        (near-exact) but slower.
+
+    Returns
+    -------
+    float
+        The epsilon; ``inf`` when ``noise_multiplier`` is 0.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or ``method`` is unknown.
+
+    Notes
+    -----
+    The RDP accountant (Mironov 2017) adds the per-step RDP curves of
+    :func:`fedlab.privacy.rdp` over the steps, then converts with
+    :func:`fedlab.privacy.rdp_to_epsilon`, taking the best order. The per-step curve is
+    cached on ``(noise_multiplier, sample_rate, orders)``, so repeated calls (a slider,
+    a training loop) cost microseconds.
+
+    References
+    ----------
+    .. [1] Abadi, M., et al. (2016). Deep learning with differential privacy. CCS.
+    .. [2] Mironov, I., Talwar, K., & Zhang, L. (2019). Rényi differential privacy of the
+       sampled Gaussian mechanism. arXiv:1908.10530.
+    .. [3] Doroshenko, V., Ghazi, B., Kamath, P., Kumar, R., & Manurangsi, P. (2022).
+       Connect the dots: tighter discrete approximations of privacy loss distributions.
+       PETS.
+
+    Examples
+    --------
+    >>> round(epsilon(1.0, 0.01, 1000, 1e-5), 2)
+    1.93
+    >>> epsilon(0.0, 0.01, 1000, 1e-5)
+    inf
+    >>> epsilon(1.0, 0.01, 1000, 1e-5, method="pld") < epsilon(1.0, 0.01, 1000, 1e-5)
+    True
+    """
+    noise_multiplier = check_noise_multiplier(noise_multiplier)
+    sample_rate = check_sample_rate(sample_rate)
+    steps = check_steps(steps)
+    delta = check_delta(delta)
+    orders = check_orders(orders)
+    _check_method(method)
+    if noise_multiplier == 0:
+        return math.inf
+    if method == "pld":
+        return _pld_epsilon(((noise_multiplier, sample_rate, steps),), delta)
+    curve = steps * _rdp_one_step(noise_multiplier, sample_rate, orders)
+    return rdp_to_epsilon(curve, delta, orders=orders)
+
+
+def noise_multiplier_for(
+    target_epsilon, sample_rate, steps, delta, *, orders=None, method="rdp", tol=1e-4
+):
+    """Smallest noise multiplier whose epsilon is at most ``target_epsilon``.
+
+    Parameters
+    ----------
+    target_epsilon : float
+        The privacy budget, > 0.
+    sample_rate, steps, delta, orders, method
+        As in :func:`epsilon`.
+    tol : float, default=1e-4
+        Relative tolerance on the noise multiplier, in (0, 1).
+
+    Returns
+    -------
+    float
+        A noise multiplier ``sigma`` with ``epsilon(sigma, ...) <= target_epsilon`` and
+        ``epsilon(sigma * (1 - tol), ...) > target_epsilon``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or no noise multiplier up to 1e6 reaches the
+        target.
+
+    Notes
+    -----
+    Epsilon falls as the noise grows, so a bracket ``[lo, hi]`` with
+    ``epsilon(lo) > target >= epsilon(hi)`` is found by halving and doubling, then
+    bisected (in log scale) until ``hi / lo < 1 + tol``; ``hi`` is returned, so the
+    answer always meets the budget.
+
+    Examples
+    --------
+    >>> sigma = noise_multiplier_for(2.0, 0.01, 1000, 1e-5)
+    >>> round(sigma, 3)
+    0.977
+    >>> epsilon(sigma, 0.01, 1000, 1e-5) <= 2.0
+    True
+    """
+    if not isinstance(target_epsilon, numbers.Real) or not 0 < target_epsilon < math.inf:
+        raise ValueError(f"target_epsilon must be a finite number > 0, got {target_epsilon!r}")
+    if not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+
+    def eps(sigma):
+        return epsilon(sigma, sample_rate, steps, delta, orders=orders, method=method)
+
+    eps(1.0)  # validates every argument before the search starts
+    lo, hi = 0.5, 1.0
+    while eps(hi) > target_epsilon:
+        lo, hi = hi, 2 * hi
+        if hi > _MAX_NOISE:
+            raise ValueError(
+                f"target_epsilon={target_epsilon!r} is out of reach: even "
+                f"noise_multiplier={_MAX_NOISE:g} gives epsilon={eps(_MAX_NOISE):.3g} "
+                f"(sample_rate={sample_rate!r}, steps={steps!r}, delta={delta!r})"
+            )
+    while eps(lo) <= target_epsilon:  # ends: epsilon grows without bound as noise -> 0
+        lo, hi = lo / 2, lo
+    while hi > lo * (1 + tol):
+        mid = math.sqrt(lo * hi)
+        if eps(mid) <= target_epsilon:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+class PrivacyAccountant:
+    """Running privacy budget of a training loop: call ``step`` as noise is added.
+
+    Parameters
+    ----------
+    orders : sequence of float, optional
+        Rényi orders (> 1); default :data:`DEFAULT_ORDERS`.
+
+    Attributes
+    ----------
+    history : list of tuple
+        ``(noise_multiplier, sample_rate, steps)`` for every call of :meth:`step`.
+
+    Notes
+    -----
+    Rényi DP composes by addition (Mironov 2017, Prop. 1): the accountant keeps the sum
+    of the per-step RDP curves, so steps with different noise or sampling rates (say a
+    warm-up with more noise) mix freely. Each ``(noise_multiplier, sample_rate)`` curve
+    is computed once and cached.
+
+    Examples
+    --------
+    >>> acc = PrivacyAccountant()
+    >>> for _ in range(10):
+    ...     acc.step(noise_multiplier=1.0, sample_rate=0.01, steps=100)
+    >>> acc.steps
+    1000
+    >>> acc.epsilon(1e-5) == epsilon(1.0, 0.01, 1000, 1e-5)
+    True
+    """
+
+    def __init__(self, *, orders=None):
+        self._orders = check_orders(orders)
+        self._rdp = np.zeros(len(self._orders))
+        self.history = []
+
+    def step(self, *, noise_multiplier, sample_rate, steps=1):
+        """Record ``steps`` noisy steps with this noise multiplier and sample rate."""
+        noise_multiplier = check_noise_multiplier(noise_multiplier)
+        sample_rate = check_sample_rate(sample_rate)
+        steps = check_steps(steps)
+        self._rdp = self._rdp + steps * _rdp_one_step(noise_multiplier, sample_rate, self._orders)
+        self.history.append((noise_multiplier, sample_rate, steps))
+
+    def epsilon(self, delta, *, method="rdp"):
+        """Epsilon spent so far at this ``delta`` (0 before any step); see :func:`epsilon`."""
+        delta = check_delta(delta)
+        _check_method(method)
+        if not self.history:
+            return 0.0
+        if method == "pld":
+            if any(sigma == 0 for sigma, _, _ in self.history):
+                return math.inf
+            return _pld_epsilon(tuple(self.history), delta)
+        return rdp_to_epsilon(self._rdp, delta, orders=self._orders)
+
+    @property
+    def steps(self):
+        """Total number of steps recorded."""
+        return sum(s for _, _, s in self.history)
+
+    @property
+    def orders(self):
+        """The Rényi orders, as an array."""
+        return np.array(self._orders)
+
+    @property
+    def rdp(self):
+        """The accumulated RDP curve, one value per order (a copy)."""
+        return self._rdp.copy()
+
+    def __repr__(self):
+        return f"PrivacyAccountant(steps={self.steps}, events={len(self.history)})"
+
+
+def _check_method(method):
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def _pld_epsilon(events, delta):
+    """Epsilon of ``events = ((sigma, q, steps), ...)`` by ``dp_accounting``'s PLD accountant."""
+    import dp_accounting
+    from dp_accounting.pld import PLDAccountant
+
+    accountant = PLDAccountant(value_discretization_interval=PLD_DISCRETIZATION)
+    for sigma, q, steps in events:
+        event = dp_accounting.GaussianDpEvent(sigma)
+        if q < 1:
+            event = dp_accounting.PoissonSampledDpEvent(q, event)
+        accountant.compose(dp_accounting.SelfComposedDpEvent(event, steps))
+    return max(0.0, float(accountant.get_epsilon(delta)))
