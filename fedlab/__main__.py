@@ -51,6 +51,13 @@ def _parser():
     data.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     data.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     data.set_defaults(handler=_data)
+
+    lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
+    lessons.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if lessons/ is not what solutions/ make")
+    lessons.add_argument("--force", action="store_true",
+                         help="overwrite lessons even where a learner has edited or run them")
+    lessons.set_defaults(handler=_lessons)
     return parser
 
 
@@ -92,6 +99,25 @@ def _data(args):
 
     for path in data.write_hospitals(args.out, random_state=args.seed):
         print(path)
+    return 0
+
+
+def _lessons(args):
+    from fedlab import lessons
+
+    if args.check:
+        problems = lessons.check_lessons()
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("lessons/ is up to date" if not problems else f"{len(problems)} problem(s)")
+        return 1 if problems else 0
+    try:
+        written = lessons.write_lessons(force=args.force)
+    except lessons.LessonConflict as conflict:
+        print(f"fedlab lessons: {conflict}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 

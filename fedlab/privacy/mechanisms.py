@@ -1,4 +1,4 @@
-"""Clipping and the Gaussian mechanism, and how to calibrate it (Dwork & Roth 2014; Balle & Wang 2018).
+"""Clipping and the Gaussian mechanism, and its calibration (Dwork & Roth 2014; Balle & Wang 2018).
 
 Clipping bounds how much one record (or one client) can move a sum: its L2
 sensitivity. Gaussian noise scaled to that bound then hides any single contribution.
@@ -84,7 +84,7 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
 
 
 def gaussian_mechanism(value, *, sensitivity, noise_multiplier, random_state=None):
-    """Release ``value`` with Gaussian noise of standard deviation ``noise_multiplier * sensitivity``.
+    """Release ``value`` plus Gaussian noise of std ``noise_multiplier * sensitivity``.
 
     Parameters
     ----------
@@ -244,9 +244,9 @@ def classic_gaussian_sigma(epsilon, delta):
     --------
     >>> sigma = classic_gaussian_sigma(0.5, 1e-5)
     >>> round(sigma, 3)
-    9.689
+    9.69
     >>> round(gaussian_epsilon(sigma, 1e-5), 3)  # what that sigma really buys
-    0.41
+    0.353
     """
     if not isinstance(epsilon, numbers.Real) or not 0 < epsilon < math.inf:
         raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")

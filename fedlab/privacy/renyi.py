@@ -128,7 +128,7 @@ def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
     Examples
     --------
     >>> round(rdp_to_epsilon([0.5], 1e-5, orders=[2.0]), 3)  # 0.5 + log(1/2) - log(2e-5)
-    10.626
+    10.627
     """
     delta = check_delta(delta)
     orders = np.asarray(check_orders(orders))

@@ -96,17 +96,20 @@ class ShareKeys:
 
     Each holds the sender's Shamir shares of its mask-key ``s_sk`` and of its
     self-mask seed ``b``, encrypted so that only the recipient can read them.
+    ``b_commitment`` (a SHA-256 hash of ``b``, an addition to the paper) lets the
+    server tell a correctly rebuilt seed from one rebuilt from a corrupted share.
     """
 
     phase: ClassVar[int] = 1
     round_id: int
     client_id: int
     ciphertexts: tuple  # of EncryptedShare
+    b_commitment: bytes = b""
 
     def to_bytes(self):
-        """Serialize: header, count, then the ciphertexts."""
+        """Serialize: header, commitment, count, then the ciphertexts."""
         body = b"".join(c.to_bytes() for c in self.ciphertexts)
-        return (_HEADER.pack(self.phase, self.round_id, self.client_id)
+        return (_HEADER.pack(self.phase, self.round_id, self.client_id) + self.b_commitment
                 + _INT.pack(len(self.ciphertexts)) + body)
 
 

@@ -1,0 +1,36 @@
+"""Secure aggregation with dropout recovery, following Bonawitz et al. (CCS 2017).
+
+The server learns the sum of the clients' vectors and nothing else: each client
+adds pseudorandom masks that cancel in the sum, and Shamir shares let the server
+remove the masks of clients that drop out.
+
+Modules: :mod:`.encoding` (floats to the ring Z_{2^bits}), :mod:`.keys` (X25519
+key agreement), :mod:`.masks` (ChaCha20 masks), :mod:`.shamir` (secret sharing),
+:mod:`.messages`, :mod:`.client`, :mod:`.server` (the four phases) and
+:mod:`.protocol` (a whole round: :func:`secure_sum`).
+"""
+
+from .client import SecAggClient
+from .encoding import decode_sum, encode, quantization_step, value_bits
+from .messages import MalformedMessageError, SecAggAbort
+from .protocol import SecureAggregator, SecureSumResult, secure_sum
+from .server import SecAggServer, ServerView
+from .shamir import InconsistentSharesError, reconstruct, share
+
+__all__ = [
+    "InconsistentSharesError",
+    "MalformedMessageError",
+    "SecAggAbort",
+    "SecAggClient",
+    "SecAggServer",
+    "SecureAggregator",
+    "SecureSumResult",
+    "ServerView",
+    "decode_sum",
+    "encode",
+    "quantization_step",
+    "reconstruct",
+    "secure_sum",
+    "share",
+    "value_bits",
+]

@@ -1,0 +1,63 @@
+"""Shared fixtures: a notebook runner for the notebook tests (nbclient, fresh kernel)."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def patient_shell_channel(slice_seconds=0.5):
+    """Poll the kernel's channels in short slices (jupyter/nbclient#312).
+
+    In some runs a widget cell's reply is missed and nbclient waits for the whole cell
+    timeout; asking again every half second until the real deadline never misses it.
+    """
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    original = AsyncZMQSocketChannel.get_msg
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_seconds if deadline is None else deadline - time.monotonic()
+            try:
+                return await original(self, timeout=max(0.0, min(slice_seconds, left)))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    AsyncZMQSocketChannel.get_msg = get_msg
+    try:
+        yield
+    finally:
+        AsyncZMQSocketChannel.get_msg = original
+
+
+def execute_notebook(path, *, timeout=120, allow_errors=False):
+    """Run a notebook top to bottom in a fresh kernel; return the executed notebook.
+
+    With ``allow_errors=False`` the first failing cell raises
+    ``nbclient.exceptions.CellExecutionError``.
+    """
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    with patient_shell_channel():
+        client.execute()
+    return notebook
+
+
+@pytest.fixture(scope="session")
+def run_notebook():
+    return execute_notebook
