@@ -88,7 +88,7 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, force=False):
     solutions_dir, lessons_dir = _dirs(solutions_dir, lessons_dir)
     lessons_dir.mkdir(parents=True, exist_ok=True)
     written, conflicts = [], []
-    for source, target, lesson in _generated(solutions_dir, lessons_dir):
+    for _, target, lesson in _generated(solutions_dir, lessons_dir):
         if target.exists() and not force:
             reason = learner_work(nbformat.read(target, as_version=4))
             if reason:

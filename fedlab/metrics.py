@@ -7,11 +7,11 @@ federated protocol: in a real study each hospital would evaluate on its own test
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+from scipy.stats import rankdata
 
 from fedlab import model
 
-__all__ = ["evaluate", "Evaluator"]
+__all__ = ["evaluate", "roc_auc", "Evaluator"]
 
 
 def evaluate(params, X, y, *, threshold=0.5):
@@ -38,14 +38,34 @@ def evaluate(params, X, y, *, threshold=0.5):
     >>> m["accuracy"], m["auc"], round(m["loss"], 4)
     (1.0, 1.0, 0.3133)
     """
-    y = np.asarray(y)
+    y = np.asarray(y, dtype=float)
     proba = model.predict_proba(params, X)
-    auc = roc_auc_score(y, proba) if len(np.unique(y)) == 2 else float("nan")
+    clipped = np.clip(proba, 1e-15, 1 - 1e-15)
     return {
-        "loss": float(log_loss(y, proba, labels=[0, 1])),
-        "accuracy": float(accuracy_score(y, proba >= threshold)),
-        "auc": float(auc),
+        "loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
+        "accuracy": float(np.mean((proba >= threshold) == y)),
+        "auc": roc_auc(y, proba),
     }
+
+
+def roc_auc(y, score):
+    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula; NaN for one class.
+
+    Equal to scikit-learn's ``roc_auc_score`` (ties count one half), several times faster
+    on small test sets, which keeps the widgets live.
+
+    Examples
+    --------
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y = np.asarray(y) == 1
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 class Evaluator:

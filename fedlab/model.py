@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit as _sigmoid  # stable logistic function, one ufunc
 
-from fedlab._validation import check_rng, check_xy, check_positive
+from fedlab._validation import check_positive, check_rng, check_xy
 
 __all__ = [
     "init_params",

@@ -41,20 +41,23 @@ def patient_shell_channel(slice_seconds=0.5):
         AsyncZMQSocketChannel.get_msg = original
 
 
-def execute_notebook(path, *, timeout=120, allow_errors=False):
-    """Run a notebook top to bottom in a fresh kernel; return the executed notebook.
+def execute_notebook(path, *, timeout=120):
+    """Run a notebook in a fresh kernel until it ends or a cell fails; return it executed.
 
-    With ``allow_errors=False`` the first failing cell raises
-    ``nbclient.exceptions.CellExecutionError``.
+    The failing cell, if any, carries an output of type ``"error"``; later cells are not
+    run.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            allow_errors=allow_errors,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     with patient_shell_channel():
-        client.execute()
+        try:
+            client.execute()
+        except CellExecutionError:
+            pass  # the error is recorded in the cell's outputs
     return notebook
 
 

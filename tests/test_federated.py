@@ -173,3 +173,20 @@ def test_clients_reject_bad_records():
         federated.run([])
     with pytest.raises(ValueError, match="same number of features"):
         federated.run([Client([[1.0]], [1]), Client([[1.0, 2.0]], [0])])
+
+
+def test_roc_auc_and_log_loss_match_scikit_learn():
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from fedlab.metrics import evaluate, roc_auc
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    score = np.round(rng.random(500), 2)  # many ties
+    assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    X = rng.normal(size=(500, 2))
+    m = evaluate([0.5, -0.2, 0.1], X, y)
+    p = model.predict_proba([0.5, -0.2, 0.1], X)
+    assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-9)
+    assert m["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert np.isnan(roc_auc(np.ones(5), np.arange(5)))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from fedlab import model
 from fedlab._validation import check_fraction, check_int, check_positive, check_rng
 from fedlab.federated.history import History, RoundRecord

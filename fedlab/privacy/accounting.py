@@ -66,7 +66,8 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
     method : {"rdp", "pld"}, default="rdp"
         ``"rdp"``: Rényi DP accounting, an upper bound, fast and cached. ``"pld"``: the
         numerical privacy loss distribution accountant of ``dp_accounting``, tighter
-        (near-exact) but slower.
+        (near-exact, about 0.1% pessimistic) but 0.01 to 1 s a call; at
+        ``sample_rate=1`` the exact analytic Gaussian answer (:func:`gaussian_epsilon`).
 
     Returns
     -------
@@ -274,13 +275,17 @@ def _pld_epsilon(events, delta):
 
     Full-batch steps (``q = 1``) are merged first: ``T`` Gaussian releases with noise
     ``sigma_t`` are exactly one release with ``sigma = (sum_t 1 / sigma_t^2)^(-1/2)``
-    (Dong, Roth & Su 2022, Gaussian DP), which saves the accountant a slow convolution.
+    (Dong, Roth & Su 2022, Gaussian DP). With no subsampled steps that single release has
+    the exact answer :func:`gaussian_epsilon`, which the PLD grid would only approximate,
+    slowly.
     """
-    import dp_accounting
+    full_batch_precision = sum(steps / sigma**2 for sigma, q, steps in events if q == 1)
+    if all(q == 1 for _, q, _ in events):
+        return gaussian_epsilon(full_batch_precision**-0.5, delta)
+    import dp_accounting  # imported here: a second or so, and only the PLD needs it
     from dp_accounting.pld import PLDAccountant
 
     accountant = PLDAccountant(value_discretization_interval=PLD_DISCRETIZATION)
-    full_batch_precision = sum(steps / sigma**2 for sigma, q, steps in events if q == 1)
     if full_batch_precision > 0:
         accountant.compose(dp_accounting.GaussianDpEvent(full_batch_precision**-0.5))
     for sigma, q, steps in events:

@@ -10,12 +10,12 @@ from .encoding import ring_dtype, value_bits
 from .keys import agree, byte_source, generate_key, private_int, public_bytes
 from .masks import pairwise_mask, prg, ring_mask
 from .messages import (
+    SHARE_PLAINTEXT,
     AdvertiseKeys,
     EncryptedShare,
     KeyBroadcast,
     MalformedMessageError,
     MaskedInput,
-    SHARE_PLAINTEXT,
     RoutedShares,
     SecAggAbort,
     ShareKeys,
@@ -99,6 +99,7 @@ class SecAggClient:
         self._c_key = generate_key(self._random_bytes)
         self._s_key = generate_key(self._random_bytes)
         self._peers = None  # id -> AdvertiseKeys, the set U1
+        self._channels = {}  # peer id -> AESGCM under the pair's channel key
         self._held = {}  # dealer id -> (s_share, b_share) this client holds, dealers in U2
         self._b_seed = None
         self._revealed_b, self._revealed_s = set(), set()
@@ -236,10 +237,12 @@ class SecAggClient:
 
     # helpers ---------------------------------------------------------------
     def _channel(self, peer, *, sender, recipient):
-        key = agree(self._c_key, self._peers[peer].c_public, purpose="channel",
-                    round_id=self.round_id)
+        if peer not in self._channels:  # one key agreement per peer, kept for phase 2
+            key = agree(self._c_key, self._peers[peer].c_public, purpose="channel",
+                        round_id=self.round_id)
+            self._channels[peer] = AESGCM(key)
         header = SHARE_PLAINTEXT.pack(self.round_id, sender, recipient)  # 12 bytes
-        return AESGCM(key), header, header  # unique nonce per (key, direction); same as AAD
+        return self._channels[peer], header, header  # unique nonce per key and direction
 
     def _check_from_server(self, message, cls):
         if not isinstance(message, cls):

@@ -64,10 +64,10 @@ def value_bits(*, bits, n_clients):
     --------
     >>> value_bits(bits=32, n_clients=100)
     25
-    >>> value_bits(bits=16, n_clients=1000)
+    >>> value_bits(bits=16, n_clients=1000)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: bits=16 cannot hold the sum of 1000 clients; need at least bits=18 (8 bits per value plus 10 bits of headroom for the sum)
+    ValueError: bits=16 cannot hold the sum of 1000 clients; need at least bits=18 ...
     """
     _check_bits(bits)
     if isinstance(n_clients, bool) or not isinstance(n_clients, (int, np.integer)):

@@ -1,4 +1,4 @@
-"""Pseudorandom masks in Z_{2^bits} expanded from 32-byte seeds with ChaCha20, after Bonawitz et al. (2017)."""
+"""Pseudorandom masks in Z_{2^bits} expanded with ChaCha20, after Bonawitz et al. (2017)."""
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
@@ -49,7 +49,8 @@ def prg(seed, dim, *, bits):
         raise ValueError(f"seed must be 32 bytes, got {len(seed)}")
     dtype = ring_dtype(bits)
     encryptor = Cipher(algorithms.ChaCha20(bytes(seed), _NONCE), mode=None).encryptor()
-    words = np.frombuffer(encryptor.update(bytes(dim * dtype.itemsize)), dtype=dtype.newbyteorder("<"))
+    keystream = encryptor.update(bytes(dim * dtype.itemsize))  # encrypt zeros
+    words = np.frombuffer(keystream, dtype=dtype.newbyteorder("<"))
     words = words.astype(dtype, copy=True)  # native byte order, writeable
     if bits < 8 * dtype.itemsize:
         words &= ring_mask(bits)

@@ -28,7 +28,7 @@ PHASES = ("AdvertiseKeys", "ShareKeys", "MaskedInputCollection", "Unmasking")
 _HEADER = struct.Struct("<BII")  # phase, round_id, client id (sender or recipient)
 _PAIR = struct.Struct("<II")
 _INT = struct.Struct("<I")
-SHARE_PLAINTEXT = struct.Struct("<III")  # round_id, sender, recipient: also the AEAD's associated data
+SHARE_PLAINTEXT = struct.Struct("<III")  # round_id, sender, recipient: AES-GCM nonce and AAD
 AEAD_TAG_BYTES = 16
 
 
@@ -60,7 +60,8 @@ class AdvertiseKeys:
 
     def to_bytes(self):
         """Serialize: header, then the two 32-byte keys."""
-        return _HEADER.pack(self.phase, self.round_id, self.client_id) + self.c_public + self.s_public
+        header = _HEADER.pack(self.phase, self.round_id, self.client_id)
+        return header + self.c_public + self.s_public
 
 
 @dataclass(frozen=True)

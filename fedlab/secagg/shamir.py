@@ -1,4 +1,4 @@
-"""Shamir t-of-n secret sharing over a prime field, after Shamir (1979) as used by Bonawitz et al. (2017)."""
+"""Shamir t-of-n secret sharing over a prime field (Shamir 1979), as in Bonawitz et al. (2017)."""
 
 from functools import lru_cache
 

@@ -1,0 +1,5 @@
+"""Interactive ipywidgets dashboards built on :mod:`fedlab.plots`, one module per lesson."""
+
+from fedlab.widgets.fedavg import FedAvgDashboard, fedavg_dashboard
+
+__all__ = ["FedAvgDashboard", "fedavg_dashboard"]
