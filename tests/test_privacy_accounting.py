@@ -1,5 +1,6 @@
 """Tests for fedlab.privacy accounting: RDP curve, epsilon, noise calibration, accountant."""
 
+import functools
 import itertools
 import math
 
@@ -7,7 +8,7 @@ import dp_accounting
 import numpy as np
 import pytest
 from dp_accounting.pld import PLDAccountant
-from dp_accounting.rdp import RdpAccountant
+from dp_accounting.rdp import RdpAccountant, compute_epsilon
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special
@@ -42,19 +43,32 @@ def reference_rdp_accountant(noise_multiplier, sample_rate, steps, orders=None):
     return accountant
 
 
+@functools.cache
+def reference_rdp_one_step(noise_multiplier, sample_rate, orders):
+    """dp_accounting's per-step RDP curve (cached: it is slow and shared across steps)."""
+    return reference_rdp_accountant(noise_multiplier, sample_rate, 1, list(orders)).rdp
+
+
+def reference_epsilon(noise_multiplier, sample_rate, steps, orders):
+    """dp_accounting's RdpAccountant epsilon, from its own curve and conversion."""
+    curve = steps * reference_rdp_one_step(noise_multiplier, sample_rate, tuple(orders))
+    return compute_epsilon(orders, curve, DELTA)[0]
+
+
 def log_a_by_quadrature(q, sigma, alpha):
     """log E_{z ~ mu0}[(mu(z) / mu0(z))^alpha], mu = (1 - q) mu0 + q mu1, by scipy quad."""
 
-    def integrand(z):
+    def log_integrand(z):
         log_ratio = np.logaddexp(math.log1p(-q), math.log(q) + (2 * z - 1) / (2 * sigma**2))
         log_mu0 = -(z**2) / (2 * sigma**2) - math.log(sigma * math.sqrt(2 * math.pi))
-        return math.exp(log_mu0 + alpha * log_ratio)
+        return log_mu0 + alpha * log_ratio
 
+    shift = max(log_integrand(0.0), log_integrand(alpha))  # keeps exp() in range
     value, _ = integrate.quad(
-        integrand, -40 * sigma, alpha + 40 * sigma, points=[0.0, alpha], limit=500,
-        epsabs=0, epsrel=1e-13,
+        lambda z: math.exp(log_integrand(z) - shift), -40 * sigma, alpha + 40 * sigma,
+        points=[0.0, alpha], limit=500, epsabs=0, epsrel=1e-13,
     )
-    return math.log(value)
+    return shift + math.log(value)
 
 
 # -- the RDP curve ------------------------------------------------------------------------
@@ -62,7 +76,7 @@ def log_a_by_quadrature(q, sigma, alpha):
 
 @pytest.mark.parametrize(("sigma", "q", "steps"), GRID)
 def test_rdp_equals_dp_accounting_at_integer_orders(sigma, q, steps):
-    reference = reference_rdp_accountant(sigma, q, steps, INTEGER_ORDERS).rdp
+    reference = steps * reference_rdp_one_step(sigma, q, tuple(INTEGER_ORDERS))
 
     ours = rdp(sigma, q, steps, INTEGER_ORDERS)
 
@@ -72,7 +86,7 @@ def test_rdp_equals_dp_accounting_at_integer_orders(sigma, q, steps):
 @pytest.mark.parametrize(
     ("q", "sigma", "alpha"),
     [(0.001, 0.5, 1.5), (0.01, 1.0, 2.5), (0.5, 3.0, 1.1), (0.1, 0.8, 7.7), (0.9, 1.5, 3.3),
-     (0.05, 0.3, 10.9), (0.5, 10.0, 1.1), (0.2, 1.0, 40.5)],
+     (0.05, 0.3, 10.9), (0.5, 10.0, 1.1), (0.2, 1.0, 40.5), (0.001, 5.0, 2.5)],
 )
 def test_rdp_at_fractional_orders_matches_numerical_integral(q, sigma, alpha):
     expected = log_a_by_quadrature(q, sigma, alpha) / (alpha - 1)
@@ -121,7 +135,7 @@ def test_rdp_to_epsilon_is_the_improved_conversion():
 
 @pytest.mark.parametrize(("sigma", "q", "steps"), GRID)
 def test_epsilon_equals_rdp_accountant_with_same_integer_orders(sigma, q, steps):
-    reference = reference_rdp_accountant(sigma, q, steps, INTEGER_ORDERS).get_epsilon(DELTA)
+    reference = reference_epsilon(sigma, q, steps, INTEGER_ORDERS)
 
     ours = epsilon(sigma, q, steps, DELTA, orders=INTEGER_ORDERS)
 
@@ -133,7 +147,7 @@ def test_epsilon_never_above_rdp_accountant_with_default_orders(sigma, q, steps)
     # Same orders, same conversion; at fractional orders dp_accounting 0.6 sums the
     # absolute values of the series terms (an upper bound), or drops the order when
     # that sum does not converge, so ours can only be lower there.
-    reference = reference_rdp_accountant(sigma, q, steps).get_epsilon(DELTA)
+    reference = reference_epsilon(sigma, q, steps, DEFAULT_ORDERS)
 
     ours = epsilon(sigma, q, steps, DELTA)
 
@@ -151,7 +165,10 @@ def test_rdp_epsilon_is_sound_and_not_far_above_pld(sigma, q, steps):
     loose = epsilon(sigma, q, steps, DELTA)
 
     assert loose >= tight  # RDP below the near-exact PLD would be unsound
-    if tight >= 1:  # the regime of DP training; at tiny epsilons RDP is many times looser
+    # In the regime of DP training (an epoch or more, epsilon >= 1) RDP is within 50%;
+    # for a few rarely sampled steps its log(1/delta) / (alpha - 1) term dominates and
+    # it can be many times looser (e.g. 0.61 vs 0.009 at sigma=1, q=0.001, one step).
+    if q * steps >= 1 and tight >= 1:
         assert loose <= 1.5 * tight
 
 

@@ -5,9 +5,11 @@ import warnings
 import numpy as np
 
 MIN_VALUE_BITS = 8
+MAX_VALUE_BITS = 52  # float64 has a 53-bit significand: finer levels would not be exact
 MAX_BITS = 62
 
 __all__ = [
+    "MAX_VALUE_BITS",
     "MIN_VALUE_BITS",
     "decode_sum",
     "encode",
@@ -47,7 +49,7 @@ def value_bits(*, bits, n_clients):
     Returns
     -------
     int
-        ``q = bits - ceil(log2(n_clients))``.
+        ``q = min(bits - ceil(log2(n_clients)), 52)``.
 
     Raises
     ------
@@ -58,7 +60,8 @@ def value_bits(*, bits, n_clients):
     -----
     Each value is an integer in ``[0, 2^q - 1]``, so a sum of ``n`` of them is at
     most ``n (2^q - 1) < n 2^q <= 2^bits``: it never wraps around the ring, and the
-    ring sum *is* the integer sum.
+    ring sum *is* the integer sum. ``q`` stops at 52 because a float64 holds 53
+    significant bits: finer levels would not round exactly.
 
     Examples
     --------
@@ -83,7 +86,7 @@ def value_bits(*, bits, n_clients):
             f"bits={need} ({MIN_VALUE_BITS} bits per value plus {headroom} bits of "
             "headroom for the sum)"
         )
-    return q
+    return min(q, MAX_VALUE_BITS)
 
 
 def quantization_step(*, clip_range, bits=32, n_clients=1):

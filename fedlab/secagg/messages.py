@@ -37,7 +37,11 @@ class SecAggAbort(ValueError):  # noqa: N818 (the paper's word: the round aborts
 
 
 class MalformedMessageError(ValueError):
-    """A message breaks the protocol; ``client_id`` names the client who sent it."""
+    """A message breaks the protocol.
+
+    ``client_id`` names the client who sent it (a tuple when the culprit is one
+    of several), or is ``None`` when a client caught the *server* misbehaving.
+    """
 
     def __init__(self, message, client_id):
         super().__init__(message)

@@ -1,5 +1,6 @@
 """One round of secure aggregation, end to end and in process, after Bonawitz et al. (2017)."""
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,8 +115,16 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     point before quantization is a teaching simplification; deployments use
     discrete noise added in the ring (Kairouz et al. 2021).
 
-    Real deployments run clients and server on different machines; here all
-    run in one process and ``server_view`` records what the server could see.
+    This is the paper's protocol against an honest-but-curious server: it leaves
+    out the ConsistencyCheck round and the signatures of the actively secure
+    version, and the PKI that would authenticate the advertised keys. Messages
+    are still checked, so a malformed or inconsistent one is named, not summed.
+    Clients and server would run on different machines; here all run in one
+    process and ``server_view`` records what the server could see.
+
+    Costs: each client does ``n - 1`` key agreements per key pair and expands
+    ``n - 1`` pairwise masks, so a round is O(n^2 dim) work in total; Bell et
+    al. (2020) cut this to O(n log n) neighbours per client.
 
     References
     ----------
@@ -123,6 +132,8 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
        Privacy-Preserving Machine Learning", ACM CCS 2017.
     .. [2] P. Kairouz, Z. Liu, T. Steinke, "The Distributed Discrete Gaussian
        Mechanism for Federated Learning with Secure Aggregation", ICML 2021.
+    .. [3] J. Bell et al., "Secure Single-Server Aggregation with
+       (Poly)Logarithmic Overhead", ACM CCS 2020.
 
     Examples
     --------
@@ -136,23 +147,11 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     >>> late.sum.round(6), late.survivors
     (array([0.4, 0.9]), (0, 2, 3))
     """
-    x = _as_finite_floats(vectors, "vectors")
-    if x.ndim != 2:
-        raise ValueError(f"vectors must have shape (n_clients, dim), got shape {x.shape}")
+    x, clip_range, after, before, expected = _check_inputs(
+        vectors, threshold=threshold, dropped=dropped,
+        dropped_before_masking=dropped_before_masking, clip_range=clip_range, bits=bits,
+        noise_std=noise_std, expected_survivors=expected_survivors, round_id=round_id)
     n_clients, dim = x.shape
-    check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits, round_id=round_id)
-    clip_range = _check_clip_range(clip_range)
-    after = _check_ids(dropped, "dropped", n_clients)
-    before = _check_ids(dropped_before_masking, "dropped_before_masking", n_clients)
-    if set(after) & set(before):
-        raise ValueError(f"a client cannot drop both before and after masking: "
-                         f"{sorted(set(after) & set(before))}")
-    expected = n_clients if expected_survivors is None else expected_survivors
-    if not 1 <= expected <= n_clients:
-        raise ValueError(f"expected_survivors must be between 1 and {n_clients}, got {expected}")
-    if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
-
     byte_source(random_state)  # validates the type
     streams = np.random.default_rng(random_state).spawn(n_clients)
     if noise_std > 0:
@@ -164,7 +163,11 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
                   round_id=round_id)
     clients = [SecAggClient(u, random_state=None if random_state is None else streams[u],
                             **common) for u in range(n_clients)]
-    server = SecAggServer(**common)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        server = SecAggServer(**common)
+    for w in caught:  # point the threshold warning at the caller, not at this module
+        warnings.warn(w.message, w.category, stacklevel=2)
     up, down = np.zeros(n_clients, dtype=np.int64), np.zeros(n_clients, dtype=np.int64)
 
     def send(messages):
@@ -232,8 +235,38 @@ class SecureAggregator:
         return result
 
 
+def _check_inputs(vectors, *, threshold, dropped, dropped_before_masking, clip_range, bits,
+                  noise_std, expected_survivors, round_id):
+    x = _as_finite_floats(vectors, "vectors")
+    if x.ndim != 2:
+        raise ValueError(f"vectors must have shape (n_clients, dim), got shape {x.shape}")
+    n_clients, dim = x.shape
+    check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits, round_id=round_id)
+    clip_range = _check_clip_range(clip_range)
+    after = _check_ids(dropped, "dropped", n_clients)
+    before = _check_ids(dropped_before_masking, "dropped_before_masking", n_clients)
+    if set(after) & set(before):
+        raise ValueError(f"a client cannot drop both before and after masking: "
+                         f"{sorted(set(after) & set(before))}")
+    expected = n_clients if expected_survivors is None else expected_survivors
+    if isinstance(expected, bool) or not isinstance(expected, (int, np.integer)):
+        raise TypeError(f"expected_survivors must be an int, got {type(expected).__name__}")
+    if not 1 <= expected <= n_clients:
+        raise ValueError(f"expected_survivors must be between 1 and {n_clients}, got {expected}")
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)):
+        raise TypeError(f"noise_std must be a number, got {type(noise_std).__name__}")
+    if not np.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+    return x, clip_range, after, before, int(expected)
+
+
 def _check_ids(ids, name, n_clients):
-    ids = tuple(int(u) for u in np.atleast_1d(np.asarray(ids, dtype=np.int64)))
+    if isinstance(ids, (int, np.integer)):
+        raise TypeError(f"{name} must be a sequence of client ids, got the int {ids}; "
+                        f"write {name}=[{ids}]")
+    ids = tuple(ids)
+    if not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) for u in ids):
+        raise TypeError(f"{name} must hold int client ids, got {ids}")
     if len(set(ids)) != len(ids) or any(not 0 <= u < n_clients for u in ids):
         raise ValueError(f"{name} must be distinct client ids in [0, {n_clients}), got {ids}")
-    return tuple(sorted(ids))
+    return tuple(sorted(int(u) for u in ids))

@@ -13,6 +13,7 @@ from .messages import (
     AEAD_TAG_BYTES,
     PHASES,
     AdvertiseKeys,
+    EncryptedShare,
     KeyBroadcast,
     MalformedMessageError,
     MaskedInput,
@@ -100,9 +101,10 @@ class SecAggServer:
         received = self._collect(messages, ShareKeys, self._keys)
         size = 2 * SHARE_BYTES + AEAD_TAG_BYTES
         for u, msg in received.items():
-            to = sorted(getattr(c, "recipient", None) for c in msg.ciphertexts)
-            if to != sorted(set(self._keys) - {u}) or any(
-                    c.sender != u or len(c.ciphertext) != size for c in msg.ciphertexts):
+            items = msg.ciphertexts
+            if not all(isinstance(c, EncryptedShare) for c in items) or sorted(
+                    c.recipient for c in items) != sorted(set(self._keys) - {u}) or any(
+                    c.sender != u or len(c.ciphertext) != size for c in items):
                 raise MalformedMessageError(f"client {u} did not send exactly one well-formed "
                                             "share ciphertext to every other client", u)
             if not isinstance(msg.b_commitment, bytes) or len(msg.b_commitment) != 32:
@@ -210,10 +212,13 @@ class SecAggServer:
             secret = reconstruct(shares, threshold=self.threshold)
         except InconsistentSharesError as err:
             bad = [x - 1 for x in err.bad_x]
-            culprit = bad[0] if len(bad) == 1 else tuple(bad)
-            raise MalformedMessageError(f"client(s) {bad} sent a {which}-share of client "
-                                        f"{owner}'s {secret_name} inconsistent with the other "
-                                        "shares", culprit) from None
+            if len(bad) == 1:
+                raise MalformedMessageError(f"client {bad[0]} sent a {which}-share of client "
+                                            f"{owner}'s {secret_name} that is inconsistent with "
+                                            "the other shares", bad[0]) from None
+            raise MalformedMessageError(f"the {which}-shares of client {owner}'s {secret_name} "
+                                        f"from clients {bad} are inconsistent; cannot tell "
+                                        "which is wrong", tuple(bad)) from None
         ok = secret < 2 ** (8 * KEY_BYTES)
         raw = secret.to_bytes(KEY_BYTES, "little") if ok else b""
         if which == "b":

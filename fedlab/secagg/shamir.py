@@ -100,7 +100,7 @@ def reconstruct(shares, *, threshold):
         If the shares beyond the first ``threshold`` do not all lie on the
         polynomial through the first ones. When exactly one share is off and at
         least ``threshold + 2`` are given, ``bad_x`` names it; otherwise it lists
-        every share that disagrees with the majority's polynomial it could find.
+        every ``x``, as the culprit cannot be located.
 
     Notes
     -----
@@ -135,12 +135,12 @@ def reconstruct(shares, *, threshold):
             raise InconsistentSharesError(f"share at x={x} is not a field element", [x])
     bad = _disagreeing(points, threshold)
     if bad:
-        culprits = _culprits(points, threshold, bad)
+        culprits = _culprits(points, threshold)
         if len(culprits) == 1:
             message = f"share at x={culprits[0]} does not lie on the polynomial of the others"
         else:
-            message = (f"shares do not lie on one polynomial of degree {threshold - 1}: "
-                       f"x={list(culprits)} disagree with the first {threshold}")
+            message = (f"shares at x={culprits} do not lie on one polynomial of degree "
+                       f"{threshold - 1}, and cannot tell which are wrong")
         raise InconsistentSharesError(message, culprits)
     head = points[:threshold]
     weights = _weights(tuple(x for x, _ in head), (0,))[0]
@@ -157,14 +157,14 @@ def _disagreeing(points, threshold):
             if sum(w * yh for w, (_, yh) in zip(row, head, strict=True)) % PRIME != y]
 
 
-def _culprits(points, threshold, bad):
-    """Find the single share whose removal makes the rest consistent, if there is one."""
+def _culprits(points, threshold):
+    """Find the single share whose removal makes the rest consistent; else blame all."""
     if len(points) >= threshold + 2:
         suspects = [x for x, _ in points
                     if not _disagreeing([p for p in points if p[0] != x], threshold)]
         if len(suspects) == 1:
             return suspects
-    return bad
+    return [x for x, _ in points]
 
 
 @lru_cache(maxsize=64)
