@@ -190,3 +190,28 @@ def test_roc_auc_and_log_loss_match_scikit_learn():
     assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-9)
     assert m["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
     assert np.isnan(roc_auc(np.ones(5), np.arange(5)))
+
+
+def test_a_strategy_object_can_choose_clients_combine_count_bytes_and_report_epsilon():
+    class EveryOtherClient:
+        def __init__(self):
+            self.rounds = 0
+
+        def select(self, n_clients, *, rng):
+            return np.arange(0, n_clients, 2)
+
+        def combine(self, updates, *, rng):
+            self.rounds += 1
+            return np.sum([u.vector for u in updates], axis=0) / len(updates)
+
+        def bytes_up(self, updates):
+            return 1000 * len(updates)
+
+        def epsilon(self):
+            return 0.5 * self.rounds
+
+    clients = [Client(X, y, name=f"c{k}") for k, (X, y) in enumerate(_sites((60,) * 5))]
+    history = federated.run(clients, rounds=3, aggregate=EveryOtherClient(), random_state=0)
+    assert history.final.participants == ["c0", "c2", "c4"]
+    assert history.final.bytes_up == 3000
+    np.testing.assert_allclose(history.epsilons, [np.nan, 0.5, 1.0, 1.5])

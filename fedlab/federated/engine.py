@@ -46,9 +46,11 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
         Fraction ``C`` of clients sampled each round (at least one).
     dropout : float in [0, 1), default=0.0
         Probability that a sampled client fails to reply in a round.
-    aggregate : str or callable, default="weighted"
+    aggregate : str, callable or strategy, default="weighted"
         ``"weighted"`` (by sample count), ``"mean"``, ``"median"``, ``"trimmed_mean"``,
-        ``"krum"``, or ``rule(vectors, weights)``; see :class:`Server`.
+        ``"krum"``, ``rule(vectors, weights)``, or a strategy object such as
+        :class:`fedlab.privacy.DPFedAvg` or :class:`fedlab.secagg.SecureFedAvg`;
+        see :class:`Server`.
     server_lr : float, default=1.0
         FedAvg server learning rate.
     standardize : bool, default=True
@@ -112,8 +114,7 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
     history = History([], standardizer=standardizer, config=dict(
         rounds=rounds, algorithm=algorithm, local_epochs=local_epochs, batch_size=batch_size,
         lr=lr, l2=l2, mu=mu, client_fraction=client_fraction, dropout=dropout,
-        aggregate=aggregate if isinstance(aggregate, str) else getattr(aggregate, "__name__",
-                                                                       "custom"),
+        aggregate=aggregate if isinstance(aggregate, str) else repr(aggregate),
         n_clients=len(clients), standardize=standardize))
     _record(history, evaluator, server.params, 0, up, down, [], callback)
 
@@ -129,20 +130,22 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
                                               random_state=client_rngs[i]))
             else:
                 updates.append(clients[i].gradient(server.params, l2=l2))
-        server.step(updates)
-        up = sum(u.nbytes for u in updates)
+        server.step(updates, rng=rng)
+        up = (aggregate.bytes_up(updates) if hasattr(aggregate, "bytes_up")
+              else sum(u.nbytes for u in updates))
         _record(history, evaluator, server.params, t, up, down,
-                [clients[i].name for i in replied], callback)
+                [clients[i].name for i in replied], callback,
+                epsilon=aggregate.epsilon() if hasattr(aggregate, "epsilon") else None)
         if progress:
             _progress_bar(t, rounds, history.final)
     history.params = server.params.copy()
     return history
 
 
-def _record(history, evaluator, params, t, up, down, participants, callback):
+def _record(history, evaluator, params, t, up, down, participants, callback, epsilon=None):
     """Evaluate ``params`` (when there is a referee) and append a :class:`RoundRecord`."""
     pooled, sites = ({}, {}) if evaluator is None else evaluator(params, history.standardizer)
-    record = RoundRecord(t, pooled, sites, int(up), int(down), participants)
+    record = RoundRecord(t, pooled, sites, int(up), int(down), participants, epsilon)
     history.rounds.append(record)
     if callback is not None:
         callback(record)

@@ -19,10 +19,15 @@ class Server:
     ----------
     params : ndarray of shape (n_params,)
         The initial global model.
-    aggregate : {"weighted", "mean", "median", "trimmed_mean", "krum"} or callable
+    aggregate : {"weighted", "mean", "median", "trimmed_mean", "krum"}, callable or strategy
         ``"weighted"`` weights each update by its sample count (FedAvg);
         ``"mean"`` is the plain mean. A callable is called as ``rule(vectors, weights)``
         with ``vectors`` of shape (n_updates, n_params) and must return one vector.
+        A strategy is an object with ``combine(updates, *, rng)`` returning the direction
+        (e.g. DP-FedAvg or secure aggregation); it may also define
+        ``select(n_clients, *, rng)`` to choose each round's clients itself,
+        ``bytes_up(updates)`` to count what its protocol sends, and ``epsilon()`` to
+        report the privacy spent so far.
     algorithm : {"fedavg", "fedsgd"}, default="fedavg"
         FedAvg updates are parameter changes, added to the model;
         FedSGD updates are gradients, stepped against with ``lr``.
@@ -46,7 +51,8 @@ class Server:
     def __init__(self, params, *, aggregate="weighted", algorithm="fedavg", lr=1.0):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-        if not callable(aggregate) and aggregate not in rules.RULES:
+        if not (callable(aggregate) or hasattr(aggregate, "combine")
+                or aggregate in rules.RULES):
             raise ValueError(
                 f"aggregate must be one of {sorted(rules.RULES)} or a callable, got {aggregate!r}"
             )
@@ -57,12 +63,16 @@ class Server:
 
     def select(self, n_clients, fraction, *, rng):
         """Indices of the ``max(1, round(fraction * n_clients))`` clients for this round."""
+        if hasattr(self.aggregate, "select"):
+            return np.asarray(self.aggregate.select(n_clients, rng=rng), dtype=int)
         check_fraction(fraction, "client_fraction")
         m = max(1, int(round(fraction * n_clients)))
         return np.sort(rng.choice(n_clients, size=m, replace=False))
 
-    def combine(self, updates):
+    def combine(self, updates, *, rng=None):
         """Aggregate the updates' vectors into one vector with the configured rule."""
+        if hasattr(self.aggregate, "combine"):
+            return np.asarray(self.aggregate.combine(updates, rng=rng), dtype=float)
         vectors = np.array([u.vector for u in updates])
         if callable(self.aggregate):
             weights = np.array([u.n_samples for u in updates], dtype=float)
@@ -70,10 +80,10 @@ class Server:
         weights = None if self.aggregate == "mean" else [u.n_samples for u in updates]
         return rules.RULES[self.aggregate](vectors, weights)
 
-    def step(self, updates):
+    def step(self, updates, *, rng=None):
         """Apply one round's updates to the global model and return it."""
-        if updates:
-            direction = self.combine(updates)
+        if updates or hasattr(self.aggregate, "combine"):
+            direction = self.combine(updates, rng=rng)
             sign = 1.0 if self.algorithm == "fedavg" else -1.0
             self.params = self.params + sign * self.lr * direction
         return self.params
