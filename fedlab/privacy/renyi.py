@@ -181,7 +181,7 @@ def check_orders(orders):
         raise ValueError(f"orders must be a non-empty 1-D sequence, got shape {arr.shape}")
     bad = arr[~(arr > 1)]
     if bad.size:
-        raise ValueError(f"orders must all be > 1, got {bad[0]!r}")
+        raise ValueError(f"orders must all be > 1, got {float(bad[0])!r}")
     return tuple(arr.tolist())
 
 
@@ -199,24 +199,23 @@ def _rdp_one_step(sigma, q, orders):
     else:
         out = np.empty(alphas.shape)
         is_int = alphas == np.round(alphas)
-        out[is_int] = _log_a_int(q, sigma, alphas[is_int]) / (alphas[is_int] - 1)
+        out[is_int] = [_log_a_int(q, sigma, int(a)) / (a - 1) for a in alphas[is_int]]
         out[~is_int] = _log_a_frac(q, sigma, alphas[~is_int]) / (alphas[~is_int] - 1)
     out.flags.writeable = False
     return out
 
 
-def _log_a_int(q, sigma, alphas):
-    """``log A_alpha`` at integer orders ``alphas >= 2`` via ``log(A - 1)``: positive terms."""
-    a = alphas[:, None]
-    i = np.arange(2, alphas.max(initial=2) + 1)[None, :]  # one row per order
+def _log_a_int(q, sigma, alpha):
+    """``log A_alpha`` at an integer order ``alpha >= 2`` via ``log(A - 1)``: positive terms."""
+    i = np.arange(2, alpha + 1)
     y = (i * i - i) / (2 * sigma**2)
-    with np.errstate(invalid="ignore"):  # entries with i > alpha are masked below
-        log_terms = (
-            _log_comb(a, i) + i * math.log(q) + (a - i) * math.log1p(-q)
-            + y + np.log(-np.expm1(-y))  # log(exp(y) - 1), stable for small and large y
-        )
-    log_terms = np.where(i <= a, log_terms, -np.inf)
-    return np.logaddexp(0.0, special.logsumexp(log_terms, axis=1))
+    log_terms = (
+        _log_comb(alpha, i) + i * math.log(q) + (alpha - i) * math.log1p(-q)
+        + y + np.log(-np.expm1(-y))  # log(exp(y) - 1), stable for small and large y
+    )
+    top = log_terms.max()
+    log_a_minus_1 = top + math.log(np.exp(log_terms - top).sum())
+    return float(np.logaddexp(0.0, log_a_minus_1))
 
 
 def _log_a_frac(q, sigma, alphas):

@@ -1,0 +1,101 @@
+"""The command line end to end: demo, train on users' CSVs, data regeneration, help."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fedlab import data
+from fedlab.__main__ import main
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "fedlab", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("demo", "train", "data", "lessons"):
+        assert command in out
+
+
+def test_demo_prints_the_table_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "demo.json"
+    assert main(["demo", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "centralized" in out and "fedavg (weighted)" in out
+    results = json.loads(path.read_text())
+    methods = results["methods"]
+    hospitals = [h.name for h in data.load_hospitals()]
+    assert {"centralized", "fedavg (mean)", "fedavg (weighted)"} <= set(methods)
+    assert {f"alone: {h}" for h in hospitals} <= set(methods)
+    for m in methods.values():
+        assert set(m["pooled"]) == {"auc", "accuracy"}
+        assert set(m["sites"]) == set(hospitals)
+    # the story: FedAvg (weighted) closes most of the gap between one hospital and pooling
+    ceiling = methods["centralized"]["pooled"]["auc"]
+    floor = np.mean([methods[f"alone: {h}"]["pooled"]["auc"] for h in hospitals])
+    fedavg = methods["fedavg (weighted)"]["pooled"]["auc"]
+    assert ceiling > floor
+    assert (fedavg - floor) / (ceiling - floor) > 0.5
+
+
+def _write_site(path, n, seed, *, bad_row=None):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(50, 10, size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x1 + (x2 - 50) / 10)))).astype(int)
+    rows = [f"{a:.3f},{b:.2f},{c}" for a, b, c in zip(x1, x2, y)]
+    if bad_row is not None:
+        rows[bad_row] = "abc,50.0,1"
+    path.write_text("marker,age,outcome\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_train_runs_the_comparison_on_user_csvs(tmp_path, capsys):
+    sites = [_write_site(tmp_path / f"site{k}.csv", n, k) for k, n in
+             enumerate((300, 120, 80))]
+    out_json = tmp_path / "out.json"
+    args = ["train", "--target", "outcome", "--rounds", "10", "--json", str(out_json)]
+    for s in sites:
+        args += ["--site", str(s)]
+    assert main(args) == 0
+    methods = json.loads(out_json.read_text())["methods"]
+    assert set(methods["centralized"]["sites"]) == {"site0", "site1", "site2"}
+    assert methods["fedavg (weighted)"]["pooled"]["auc"] > 0.7
+
+
+def test_train_reports_a_bad_file_clearly_with_nonzero_exit(tmp_path):
+    good = _write_site(tmp_path / "good.csv", 100, 0)
+    bad = _write_site(tmp_path / "bad.csv", 100, 1, bad_row=4)
+    result = subprocess.run([sys.executable, "-m", "fedlab", "train", "--site", str(good),
+                             "--site", str(bad), "--target", "outcome"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "bad.csv" in result.stderr and "marker" in result.stderr
+    assert "row 5" in result.stderr
+
+
+def test_train_names_a_missing_target_column(tmp_path, capsys):
+    site = _write_site(tmp_path / "a.csv", 50, 0)
+    assert main(["train", "--site", str(site), "--target", "death"]) == 2
+    err = capsys.readouterr().err
+    assert "a.csv" in err and "death" in err
+
+
+def test_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--site", str(tmp_path / "nope.csv"), "--target", "y"]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_data_command_regenerates_the_shipped_files_byte_for_byte(tmp_path):
+    assert main(["data", "--out", str(tmp_path)]) == 0
+    shipped = sorted(p for p in data.DATA_DIR.glob("*.csv"))
+    assert shipped
+    for path in shipped:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("argv", [["demo", "--rounds", "-1"], ["demo", "--lr", "0"]])
+def test_bad_settings_exit_with_status_2(argv, capsys):
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
