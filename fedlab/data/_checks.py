@@ -47,3 +47,11 @@ def check_fraction(value, name):
     if not 0 < value < 1:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
     return float(value)
+
+
+def permutation(rng, n):
+    """A random permutation of ``range(n)`` built from uniform draws only.
+
+    ``argsort`` of uniforms gives the same order on every platform and NumPy version.
+    """
+    return np.argsort(rng.random(n), kind="stable")

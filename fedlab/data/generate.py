@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_random_state
+from ._checks import check_int, check_random_state, permutation
 from .framingham import framingham_risk
 from .profiles import get_profile
 from .schema import FEATURES
@@ -35,10 +35,11 @@ def generate_patients(n, *, profile="metro_university", random_state=None):
     (a small structural causal model; all numbers in ``data/README.md``)::
 
         age ~ truncated normal, sex ~ Bernoulli(male_fraction), bmi ~ N(bmi_mean, 5)
-        smoker   ~ Bernoulli(logistic(... - 0.035 (age - 50) + 0.3 male))
-        diabetes ~ Bernoulli(logistic(-3.0 + 0.045 (age - 50) + 0.13 (bmi - 27) + 0.25 male))
-        SBP before treatment = 112 + 0.6 (age - 50) + 0.9 (bmi - 27) + 4 male + N(0, 15)
-        bp_treated ~ Bernoulli(logistic(-1.2 + 0.06 (SBP - 130) + 0.04 (age - 55)
+        smoker   ~ Bernoulli(logistic(logit(smoking_rate) - 0.035 (age - 50)
+                                      + 0.3 (male - 0.5)))
+        diabetes ~ Bernoulli(logistic(-2.7 + 0.045 (age - 50) + 0.13 (bmi - 27) + 0.25 male))
+        SBP before treatment = 118 + 0.6 (age - 50) + 0.9 (bmi - 27) + 4 male + N(0, 15)
+        bp_treated ~ Bernoulli(logistic(-1.0 + 0.06 (SBP - 130) + 0.04 (age - 55)
                                         + 0.6 diabetes)); treatment lowers SBP ~10 mmHg
         total_chol = 188 + 0.5 (age - 50) + 1.0 (bmi - 27) + 6 female + N(0, 36)
         ln hdl = ln(46 men | 57 women) - 0.015 (bmi - 27) - 0.07 smoker
@@ -72,7 +73,9 @@ def generate_patients(n, *, profile="metro_university", random_state=None):
     for column, fraction in p.missing:
         if column not in recorded:
             raise ValueError(f"profile {p.slug!r}: missing column {column!r} is not a feature")
-        recorded[column] = np.where(rng.random(n) < fraction, np.nan, recorded[column])
+        rows = permutation(rng, n)[: int(round(fraction * n))]
+        recorded[column] = recorded[column].copy()
+        recorded[column][rows] = np.nan
     X = np.column_stack([recorded[name] for name in FEATURES])
     return Site(p.name, X, y, FEATURES)
 
@@ -85,13 +88,13 @@ def _draw_true_values(n, p, rng):
 
     smoke_logit = _logit(p.smoking_rate) - 0.035 * (age - 50) + 0.3 * (male - 0.5)
     smoker = _bernoulli(rng, smoke_logit)
-    diabetes = _bernoulli(rng, -3.0 + 0.045 * (age - 50) + 0.13 * (bmi - 27) + 0.25 * male)
+    diabetes = _bernoulli(rng, -2.7 + 0.045 * (age - 50) + 0.13 * (bmi - 27) + 0.25 * male)
 
     sbp_untreated = _truncated_normal(
-        rng, 112 + 0.6 * (age - 50) + 0.9 * (bmi - 27) + 4 * male, 15, 85, 240, n
+        rng, 118 + 0.6 * (age - 50) + 0.9 * (bmi - 27) + 4 * male, 15, 85, 240, n
     )
     treated = _bernoulli(
-        rng, -1.2 + 0.06 * (sbp_untreated - 130) + 0.04 * (age - 55) + 0.6 * diabetes
+        rng, -1.0 + 0.06 * (sbp_untreated - 130) + 0.04 * (age - 55) + 0.6 * diabetes
     )
     drop = _truncated_normal(rng, 10, 6, 0, 30, n)
     sbp = np.round(np.maximum(sbp_untreated - treated * drop, 80))
@@ -106,9 +109,12 @@ def _draw_true_values(n, p, rng):
 
     glucose_normal = _truncated_normal(rng, 93 + 0.7 * (bmi - 27) + 0.1 * (age - 50), 9, 65, 125, n)
     glucose_diabetic = np.exp(_truncated_normal(rng, np.log(150), 0.28, np.log(90), np.log(450), n))
-    glucose = np.round(np.where(diabetes == 1, glucose_diabetic, glucose_normal))
-    hba1c_normal = _truncated_normal(rng, 5.35 + 0.018 * (glucose - 93), 0.28, 4.0, 6.4, n)
-    hba1c_diabetic = _truncated_normal(rng, 7.4 + 0.018 * (glucose - 150), 0.9, 5.6, 14.0, n)
+    glucose_normal, glucose_diabetic = np.round(glucose_normal), np.round(glucose_diabetic)
+    glucose = np.where(diabetes == 1, glucose_diabetic, glucose_normal)
+    hba1c_normal = _truncated_normal(rng, 5.35 + 0.018 * (glucose_normal - 93), 0.28, 4.0, 6.4, n)
+    hba1c_diabetic = _truncated_normal(
+        rng, 7.4 + 0.018 * (glucose_diabetic - 150), 0.9, 5.6, 14.0, n
+    )
     hba1c = np.round(np.where(diabetes == 1, hba1c_diabetic, hba1c_normal), 1)
 
     return {
@@ -119,14 +125,18 @@ def _draw_true_values(n, p, rng):
 
 
 def _truncated_normal(rng, mean, sd, low, high, n):
-    """Normal(mean, sd) draws redrawn until they fall in ``[low, high)``."""
+    """Normal(mean, sd) draws redrawn until they fall in ``[low, high)``.
+
+    After 50 rounds (only if a mean lies far outside the range) the rest are clipped.
+    """
     mean = np.broadcast_to(np.asarray(mean, dtype=float), (n,))
     x = mean + sd * rng.standard_normal(n)
-    bad = (x < low) | (x >= high)
-    while bad.any():
-        x[bad] = mean[bad] + sd * rng.standard_normal(int(bad.sum()))
+    for _ in range(50):
         bad = (x < low) | (x >= high)
-    return x
+        if not bad.any():
+            return x
+        x[bad] = mean[bad] + sd * rng.standard_normal(int(bad.sum()))
+    return np.clip(x, low, np.nextafter(high, low))
 
 
 def _bernoulli(rng, logit):

@@ -37,7 +37,7 @@ class Profile:
         high); the outcome depends on the true value.
     missing : tuple of (str, float)
         Columns recorded as missing (``nan``, empty in the CSV) completely at random,
-        with the fraction of rows affected.
+        with the fraction of rows affected (exactly ``round(fraction * n)`` rows).
     test_size : float
         Fraction of the records held out as the hospital's test set (stratified).
     """
@@ -68,40 +68,40 @@ PROFILES = {
             slug="metro_university",
             description="A large university hospital in a city: many patients of all "
             "adult ages, an even sex ratio and a typical event rate.",
-            n_patients=3200, age_mean=54, age_sd=11, male_fraction=0.48,
-            smoking_rate=0.16, bmi_mean=28.5, risk_shift=-0.35,
+            n_patients=3000, age_mean=54, age_sd=11, male_fraction=0.48,
+            smoking_rate=0.16, bmi_mean=28.5, risk_shift=0.05,
         ),
         Profile(
             name="Hillcrest Rural Clinic",
             slug="hillcrest_rural",
             description="A small rural clinic: few patients, older, heavier and more "
             "often smokers, so many more cardiovascular events.",
-            n_patients=320, age_mean=66, age_sd=8, male_fraction=0.52,
-            smoking_rate=0.26, bmi_mean=30.5, risk_shift=-0.15, age_max=85,
+            n_patients=300, age_mean=66, age_sd=8, male_fraction=0.52,
+            smoking_rate=0.26, bmi_mean=30.5, risk_shift=0.10, age_max=85,
         ),
         Profile(
             name="Riverside Community Hospital",
             slug="riverside_community",
             description="A community hospital whose office blood-pressure device reads "
             "10 mmHg high: every recorded SBP is shifted (feature shift).",
-            n_patients=1400, age_mean=57, age_sd=10, male_fraction=0.50,
-            smoking_rate=0.18, bmi_mean=29.0, risk_shift=-0.35, sbp_offset=10.0,
+            n_patients=700, age_mean=57, age_sd=10, male_fraction=0.50,
+            smoking_rate=0.18, bmi_mean=29.0, risk_shift=0.0, sbp_offset=10.0,
         ),
         Profile(
             name="Lakeview General Hospital",
             slug="lakeview_general",
             description="A general hospital whose lab often skips the HDL test: HDL "
             "cholesterol is missing in about 30 % of the records.",
-            n_patients=900, age_mean=56, age_sd=11, male_fraction=0.50,
-            smoking_rate=0.17, bmi_mean=28.5, risk_shift=-0.35, missing=(("hdl", 0.30),),
+            n_patients=650, age_mean=56, age_sd=11, male_fraction=0.50,
+            smoking_rate=0.17, bmi_mean=28.5, risk_shift=-0.05, missing=(("hdl", 0.30),),
         ),
         Profile(
             name="Rosewood Women's Health Center",
             slug="rosewood_womens",
             description="A women's health center: about 90 % women, younger patients "
             "and a low event rate (label and sex skew).",
-            n_patients=600, age_mean=46, age_sd=9, male_fraction=0.10,
-            smoking_rate=0.12, bmi_mean=27.5, risk_shift=-0.20,
+            n_patients=450, age_mean=47, age_sd=9, male_fraction=0.10,
+            smoking_rate=0.12, bmi_mean=27.5, risk_shift=0.30,
         ),
     )
 }

@@ -64,8 +64,15 @@ class Site:
         return self.X[:, self.feature_names.index(name)].copy()
 
     def take(self, indices, *, name=None):
-        """Return a new ``Site`` with the records at ``indices`` (e.g. one client's share)."""
-        indices = np.asarray(indices, dtype=np.intp)
+        """Return a new ``Site`` with the records at ``indices`` (e.g. one client's share).
+
+        ``indices`` is an array of row numbers or a boolean mask of length ``n_records``.
+        """
+        indices = np.asarray(indices)
+        if indices.dtype == bool:
+            indices = np.flatnonzero(indices)
+        elif indices.size and not np.issubdtype(indices.dtype, np.integer):
+            raise TypeError(f"indices must be integers or a boolean mask, got {indices.dtype}")
         return Site(name or self.name, self.X[indices], self.y[indices], self.feature_names)
 
     def __repr__(self):
@@ -111,13 +118,13 @@ class Hospital:
     slug: str = ""
 
     def __post_init__(self):
-        X_tr, y_tr, names = _check_table(self.X_train, self.y_train, self.feature_names,
-                                         where=f"{self.name} (train)")
-        X_te, y_te, _ = _check_table(self.X_test, self.y_test, names,
-                                     where=f"{self.name} (test)")
-        for field, value in [("X_train", X_tr), ("y_train", y_tr), ("X_test", X_te),
-                             ("y_test", y_te), ("feature_names", names)]:
-            object.__setattr__(self, field, value)
+        names = self.feature_names
+        for split in ("train", "test"):
+            X, y, names = _check_table(getattr(self, f"X_{split}"), getattr(self, f"y_{split}"),
+                                       names, where=f"{self.name} ({split})")
+            object.__setattr__(self, f"X_{split}", X)
+            object.__setattr__(self, f"y_{split}", y)
+        object.__setattr__(self, "feature_names", names)
 
     @classmethod
     def from_sites(cls, train, test, *, description="", slug="", name=None):
@@ -213,6 +220,6 @@ def _check_table(X, y, feature_names, *, where):
     if len(set(names)) != len(names):
         raise ValueError(f"{where}: feature_names must be unique, got {names}")
     if y_raw.size and not np.isin(y_raw, (0, 1)).all():
-        bad = y_raw[~np.isin(y_raw, (0, 1))][0]
+        bad = y_raw[~np.isin(y_raw, (0, 1))][0].item()
         raise ValueError(f"{where}: y must hold only 0 and 1, got {bad!r}")
     return X, y_raw.astype(np.int64), names

@@ -1,0 +1,54 @@
+"""Synthetic patient records of five hospitals, site CSVs, and federated partitions.
+
+Records follow the Framingham general cardiovascular risk equation (D'Agostino et al.,
+Circulation 2008); partitions follow Hsu et al. (2019) and Li et al. (2021).
+"""
+
+from .csvio import read_site_csv, write_site_csv
+from .framingham import framingham_risk
+from .generate import generate_patients
+from .hospitals import (
+    DATA_DIR,
+    SHIPPED_SEED,
+    default_data_dir,
+    load_hospitals,
+    write_hospitals,
+)
+from .partition import (
+    partition_iid,
+    partition_label_skew,
+    partition_quantity_skew,
+    shift_feature,
+    train_test_split_site,
+)
+from .profiles import PROFILES, Profile, get_profile
+from .schema import FEATURES, SCHEMA, TARGET, UNITS, Column
+from .sites import Hospital, Site, pool_sites
+
+__all__ = [
+    "DATA_DIR",
+    "FEATURES",
+    "PROFILES",
+    "SCHEMA",
+    "SHIPPED_SEED",
+    "TARGET",
+    "UNITS",
+    "Column",
+    "Hospital",
+    "Profile",
+    "Site",
+    "default_data_dir",
+    "framingham_risk",
+    "generate_patients",
+    "get_profile",
+    "load_hospitals",
+    "partition_iid",
+    "partition_label_skew",
+    "partition_quantity_skew",
+    "pool_sites",
+    "read_site_csv",
+    "shift_feature",
+    "train_test_split_site",
+    "write_hospitals",
+    "write_site_csv",
+]

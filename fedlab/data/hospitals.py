@@ -1,0 +1,117 @@
+"""The five shipped hospitals: write them from their profiles, load them from CSV."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._checks import check_random_state
+from .csvio import read_site_csv, write_site_csv
+from .generate import generate_patients
+from .partition import train_test_split_site
+from .profiles import PROFILES
+from .schema import SCHEMA, TARGET
+from .sites import Hospital
+
+#: Seed of the shipped CSV files in ``data/``.
+SHIPPED_SEED = 2026
+
+#: The repository's ``data/`` folder, where the shipped CSV files live.
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+
+def default_data_dir():
+    """Folder ``load_hospitals`` reads by default: ``$FEDLAB_DATA`` if set, else ``DATA_DIR``."""
+    env = os.environ.get("FEDLAB_DATA")
+    return Path(env) if env else DATA_DIR
+
+
+def load_hospitals(data_dir=None):
+    """Load the five hospitals of the course, each split into train and test.
+
+    Parameters
+    ----------
+    data_dir : str or Path, default=None
+        Folder holding ``<slug>_train.csv`` and ``<slug>_test.csv`` for every profile.
+        Default: ``$FEDLAB_DATA`` if set, else the repository's ``data/`` folder.
+
+    Returns
+    -------
+    list of Hospital
+        In the fixed order of ``PROFILES``, with names, descriptions and slugs.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a CSV is missing (regenerate with ``python -m fedlab data --out DIR``).
+    ValueError
+        If a file breaks the schema: a missing column, a value that is not a number
+        or outside its plausible range, a label that is not 0/1.
+
+    Examples
+    --------
+    >>> hospitals = load_hospitals()
+    >>> [h.slug for h in hospitals][:2]
+    ['metro_university', 'hillcrest_rural']
+    >>> hospitals[1].feature_names[:4]
+    ('age', 'sex', 'bmi', 'sbp')
+    """
+    directory = Path(data_dir) if data_dir is not None else default_data_dir()
+    hospitals = []
+    for profile in PROFILES.values():
+        splits = []
+        for split in ("train", "test"):
+            path = directory / f"{profile.slug}_{split}.csv"
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"{path} not found. Regenerate the hospital data with "
+                    f"`python -m fedlab data --out {directory}` or set FEDLAB_DATA "
+                    "to the folder that holds the CSV files."
+                )
+            splits.append(read_site_csv(path, target=TARGET, schema=SCHEMA))
+        hospitals.append(Hospital.from_sites(
+            *splits, name=profile.name, description=profile.description, slug=profile.slug
+        ))
+    return hospitals
+
+
+def write_hospitals(out_dir, *, random_state=SHIPPED_SEED):
+    """Generate the five hospitals and write each as ``<slug>_train.csv`` and ``<slug>_test.csv``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output folder (created if needed).
+    random_state : None, int or numpy.random.Generator, default=2026
+        Seed; the default reproduces the shipped files byte for byte.
+
+    Returns
+    -------
+    list of Path
+        The ten files written, train before test, in the order of ``PROFILES``.
+
+    Notes
+    -----
+    Each hospital draws from its own random stream (``Generator.spawn``), so changing
+    one profile leaves the other hospitals' records unchanged.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = write_hospitals(folder)
+    >>> [p.name for p in paths][:2]
+    ['metro_university_train.csv', 'metro_university_test.csv']
+    >>> shutil.rmtree(folder)
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    streams = check_random_state(random_state).spawn(len(PROFILES))
+    paths = []
+    for profile, rng in zip(PROFILES.values(), streams):
+        site = generate_patients(profile.n_patients, profile=profile, random_state=rng)
+        train, test = train_test_split_site(site, test_size=profile.test_size, random_state=rng)
+        for split, part in (("train", train), ("test", test)):
+            paths.append(write_site_csv(part, out_dir / f"{profile.slug}_{split}.csv",
+                                        target=TARGET, schema=SCHEMA))
+    return paths
