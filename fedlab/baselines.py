@@ -76,7 +76,8 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
         history = federated.run(
             [federated.Client.from_hospital(h) for h in hospitals], rounds=rounds,
             local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2, aggregate=rule,
-            test_sets=evaluator, progress=progress, random_state=rng)
+            test_sets=evaluator, progress=progress and f"fedavg ({rule})",
+            random_state=rng)
         methods[f"fedavg ({rule})"] = _score(evaluator, history.params, history.standardizer)
     return {"methods": methods}
 

@@ -42,7 +42,7 @@ def test_demo_prints_the_table_and_writes_json(tmp_path, capsys):
 def _write_site(path, n, seed, *, bad_row=None):
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.normal(50, 10, size=n)
-    y = (rng.random(n) < 1 / (1 + np.exp(-(x1 + (x2 - 50) / 10)))).astype(int)
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * (x1 + (x2 - 50) / 10)))).astype(int)
     rows = [f"{a:.3f},{b:.2f},{c}" for a, b, c in zip(x1, x2, y)]
     if bad_row is not None:
         rows[bad_row] = "abc,50.0,1"

@@ -59,8 +59,8 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
     test_sets : mapping or sequence of hospitals, optional
         Held by the course's referee to score the model after every round (pooled and
         per site); ``None`` skips evaluation.
-    progress : bool, default=False
-        Print a progress bar to standard error.
+    progress : bool or str, default=False
+        Print a progress bar to standard error (a string labels it).
     callback : callable, optional
         Called with each :class:`RoundRecord` as it is made (e.g. to update a widget).
     random_state : None, int or numpy.random.Generator
@@ -72,6 +72,7 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fedlab.federated import Client
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 2)); y = (X[:, 0] > 0).astype(int)
@@ -137,7 +138,7 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
                 [clients[i].name for i in replied], callback,
                 epsilon=aggregate.epsilon() if hasattr(aggregate, "epsilon") else None)
         if progress:
-            _progress_bar(t, rounds, history.final)
+            _progress_bar(t, rounds, history.final, "" if progress is True else progress)
     history.params = server.params.copy()
     return history
 
@@ -151,12 +152,16 @@ def _record(history, evaluator, params, t, up, down, participants, callback, eps
         callback(record)
 
 
-def _progress_bar(t, total, record, width=30):
-    """Draw a one-line text progress bar on standard error."""
+def _progress_bar(t, total, record, label, width=30):
+    """Draw a one-line text progress bar on standard error (one line when not a terminal)."""
+    live = sys.stderr.isatty()
+    if not live and t != total:
+        return
     done = int(width * t / total)
     auc = record.pooled.get("auc")
     tail = f"  AUC {auc:.3f}" if auc is not None else ""
-    sys.stderr.write(f"\r  round {t:>3}/{total} [{'#' * done}{'.' * (width - done)}]{tail}")
+    sys.stderr.write(f"{chr(13) if live else ''}  {label} round {t:>3}/{total} "
+                     f"[{'#' * done}{'.' * (width - done)}]{tail}")
     if t == total:
         sys.stderr.write("\n")
     sys.stderr.flush()
