@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -15,10 +16,11 @@ def check_rng(random_state):
     >>> int(check_rng(0).integers(10)) == int(check_rng(0).integers(10))
     True
     """
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
-        return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state
+    if random_state is None or (isinstance(random_state, numbers.Integral)
+                                and not isinstance(random_state, bool)):
+        return np.random.default_rng(random_state)
     raise TypeError(
         "random_state must be None, an int or a numpy.random.Generator, "
         f"got {type(random_state).__name__}"
@@ -41,30 +43,37 @@ def check_xy(X, y):
 
 
 def check_positive(value, name, *, strict=True):
-    """Raise ``ValueError`` unless ``value`` is a finite number > 0 (>= 0 if not strict)."""
-    if not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if (strict and value <= 0) or (not strict and value < 0):
+    """Return ``value`` as a float; raise unless it is a finite number > 0 (>= 0 if not strict).
+
+    Examples
+    --------
+    >>> check_positive(0.5, "lr")
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or (value <= 0 if strict else value < 0):
         rule = "> 0" if strict else ">= 0"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return value
+        raise ValueError(f"{name} must be a finite number {rule}, got {value}")
+    return float(value)
 
 
 def check_int(value, name, *, minimum=None, maximum=None):
-    """Raise ``ValueError`` unless ``value`` is an integer within ``[minimum, maximum]``."""
+    """Return ``value`` as an int; raise unless it is an integer in ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if not (isinstance(value, numbers.Real) and float(value).is_integer()):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
+        raise TypeError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {value}")
-    return value
+    return int(value)
 
 
-def check_fraction(value, name):
-    """Raise ``ValueError`` unless ``0 < value <= 1``."""
-    if not isinstance(value, numbers.Real) or not 0 < value <= 1:
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+def check_fraction(value, name, *, include_one=True):
+    """Return ``value`` as a float; raise unless ``0 < value <= 1`` (``< 1`` without one)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (0 < value <= 1 if include_one else 0 < value < 1):
+        interval = "(0, 1]" if include_one else "(0, 1)"
+        raise ValueError(f"{name} must be in {interval}, got {value}")
     return float(value)

@@ -353,7 +353,7 @@ def test_train_test_split_site_is_stratified_disjoint_and_deterministic():
 @pytest.mark.parametrize("test_size", [0, 1, 1.5, -0.1])
 def test_train_test_split_site_rejects_bad_test_size(test_size):
     site = data.Site("s", [[1.0], [2.0], [3.0]], [0, 1, 0], ("x",))
-    message = f"test_size must be strictly between 0 and 1, got {test_size}"
+    message = rf"test_size must be in \(0, 1\), got {test_size}"
     with pytest.raises(ValueError, match=message):
         data.train_test_split_site(site, test_size=test_size)
 

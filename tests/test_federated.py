@@ -158,7 +158,7 @@ def test_missing_values_need_preprocessing():
     ({"client_fraction": 0}, r"client_fraction must be in \(0, 1\]"),
     ({"client_fraction": 1.5}, r"client_fraction must be in \(0, 1\]"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
-    ({"lr": 0.0}, "lr must be > 0"),
+    ({"lr": 0.0}, "lr must be a finite number > 0"),
     ({"local_epochs": 0}, "local_epochs must be >= 1"),
 ])
 def test_run_rejects_bad_settings(kwargs, match):

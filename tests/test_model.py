@@ -88,8 +88,8 @@ def test_predict_proba_is_stable_for_huge_logits():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"lr": 0}, "lr must be > 0"),
-    ({"lr": -1}, "lr must be > 0"),
+    ({"lr": 0}, "lr must be a finite number > 0"),
+    ({"lr": -1}, "lr must be a finite number > 0"),
     ({"epochs": 1.5}, "epochs must be a non-negative integer"),
     ({"batch_size": 0}, "batch_size must be a positive integer or None"),
 ])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_random_state, permutation
+from fedlab._validation import check_int
+from fedlab._validation import check_rng as check_random_state
+
 from .framingham import framingham_risk
+from .partition import permutation
 from .profiles import get_profile
 from .schema import FEATURES
 from .sites import Site

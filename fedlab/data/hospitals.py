@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._checks import check_random_state
+from fedlab._validation import check_rng as check_random_state
+
 from .csvio import read_site_csv, write_site_csv
 from .generate import generate_patients
 from .partition import train_test_split_site

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import (
-    check_fraction,
-    check_int,
-    check_positive,
-    check_random_state,
-    permutation,
-)
+from fedlab._validation import check_fraction, check_int, check_positive
+from fedlab._validation import check_rng as check_random_state
+
 from .sites import Site
 
 
@@ -46,7 +42,7 @@ def train_test_split_site(site, *, test_size=0.25, random_state=None):
     """
     if not isinstance(site, Site):
         raise TypeError(f"site must be a Site, got {type(site).__name__}")
-    test_size = check_fraction(test_size, "test_size")
+    test_size = check_fraction(test_size, "test_size", include_one=False)
     if site.n_records < 2:
         raise ValueError(f"site must hold at least 2 records to split, got {site.n_records}")
     rng = check_random_state(random_state)
@@ -252,3 +248,12 @@ def _fill_empty_clients(owner, n_clients, rng):
         counts[donor] -= 1
         counts[client] += 1
     return [np.flatnonzero(owner == client) for client in range(n_clients)]
+
+
+def permutation(rng, n):
+    """A random permutation of ``range(n)`` built from uniform draws only.
+
+    ``argsort`` of uniforms gives the same order on every platform and NumPy version,
+    which keeps the shipped CSVs byte-identical.
+    """
+    return np.argsort(rng.random(n), kind="stable")
