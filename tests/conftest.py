@@ -2,63 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import time
-from pathlib import Path
-
-import nbformat
+import matplotlib
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from fedlab._nbrun import execute_notebook
 
-
-@contextlib.contextmanager
-def patient_shell_channel(slice_seconds=0.5):
-    """Poll the kernel's channels in short slices (jupyter/nbclient#312).
-
-    In some runs a widget cell's reply is missed and nbclient waits for the whole cell
-    timeout; asking again every half second until the real deadline never misses it.
-    """
-    from jupyter_client.channels import AsyncZMQSocketChannel
-
-    original = AsyncZMQSocketChannel.get_msg
-
-    async def get_msg(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = slice_seconds if deadline is None else deadline - time.monotonic()
-            try:
-                return await original(self, timeout=max(0.0, min(slice_seconds, left)))
-            except queue.Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-
-    AsyncZMQSocketChannel.get_msg = get_msg
-    try:
-        yield
-    finally:
-        AsyncZMQSocketChannel.get_msg = original
-
-
-def execute_notebook(path, *, timeout=120):
-    """Run a notebook in a fresh kernel until it ends or a cell fails; return it executed.
-
-    The failing cell, if any, carries an output of type ``"error"``; later cells are not
-    run.
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
-    with patient_shell_channel():
-        try:
-            client.execute()
-        except CellExecutionError:
-            pass  # the error is recorded in the cell's outputs
-    return notebook
+matplotlib.use("Agg")  # tests draw figures without a screen
 
 
 @pytest.fixture(scope="session")
