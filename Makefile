@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lessons check-lessons lint bench clean
+.PHONY: lab test lessons lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-lab: $(STAMP)  ## open the course in JupyterLab
-	$(BIN)/jupyter lab --notebook-dir=. lessons/
+lab: $(STAMP)  ## open the course in JupyterLab, at the welcome lesson
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" lessons/00-welcome.ipynb
 
 test: $(STAMP)  ## run the whole test suite (unit, property, notebook and browser tests)
 	$(BIN)/python -m pytest
+
+lessons: $(STAMP)  ## regenerate lessons/ from solutions/ (never overwrites a learner's work)
+	$(BIN)/python -m fedlab lessons
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,7 +2,9 @@
 
 ``mechanisms`` clips and adds calibrated noise, ``renyi`` holds the Rényi DP maths of the
 sampled Gaussian mechanism, and ``accounting`` turns noise, sampling rate and steps into
-an (epsilon, delta) budget. DP-SGD and DP-FedAvg training build on these.
+an (epsilon, delta) budget. ``dpsgd`` trains with record-level DP inside one hospital
+(DP-SGD, also as a federated client), ``dpfedavg`` aggregates with client-level DP
+(DP-FedAvg).
 """
 
 from .accounting import (
@@ -14,6 +16,8 @@ from .accounting import (
     rdp,
     rdp_to_epsilon,
 )
+from .dpfedavg import DPFedAvg
+from .dpsgd import DPSGDClient, dp_sgd
 from .mechanisms import (
     add_gaussian_noise,
     classic_gaussian_sigma,
@@ -24,11 +28,14 @@ from .mechanisms import (
 
 __all__ = [
     "DEFAULT_ORDERS",
+    "DPFedAvg",
+    "DPSGDClient",
     "PLD_DISCRETIZATION",
     "PrivacyAccountant",
     "add_gaussian_noise",
     "classic_gaussian_sigma",
     "clip_by_l2_norm",
+    "dp_sgd",
     "epsilon",
     "gaussian_epsilon",
     "gaussian_mechanism",

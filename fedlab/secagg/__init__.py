@@ -6,16 +6,21 @@ remove the masks of clients that drop out.
 
 Modules: :mod:`.encoding` (floats to the ring Z_{2^bits}), :mod:`.keys` (X25519
 key agreement), :mod:`.masks` (ChaCha20 masks), :mod:`.shamir` (secret sharing),
-:mod:`.messages`, :mod:`.client`, :mod:`.server` (the four phases) and
-:mod:`.protocol` (a whole round: :func:`secure_sum`).
+:mod:`.messages`, :mod:`.client`, :mod:`.server` (the four phases),
+:mod:`.protocol` (a whole round: :func:`secure_sum`), :mod:`.training` (the
+strategies :class:`SecureFedAvg` and :class:`SecureSummation` for
+:func:`fedlab.federated.run` and DP-FedAvg) and :mod:`.cost` (bytes and time as the
+number of clients grows).
 """
 
 from .client import SecAggClient
+from .cost import protocol_cost
 from .encoding import decode_sum, encode, quantization_step, value_bits
 from .messages import MalformedMessageError, SecAggAbort
 from .protocol import SecureAggregator, SecureSumResult, secure_sum
 from .server import SecAggServer, ServerView
 from .shamir import InconsistentSharesError, reconstruct, share
+from .training import SecureFedAvg, SecureSummation, default_threshold
 
 __all__ = [
     "InconsistentSharesError",
@@ -24,10 +29,14 @@ __all__ = [
     "SecAggClient",
     "SecAggServer",
     "SecureAggregator",
+    "SecureFedAvg",
+    "SecureSummation",
     "SecureSumResult",
     "ServerView",
     "decode_sum",
+    "default_threshold",
     "encode",
+    "protocol_cost",
     "quantization_step",
     "reconstruct",
     "secure_sum",
