@@ -38,6 +38,8 @@ class Result:
         return f"{_STYLE[self.outcome][1]} {self.outcome}" + (
             f": {self.message}" if self.message else "")
 
+    __repr__ = __str__  # the plain-text view in a notebook reads like the coloured one
+
     def _repr_html_(self):
         colour, symbol = _STYLE[self.outcome]
         body = html.escape(self.message).replace("\n", "<br>")
@@ -218,8 +220,15 @@ def _copy(args):
 
 
 def _short(value, limit=80):
-    text = np.array2string(value, precision=4, threshold=6) \
-        if isinstance(value, np.ndarray) else repr(value)
+    if isinstance(value, np.generic):  # np.float64(0.5) reads as 0.5 to a learner
+        value = value.item()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, np.generic) for v in value):
+        value = type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = np.array2string(value, precision=4, threshold=6) \
+            if isinstance(value, np.ndarray) else repr(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

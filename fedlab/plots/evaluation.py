@@ -1,0 +1,277 @@
+"""Figures of model evaluation: ROC curves, calibration (reliability) diagrams, AUC per site.
+
+Calibration follows Van Calster et al., "Calibration: the Achilles heel of predictive
+analytics", BMC Medicine 2019; the AUC is the rank-sum statistic of Hanley & McNeil 1982.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import roc_curve
+
+from fedlab.metrics import roc_auc
+from fedlab.plots.style import color, new_axes
+
+__all__ = ["roc_curves", "calibration_diagram", "site_auc_bars", "calibration_table"]
+
+
+def roc_curves(curves, *, ax=None, title=None):
+    """One ROC curve per labelled set of predictions, with its AUC in the legend.
+
+    Parameters
+    ----------
+    curves : dict of str to (y_true, score), or one (y_true, score) pair
+        For each label (a hospital, a model), the 0/1 outcomes and the predicted risks
+        (any score that ranks patients) of the same patients.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to a sentence naming the lowest and the highest AUC.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    ValueError
+        If a set of outcomes holds a single class (no ROC curve exists) or the lengths
+        of outcomes and scores differ.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = roc_curves({"demo": ([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])})
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'demo (AUC 0.750)'
+    >>> plt.close(ax.figure)
+    """
+    curves = _labelled(curves, "curves")
+    ax = new_axes(ax, figsize=(5.5, 5))
+    aucs = {}
+    for k, (label, (y, score)) in enumerate(curves.items()):
+        fpr, tpr, _ = roc_curve(y, score)
+        aucs[label] = roc_auc(y, score)
+        ax.plot(fpr, tpr, color=color(k), lw=2, drawstyle="steps-post",
+                label=f"{label} (AUC {aucs[label]:.3f})")
+    ax.plot([0, 1], [0, 1], color=color(7), ls=":", lw=1.2, label="coin flip (AUC 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate = 1 - specificity\n(share of patients without an "
+                  "event who are flagged)")
+    ax.set_ylabel("true positive rate = sensitivity\n(share of events that are flagged)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    if title is None:
+        low, high = min(aucs, key=aucs.get), max(aucs, key=aucs.get)
+        title = (f"AUC {aucs[high]:.3f} at best ({high})" if low == high else
+                 f"AUC ranges from {aucs[low]:.3f} ({low}) to {aucs[high]:.3f} ({high})")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def calibration_table(y_true, proba, *, n_bins=10, strategy="quantile"):
+    """Mean predicted risk, observed event rate and its 95 % interval in each risk bin.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_patients,)
+        0/1 outcomes.
+    proba : array-like of shape (n_patients,)
+        Predicted probabilities of an event, in [0, 1].
+    n_bins : int, default=10
+    strategy : {"quantile", "uniform"}, default="quantile"
+        ``"quantile"`` puts the same number of patients in each bin (deciles of predicted
+        risk by default); ``"uniform"`` cuts [0, 1] into equal widths. Empty bins are
+        dropped.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_nonempty_bins,)
+        ``"predicted"`` (mean predicted risk), ``"observed"`` (event rate), ``"low"`` and
+        ``"high"`` (Wilson 95 % interval of the event rate), ``"count"`` (patients).
+
+    Examples
+    --------
+    >>> t = calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)
+    >>> t["predicted"], t["observed"], t["count"]
+    (array([0.15, 0.8 ]), array([0., 1.]), array([2, 2]))
+    """
+    y = np.asarray(y_true, dtype=float)
+    p = np.asarray(proba, dtype=float)
+    if y.ndim != 1 or p.shape != y.shape or len(y) == 0:
+        raise ValueError(f"y_true and proba must be 1-D of the same non-zero length, got "
+                         f"shapes {y.shape} and {p.shape}")
+    if np.any((p < 0) | (p > 1)) or np.isnan(p).any():
+        raise ValueError("proba must hold probabilities in [0, 1]")
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    if strategy == "quantile":
+        edges = np.quantile(p, np.linspace(0, 1, int(n_bins) + 1))
+    elif strategy == "uniform":
+        edges = np.linspace(0, 1, int(n_bins) + 1)
+    else:
+        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+    # bin k holds edges[k] <= p < edges[k+1]; the last bin also holds its right edge
+    which = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, len(edges) - 2)
+    count = np.bincount(which, minlength=len(edges) - 1)
+    keep = count > 0
+    events = np.bincount(which, weights=y, minlength=len(edges) - 1)[keep]
+    total = np.bincount(which, weights=p, minlength=len(edges) - 1)[keep]
+    count = count[keep]
+    observed = events / count
+    low, high = _wilson(events, count)
+    return {"predicted": total / count, "observed": observed, "low": low, "high": high,
+            "count": count}
+
+
+def calibration_diagram(curves, *, n_bins=10, strategy="quantile", intervals=True, ax=None,
+                        title=None):
+    """Reliability diagram: observed event rate against mean predicted risk, per risk bin.
+
+    A calibrated model sits on the diagonal: among patients given a 20 % risk, about
+    20 % have an event. Points above the diagonal mean the risk was underestimated,
+    points below mean it was overestimated.
+
+    Parameters
+    ----------
+    curves : dict of str to (y_true, proba), or one (y_true, proba) pair
+        For each label (a model, a hospital), outcomes and predicted probabilities.
+    n_bins, strategy : see :func:`calibration_table`
+    intervals : bool, default=True
+        Draw the Wilson 95 % interval of each bin's event rate as an error bar.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the mean predicted risk against the observed rate of the first curve.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = calibration_diagram(([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9]), n_bins=2)
+    >>> ax.get_xlabel()
+    'mean predicted risk in the bin (%)'
+    >>> plt.close(ax.figure)
+    """
+    curves = _labelled(curves, "curves", need_both_classes=False)
+    ax = new_axes(ax, figsize=(5.5, 5))
+    top, handles = 0.0, []
+    for k, (label, (y, p)) in enumerate(curves.items()):
+        t = calibration_table(y, p, n_bins=n_bins, strategy=strategy)
+        x, obs = 100 * t["predicted"], 100 * t["observed"]
+        if intervals:
+            err = 100 * np.vstack([t["observed"] - t["low"], t["high"] - t["observed"]])
+            handles.append(ax.errorbar(x, obs, yerr=err, color=color(k), lw=1.5, capsize=3,
+                                       marker="o", ms=5, label=label))
+            top = max(top, 100 * t["high"].max())
+        else:
+            handles += ax.plot(x, obs, color=color(k), lw=1.5, marker="o", ms=5, label=label)
+        top = max(top, x.max(), obs.max())
+    top = min(100.0, 1.08 * top + 1)
+    handles += ax.plot([0, top], [0, top], color=color(7), ls=":", lw=1.2,
+                       label="perfectly calibrated")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal")
+    ax.set_xlabel("mean predicted risk in the bin (%)")
+    ax.set_ylabel("observed event rate in the bin (%)")
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    if title is None:
+        label, (y, p) = next(iter(curves.items()))
+        title = (f"{label}: mean predicted risk {100 * np.mean(p):.1f} %, "
+                 f"observed {100 * np.mean(y):.1f} %")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def site_auc_bars(scores, *, notes=None, ax=None, title=None):
+    """Grouped horizontal bars: the AUC of several models on each hospital's test set.
+
+    Parameters
+    ----------
+    scores : dict of str to (dict of str to float)
+        ``{model: {site: auc}}``; every model must name the same sites.
+    notes : dict of str to str, optional
+        Extra text under a site's name, e.g. ``{"Rosewood": "7 events in the test set"}``.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to a sentence naming the model with the best AUC on most sites.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = site_auc_bars({"pooled": {"A": 0.8, "B": 0.7}, "alone": {"A": 0.8, "B": 0.6}})
+    >>> ax.get_title()
+    'pooled has the highest AUC at 2 of 2 sites'
+    >>> plt.close(ax.figure)
+    """
+    if not isinstance(scores, dict) or not scores:
+        raise ValueError("scores must be a non-empty dict {model: {site: auc}}")
+    models = list(scores)
+    sites = list(scores[models[0]])
+    for m in models:
+        if set(scores[m]) != set(sites):
+            raise ValueError(f"model {m!r} names the sites {sorted(scores[m])}, but "
+                             f"{models[0]!r} names {sorted(sites)}")
+    notes = notes or {}
+    ax = new_axes(ax, figsize=(8, 0.2 * len(models) * len(sites) + 0.3 * len(sites) + 1.2))
+    height = 0.8 / len(models)
+    centre = np.arange(len(sites))
+    values = np.array([[scores[m][s] for s in sites] for m in models], dtype=float)
+    for k, m in enumerate(models):
+        where = centre - 0.4 + height * (k + 0.5)
+        ax.barh(where, values[k], height=height * 0.92, color=color(k), label=m)
+        for y, v in zip(where, values[k]):
+            ax.text(v, y, f" {v:.3f}", va="center", fontsize=8)
+    ax.set_yticks(centre, [s + (f"\n({notes[s]})" if s in notes else "") for s in sites],
+                  fontsize=9)
+    ax.invert_yaxis()
+    low = np.nanmin(values)
+    ax.set_xlim(min(0.5, low - 0.05), 1.0)
+    ax.axvline(0.5, color=color(7), ls=":", lw=1)
+    ax.set_xlabel("ROC AUC on the hospital's own test set (0.5 = coin flip, 1 = perfect)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    if title is None:
+        best = np.nanargmax(values, axis=0)
+        winner = int(np.bincount(best, minlength=len(models)).argmax())
+        wins = int((best == winner).sum())
+        title = f"{models[winner]} has the highest AUC at {wins} of {len(sites)} sites"
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _labelled(curves, name, *, need_both_classes=True):
+    """Turn one (y, score) pair or a dict of them into a dict of checked 1-D arrays."""
+    if isinstance(curves, (tuple, list)) and len(curves) == 2 and not isinstance(
+            curves, dict):
+        curves = {"model": curves}
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"{name} must be a (y_true, score) pair or a non-empty dict of them")
+    checked = {}
+    for label, pair in curves.items():
+        y, score = (np.asarray(a, dtype=float) for a in pair)
+        if y.ndim != 1 or y.shape != score.shape or len(y) == 0:
+            raise ValueError(f"{label!r}: y_true and score must be 1-D of the same non-zero "
+                             f"length, got shapes {y.shape} and {score.shape}")
+        if need_both_classes and len(np.unique(y)) < 2:
+            raise ValueError(f"{label!r}: y_true holds a single class, so there is no ROC "
+                             "curve; it needs events and non-events")
+        checked[label] = (y, score)
+    return checked
+
+
+def _wilson(events, count, z=1.959964):
+    """Wilson score interval of a binomial proportion (good even for 0 or all events)."""
+    rate = events / count
+    centre = (rate + z**2 / (2 * count)) / (1 + z**2 / count)
+    half = z * np.sqrt(rate * (1 - rate) / count + z**2 / (4 * count**2)) / (1 + z**2 / count)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
