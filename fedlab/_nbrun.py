@@ -49,8 +49,10 @@ def execute_notebook(path, *, timeout=120):
     from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(path, as_version=4)
+    # coalesce_streams: a busy kernel may split one cell's prints into several stream
+    # outputs at different places on each run; merged, two runs compare equal.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+                            coalesce_streams=True, resources={"metadata": {"path": str(Path(path).parent)}})
     with patient_shell_channel():
         try:
             client.execute()

@@ -134,6 +134,8 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
         server.step(updates, rng=rng)
         up = (aggregate.bytes_up(updates) if hasattr(aggregate, "bytes_up")
               else sum(u.nbytes for u in updates))
+        if hasattr(aggregate, "bytes_down"):  # a protocol's own messages to the clients
+            down += aggregate.bytes_down(updates)
         _record(history, evaluator, server.params, t, up, down,
                 [clients[i].name for i in replied], callback,
                 epsilon=aggregate.epsilon() if hasattr(aggregate, "epsilon") else None)

@@ -26,7 +26,8 @@ class Server:
         A strategy is an object with ``combine(updates, *, rng)`` returning the direction
         (e.g. DP-FedAvg or secure aggregation); it may also define
         ``select(n_clients, *, rng)`` to choose each round's clients itself,
-        ``bytes_up(updates)`` to count what its protocol sends, and ``epsilon()`` to
+        ``bytes_up(updates)`` and ``bytes_down(updates)`` to count what its protocol
+        sends beyond the updates and the model, and ``epsilon()`` to
         report the privacy spent so far.
     algorithm : {"fedavg", "fedsgd"}, default="fedavg"
         FedAvg updates are parameter changes, added to the model;

@@ -1,6 +1,15 @@
 """Matplotlib figures for the course, one module per topic; colour-blind-safe colours."""
 
+from fedlab.plots.evaluation import (
+           calibration_diagram,
+           calibration_table,
+           roc_curves,
+           site_auc_bars,
+)
+from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
 from fedlab.plots.training import learning_curves, method_comparison
 
-__all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison"]
+__all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison",
+           "roc_curves", "calibration_diagram", "calibration_table", "site_auc_bars",
+           "masked_vs_raw", "noise_under_dropouts", "protocol_cost_curves"]

@@ -1,0 +1,126 @@
+"""Lesson 07 checks: each accepts the solution, calls the stub not attempted, names mistakes."""
+
+import numpy as np
+import pytest
+
+from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED
+from fedlab.exercises import lesson07 as ex
+from fedlab.secagg import reconstruct as package_reconstruct
+from fedlab.secagg import share
+from fedlab.secagg.shamir import PRIME
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+# q1: masks that cancel -----------------------------------------------------
+def test_q1_accepts_either_sign_convention():
+    assert ex.q1.evaluate(ex.mask_pair).outcome == CORRECT
+    assert ex.q1.evaluate(lambda a, b, r, m: ((a - r) % m, (b + r) % m)).outcome == CORRECT
+    assert ex.q1.evaluate(
+        lambda a, b, r, m: (np.int64((a + r) % m), np.int64((b - r) % m))).outcome == CORRECT
+
+
+def test_q1_stub_is_not_attempted():
+    assert ex.q1.evaluate(stub).outcome == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize(("wrong", "named"), [
+    (lambda a, b, r, m: ((a - r) % m, (b - r) % m), "both hospitals subtracted the mask"),
+    (lambda a, b, r, m: ((a + r) % m, (b + r) % m), "both hospitals added the mask"),
+    (lambda a, b, r, m: (a + r, b - r), "you forgot the modulus"),
+    (lambda a, b, r, m: ((a + r) % m, b), "only hospital A is masked"),
+])
+def test_q1_names_typical_mistakes(wrong, named):
+    result = ex.q1.evaluate(wrong)
+    assert result.outcome == INCORRECT and result.message.startswith(named)
+
+
+def test_q1_explains_unknown_wrong_answers():
+    swapped = ex.q1.evaluate(lambda a, b, r, m: ((b + r) % m, (a - r) % m))
+    single = ex.q1.evaluate(lambda a, b, r, m: (a + b) % m)
+    assert swapped.outcome == INCORRECT and "hide its value behind the mask" in swapped.message
+    assert single.outcome == INCORRECT and "expected a pair" in single.message
+
+
+# q2: fixed point ---------------------------------------------------------------
+def test_q2_accepts_the_solution_and_other_correct_roundings():
+    def encode_float(x, clip_range, bits):  # no astype(int), np.round: still right
+        step = 2 * clip_range / (2**bits - 1)
+        return np.round((np.clip(x, -clip_range, clip_range) + clip_range) / step)
+
+    assert ex.q2.evaluate((ex.encode, ex.decode)).outcome == CORRECT
+    assert ex.q2.evaluate((encode_float, ex.decode)).outcome == CORRECT
+
+
+def test_q2_stub_is_not_attempted_and_so_is_a_missing_decode():
+    assert ex.q2.evaluate((stub, stub)).outcome == NOT_ATTEMPTED
+    result = ex.q2.evaluate((ex.encode, stub))
+    assert result.outcome == NOT_ATTEMPTED and result.message.startswith("decode:")
+
+
+@pytest.mark.parametrize(("encode", "named"), [
+    (lambda x, c, b: np.rint((np.clip(x, -c, c) + c) / (2 * c / 2**b)).astype(int),
+     "off by one in the levels"),
+    (lambda x, c, b: ((np.clip(x, -c, c) + c) / (2 * c / (2**b - 1))).astype(int),
+     "you rounded down"),
+    (lambda x, c, b: np.rint((np.asarray(x) + c) / (2 * c / (2**b - 1))).astype(int),
+     "values outside [-clip_range, clip_range] must be clipped first"),
+    (lambda x, c, b: np.rint(np.clip(x, -c, c) / (2 * c / (2**b - 1))).astype(int),
+     "you forgot to shift by clip_range"),
+])
+def test_q2_names_typical_encode_mistakes(encode, named):
+    result = ex.q2.evaluate((encode, ex.decode))
+    assert result.outcome == INCORRECT and result.message.startswith("encode: " + named)
+
+
+def test_q2_names_typical_decode_mistakes():
+    result = ex.q2.evaluate((ex.encode, lambda k, c, b: np.asarray(k) * 2 * c / (2**b - 1)))
+    assert result.outcome == INCORRECT
+    assert result.message.startswith("decode: you forgot to shift back")
+
+
+def test_q2_check_takes_both_functions(capsys):
+    ex.q2.check(ex.encode, ex.decode)
+    assert "Correct" in capsys.readouterr().out
+    assert "pass both functions" in ex.q2.evaluate(ex.encode).message
+
+
+# q3: Shamir --------------------------------------------------------------------
+def test_q3_accepts_the_solution_and_agrees_with_the_package():
+    shares = share(123456789, threshold=3, n_shares=5, random_state=0)
+    assert ex.reconstruct(shares[1:4], PRIME) == package_reconstruct(shares, threshold=3)
+    assert ex.q3.evaluate(ex.reconstruct).outcome == CORRECT
+
+
+def test_q3_stub_is_not_attempted():
+    assert ex.q3.evaluate(stub).outcome == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize(("wrong", "named"), [
+    (ex._float_lagrange, "you divided with floats"),
+    (ex._floor_division_lagrange, "integer division // is not division modulo a prime"),
+    (ex._no_final_mod, "your answer is not reduced modulo the prime"),
+    (ex._wrong_sign, "the Lagrange weight at 0"),
+])
+def test_q3_names_typical_mistakes(wrong, named):
+    result = ex.q3.evaluate(wrong)
+    assert result.outcome == INCORRECT and result.message.startswith(named)
+
+
+def test_q3_compares_big_integers_exactly():
+    def off_by_one(shares, prime):
+        return (ex.reconstruct(shares, prime) + 1) % prime
+
+    result = ex.q3.evaluate(off_by_one)
+    assert result.outcome == INCORRECT and "expected" in result.message
+
+
+def test_learner_errors_are_wrapped_and_hints_exist(capsys):
+    result = ex.q3.evaluate(lambda shares, prime: shares[10])
+    assert result.outcome == INCORRECT and "raised IndexError" in result.message
+    for q in (ex.q1, ex.q2, ex.q3):
+        assert len(q.hints) >= 2
+        q.solution()
+    assert "def reconstruct" in capsys.readouterr().out
