@@ -1,5 +1,14 @@
 """Matplotlib figures for the course, one module per topic; colour-blind-safe colours."""
 
+from fedlab.plots.data import (
+    age_by_site,
+    missing_by_site,
+    prevalence_by_site,
+    risk_by_sbp,
+    sex_ratio_by_site,
+    site_sizes,
+    site_vs_others,
+)
 from fedlab.plots.evaluation import (
            calibration_diagram,
            calibration_table,
@@ -12,4 +21,6 @@ from fedlab.plots.training import learning_curves, method_comparison
 
 __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison",
            "roc_curves", "calibration_diagram", "calibration_table", "site_auc_bars",
-           "masked_vs_raw", "noise_under_dropouts", "protocol_cost_curves"]
+           "masked_vs_raw", "noise_under_dropouts", "protocol_cost_curves",
+           "site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
+           "site_vs_others", "missing_by_site", "risk_by_sbp"]

@@ -1,0 +1,91 @@
+"""Lesson 00's checks: the solution passes, the stub is not attempted, mistakes are named."""
+
+import numpy as np
+import pytest
+
+from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED
+from fedlab.exercises import lesson00 as ex
+
+
+def _stub(*args):
+    raise NotImplementedError()
+
+
+def test_q1_accepts_the_solution_for_lists_and_arrays():
+    def federated_mean(counts, sums):
+        return np.sum(sums) / np.sum(counts)
+
+    def with_python_only(counts, sums):
+        return sum(sums) / sum(counts)
+
+    assert ex.q1.evaluate(federated_mean).outcome == CORRECT
+    assert ex.q1.evaluate(with_python_only).outcome == CORRECT
+
+
+def test_q1_stub_is_not_attempted():
+    assert ex.q1.evaluate(_stub).outcome == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda c, s: np.mean(np.asarray(s) / np.asarray(c)), "averaged the hospitals' own means"),
+    (lambda c, s: np.mean(s), "averaged the hospitals' sums"),
+    (lambda c, s: np.sum(s), "total of all the sums"),
+    (lambda c, s: np.sum(c) / np.sum(s), "upside down"),
+    (lambda c, s: sum(s) // sum(c), "integer division"),
+])
+def test_q1_names_typical_mistakes(wrong, says):
+    result = ex.q1.evaluate(wrong)
+    assert result.outcome == INCORRECT
+    assert result.message.startswith("you") and says in result.message
+
+
+def test_q1_unweighted_mean_is_caught_after_the_equal_sizes_case():
+    # equal sizes: the unweighted mean of means is right there, so the check must go on
+    result = ex.q1.evaluate(lambda c, s: np.mean(np.asarray(s) / np.asarray(c)))
+    assert "counts=[300, 3000]" in result.message
+
+
+def test_q1_an_exception_in_the_learners_code_is_reported():
+    result = ex.q1.evaluate(lambda c, s: s / c)  # lists cannot be divided
+    assert result.outcome == INCORRECT and "raised TypeError" in result.message
+
+
+def test_q2_accepts_the_solution_and_an_equivalent():
+    assert ex.q2.evaluate(lambda n: 8 * (n + 1)).outcome == CORRECT
+    assert ex.q2.evaluate(lambda n: np.zeros(n + 1).nbytes).outcome == CORRECT
+
+
+def test_q2_stub_is_not_attempted():
+    assert ex.q2.evaluate(_stub).outcome == NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda n: 8 * n, "forgot the bias"),
+    (lambda n: 4 * (n + 1), "float32"),
+    (lambda n: 4 * n, "two slips"),
+    (lambda n: 64 * (n + 1), "in bits"),
+    (lambda n: n + 1, "counted the parameters"),
+])
+def test_q2_names_typical_mistakes(wrong, says):
+    result = ex.q2.evaluate(wrong)
+    assert result.outcome == INCORRECT and says in result.message
+    assert "n_features=11" in result.message
+
+
+def test_q2_off_by_one_elsewhere_gets_expected_and_got():
+    result = ex.q2.evaluate(lambda n: 8 * (n + 2))
+    assert result.outcome == INCORRECT and "expected" in result.message
+
+
+@pytest.mark.parametrize("exercise", [ex.q1, ex.q2])
+def test_each_exercise_has_tiered_hints_and_a_solution(exercise, capsys):
+    assert 1 <= len(exercise.hints) <= 3
+    exercise.hint(1)
+    exercise.solution()
+    out = capsys.readouterr().out
+    assert "Hint 1/" in out and "Solution:" in out and "def " in out
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    result = ex.q1.evaluate(lambda c, s: np.sum(s))
+    assert "np.float64" not in result.message and "np.int64" not in result.message
