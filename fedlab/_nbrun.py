@@ -52,7 +52,8 @@ def execute_notebook(path, *, timeout=120):
     # coalesce_streams: a busy kernel may split one cell's prints into several stream
     # outputs at different places on each run; merged, two runs compare equal.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            coalesce_streams=True, resources={"metadata": {"path": str(Path(path).parent)}})
+                            coalesce_streams=True,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
     with patient_shell_channel():
         try:
             client.execute()

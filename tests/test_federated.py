@@ -200,7 +200,7 @@ def test_a_strategy_object_can_choose_clients_combine_count_bytes_and_report_eps
         def select(self, n_clients, *, rng):
             return np.arange(0, n_clients, 2)
 
-        def combine(self, updates, *, rng):
+        def combine(self, updates, *, rng, params):
             self.rounds += 1
             return np.sum([u.vector for u in updates], axis=0) / len(updates)
 

@@ -261,25 +261,6 @@ def test_secure_summation_validates():
         SecureSummation(expected_survivors=3)
 
 
-class StandInDPFedAvg:
-    """The smallest DP-FedAvg: clip, ask the summation for a noisy sum, divide by m."""
-
-    def __init__(self, summation, noise_std=0.5, clip_norm=1.0):
-        self.summation, self.noise_std, self.clip_norm = summation, noise_std, clip_norm
-
-    def combine(self, updates, *, rng):
-        v = np.array([u.vector for u in updates])
-        v = v * np.minimum(1.0, self.clip_norm / np.linalg.norm(v, axis=1))[:, None]
-        return self.summation(v, noise_std=self.noise_std, rng=rng) / len(updates)
-
-
-def test_a_stand_in_dp_fedavg_trains_through_secure_summation():
-    history = federated.run(_synthetic_clients(), rounds=3,
-                            aggregate=StandInDPFedAvg(SecureSummation()), random_state=0)
-
-    assert history.params.shape == (4,) and np.isfinite(history.params).all()
-
-
 @pytest.mark.parametrize("sample_rate", [1.0, 0.6])
 def test_dp_fedavg_with_secure_summation_spends_the_same_epsilon(hospitals, sample_rate):
     settings_ = dict(noise_multiplier=1.0, clip_norm=0.5, sample_rate=sample_rate)

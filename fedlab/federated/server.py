@@ -23,7 +23,8 @@ class Server:
         ``"weighted"`` weights each update by its sample count (FedAvg);
         ``"mean"`` is the plain mean. A callable is called as ``rule(vectors, weights)``
         with ``vectors`` of shape (n_updates, n_params) and must return one vector.
-        A strategy is an object with ``combine(updates, *, rng)`` returning the direction
+        A strategy is an object with ``combine(updates, *, rng, params)`` returning the
+        direction
         (e.g. DP-FedAvg or secure aggregation); it may also define
         ``select(n_clients, *, rng)`` to choose each round's clients itself,
         ``bytes_up(updates)`` and ``bytes_down(updates)`` to count what its protocol
@@ -73,7 +74,8 @@ class Server:
     def combine(self, updates, *, rng=None):
         """Aggregate the updates' vectors into one vector with the configured rule."""
         if hasattr(self.aggregate, "combine"):
-            return np.asarray(self.aggregate.combine(updates, rng=rng), dtype=float)
+            return np.asarray(self.aggregate.combine(updates, rng=rng, params=self.params),
+                              dtype=float)
         vectors = np.array([u.vector for u in updates])
         if callable(self.aggregate):
             weights = np.array([u.n_samples for u in updates], dtype=float)

@@ -15,6 +15,16 @@ from fedlab.plots.evaluation import (
            roc_curves,
            site_auc_bars,
 )
+from fedlab.plots.privacy import (
+    batch_weights,
+    epsilon_per_round,
+    membership_losses,
+    membership_roc,
+    noisy_answers,
+    privacy_utility,
+    rdp_curve,
+    reconstruction_vs_noise,
+)
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
 from fedlab.plots.training import learning_curves, method_comparison
@@ -23,4 +33,6 @@ __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison
            "roc_curves", "calibration_diagram", "calibration_table", "site_auc_bars",
            "masked_vs_raw", "noise_under_dropouts", "protocol_cost_curves",
            "site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
-           "site_vs_others", "missing_by_site", "risk_by_sbp"]
+           "site_vs_others", "missing_by_site", "risk_by_sbp", "noisy_answers",
+           "batch_weights", "reconstruction_vs_noise", "membership_roc", "membership_losses",
+           "epsilon_per_round", "rdp_curve", "privacy_utility"]

@@ -243,7 +243,7 @@ class SecureFedAvg(_SecureRounds):
         return (f"SecureFedAvg(threshold={self.threshold}, clip_range={self.clip_range}, "
                 f"bits={self.bits}, weighted={self.weighted})")
 
-    def combine(self, updates, *, rng=None):
+    def combine(self, updates, *, rng=None, params=None):
         """Run one round of secure aggregation; return the (weighted) mean update.
 
         Parameters
