@@ -412,9 +412,9 @@ q4 = _Exercise(
         _NONE,
     ],
     hints=[
-        "Every client starts from the same theta and trains on its own records (your "
-        "local_update from exercise 2); the server then averages the new models, weighted by "
-        "the clients' numbers of records (exercise 1).",
+        "Every client starts from the same theta and takes `epochs` gradient steps on its own "
+        "records, as in exercise 2; the server then averages the new models, weighted by the "
+        "clients' numbers of records, as in exercise 1.",
         "Loop over client_data, collect each client's new parameters and len(y), then return "
         "weighted_mean(new_params, weights=sizes) (fedlab.aggregate.weighted_mean).",
     ],

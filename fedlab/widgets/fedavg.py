@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import time
-from functools import lru_cache
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image  # a dependency of matplotlib
 
 from fedlab import baselines, data, federated
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator
-from fedlab.plots import learning_curves
+from fedlab.plots import color
 
 __all__ = ["FedAvgDashboard", "fedavg_dashboard"]
 
@@ -23,29 +27,58 @@ PARTITIONS = {
     "quantity skew (unequal sizes)": "quantity",
     "label skew (unequal prevalence)": "label",
 }
+"""Dropdown label -> how the pooled training records are split into clients."""
+
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+TOLERANCE = 0.01
+"""A run has "caught up" once its test log loss is within this of the centralized model's."""
 
 
 class FedAvgDashboard:
-    """Sliders for clients, local epochs, rounds, client fraction and the averaging rule.
+    """Sliders that re-run FedAvg on the hospitals and redraw its learning curves.
 
-    Everything that does not depend on the controls (standardized records, test sets,
+    Controls: how the records are split into clients (``partition``), ``n_clients``,
+    ``local_epochs``, ``rounds``, ``client_fraction``, the averaging rule (``aggregate``)
+    and ``learning_rate``. Two panels show the pooled test AUC and test log loss per round
+    against the centralized model (ceiling) and the average hospital alone (floor).
+
+    Everything that does not depend on the controls (standardized records, the test set,
     the centralized and single-hospital baselines, each partition) is computed once and
-    cached, so a change only re-runs FedAvg and redraws.
+    cached, and the figure is drawn on one persistent canvas, so a change only re-runs
+    FedAvg and redraws. The previous run stays on the plot in grey, so the effect of the
+    last change is visible.
 
     Parameters
     ----------
     hospitals : sequence of Hospital, optional
         Defaults to :func:`fedlab.data.load_hospitals`.
     instructor : bool, default=False
-        Full-width layout with a larger figure, for projecting in class.
+        Full-width layout with a larger figure and larger text, for projecting in class.
     random_state : int, default=0
+    lr : float, default=0.03
+        Initial client learning rate (one of :data:`LEARNING_RATES`). At 0.1 FedAvg is
+        at the ceiling after one or two rounds on the hospitals; 0.03 shows the curves.
+    batch_size : int, default=32
+    l2 : float, default=1e-3
+
+    Attributes
+    ----------
+    history : History
+        The last run.
+    last_seconds : float
+        Wall time of the last update (training and drawing).
+    last_timings : dict
+        ``{"train": s, "draw": s}`` of the last update.
     """
 
-    def __init__(self, hospitals=None, *, instructor=False, random_state=0, lr=0.1,
+    def __init__(self, hospitals=None, *, instructor=False, random_state=0, lr=0.03,
                  batch_size=32, l2=baselines.DEFAULTS["l2"]):
         hospitals = list(hospitals or data.load_hospitals())
+        if lr not in LEARNING_RATES:
+            raise ValueError(f"lr must be one of {LEARNING_RATES}, got {lr!r}")
         self.hospitals, self.random_state = hospitals, random_state
-        self.settings = {"lr": lr, "batch_size": batch_size, "l2": l2}
+        self.instructor = bool(instructor)
+        self.settings = {"batch_size": batch_size, "l2": l2}
         scaler = combine([federated.feature_sums(h.X_train) for h in hospitals])
         self._train = [(scaler.transform(h.X_train), h.y_train) for h in hospitals]
         self._X = np.vstack([X for X, _ in self._train])
@@ -54,15 +87,19 @@ class FedAvgDashboard:
         y_test = np.concatenate([h.y_test for h in hospitals])
         self.evaluator = Evaluator({"all hospitals": (X_test, y_test)})
         self.baselines = _baselines(hospitals, l2)
-        self.last_seconds = float("nan")
+        self._parts = {}
+        self.history = self._previous = None
+        self.last_seconds, self.last_timings = float("nan"), {}
+        self._busy = False
 
-        style = {"description_width": "150px"}
-        wide = W.Layout(width="95%" if instructor else "460px")
+        style = {"description_width": "140px"}
+        wide = W.Layout(width="100%" if instructor else "480px")
         self.partition = W.Dropdown(options=list(PARTITIONS), description="clients are",
                                     style=style, layout=wide)
-        self.n_clients = W.IntSlider(5, min=1, max=50, description="number of clients",
-                                     style=style, layout=wide, continuous_update=False)
-        self.local_epochs = W.IntSlider(1, min=1, max=10, description="local epochs",
+        self.n_clients = W.IntSlider(len(hospitals), min=1, max=50,
+                                     description="number of clients", style=style,
+                                     layout=wide, continuous_update=False)
+        self.local_epochs = W.IntSlider(1, min=1, max=10, description="local epochs E",
                                         style=style, layout=wide, continuous_update=False)
         self.rounds = W.IntSlider(20, min=1, max=50, description="rounds", style=style,
                                   layout=wide, continuous_update=False)
@@ -71,91 +108,252 @@ class FedAvgDashboard:
                                              layout=wide, continuous_update=False)
         self.aggregate = W.ToggleButtons(options=[("weighted by size", "weighted"),
                                                   ("plain mean", "mean")],
-                                         description="average", style=style)
+                                         description="average",
+                                         style={**style, "button_width": "160px"},
+                                         layout=wide)
+        self.aggregate.add_class("widget-inline-hbox")  # label beside the buttons, as above
+        self.learning_rate = W.SelectionSlider(options=LEARNING_RATES, value=lr,
+                                               description="learning rate", style=style,
+                                               layout=wide, continuous_update=False)
         self.progress = W.IntProgress(0, min=0, max=1, description="training",
                                       style=style, layout=wide)
-        self.status = W.HTML()
-        self.output = W.Output()
-        self.figsize = (12, 5) if instructor else (7.5, 4)
+        self.status = W.HTML(layout=W.Layout(width="100%"))
+        self.output = W.Output(layout=W.Layout(width="100%"))
         self.controls = [self.partition, self.n_clients, self.local_epochs, self.rounds,
-                         self.client_fraction, self.aggregate]
+                         self.client_fraction, self.aggregate, self.learning_rate]
         for control in self.controls:
             control.observe(self.update, names="value")
-        box = W.Layout(width="100%") if instructor else W.Layout()
         self.widget = W.VBox([*self.controls, self.progress, self.status, self.output],
-                             layout=box)
-        self._sync_partition()
+                             layout=W.Layout(width="100%" if instructor else "auto"))
+        self._figure = _Figure(instructor)
         self.update()
 
+    # -- what the controls mean ---------------------------------------------------------
     def clients(self):
-        """The clients for the current controls (cached per partition and size)."""
+        """The clients for the current controls (partitions are cached per scheme and size)."""
         scheme = PARTITIONS[self.partition.value]
-        parts = _partition(scheme, self.n_clients.value, len(self._y),
-                           tuple(self._y.astype(int)), self.random_state)
         if scheme is None:
             return [federated.Client(X, y, name=h.name)
                     for (X, y), h in zip(self._train, self.hospitals)]
+        key = (scheme, self.n_clients.value)
+        if key not in self._parts:
+            self._parts[key] = _partition(scheme, self.n_clients.value, self._y,
+                                          self.random_state)
         return [federated.Client(self._X[idx], self._y[idx], name=f"client {k + 1}")
-                for k, idx in enumerate(parts)]
+                for k, idx in enumerate(self._parts[key])]
 
+    def describe(self):
+        """The current settings in words (shown under the sliders)."""
+        scheme = PARTITIONS[self.partition.value]
+        who = "the 5 hospitals" if scheme is None and len(self.hospitals) == 5 else (
+            f"{len(self.hospitals)} hospitals" if scheme is None
+            else f"{self.n_clients.value} clients, {self.partition.value.split(' (')[0]}")
+        rule = "weighted mean" if self.aggregate.value == "weighted" else "plain mean"
+        return (f"{who} · E = {self.local_epochs.value} · C = {self.client_fraction.value:.1f}"
+                f" · {rule} · lr {self.learning_rate.value:g} · batch "
+                f"{self.settings['batch_size']}")
+
+    # -- one change ---------------------------------------------------------------------
     def update(self, change=None):
         """Re-run FedAvg with the current controls and redraw (called on every change)."""
+        if self._busy:  # a control set by _sync_partition below; the outer call runs
+            return
         start = time.perf_counter()
-        self._sync_partition()
-        rounds = self.rounds.value
-        self.progress.max, self.progress.value = rounds, 0
-        history = federated.run(
-            self.clients(), rounds=rounds, local_epochs=self.local_epochs.value,
-            client_fraction=self.client_fraction.value, aggregate=self.aggregate.value,
-            standardize=False, test_sets=self.evaluator,
-            callback=lambda r: setattr(self.progress, "value", r.round),
-            random_state=self.random_state, **self.settings)
+        self._busy = True
+        try:
+            self._sync_partition()
+            rounds = self.rounds.value
+            self.progress.max, self.progress.value = rounds, 0
+            history = federated.run(
+                self.clients(), rounds=rounds, local_epochs=self.local_epochs.value,
+                client_fraction=self.client_fraction.value, aggregate=self.aggregate.value,
+                lr=self.learning_rate.value, standardize=False, test_sets=self.evaluator,
+                callback=self._tick, random_state=self.random_state, **self.settings)
+        finally:
+            self._busy = False
+        trained = time.perf_counter()
+        if self.history is not None:
+            self._previous = self.history
         self.history = history
-        fig, ax = plt.subplots(figsize=self.figsize, layout="constrained")
-        learning_curves({f"FedAvg ({self.aggregate.value} mean)": history},
-                        baselines=self.baselines, ax=ax)
-        ax.set_ylim(0.45, max(self.baselines.values()) + 0.05)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
-        megabytes = history.bytes()[-1] / 1e6
-        self.status.value = (f"final test AUC <b>{history.final.pooled['auc']:.3f}</b> &nbsp; "
-                             f"· {len(history.rounds[-1].participants) or 0} clients in the "
-                             f"last round · {megabytes:.2f} MB on the wire")
+        png = self._figure.draw(history, self._previous, self.baselines)
+        self.output.outputs = ({"output_type": "display_data", "metadata": {},
+                                "data": {"image/png": png, "text/plain":
+                                         "<FedAvg learning curves (PNG)>"}},)
+        self.status.value = self._status(history)
+        self.last_timings = {"train": trained - start, "draw": time.perf_counter() - trained}
         self.last_seconds = time.perf_counter() - start
 
+    def _tick(self, record):
+        if record.round % 5 == 0 or record.round == self.progress.max:
+            self.progress.value = record.round
+
+    def _status(self, history):
+        final = history.final
+        caught = _caught_up(history, self.baselines["loss"])
+        when = (f"within {TOLERANCE} of it from round <b>{caught}</b> on"
+                if caught is not None else f"not yet within {TOLERANCE} of it")
+        kb = history.bytes()[-1] / 1e3
+        return (f"<div style='line-height:1.5'>{self.describe()}<br>"
+                f"final test AUC <b>{final.pooled['auc']:.3f}</b> "
+                f"(centralized {self.baselines['auc']:.3f}) · test log loss "
+                f"<b>{final.pooled['loss']:.3f}</b> (centralized "
+                f"{self.baselines['loss']:.3f}), {when}<br>"
+                f"{len(final.participants)} client{'s' if len(final.participants) != 1 else ''}"
+                f" in the last round · {kb:,.1f} kB on the wire in all</div>")
+
     def _sync_partition(self):
-        self.n_clients.disabled = PARTITIONS[self.partition.value] is None
+        hospitals_mode = PARTITIONS[self.partition.value] is None
+        self.n_clients.disabled = hospitals_mode
+        if hospitals_mode and self.n_clients.value != len(self.hospitals):
+            self.n_clients.value = len(self.hospitals)  # the slider shows the real count
 
     def _ipython_display_(self):
         display(self.widget)
 
 
 def fedavg_dashboard(hospitals=None, *, instructor=False, random_state=0):
-    """Show the FedAvg dashboard (full width with ``instructor=True``) and return it."""
+    """Show the FedAvg dashboard (full width with ``instructor=True``) and return it.
+
+    Assign the result (``dashboard = fedavg_dashboard()``) so that it is not shown twice.
+    """
     dashboard = FedAvgDashboard(hospitals, instructor=instructor, random_state=random_state)
     display(dashboard.widget)
     return dashboard
 
 
-@lru_cache(maxsize=256)
-def _partition(scheme, n_clients, n_records, labels, random_state):
-    """Index arrays of each client's records (cached: re-splitting is part of a change)."""
-    if scheme is None:
-        return None
+class _Figure:
+    """One persistent two-panel figure, redrawn by blitting.
+
+    The axes, ticks, labels, reference lines and legends change only with the axis
+    limits (chosen in coarse steps), so they are rendered once per set of limits and kept
+    as a background; an update pastes the background, draws the curves and the titles on
+    it and encodes a PNG (a full matplotlib draw of this figure costs about 0.2 s, mostly
+    text; an update about 25 ms).
+    """
+
+    def __init__(self, instructor):
+        size, font = ((13.0, 5.2), 13) if instructor else ((9.5, 4.2), 10)
+        self.font = font
+        self.fig = Figure(figsize=size, dpi=100)
+        FigureCanvasAgg(self.fig)
+        self.fig.subplots_adjust(left=0.075, right=0.985, bottom=0.25, top=0.9, wspace=0.22)
+        self.auc_ax, self.loss_ax = self.fig.subplots(1, 2)
+        self.lines = {}
+        for name, ax in (("auc", self.auc_ax), ("loss", self.loss_ax)):
+            self.lines[name, "previous"], = ax.plot([], [], color="#999999", lw=1.5,
+                                                    label="before the last change")
+            self.lines[name, "now"], = ax.plot([], [], color=color(0), lw=2.2,
+                                               label="this run")
+            ax.set_xlabel("communication round", fontsize=font)
+            ax.tick_params(labelsize=font - 1)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            ax.grid(alpha=0.3)
+            for artist in (*[self.lines[name, k] for k in ("previous", "now")], ax.title):
+                artist.set_animated(True)  # drawn on top of the background each update
+        self.auc_ax.set_ylabel("test ROC AUC (all hospitals)", fontsize=font)
+        self.loss_ax.set_ylabel("test log loss (all hospitals)", fontsize=font)
+        self._levels_drawn = False
+        self._backgrounds = {}  # axis limits -> rendered background (at most 8)
+
+    def draw(self, history, previous, levels):
+        """Update the curves and titles; return the PNG, base64-encoded."""
+        if not self._levels_drawn:
+            self._draw_levels(levels)
+        runs = [history] if previous is None else [history, previous]
+        for run, kind in zip(runs, ("now", "previous")):
+            rounds = np.arange(len(run.rounds))
+            # round 0 is the all-zero model, whose AUC (0.5, all ties) means nothing
+            self.lines["auc", kind].set_data(rounds[1:], run.metric("auc")[1:])
+            self.lines["loss", kind].set_data(rounds, run.metric("loss"))
+        auc = history.metric("auc")
+        self.auc_ax.set_title(f"AUC {auc[-1]:.3f} after {len(auc) - 1} round"
+                              f"{'s' if len(auc) != 2 else ''} (centralized "
+                              f"{levels['auc']:.3f})", fontsize=self.font + 1)
+        caught = _caught_up(history, levels["loss"])
+        self.loss_ax.set_title(
+            f"Loss within {TOLERANCE} of centralized from round {caught} on"
+            if caught is not None else
+            f"Loss not yet within {TOLERANCE} of centralized", fontsize=self.font + 1)
+
+        canvas = self.fig.canvas
+        limits = self._limits_for(runs, levels)
+        for ax in (self.auc_ax, self.loss_ax):
+            ax.set_xlim(*limits[0])
+        self.auc_ax.set_ylim(*limits[1])
+        self.loss_ax.set_ylim(*limits[2])
+        if limits in self._backgrounds:
+            canvas.restore_region(self._backgrounds[limits])
+        else:
+            canvas.draw()  # everything but the animated artists
+            if len(self._backgrounds) >= 8:
+                self._backgrounds.pop(next(iter(self._backgrounds)))
+            self._backgrounds[limits] = canvas.copy_from_bbox(self.fig.bbox)
+        for ax, name in ((self.auc_ax, "auc"), (self.loss_ax, "loss")):
+            for kind in ("previous", "now"):
+                ax.draw_artist(self.lines[name, kind])
+            ax.draw_artist(ax.title)
+        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
+                                 "raw", "RGBA", 0, 1).convert("RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, format="png", compress_level=1)
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    @staticmethod
+    def _limits_for(runs, levels):
+        """Axis limits in coarse steps, so most changes reuse the cached background."""
+        last = max(len(run.rounds) for run in runs) - 1
+        x = (0, 10 if last <= 10 else 20 if last <= 20 else 50)
+        lowest = min([levels["floor"] - 0.02, 0.70]
+                     + [float(np.min(run.metric("auc")[1:])) for run in runs if run.rounds[1:]])
+        auc = (max(0.0, np.floor(lowest * 20) / 20), 0.83)
+        highest = max(float(np.max(run.metric("loss"))) for run in runs)
+        loss = (levels["loss"] - 0.015,
+                0.72 if highest < 0.70 else min(2.0, np.ceil((highest + 0.02) * 10) / 10))
+        return x, auc, loss
+
+    def _draw_levels(self, levels):
+        self.auc_ax.axhline(levels["auc"], color=color(1), ls="--", lw=1.5,
+                            label="centralized (ceiling)")
+        self.auc_ax.axhline(levels["floor"], color=color(3), ls=":", lw=1.8,
+                            label="one hospital alone, average (floor)")
+        self.loss_ax.axhline(levels["loss"], color=color(1), ls="--", lw=1.5,
+                             label="centralized (ceiling)")
+        # one legend under both panels, where no curve can hide behind it
+        handles, labels = self.auc_ax.get_legend_handles_labels()
+        order = [1, 0, 2, 3]  # this run, before the last change, ceiling, floor
+        self.fig.legend([handles[i] for i in order], [labels[i] for i in order],
+                        loc="lower center", ncol=4, frameon=False, fontsize=self.font - 1)
+        self._levels_drawn = True
+
+
+def _caught_up(history, level):
+    """The round from which the test loss stays within :data:`TOLERANCE` of ``level``.
+
+    ``None`` when the last round is not within it. Staying matters: with a large learning
+    rate the loss can touch the level once and bounce away again.
+    """
+    above = np.flatnonzero(history.metric("loss") > level + TOLERANCE)
+    first = int(above[-1]) + 1 if len(above) else 0
+    return first if first < len(history.rounds) else None
+
+
+def _partition(scheme, n_clients, labels, random_state):
+    """Index arrays of each client's records."""
     if scheme == "iid":
-        return data.partition_iid(n_records, n_clients, random_state=random_state)
+        return data.partition_iid(len(labels), n_clients, random_state=random_state)
     if scheme == "quantity":
-        return data.partition_quantity_skew(n_records, n_clients, alpha=0.5,
+        return data.partition_quantity_skew(len(labels), n_clients, alpha=0.5,
                                             random_state=random_state)
-    return data.partition_label_skew(np.array(labels), n_clients, alpha=0.5,
+    return data.partition_label_skew(labels.astype(int), n_clients, alpha=0.5,
                                      random_state=random_state)
 
 
 def _baselines(hospitals, l2):
-    """The ceiling (pooled records) and the floor (average hospital alone), on pooled test."""
+    """Ceiling (pooled records: AUC and log loss) and floor (average hospital alone: AUC).
+
+    All scored on the pooled test set of every hospital.
+    """
     referee = Evaluator(hospitals)  # raw test sets: each model brings its own standardizer
-    ceiling = referee(*baselines.centralized(hospitals, l2=l2))[0]["auc"]
+    ceiling = referee(*baselines.centralized(hospitals, l2=l2))[0]
     floor = np.mean([referee(*baselines.single_site(h, l2=l2))[0]["auc"] for h in hospitals])
-    return {"centralized (ceiling)": ceiling, "one hospital alone, average (floor)": float(floor)}
+    return {"auc": ceiling["auc"], "loss": ceiling["loss"], "floor": float(floor)}

@@ -1,0 +1,99 @@
+"""Benchmark: update latency of lesson 03's FedAvg dashboard, control by control.
+
+Builds ``FedAvgDashboard`` at its default settings (the five hospitals, 20 rounds, E = 1,
+C = 1, weighted mean, lr 0.03, batch 32), then moves one control at a time through many
+values (in a seeded random order) while the others stay at their defaults, and times each
+change from setting the value to the new PNG and status being ready (the observer runs
+synchronously, so this is the Python side of what a learner waits for; the browser adds a
+round trip and the image decode). The number of clients is moved with the split set to
+IID, since the slider is disabled for the five hospitals. Target: median < 250 ms.
+
+Run: ``.venv/bin/python benchmarks/bench_widget_fedavg.py``
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import numpy as np
+
+from fedlab import data
+from fedlab.widgets.fedavg import LEARNING_RATES, PARTITIONS, FedAvgDashboard
+
+TARGET_MS = 250
+SEED = 0
+
+
+def plan(rng):
+    """(row label, control name, values to visit, setup) for each control."""
+    def shuffled(values, repeats=1):
+        return [v for _ in range(repeats) for v in rng.permutation(np.array(values, dtype=object))]
+
+    fractions = [round(0.1 * k, 1) for k in range(1, 11)]
+    return [
+        ("partition (4 splits)", "partition", shuffled(list(PARTITIONS), 4), None),
+        ("number of clients (IID)", "n_clients", shuffled(range(1, 51)),
+         ("partition", "IID (records shuffled evenly)")),
+        ("local epochs E", "local_epochs", shuffled(range(1, 11), 3), None),
+        ("rounds", "rounds", shuffled(range(1, 51)), None),
+        ("client fraction C", "client_fraction", shuffled(fractions, 3), None),
+        ("average (weighted / plain)", "aggregate", ["mean", "weighted"] * 10, None),
+        ("learning rate", "learning_rate", shuffled(LEARNING_RATES, 4), None),
+    ]
+
+
+def measure(dashboard, name, values):
+    control = getattr(dashboard, name)
+    rows = []
+    for value in values:
+        if control.value == value:
+            continue  # not a change: no observer call
+        start = time.perf_counter()
+        control.value = value
+        rows.append((time.perf_counter() - start, dashboard.last_timings["train"],
+                     dashboard.last_timings["draw"]))
+    return np.array(rows)
+
+
+def main():
+    hospitals = data.load_hospitals()
+    start = time.perf_counter()
+    dashboard = FedAvgDashboard(hospitals, random_state=SEED)
+    built = time.perf_counter() - start
+    defaults = {c: getattr(dashboard, c).value for c in (
+        "partition", "n_clients", "local_epochs", "rounds", "client_fraction", "aggregate",
+        "learning_rate")}
+    rng = np.random.default_rng(SEED)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"FedAvg dashboard of lesson 03, default settings; built (baselines, first run, "
+          f"first full draw) in {built * 1e3:.0f} ms\n")
+    header = (f"{'control':28s} {'changes':>7s} {'median':>8s} {'p90':>8s} {'max':>8s}"
+              f" {'train':>8s} {'draw':>7s}")
+    print(header + "\n" + "-" * len(header))
+    everything = []
+    for label, name, values, setup in plan(rng):
+        if setup:
+            getattr(dashboard, setup[0]).value = setup[1]
+        rows = measure(dashboard, name, values)
+        everything.append(rows[:, 0])
+        total, train, draw = (rows[:, k] * 1e3 for k in range(3))
+        print(f"{label:28s} {len(rows):7d} {np.median(total):6.0f} ms "
+              f"{np.percentile(total, 90):5.0f} ms {total.max():5.0f} ms "
+              f"{np.median(train):5.0f} ms {np.median(draw):4.0f} ms")
+        for control, value in defaults.items():  # back to the defaults, untimed
+            getattr(dashboard, control).value = value
+    all_ms = np.concatenate(everything) * 1e3
+    print("-" * len(header))
+    print(f"{'all changes':28s} {len(all_ms):7d} {np.median(all_ms):6.0f} ms "
+          f"{np.percentile(all_ms, 90):5.0f} ms {all_ms.max():5.0f} ms")
+    verdict = "meets" if np.median(all_ms) < TARGET_MS else "MISSES"
+    print(f"\nmedian {np.median(all_ms):.0f} ms {verdict} the target of < {TARGET_MS} ms "
+          "(train = federated.run with per-round evaluation; draw = curves + PNG encode)")
+
+
+if __name__ == "__main__":
+    main()
