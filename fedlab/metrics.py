@@ -7,7 +7,6 @@ federated protocol: in a real study each hospital would evaluate on its own test
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from fedlab import model
 
@@ -64,8 +63,19 @@ def roc_auc(y, score):
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = rankdata(score)
+    ranks = _average_ranks(np.asarray(score, dtype=float))
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _average_ranks(values):
+    """Ranks 1..n of ``values``, tied values sharing the average of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    mean_rank = (starts[:-1] + starts[1:] + 1) / 2.0  # ranks start+1 .. end, averaged
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(mean_rank, np.diff(starts))
+    return ranks
 
 
 class Evaluator:
@@ -97,6 +107,8 @@ class Evaluator:
         """Return ``(pooled_metrics, {site: metrics})`` for ``params``."""
         sites = self._prepare(standardizer)
         per_site = {name: evaluate(params, X, y) for name, (X, y) in sites.items()}
+        if len(per_site) == 1:
+            return dict(next(iter(per_site.values()))), per_site
         X_all = np.vstack([X for X, _ in sites.values()])
         y_all = np.concatenate([y for _, y in sites.values()])
         return evaluate(params, X_all, y_all), per_site

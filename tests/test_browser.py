@@ -41,6 +41,10 @@ def lab(tmp_path_factory):
     work = home / "work"
     work.mkdir()
     shutil.copy(ROOT / "solutions" / NOTEBOOK, work / NOTEBOOK)
+    # no "get notified about Jupyter news?" pop-up over the notebook
+    notification = home / "jupyterlab_settings_dir" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     token, port = secrets.token_hex(16), _free_port()
     env = {**os.environ, **{k: str(home / k.lower()) for k in (
         "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",

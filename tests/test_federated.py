@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fedlab import federated, model
 from fedlab.federated import Client
@@ -215,3 +217,17 @@ def test_a_strategy_object_can_choose_clients_combine_count_bytes_and_report_eps
     assert history.final.participants == ["c0", "c2", "c4"]
     assert history.final.bytes_up == 3000
     np.testing.assert_allclose(history.epsilons, [np.nan, 0.5, 1.0, 1.5])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 5)), min_size=2, max_size=60))
+def test_roc_auc_equals_scikit_learn_with_any_ties(pairs):
+    from sklearn.metrics import roc_auc_score
+
+    from fedlab.metrics import roc_auc
+
+    y, score = map(np.array, zip(*pairs))
+    if len(set(y)) < 2:
+        assert np.isnan(roc_auc(y, score))
+    else:
+        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
