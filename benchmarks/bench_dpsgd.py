@@ -10,12 +10,11 @@ Run: ``.venv/bin/python benchmarks/bench_dpsgd.py``
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 
 import numpy as np
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab import data, federated, model
 from fedlab.privacy import DPFedAvg, dp_sgd
@@ -65,8 +64,7 @@ def main():
          timed(lambda: simulate_dp_fedavg(*pooled, parts, strategy(), rounds=30, lr=0.5,
                                           random_state=0))),
     ]
-    print(f"# fedlab DP training benchmark: {os.cpu_count()} CPUs, {_cpu_model()}, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"# fedlab DP training benchmark: {describe()}")
     width = max(len(name) for name, _ in rows)
     print(f"{'operation':<{width}}  {'median ms':>10}")
     for name, ms in rows:
@@ -79,16 +77,6 @@ def combine_all(hospitals):
     return (np.vstack([scaler.transform(h.X_train) for h in hospitals]),
             np.concatenate([h.y_train for h in hospitals]))
 
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ Run: ``.venv/bin/python benchmarks/bench_fedavg.py``
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab import federated
 from fedlab.metrics import evaluate
@@ -66,8 +65,7 @@ def main(repeats=5):
     ref = reference_fedavg(data, seed=0)
     ref_time = time.perf_counter() - t0
     ours, theirs = evaluate(history.params, test_X, test_y), evaluate(ref, test_X, test_y)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {describe()}")
     print(f"fedlab FedAvg, {N_CLIENTS} clients x {N_RECORDS} records x {N_FEATURES} features, "
           f"{ROUNDS} rounds: median {np.median(times):.3f} s (min {min(times):.3f} s, "
           f"{repeats} runs)")

@@ -6,10 +6,10 @@ Run: ``.venv/bin/python benchmarks/bench_notebooks.py``
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from pathlib import Path
+
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab._nbrun import execute_notebook
 
@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main():
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(f"machine: {describe()}")
     total = 0.0
     for path in sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb")):
         start = time.perf_counter()

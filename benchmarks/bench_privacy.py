@@ -7,10 +7,10 @@ of steps, or a training loop asking for epsilon every round).
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
+
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab.privacy import PrivacyAccountant, epsilon, noise_multiplier_for
 from fedlab.privacy.renyi import _rdp_one_step
@@ -49,9 +49,7 @@ def main():
         ("noise_multiplier_for, PLD, tol=1e-3 (eps=2, q=0.01, T=1000)",
          timed(lambda: _uncached_pld_search(), repeat=1)),
     ]
-    cpu = _cpu_model()
-    print(f"# fedlab.privacy benchmark: {os.cpu_count()} CPUs, {cpu}, "
-          f"Python {platform.python_version()}")
+    print(f"# fedlab.privacy benchmark: {describe()}")
     width = max(len(name) for name, _ in rows)
     print(f"{'operation':<{width}}  {'median ms':>10}")
     for name, ms in rows:
@@ -79,16 +77,6 @@ def _uncached_pld_search():
     _pld_epsilon.cache_clear()
     return noise_multiplier_for(2.0, 0.01, 1000, DELTA, method="pld", tol=1e-3)
 
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

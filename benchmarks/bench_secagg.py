@@ -11,12 +11,11 @@ bytes per round, and how far apart the two final models are.
 """
 
 import argparse
-import os
-import platform
 import time
 import warnings
 
 import numpy as np
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab import data, federated
 from fedlab.secagg import (
@@ -107,16 +106,6 @@ def fedavg_comparison(rounds=20, repeats=3, seed=0):
     return report
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def main():
     """Parse the arguments, run once, print a report."""
@@ -129,8 +118,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=20,
                         help="FedAvg rounds of the hospital comparison")
     args = parser.parse_args()
-    print(f"machine: {_cpu_model()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {describe()}")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report = run(args.clients, args.dim, args.dropout, args.threshold, args.bits)

@@ -13,11 +13,10 @@ Run: ``.venv/bin/python benchmarks/bench_widget_fedavg.py``
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab import data
 from fedlab.widgets.fedavg import LEARNING_RATES, PARTITIONS, FedAvgDashboard
@@ -67,8 +66,7 @@ def main():
         "learning_rate")}
     rng = np.random.default_rng(SEED)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {describe()}")
     print(f"FedAvg dashboard of lesson 03, default settings; built (baselines, first run, "
           f"first full draw) in {built * 1e3:.0f} ms\n")
     header = (f"{'control':28s} {'changes':>7s} {'median':>8s} {'p90':>8s} {'max':>8s}"

@@ -9,12 +9,10 @@ Run: ``.venv/bin/python benchmarks/bench_widget_privacy.py``
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 
-import numpy as np
+from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab.widgets.privacy import DPFedAvgDashboard
 
@@ -40,8 +38,7 @@ def main():
             times.append(1e3 * dashboard.last_seconds)
         per_control[name] = times
         everything += times
-    print(f"# DP-FedAvg dashboard latency: {os.cpu_count()} CPUs, {_cpu_model()}, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"# DP-FedAvg dashboard latency: {describe()}")
     print(f"build (load data, fit the ceiling, first run and draw): {build * 1e3:.0f} ms")
     for name, times in per_control.items():
         print(f"  {name:<17} median {statistics.median(times):6.1f} ms, "
@@ -49,16 +46,6 @@ def main():
     print(f"all {len(everything)} changes: median {statistics.median(everything):.1f} ms, "
           f"worst {max(everything):.1f} ms")
 
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -96,3 +96,17 @@ def test_structured_answers_are_compared(got, expected):
     ex = ValueExercise("structured", expected=expected)
     assert ex.evaluate(got).outcome == INCORRECT
     assert ex.evaluate(expected).outcome == CORRECT
+
+
+def _reference_square(x):
+    """Maintainers' note, not shown."""
+    return x**2
+
+
+def test_solution_can_be_the_reference_function_itself(capsys):
+    ex = FunctionExercise("square", reference=_reference_square,
+                          cases=lambda rng: [(np.ones(2),)], solution=_reference_square)
+    ex.solution()
+    shown = capsys.readouterr().out
+    assert "def _reference_square(x):\n    return x**2" in shown
+    assert "Maintainers" not in shown

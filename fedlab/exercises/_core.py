@@ -9,6 +9,7 @@ nothing reads the notebook's globals.
 from __future__ import annotations
 
 import html
+import inspect
 import textwrap
 from dataclasses import dataclass
 
@@ -63,14 +64,15 @@ class Exercise:
     title : str
     hints : sequence of str
         From a gentle nudge to almost the answer.
-    solution : str
-        The solution code (or value) shown by :meth:`solution`.
+    solution : str, callable or sequence of callables
+        What :meth:`solution` shows: code as text, or the reference function(s)
+        themselves, whose source is shown (so the solution is written only once).
     """
 
     def __init__(self, title, *, hints=(), solution=""):
         self.title = title
         self.hints = tuple(hints)
-        self._solution = textwrap.dedent(solution).strip()
+        self._solution = _solution_text(solution)
         self.last_result = None
 
     def evaluate(self, answer):
@@ -179,6 +181,29 @@ class ValueExercise(Exercise):
             if not _difference(answer, wrong, self.rtol, self.atol):
                 return Result(INCORRECT, mistake.message)
         return Result(INCORRECT, problem)
+
+
+def _solution_text(solution):
+    """The solution as text: a string as is, a function (or several) by its source."""
+    if isinstance(solution, str):
+        return textwrap.dedent(solution).strip()
+    functions = [solution] if callable(solution) else list(solution)
+    return "\n\n".join(_without_docstring(inspect.getsource(f)) for f in functions)
+
+
+def _without_docstring(source):
+    """Drop a function's docstring: learners see the code, not the maintainers' note."""
+    lines = textwrap.dedent(source).strip().split("\n")
+    for k, line in enumerate(lines[1:], start=1):
+        stripped = line.strip()
+        if stripped.startswith(('"""', "'''")):
+            quote = stripped[:3]
+            end = k if stripped.count(quote) >= 2 and len(stripped) > 3 else next(
+                j for j in range(k + 1, len(lines)) if quote in lines[j])
+            return "\n".join(lines[:k] + lines[end + 1:])
+        if stripped:
+            break
+    return "\n".join(lines)
 
 
 def _difference(got, expected, rtol, atol):
