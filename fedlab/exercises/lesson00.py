@@ -11,7 +11,7 @@ __all__ = ["q1", "q2"]
 
 # --- Exercise 1: a federated mean from each hospital's (count, sum) -------------------------
 
-def _federated_mean(counts, sums):
+def federated_mean(counts, sums):
     return float(np.sum(sums) / np.sum(counts))
 
 
@@ -39,7 +39,7 @@ def _q1_describe(args):
 
 q1 = FunctionExercise(
     "federated mean from per-hospital counts and sums",
-    reference=_federated_mean,
+    reference=federated_mean,
     cases=_q1_cases,
     describe=_q1_describe,
     mistakes=[
@@ -65,16 +65,13 @@ q1 = FunctionExercise(
         "counts gives the number of patients.",
         "`np.sum(sums) / np.sum(counts)` works for lists and arrays alike.",
     ],
-    solution="""
-    def federated_mean(counts, sums):
-        return np.sum(sums) / np.sum(counts)
-    """,
+    solution=federated_mean,
 )
 
 
 # --- Exercise 2: how many bytes one model takes on the wire ----------------------------------
 
-def _model_bytes(n_features):
+def model_bytes(n_features):
     return 8 * (int(n_features) + 1)
 
 
@@ -85,7 +82,7 @@ def _q2_cases(rng):
 
 q2 = FunctionExercise(
     "bytes of a logistic-regression model in float64",
-    reference=_model_bytes,
+    reference=model_bytes,
     cases=_q2_cases,
     describe=lambda args: f"n_features={args[0]}",
     rtol=0.0,
@@ -115,8 +112,5 @@ q2 = FunctionExercise(
         "bias (the intercept).",
         "`8 * (n_features + 1)`",
     ],
-    solution="""
-    def model_bytes(n_features):
-        return 8 * (n_features + 1)
-    """,
+    solution=model_bytes,
 )

@@ -13,7 +13,7 @@ _PERCENT = "you returned percentages; give fractions between 0 and 1"
 
 # --- Exercise 1: the event rate (prevalence) of every site -----------------------------------
 
-def _site_prevalence(labels):
+def site_prevalence(labels):
     return np.array([np.mean(y) for y in labels], dtype=float)
 
 
@@ -51,15 +51,15 @@ def _share_of_all_patients(labels):
 
 q1 = FunctionExercise(
     "prevalence of every site",
-    reference=_site_prevalence,
+    reference=site_prevalence,
     cases=_q1_cases,
     describe=_q1_describe,
     mistakes=[
         Mistake(lambda labels: np.array([np.sum(y) for y in labels], dtype=float),
                 "you returned the number of events at each site; prevalence is a share of "
                 "the site's patients"),
-        Mistake(lambda labels: 100 * _site_prevalence(labels), _PERCENT),
-        Mistake(lambda labels: 1 - _site_prevalence(labels),
+        Mistake(lambda labels: 100 * site_prevalence(labels), _PERCENT),
+        Mistake(lambda labels: 1 - site_prevalence(labels),
                 "you computed the share of patients *without* an event (label 0)"),
         Mistake(_pooled,
                 "you returned the same pooled rate for every site; each site needs its own"),
@@ -77,16 +77,13 @@ q1 = FunctionExercise(
         "per site in a list and turn it into an array.",
         "`np.array([np.mean(y) for y in labels])`",
     ],
-    solution="""
-    def site_prevalence(labels):
-        return np.array([np.mean(y) for y in labels])
-    """,
+    solution=site_prevalence,
 )
 
 
 # --- Exercise 2: how far one site's mean is from the others', skipping missing values --------
 
-def _mean_difference(x_site, x_others):
+def mean_difference(x_site, x_others):
     return float(np.nanmean(x_site) - np.nanmean(x_others))
 
 
@@ -129,7 +126,7 @@ def _zero_filled(x_site, x_others):
 
 q2 = FunctionExercise(
     "difference in means between one site and the others, ignoring missing values",
-    reference=_mean_difference,
+    reference=mean_difference,
     cases=_q2_cases,
     describe=_q2_describe,
     mistakes=[
@@ -155,16 +152,13 @@ q2 = FunctionExercise(
         "`nan`.",
         "`np.nanmean(x_site) - np.nanmean(x_others)`",
     ],
-    solution="""
-    def mean_difference(x_site, x_others):
-        return np.nanmean(x_site) - np.nanmean(x_others)
-    """,
+    solution=mean_difference,
 )
 
 
 # --- Exercise 3: the fraction of missing values in each column ------------------------------
 
-def _missing_fraction(X):
+def missing_fraction(X):
     return np.isnan(np.asarray(X, dtype=float)).mean(axis=0)
 
 
@@ -198,7 +192,7 @@ def _q3_describe(args):
 
 q3 = FunctionExercise(
     "fraction of missing values per column",
-    reference=_missing_fraction,
+    reference=missing_fraction,
     cases=_q3_cases,
     describe=_q3_describe,
     mistakes=[
@@ -225,8 +219,5 @@ q3 = FunctionExercise(
         "rows of each column?",
         "`np.isnan(X).mean(axis=0)`",
     ],
-    solution="""
-    def missing_fraction(X):
-        return np.isnan(X).mean(axis=0)
-    """,
+    solution=missing_fraction,
 )

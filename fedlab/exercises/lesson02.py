@@ -19,7 +19,7 @@ __all__ = ["q1", "q2", "q3", "q4"]
 
 # ---------------------------------------------------------------- references
 
-def _gradient_descent(X, y, lr, steps):
+def gradient_descent(X, y, lr, steps):
     theta = np.zeros(np.shape(X)[1] + 1)
     for _ in range(steps):
         theta = theta - lr * model.gradient(theta, X, y)
@@ -236,19 +236,19 @@ def _climb(X, y, lr, steps):
 
 
 def _no_lr(X, y, lr, steps):
-    return _gradient_descent(X, y, 1.0, steps)
+    return gradient_descent(X, y, 1.0, steps)
 
 
 q3 = FunctionExercise(
     "gradient descent",
-    reference=_gradient_descent,
+    reference=gradient_descent,
     cases=_descent_cases,
     describe=_describe_descent,
     mistakes=[
         Mistake(_last_gradient,
                 "you returned the gradient, not the updated weights: return theta after the "
                 "loop"),
-        Mistake(lambda X, y, lr, steps: model.gradient(_gradient_descent(X, y, lr, steps),
+        Mistake(lambda X, y, lr, steps: model.gradient(gradient_descent(X, y, lr, steps),
                                                        X, y),
                 "you returned the gradient, not the updated weights: return theta after the "
                 "loop"),
@@ -261,9 +261,9 @@ q3 = FunctionExercise(
         Mistake(_no_lr,
                 "your steps ignore the learning rate: each step should move lr times the "
                 "gradient"),
-        Mistake(lambda X, y, lr, steps: _gradient_descent(X, y, lr, steps + 1),
+        Mistake(lambda X, y, lr, steps: gradient_descent(X, y, lr, steps + 1),
                 "you took one step too many: `steps` updates, no more"),
-        Mistake(lambda X, y, lr, steps: _gradient_descent(X, y, lr, max(steps - 1, 0)),
+        Mistake(lambda X, y, lr, steps: gradient_descent(X, y, lr, max(steps - 1, 0)),
                 "you took one step too few: `steps` updates, no fewer"),
     ],
     hints=[
@@ -273,13 +273,7 @@ q3 = FunctionExercise(
         "Inside `for _ in range(steps):` write theta = theta - lr * model.gradient(theta, "
         "X, y). Return theta, not the gradient.",
     ],
-    solution="""
-    def gradient_descent(X, y, lr, steps):
-        theta = np.zeros(X.shape[1] + 1)
-        for _ in range(steps):
-            theta = theta - lr * model.gradient(theta, X, y)
-        return theta
-    """,
+    solution=gradient_descent,
 )
 
 

@@ -129,8 +129,8 @@ q1 = _Exercise(
 
 # -- q2: a client's local update ----------------------------------------------------------
 
-def _local_update(theta, X, y, lr, epochs):
-    theta = np.array(theta, dtype=float)
+def local_update(theta, X, y, lr, epochs):
+    theta = np.array(theta, dtype=float)            # a copy: the global model stays
     for _ in range(epochs):
         theta = theta - lr * model.gradient(theta, X, y)
     return theta
@@ -167,7 +167,7 @@ def _weights_only(theta, X, y, lr, epochs):
 
 q2 = _Exercise(
     "A client's local update: full-batch gradient descent from the global model",
-    reference=_local_update,
+    reference=local_update,
     cases=_q2_cases,
     describe=lambda a: (f"theta={_short(np.asarray(a[0]), 40)}, {len(a[2])} records x "
                         f"{np.shape(a[1])[1]} features, lr={a[3]}, epochs={a[4]}"),
@@ -175,12 +175,12 @@ q2 = _Exercise(
         Mistake(lambda t, X, y, lr, e: model.gradient(t, X, y),
                 "you returned the gradient, not the updated weights: the client steps "
                 "theta <- theta - lr * gradient and returns the new theta"),
-        Mistake(lambda t, X, y, lr, e: _local_update(t, X, y, lr, e) - np.asarray(t, float),
+        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr, e) - np.asarray(t, float),
                 "you returned the change (new theta minus old theta) instead of the new "
                 "parameters themselves"),
-        Mistake(lambda t, X, y, lr, e: _local_update(t, X, y, -lr, e),
+        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, -lr, e),
                 "you stepped uphill: gradient descent subtracts lr * gradient (check the sign)"),
-        Mistake(lambda t, X, y, lr, e: _local_update(t, X, y, lr, 1),
+        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr, 1),
                 "you took a single step: the client takes one full-batch step per epoch, "
                 "`epochs` steps in all"),
         Mistake(_grad_once,
@@ -189,7 +189,7 @@ q2 = _Exercise(
         Mistake(_weights_only,
                 "the bias (the last entry of theta) never moves: it has a gradient too, "
                 "the mean of (p - y)"),
-        Mistake(lambda t, X, y, lr, e: _local_update(t, X, y, lr * len(y), e),
+        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr * len(y), e),
                 "your gradient is a sum over the records, not a mean: divide by the number of "
                 "records (model.gradient already does)"),
         _NONE,
@@ -202,23 +202,18 @@ q2 = _Exercise(
         "theta = np.array(theta, dtype=float)\nfor _ in range(epochs):\n"
         "    theta = theta - lr * model.gradient(theta, X, y)\nreturn theta",
     ],
-    solution="""
-    def local_update(theta, X, y, lr, epochs):
-        theta = np.array(theta, dtype=float)            # a copy: the global model stays
-        for _ in range(epochs):
-            theta = theta - lr * model.gradient(theta, X, y)
-        return theta
-    """,
+    solution=local_update,
 )
 
 
 # -- q3: federated standardization ----------------------------------------------------------
 
-def _global_mean_std(counts, sums, sums_sq):
+def global_mean_std(counts, sums, sums_sq):
     counts, sums, sums_sq = (np.asarray(a, dtype=float) for a in (counts, sums, sums_sq))
-    n = counts.sum(axis=0)
+    n = counts.sum(axis=0)                          # per feature, over the hospitals
     mean = sums.sum(axis=0) / n
-    return mean, np.sqrt(sums_sq.sum(axis=0) / n - mean**2)
+    variance = sums_sq.sum(axis=0) / n - mean**2    # population variance
+    return mean, np.sqrt(variance)
 
 
 def _site_stats(counts, sums, sums_sq):
@@ -236,7 +231,7 @@ def _averaged_sites(counts, sums, sums_sq, *, weighted_mean, weighted_std):
 
 
 def _sample_variance(counts, sums, sums_sq):
-    mean, std = _global_mean_std(counts, sums, sums_sq)
+    mean, std = global_mean_std(counts, sums, sums_sq)
     n = np.asarray(counts, dtype=float).sum(axis=0)
     return mean, std * np.sqrt(n / (n - 1))
 
@@ -283,7 +278,7 @@ def _pair(got):
 
 q3 = _Exercise(
     "Federated standardization: global mean and standard deviation from sums and counts",
-    reference=_global_mean_std,
+    reference=global_mean_std,
     cases=_q3_cases,
     coerce=_pair,
     shape_message=_q3_shape,
@@ -308,7 +303,7 @@ q3 = _Exercise(
                 "total sum of squares"),
         Mistake(lambda c, s, q: (_averaged_sites(c, s, q, weighted_mean=False,
                                                  weighted_std=False)[0],
-                                 _global_mean_std(c, s, q)[1]),
+                                 global_mean_std(c, s, q)[1]),
                 "you averaged the hospitals' means, so a small clinic counts as much as a big "
                 "hospital: divide the total of the sums by the total count"),
         Mistake(_sample_variance,
@@ -316,10 +311,10 @@ q3 = _Exercise(
                 "population variance, dividing by N, as fedlab.federated.combine and np.std "
                 "do; with thousands of patients the two differ by less than 0.1 %, but the "
                 "check asks for N"),
-        Mistake(lambda c, s, q: (_global_mean_std(c, s, q)[0],
-                                 _global_mean_std(c, s, q)[1] ** 2),
+        Mistake(lambda c, s, q: (global_mean_std(c, s, q)[0],
+                                 global_mean_std(c, s, q)[1] ** 2),
                 "you returned the variance: the standard deviation is its square root"),
-        Mistake(lambda c, s, q: (_global_mean_std(c, s, q)[0],
+        Mistake(lambda c, s, q: (global_mean_std(c, s, q)[0],
                                  np.sqrt(np.sum(q, axis=0) / np.sum(c, axis=0))),
                 "you forgot to subtract the squared mean: variance = (sum of squares) / N - "
                 "mean**2"),
@@ -333,20 +328,14 @@ q3 = _Exercise(
         "n = counts.sum(axis=0); mean = sums.sum(axis=0) / n\n"
         "std = np.sqrt(sums_sq.sum(axis=0) / n - mean**2); return mean, std",
     ],
-    solution="""
-    def global_mean_std(counts, sums, sums_sq):
-        n = np.sum(counts, axis=0)                      # per feature, over the hospitals
-        mean = np.sum(sums, axis=0) / n
-        variance = np.sum(sums_sq, axis=0) / n - mean**2   # population variance
-        return mean, np.sqrt(variance)
-    """,
+    solution=global_mean_std,
 )
 
 
 # -- q4: one full round of FedAvg -----------------------------------------------------------
 
 def _fedavg_round(theta, client_data, lr, epochs):
-    new = [_local_update(theta, X, y, lr, epochs) for X, y in client_data]
+    new = [local_update(theta, X, y, lr, epochs) for X, y in client_data]
     return np.average(new, axis=0, weights=[len(y) for _, y in client_data])
 
 
@@ -366,14 +355,14 @@ def _q4_cases(rng):
 
 def _sequential(theta, client_data, lr, epochs):
     for X, y in client_data:
-        theta = _local_update(theta, X, y, lr, epochs)
+        theta = local_update(theta, X, y, lr, epochs)
     return theta
 
 
 def _shared_theta(theta, client_data, lr, epochs):
     chain, sizes = [], []
     for X, y in client_data:
-        theta = _local_update(theta, X, y, lr, epochs)
+        theta = local_update(theta, X, y, lr, epochs)
         chain.append(theta)
         sizes.append(len(y))
     return np.average(chain, axis=0, weights=sizes)
@@ -392,7 +381,7 @@ q4 = _Exercise(
     describe=lambda a: (f"theta={_short(np.asarray(a[0]), 40)}, {len(a[1])} client(s) with "
                         f"{[len(y) for _, y in a[1]]} records, lr={a[2]}, epochs={a[3]}"),
     mistakes=[
-        Mistake(lambda t, c, lr, e: np.mean([_local_update(t, X, y, lr, e) for X, y in c],
+        Mistake(lambda t, c, lr, e: np.mean([local_update(t, X, y, lr, e) for X, y in c],
                                             axis=0),
                 "your average ignores client sizes: weight each client's new model by its "
                 "number of records"),

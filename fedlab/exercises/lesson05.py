@@ -61,10 +61,7 @@ q1 = FunctionExercise(
         "The bias part is the last entry, gradient[-1]; the weights part is gradient[:-1].",
         "return gradient[:-1] / gradient[-1]",
     ],
-    solution="""
-    def reconstruct(gradient):
-        return gradient[:-1] / gradient[-1]
-    """,
+    solution=reconstruct,
 )
 
 
@@ -118,9 +115,5 @@ q2 = FunctionExercise(
         "(stable for large z).",
         "z = X @ params[:-1] + params[-1]; return -(np.logaddexp(0, z) - y * z)",
     ],
-    solution="""
-    def membership_score(params, X, y):
-        z = X @ params[:-1] + params[-1]
-        return -(np.logaddexp(0, z) - y * z)
-    """,
+    solution=membership_score,
 )

@@ -59,11 +59,7 @@ q1 = FunctionExercise(
         "C / ||v||, so its direction is kept and its length becomes C.",
         "norm = np.linalg.norm(v); return v if norm <= C else v * (C / norm)",
     ],
-    solution="""
-    def clip(v, C):
-        norm = np.linalg.norm(v)
-        return v if norm <= C else v * (C / norm)
-    """,
+    solution=clip,
 )
 
 
@@ -119,11 +115,7 @@ q2 = FunctionExercise(
         "coordinate with size=np.shape(value).",
         "return value + rng.normal(0, noise_multiplier * sensitivity, size=np.shape(value))",
     ],
-    solution="""
-    def gaussian_release(value, sensitivity, noise_multiplier, random_state):
-        rng = np.random.default_rng(random_state)
-        return value + rng.normal(0, noise_multiplier * sensitivity, size=np.shape(value))
-    """,
+    solution=gaussian_release,
 )
 
 
@@ -191,13 +183,7 @@ q3 = FunctionExercise(
         "return float(np.min(rdp + np.log1p(-1 / alphas) - (np.log(delta) + "
         "np.log(alphas)) / (alphas - 1)))",
     ],
-    solution="""
-    def epsilon_by_hand(sigma, delta, orders):
-        alphas = np.asarray(orders, dtype=float)
-        rdp = alphas / (2 * sigma**2)
-        eps = rdp + np.log1p(-1 / alphas) - (np.log(delta) + np.log(alphas)) / (alphas - 1)
-        return float(np.min(eps))
-    """,
+    solution=epsilon_by_hand,
 )
 
 

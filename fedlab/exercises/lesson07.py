@@ -137,10 +137,7 @@ q1 = _JudgedExercise(
            "Work modulo `modulus`: `(x + r) % modulus` stays in [0, modulus), and so "
            "does `(x - r) % modulus` in Python, even when x - r < 0.",
            "return (x_a + r) % modulus, (x_b - r) % modulus"],
-    solution="""
-    def mask_pair(x_a, x_b, r, modulus):
-        return (x_a + r) % modulus, (x_b - r) % modulus
-    """)
+    solution=mask_pair)
 
 
 # q2: fixed point ------------------------------------------------------------
@@ -258,16 +255,7 @@ q2 = _EncodeDecode(
            "step = 2 * clip_range / (2**bits - 1); "
            "encode: np.rint((np.clip(x, -clip_range, clip_range) + clip_range) / step)"
            ".astype(int)"],
-    solution="""
-    def encode(x, clip_range, bits):
-        step = 2 * clip_range / (2**bits - 1)
-        clipped = np.clip(x, -clip_range, clip_range)
-        return np.rint((clipped + clip_range) / step).astype(int)
-
-    def decode(k, clip_range, bits):
-        step = 2 * clip_range / (2**bits - 1)
-        return np.asarray(k) * step - clip_range
-    """)
+    solution=(encode, decode))
 
 
 # q3: Shamir reconstruction --------------------------------------------------
@@ -382,15 +370,4 @@ q3 = _JudgedExercise(
            "a / b = a * pow(b, -1, p) % p (Python 3.8+).",
            "For each share i: num = prod(-x_j), den = prod(x_i - x_j) over j != i; "
            "secret += y_i * num * pow(den, -1, prime); return secret % prime."],
-    solution="""
-    def reconstruct(shares, prime):
-        secret = 0
-        for i, (x_i, y_i) in enumerate(shares):
-            num, den = 1, 1
-            for j, (x_j, _) in enumerate(shares):
-                if j != i:
-                    num = num * (-x_j) % prime
-                    den = den * (x_i - x_j) % prime
-            secret = (secret + y_i * num * pow(den, -1, prime)) % prime
-        return secret
-    """)
+    solution=reconstruct)
