@@ -118,6 +118,8 @@ def _lessons(args):
         return 1
     for path in written:
         print(f"wrote {path}")
+    if not written:
+        print("lessons/ is up to date")
     return 0
 
 

@@ -78,7 +78,7 @@ def content_hash(notebook):
 
 
 def write_lessons(solutions_dir=None, lessons_dir=None, *, force=False):
-    """Regenerate every lesson from its solution; returns the paths written.
+    """Regenerate every lesson from its solution; returns the paths written (changed ones).
 
     A lesson is left alone, and named in the raised :class:`LessonConflict`, when it has
     outputs or execution counts (a learner ran it) or its cells differ from what was
@@ -89,12 +89,15 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, force=False):
     lessons_dir.mkdir(parents=True, exist_ok=True)
     written, conflicts = [], []
     for _, target, lesson in _generated(solutions_dir, lessons_dir):
+        text = _dumps(lesson)
+        if target.exists() and target.read_text() == text:
+            continue  # already what the solution generates
         if target.exists() and not force:
             reason = learner_work(nbformat.read(target, as_version=4))
             if reason:
                 conflicts.append(f"{target}: {reason}")
                 continue
-        target.write_text(_dumps(lesson))
+        target.write_text(text)
         written.append(target)
     if conflicts:
         raise LessonConflict(

@@ -62,7 +62,7 @@ def test_markers_in_markdown_are_rejected():
 def test_generator_refuses_to_overwrite_a_lesson_a_learner_ran_or_edited(tmp_path):
     solutions, lessons_dir = _solution(tmp_path, SOLVED)
     [path] = lessons.write_lessons(solutions, lessons_dir)
-    assert lessons.write_lessons(solutions, lessons_dir) == [path]  # untouched: fine
+    assert lessons.write_lessons(solutions, lessons_dir) == []  # untouched: nothing to do
 
     # the learner writes an answer
     work = nbformat.read(path, as_version=4)
@@ -107,3 +107,14 @@ def test_cli_check_exits_nonzero_when_lessons_are_stale(tmp_path, monkeypatch, c
     assert main(["lessons"]) == 0
     assert main(["lessons", "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_links_between_notebooks_point_to_notebooks_that_exist():
+    import re
+
+    for path in sorted((lessons.ROOT / "solutions").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                for target in re.findall(r"\]\(([^)#]+\.ipynb)", cell.source):
+                    assert (path.parent / target).exists(), f"{path.name} links to {target}"
