@@ -320,3 +320,17 @@ def test_dpfedavg_combine_needs_select_first_and_equal_sizes():
     strategy.combine(_updates([[1.0, 2.0]]))
     with pytest.raises(ValueError, match="every update must have n_params=2 entries"):
         strategy.combine(_updates([[1.0, 2.0, 3.0]]))
+
+
+def test_history_records_the_largest_record_level_epsilon_of_the_hospitals():
+    from fedlab import data, federated
+    from fedlab.privacy import DPSGDClient
+
+    hospitals = data.load_hospitals()[:3]
+    clients = [DPSGDClient.from_hospital(h, noise_multiplier=1.0, clip_norm=1.0)
+               for h in hospitals]
+    history = federated.run(clients, rounds=3, test_sets=hospitals, random_state=0)
+    spent = [c.epsilon() for c in clients]
+    assert np.isnan(history.epsilons[0])
+    assert history.epsilons[-1] == pytest.approx(max(spent))
+    assert np.all(np.diff(history.epsilons[1:]) > 0)

@@ -69,6 +69,10 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
     Returns
     -------
     History
+        Per round: metrics, bytes, participants and, for a private run, the epsilon
+        spent so far: the strategy's (client-level DP, e.g. ``DPFedAvg``) or else the
+        largest any client has reported in its updates (record-level DP, e.g.
+        ``DPSGDClient``: each hospital spends its own budget; the worst one is recorded).
 
     Examples
     --------
@@ -118,6 +122,7 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
         aggregate=aggregate if isinstance(aggregate, str) else repr(aggregate),
         n_clients=len(clients), standardize=standardize))
     _record(history, evaluator, server.params, 0, up, down, [], callback)
+    client_epsilons = {}  # record-level DP: each client's own budget, as it reported it
 
     for t in range(1, rounds + 1):
         selected = server.select(len(clients), client_fraction, rng=rng)
@@ -136,9 +141,14 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
               else sum(u.nbytes for u in updates))
         if hasattr(aggregate, "bytes_down"):  # a protocol's own messages to the clients
             down += aggregate.bytes_down(updates)
+        client_epsilons.update({u.client: u.metrics["epsilon"] for u in updates
+                                if "epsilon" in u.metrics})
+        if hasattr(aggregate, "epsilon"):
+            epsilon = aggregate.epsilon()
+        else:
+            epsilon = max(client_epsilons.values()) if client_epsilons else None
         _record(history, evaluator, server.params, t, up, down,
-                [clients[i].name for i in replied], callback,
-                epsilon=aggregate.epsilon() if hasattr(aggregate, "epsilon") else None)
+                [clients[i].name for i in replied], callback, epsilon=epsilon)
         if progress:
             _progress_bar(t, rounds, history.final, "" if progress is True else progress)
     history.params = server.params.copy()
