@@ -42,6 +42,9 @@ def _parser():
                        help="one site's records (numeric columns); repeat for each site")
     train.add_argument("--target", required=True, metavar="COLUMN",
                        help="the 0/1 outcome column")
+    train.add_argument("--features", metavar="COL,COL,...",
+                       help="the feature columns to use (default: every column but the "
+                            "target, taken from the first site's header)")
     train.add_argument("--test-size", type=float, default=0.25,
                        help="fraction of each site held out for testing (default 0.25)")
     _training_options(train)
@@ -83,8 +86,11 @@ def _train(args):
     from fedlab import data
 
     hospitals = []
+    features = args.features.split(",") if args.features else None
     for path in args.site:
-        site = data.read_site_csv(path, target=args.target)
+        # every site is read with the first site's columns, in its order
+        site = data.read_site_csv(path, target=args.target, features=features)
+        features = list(site.feature_names)
         train, test = data.train_test_split_site(site, test_size=args.test_size,
                                                  random_state=args.seed)
         hospitals.append(data.Hospital.from_sites(train, test, name=site.name))

@@ -99,3 +99,30 @@ def test_data_command_regenerates_the_shipped_files_byte_for_byte(tmp_path):
 def test_bad_settings_exit_with_status_2(argv, capsys):
     assert main(argv) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_train_aligns_columns_by_name_and_can_skip_an_id_column(tmp_path, capsys):
+    a = _write_site(tmp_path / "a.csv", 200, 0)
+    rows = [r.split(",") for r in a.read_text().splitlines()[1:]]
+    # site b: the same columns in another order, after a text patient id
+    b = tmp_path / "b.csv"
+    b.write_text("pid,outcome,age,marker\n" + "".join(
+        f"P{k},{r[2]},{r[1]},{r[0]}\n" for k, r in enumerate(rows)))
+    out = tmp_path / "out.json"
+    common = ["--target", "outcome", "--rounds", "5", "--json", str(out)]
+
+    # the id column first: a clear error that says how to skip it
+    assert main(["train", "--site", str(b), "--site", str(a), *common]) == 2
+    assert "--features" in capsys.readouterr().err
+    assert main(["train", "--site", str(b), "--site", str(a), *common,
+                 "--features", "marker,age"]) == 0
+    methods = json.loads(out.read_text())["methods"]
+    # the same records in both files, read by column name: identical single-site models
+    assert methods["alone: a"]["pooled"] == methods["alone: b"]["pooled"]
+
+    # a site without one of the columns is named, never silently misaligned
+    c = tmp_path / "c.csv"
+    c.write_text("marker,outcome\n" + "".join(f"{r[0]},{r[2]}\n" for r in rows))
+    assert main(["train", "--site", str(a), "--site", str(c), *common]) == 2
+    err = capsys.readouterr().err
+    assert "c.csv" in err and "age" in err

@@ -81,7 +81,8 @@ def read_site_csv(path, *, target, features=None, schema=None):
                 if not inferred:
                     raise
                 raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
-                                 "pass features=[...] with the columns to read") from None
+                                 "pass features=[...] with the columns to read (on the "
+                                 "command line: --features a,b,c)") from None
         y[i] = _parse_target(row[target_position], where, target, row_number)
     return Site(path.stem, X, y, features)
 
