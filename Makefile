@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# JupyterLab refuses to run as root unless told to (containers and CI machines often are root)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test lessons lint bench clean
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab, at the welcome lesson
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" lessons/00-welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ROOT_FLAG) lessons/00-welcome.ipynb
 
 test: $(STAMP)  ## run the whole test suite (unit, property, notebook and browser tests)
 	$(BIN)/python -m pytest

@@ -37,3 +37,17 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme
     assert "make test" in ci
+
+
+def test_make_lab_opens_an_existing_lesson():
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(["make", "-n", "-W", "pyproject.toml", "lab"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    command = dry_run.strip().splitlines()[-1]
+    assert "jupyter lab" in command
+    notebook = command.split()[-1]
+    assert notebook.startswith("lessons/") and (ROOT / notebook).exists()
