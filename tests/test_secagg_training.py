@@ -1,4 +1,4 @@
-"""Secure aggregation inside training: SecureFedAvg and SecureSummation (fedlab.secagg.training)."""
+"""Secure aggregation inside training: SecureFedAvg and SecureSummation (fedlab.secagg)."""
 
 import math
 import warnings

@@ -10,10 +10,10 @@ from fedlab.plots.data import (
     site_vs_others,
 )
 from fedlab.plots.evaluation import (
-           calibration_diagram,
-           calibration_table,
-           roc_curves,
-           site_auc_bars,
+    calibration_diagram,
+    calibration_table,
+    roc_curves,
+    site_auc_bars,
 )
 from fedlab.plots.privacy import (
     batch_weights,

@@ -46,12 +46,8 @@ def site_sizes(hospitals, *, ax=None):
             label="test records (lighter)")
     for y, total in enumerate(train + test):
         ax.text(total, y, f" {total:,}", va="center", fontsize=9)
-    ax.invert_yaxis()
     ax.set_xlim(0, 1.15 * max(train + test))
-    ax.set_xlabel("patients (records)")
-    ax.set_ylabel("hospital")
-    ax.legend(loc="lower right", fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
+    _hospital_rows(ax, "patients (records)")
     small, large = min(train + test), max(train + test)
     ax.set_title(f"The hospitals differ {large / max(small, 1):.0f}-fold in size: "
                  f"{small:,} to {large:,} patients (quantity skew)", fontsize=11)
@@ -77,12 +73,8 @@ def prevalence_by_site(hospitals, *, ax=None):
     pooled = 100 * np.concatenate([s["y"] for s in sites]).mean()
     ax.axvline(pooled, color=color(7), ls="--", lw=1.5,
                label=f"all hospitals pooled: {pooled:.1f} %")
-    ax.invert_yaxis()
     ax.set_xlim(0, 1.2 * rates.max())
-    ax.set_xlabel("patients with a cardiovascular event within 10 years (%)")
-    ax.set_ylabel("hospital")
-    ax.legend(loc="lower right", fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
+    _hospital_rows(ax, "patients with a cardiovascular event within 10 years (%)")
     low, high = np.argmin(rates), np.argmax(rates)
     ax.set_title(f"Event rates run from {rates[low]:.0f} % ({sites[low]['label']}) to "
                  f"{rates[high]:.0f} % ({sites[high]['label']}): label skew", fontsize=11)
@@ -109,11 +101,7 @@ def age_by_site(hospitals, *, ax=None):
     ax.scatter(means, np.arange(1, len(sites) + 1), marker="D", color="black", s=25,
                zorder=3, label="mean")
     ax.set_yticks(np.arange(1, len(sites) + 1), [s["label"] for s in sites])
-    ax.invert_yaxis()
-    ax.set_xlabel("age at the baseline visit (years)")
-    ax.set_ylabel("hospital")
-    ax.legend(loc="lower right", fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
+    _hospital_rows(ax, "age at the baseline visit (years)")
     old, young = np.argmax(means), np.argmin(means)
     ax.set_title(f"{sites[old]['label']}'s patients are the oldest (mean {means[old]:.0f}), "
                  f"{sites[young]['label']}'s the youngest (mean {means[young]:.0f})",
@@ -277,6 +265,15 @@ def risk_by_sbp(*, age=61, total_chol=180, hdl=47, smoker=1, diabetes=0, shift_m
     ax.set_title(f"{shift_mmhg} mmHg more SBP raises her risk from {100 * marks[0]:.1f} % "
                  f"to {100 * marks[1]:.1f} %", fontsize=11)
     return ax
+
+
+def _hospital_rows(ax, xlabel):
+    """Frame a figure of one row per hospital: the first on top, a legend, vertical grid."""
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("hospital")
+    ax.legend(loc="lower right", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
 
 
 def _sites(hospitals):

@@ -75,10 +75,7 @@ def protocol_cost_curves(cost, *, axes=None):
                  label="the masked vector alone")
     left.axhline(cost["plain_bytes"] / 1e3, color=color(7), ls=":", lw=1.5,
                  label="a plain float64 update")
-    left.set_xlabel("clients in the round")
     left.set_ylabel("kilobytes per client per round")
-    left.set_ylim(bottom=0)
-    left.legend(fontsize=9)
     left.set_title("Each client's traffic grows linearly with the clients\n"
                    "(a key and two shares per peer)", fontsize=10)
     seconds = np.asarray(cost["seconds"], dtype=float)
@@ -88,13 +85,13 @@ def protocol_cost_curves(cost, *, axes=None):
         grid = np.linspace(0, n.max(), 100)
         right.plot(grid, a * grid**2, color=color(7), ls="--", lw=1.5,
                    label="quadratic in the clients")
-    right.set_xlabel("clients in the round")
     right.set_ylabel("seconds per round, all parties (s)")
-    right.set_ylim(bottom=0)
-    right.legend(fontsize=9)
     right.set_title("The round's total work grows quadratically\n"
                     "(every pair of clients agrees a key and a mask)", fontsize=10)
     for ax in axes:
+        ax.set_xlabel("clients in the round")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=9)
         ax.grid(alpha=0.3)
     return axes
 

@@ -7,20 +7,22 @@ remove the masks of clients that drop out.
 Modules: :mod:`.encoding` (floats to the ring Z_{2^bits}), :mod:`.keys` (X25519
 key agreement), :mod:`.masks` (ChaCha20 masks), :mod:`.shamir` (secret sharing),
 :mod:`.messages`, :mod:`.client`, :mod:`.server` (the four phases),
-:mod:`.protocol` (a whole round: :func:`secure_sum`), :mod:`.training` (the
-strategies :class:`SecureFedAvg` and :class:`SecureSummation` for
-:func:`fedlab.federated.run` and DP-FedAvg) and :mod:`.cost` (bytes and time as the
-number of clients grows).
+:mod:`.protocol` (a whole round: :func:`secure_sum`), the training strategies
+:mod:`.fedavg` (:class:`SecureFedAvg` for :func:`fedlab.federated.run`) and
+:mod:`.summation` (:class:`SecureSummation` for DP-FedAvg) on their shared base
+:mod:`.rounds`, and :mod:`.cost` (bytes and time as the number of clients grows).
 """
 
 from .client import SecAggClient
 from .cost import protocol_cost
 from .encoding import decode_sum, encode, quantization_step, value_bits
+from .fedavg import SecureFedAvg
 from .messages import MalformedMessageError, SecAggAbort
 from .protocol import SecureAggregator, SecureSumResult, secure_sum
+from .rounds import default_threshold
 from .server import SecAggServer, ServerView
 from .shamir import InconsistentSharesError, reconstruct, share
-from .training import SecureFedAvg, SecureSummation, default_threshold
+from .summation import SecureSummation
 
 __all__ = [
     "InconsistentSharesError",

@@ -6,7 +6,7 @@ import numpy as np
 
 from .encoding import ring_dtype
 from .protocol import secure_sum
-from .training import default_threshold
+from .rounds import default_threshold
 
 __all__ = ["protocol_cost"]
 

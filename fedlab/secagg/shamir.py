@@ -170,24 +170,18 @@ def _culprits(points, threshold):
 @lru_cache(maxsize=64)
 def _weights(xs, targets):
     """Lagrange weights: ``rows[k][i] = prod_{j != i} (z_k - x_j) / (x_i - x_j)`` mod p."""
-    denominators = []
-    for i, xi in enumerate(xs):
-        d = 1
-        for j, xj in enumerate(xs):
-            if j != i:
-                d = d * (xi - xj) % PRIME
-        denominators.append(pow(d, -1, PRIME))
-    rows = []
-    for z in targets:
-        row = []
-        for i, inv in enumerate(denominators):
-            num = 1
-            for j, xj in enumerate(xs):
-                if j != i:
-                    num = num * (z - xj) % PRIME
-            row.append(num * inv % PRIME)
-        rows.append(row)
-    return rows
+    inverses = [pow(_product_without(xs, i, xi), -1, PRIME) for i, xi in enumerate(xs)]
+    return [[_product_without(xs, i, z) * inv % PRIME for i, inv in enumerate(inverses)]
+            for z in targets]
+
+
+def _product_without(xs, i, z):
+    """``prod_{j != i} (z - x_j)`` mod p: a numerator (z a target) or denominator (z = x_i)."""
+    product = 1
+    for j, xj in enumerate(xs):
+        if j != i:
+            product = product * (z - xj) % PRIME
+    return product
 
 
 def _check_counts(threshold, n_shares):

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import time
 
 import ipywidgets as W
 import numpy as np
 from IPython.display import display
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from PIL import Image  # a dependency of matplotlib
 
 from fedlab import baselines, data, federated
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator
-from fedlab.plots import color
+from fedlab.plots.live import LiveLearningCurves
 
 __all__ = ["FedAvgDashboard", "fedavg_dashboard"]
 
@@ -125,7 +119,7 @@ class FedAvgDashboard:
             control.observe(self.update, names="value")
         self.widget = W.VBox([*self.controls, self.progress, self.status, self.output],
                              layout=W.Layout(width="100%" if instructor else "auto"))
-        self._figure = _Figure(instructor)
+        self._figure = LiveLearningCurves(large=instructor, tolerance=TOLERANCE)
         self.update()
 
     # -- what the controls mean ---------------------------------------------------------
@@ -175,11 +169,12 @@ class FedAvgDashboard:
         if self.history is not None:
             self._previous = self.history
         self.history = history
-        png = self._figure.draw(history, self._previous, self.baselines)
+        caught = _caught_up(history, self.baselines["loss"])
+        png = self._figure.draw(history, self._previous, self.baselines, caught)
         self.output.outputs = ({"output_type": "display_data", "metadata": {},
                                 "data": {"image/png": png, "text/plain":
                                          "<FedAvg learning curves (PNG)>"}},)
-        self.status.value = self._status(history)
+        self.status.value = self._status(history, caught)
         self.last_timings = {"train": trained - start, "draw": time.perf_counter() - trained}
         self.last_seconds = time.perf_counter() - start
 
@@ -187,9 +182,8 @@ class FedAvgDashboard:
         if record.round % 5 == 0 or record.round == self.progress.max:
             self.progress.value = record.round
 
-    def _status(self, history):
+    def _status(self, history, caught):
         final = history.final
-        caught = _caught_up(history, self.baselines["loss"])
         when = (f"within {TOLERANCE} of it from round <b>{caught}</b> on"
                 if caught is not None else f"not yet within {TOLERANCE} of it")
         kb = history.bytes()[-1] / 1e3
@@ -219,111 +213,6 @@ def fedavg_dashboard(hospitals=None, *, instructor=False, random_state=0):
     dashboard = FedAvgDashboard(hospitals, instructor=instructor, random_state=random_state)
     display(dashboard.widget)
     return dashboard
-
-
-class _Figure:
-    """One persistent two-panel figure, redrawn by blitting.
-
-    The axes, ticks, labels, reference lines and legends change only with the axis
-    limits (chosen in coarse steps), so they are rendered once per set of limits and kept
-    as a background; an update pastes the background, draws the curves and the titles on
-    it and encodes a PNG (a full matplotlib draw of this figure costs about 0.2 s, mostly
-    text; an update about 25 ms).
-    """
-
-    def __init__(self, instructor):
-        size, font = ((13.0, 5.2), 13) if instructor else ((9.5, 4.2), 10)
-        self.font = font
-        self.fig = Figure(figsize=size, dpi=100)
-        FigureCanvasAgg(self.fig)
-        self.fig.subplots_adjust(left=0.075, right=0.985, bottom=0.25, top=0.9, wspace=0.22)
-        self.auc_ax, self.loss_ax = self.fig.subplots(1, 2)
-        self.lines = {}
-        for name, ax in (("auc", self.auc_ax), ("loss", self.loss_ax)):
-            self.lines[name, "previous"], = ax.plot([], [], color="#999999", lw=1.5,
-                                                    label="before the last change")
-            self.lines[name, "now"], = ax.plot([], [], color=color(0), lw=2.2,
-                                               label="this run")
-            ax.set_xlabel("communication round", fontsize=font)
-            ax.tick_params(labelsize=font - 1)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-            ax.grid(alpha=0.3)
-            for artist in (*[self.lines[name, k] for k in ("previous", "now")], ax.title):
-                artist.set_animated(True)  # drawn on top of the background each update
-        self.auc_ax.set_ylabel("test ROC AUC (all hospitals)", fontsize=font)
-        self.loss_ax.set_ylabel("test log loss (all hospitals)", fontsize=font)
-        self._levels_drawn = False
-        self._backgrounds = {}  # axis limits -> rendered background (at most 8)
-
-    def draw(self, history, previous, levels):
-        """Update the curves and titles; return the PNG, base64-encoded."""
-        if not self._levels_drawn:
-            self._draw_levels(levels)
-        runs = [history] if previous is None else [history, previous]
-        for run, kind in zip(runs, ("now", "previous")):
-            rounds = np.arange(len(run.rounds))
-            # round 0 is the all-zero model, whose AUC (0.5, all ties) means nothing
-            self.lines["auc", kind].set_data(rounds[1:], run.metric("auc")[1:])
-            self.lines["loss", kind].set_data(rounds, run.metric("loss"))
-        auc = history.metric("auc")
-        self.auc_ax.set_title(f"AUC {auc[-1]:.3f} after {len(auc) - 1} round"
-                              f"{'s' if len(auc) != 2 else ''} (centralized "
-                              f"{levels['auc']:.3f})", fontsize=self.font + 1)
-        caught = _caught_up(history, levels["loss"])
-        self.loss_ax.set_title(
-            f"Loss within {TOLERANCE} of centralized from round {caught} on"
-            if caught is not None else
-            f"Loss not yet within {TOLERANCE} of centralized", fontsize=self.font + 1)
-
-        canvas = self.fig.canvas
-        limits = self._limits_for(runs, levels)
-        for ax in (self.auc_ax, self.loss_ax):
-            ax.set_xlim(*limits[0])
-        self.auc_ax.set_ylim(*limits[1])
-        self.loss_ax.set_ylim(*limits[2])
-        if limits in self._backgrounds:
-            canvas.restore_region(self._backgrounds[limits])
-        else:
-            canvas.draw()  # everything but the animated artists
-            if len(self._backgrounds) >= 8:
-                self._backgrounds.pop(next(iter(self._backgrounds)))
-            self._backgrounds[limits] = canvas.copy_from_bbox(self.fig.bbox)
-        for ax, name in ((self.auc_ax, "auc"), (self.loss_ax, "loss")):
-            for kind in ("previous", "now"):
-                ax.draw_artist(self.lines[name, kind])
-            ax.draw_artist(ax.title)
-        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
-                                 "raw", "RGBA", 0, 1).convert("RGB")
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-    @staticmethod
-    def _limits_for(runs, levels):
-        """Axis limits in coarse steps, so most changes reuse the cached background."""
-        last = max(len(run.rounds) for run in runs) - 1
-        x = (0, 10 if last <= 10 else 20 if last <= 20 else 50)
-        lowest = min([levels["floor"] - 0.02, 0.70]
-                     + [float(np.min(run.metric("auc")[1:])) for run in runs if run.rounds[1:]])
-        auc = (max(0.0, np.floor(lowest * 20) / 20), 0.83)
-        highest = max(float(np.max(run.metric("loss"))) for run in runs)
-        loss = (levels["loss"] - 0.015,
-                0.72 if highest < 0.70 else min(2.0, np.ceil((highest + 0.02) * 10) / 10))
-        return x, auc, loss
-
-    def _draw_levels(self, levels):
-        self.auc_ax.axhline(levels["auc"], color=color(1), ls="--", lw=1.5,
-                            label="centralized (ceiling)")
-        self.auc_ax.axhline(levels["floor"], color=color(3), ls=":", lw=1.8,
-                            label="one hospital alone, average (floor)")
-        self.loss_ax.axhline(levels["loss"], color=color(1), ls="--", lw=1.5,
-                             label="centralized (ceiling)")
-        # one legend under both panels, where no curve can hide behind it
-        handles, labels = self.auc_ax.get_legend_handles_labels()
-        order = [1, 0, 2, 3]  # this run, before the last change, ceiling, floor
-        self.fig.legend([handles[i] for i in order], [labels[i] for i in order],
-                        loc="lower center", ncol=4, frameon=False, fontsize=self.font - 1)
-        self._levels_drawn = True
 
 
 def _caught_up(history, level):

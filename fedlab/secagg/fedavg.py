@@ -1,0 +1,161 @@
+"""FedAvg through secure aggregation: the server learns only the mean (Bonawitz et al. 2017).
+
+:class:`SecureFedAvg` is a strategy for :func:`fedlab.federated.run`: every round the
+clients' updates go through the real protocol of :func:`fedlab.secagg.secure_sum`, and
+the server learns the weighted mean and nothing else.
+"""
+
+import math
+
+import numpy as np
+
+from .encoding import _as_finite_floats, _check_clip_range
+from .rounds import _SecureRounds
+
+__all__ = ["SecureFedAvg"]
+
+
+class SecureFedAvg(_SecureRounds):
+    """Federated averaging through secure aggregation: the server learns only the mean.
+
+    A strategy for :func:`fedlab.federated.run` (``aggregate=SecureFedAvg()``). Each
+    round, every participating client turns its update into one vector, and the round's
+    clients run the four phases of Bonawitz et al. (2017) in process: key agreement,
+    Shamir-shared seeds, masked inputs, unmasking. The server only ever holds masked
+    vectors and the unmasked sum.
+
+    Parameters
+    ----------
+    threshold : None, int or float, default=None
+        Clients needed to finish a round. ``None``: ``max(2, floor(2 m / 3) + 1)`` of the
+        round's ``m`` participants (see :func:`default_threshold`); an int: that many;
+        a float in (0.5, 1]: that fraction of ``m``, rounded up.
+    clip_range : float, default=8.0
+        Bound on each entry of a (weighted) update, the ``c`` of
+        :func:`fedlab.secagg.encode`. Entries beyond it are clipped, with a warning.
+    bits : int, default=32
+        Width of the ring Z_{2^bits}; 32 sends 4 bytes per parameter.
+    weighted : bool, default=True
+        Weight each update by the client's number of records (FedAvg); ``False`` is the
+        plain mean.
+    dropout_before_masking, dropout_after_masking : float, default=0.0
+        Probability that a participant drops out of the protocol after sharing its keys
+        but before sending its masked update (its update is lost), or right after it (its
+        update still counts; the others rebuild its masks). Drawn from the ``rng`` the
+        engine passes to :meth:`combine`.
+    random_state : None, int or numpy.random.Generator, default=None
+        Source of the keys, mask seeds and Shamir coefficients. ``None`` uses
+        ``os.urandom``, as a deployment must; the sums, and so the trained model, are
+        the same whatever the keys, so runs stay reproducible. A seed also makes the
+        masked vectors reproducible, for demonstrations.
+
+    Attributes
+    ----------
+    log : list of dict
+        One entry per round: participants, threshold, who dropped, survivors, bytes
+        up and down, quantization step, and whether the round aborted.
+    last_result : SecureSumResult or None
+        The last round's protocol result, with its ``server_view``.
+    aborted_rounds : list of int
+
+    Raises
+    ------
+    ValueError
+        From :meth:`combine`, when a round has exactly one participant: its "sum" would
+        be its own update, so there is nothing to hide it among.
+
+    Warns
+    -----
+    RuntimeWarning
+        When a round aborts because fewer than ``threshold`` clients are left; the
+        global model is then left unchanged for that round, as in a deployment.
+
+    Notes
+    -----
+    **Weighting.** FedAvg needs ``sum_k n_k delta_k / sum_k n_k`` over the updates that
+    arrive, and ``n_k`` is private too (a hospital's size). Each client sends the
+    vector ``[w_k delta_k, c w_k]`` with ``w_k = n_k / B``: its weight rides along as
+    one extra coordinate, and the server divides the first coordinates of the secure
+    sum by the last (and multiplies by ``c``). ``B`` is a public scale, the smallest
+    power of two at least the largest client's size (all it says about that client;
+    a deployment would fix it at enrolment); it keeps every ``w_k`` in (0, 1],
+    so ``w_k delta_k`` needs no wider range than ``delta_k`` and ``c w_k`` is never
+    clipped, and the largest weight is above 1/2. Because the denominator is summed
+    securely too, the mean stays correct when clients drop out before masking: their
+    weight leaves the denominator with their update. The server learns the
+    survivors' total weight, ``sum n_k / B``, and nothing per client.
+
+    **Precision.** With ``m`` clients each entry is encoded with
+    ``q = bits - ceil(log2 m)`` bits (step ``2 c / (2^q - 1)``), so the sum of ``m``
+    encoded entries stays below ``2^bits``: overflow is impossible and values beyond
+    ``c`` are clipped, never wrapped. The mean's error is at most about ``m`` steps:
+    ``m * step / 2`` in the numerator over a total weight of at least 1/2 (plus the
+    same relative error in the denominator). With the defaults and five hospitals,
+    ``q = 29`` and the step is 3e-8.
+
+    **Randomness.** The keys come from ``random_state`` (default ``os.urandom``); only
+    the simulated dropouts use the engine's ``rng``, and only when a dropout
+    probability is set, so the engine samples the same clients as without secure
+    aggregation.
+
+    Examples
+    --------
+    >>> from fedlab.federated.messages import Update
+    >>> updates = [Update("a", np.array([0.1, -0.2]), 300), Update("b", np.array([0.5, 0.4]), 100),
+    ...            Update("c", np.array([-0.3, 0.0]), 100)]
+    >>> strategy = SecureFedAvg()
+    >>> strategy.combine(updates, rng=None).round(6)
+    array([ 0.1 , -0.04])
+    >>> strategy.log[-1]["threshold"], strategy.log[-1]["survivors"]
+    (3, (0, 1, 2))
+    """
+
+    def __init__(self, *, threshold=None, clip_range=8.0, bits=32, weighted=True,
+                 dropout_before_masking=0.0, dropout_after_masking=0.0, random_state=None):
+        super().__init__(threshold=threshold, bits=bits,
+                         dropout_before_masking=dropout_before_masking,
+                         dropout_after_masking=dropout_after_masking, random_state=random_state)
+        self.clip_range = _check_clip_range(clip_range)
+        self.weighted = bool(weighted)
+
+    def __repr__(self):
+        return (f"SecureFedAvg(threshold={self.threshold}, clip_range={self.clip_range}, "
+                f"bits={self.bits}, weighted={self.weighted})")
+
+    def combine(self, updates, *, rng=None, params=None):
+        """Run one round of secure aggregation; return the (weighted) mean update.
+
+        Parameters
+        ----------
+        updates : sequence of fedlab.federated.Update
+        rng : numpy.random.Generator, optional
+            Draws the simulated dropouts (nothing else).
+
+        Returns
+        -------
+        ndarray of shape (n_params,), or 0.0 when there is nothing to add
+            (no update, or the round aborted).
+        """
+        updates = list(updates)
+        if not updates:
+            return 0.0
+        if len(updates) == 1:
+            raise ValueError(
+                "secure aggregation needs at least 2 clients in a round, got 1: the sum of "
+                "one update is that update, so the server would see it in the clear; "
+                "sample more clients (client_fraction) or use plain FedAvg")
+        vectors = _as_finite_floats([u.vector for u in updates], "update vectors")
+        if self.weighted:
+            counts = np.array([u.n_samples for u in updates], dtype=float)
+            if not (np.isfinite(counts) & (counts >= 1)).all():
+                raise ValueError(f"every update must count n_samples >= 1 to be weighted, got "
+                                 f"{counts.tolist()}")
+            weights = counts / 2.0 ** math.ceil(math.log2(counts.max()))
+        else:
+            weights = np.ones(len(updates))
+        c = self.clip_range  # the weight travels as w * c: in range whatever c is
+        rows = np.hstack([weights[:, None] * vectors, c * weights[:, None]])
+        result = self._run(rows, rng=rng, clip_range=c)
+        if result is None:
+            return 0.0
+        return c * result.sum[:-1] / result.sum[-1]

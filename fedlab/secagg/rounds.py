@@ -1,0 +1,132 @@
+"""What the training strategies of secure aggregation share: the threshold, dropouts, the log.
+
+:class:`fedlab.secagg.SecureFedAvg` (:mod:`.fedavg`) and
+:class:`fedlab.secagg.SecureSummation` (:mod:`.summation`) both run one round of the
+protocol of Bonawitz et al. (2017), :func:`fedlab.secagg.secure_sum`, per training
+round; the base class here picks each round's threshold, simulates the dropouts and
+keeps the log.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from .messages import SecAggAbort
+from .protocol import secure_sum
+
+__all__ = ["default_threshold"]
+
+
+def default_threshold(n_clients):
+    """Return the default threshold ``max(2, floor(2 n / 3) + 1)`` for ``n_clients`` clients.
+
+    More than two thirds of the round's clients must stay to the end: a strict majority, as
+    the security argument of Bonawitz et al. needs, with room for a third to drop out.
+
+    Examples
+    --------
+    >>> [default_threshold(n) for n in (2, 3, 5, 10, 100)]
+    [2, 3, 4, 7, 67]
+    """
+    n = int(n_clients)
+    if n < 2:
+        raise ValueError(f"secure aggregation needs at least 2 clients, got {n}")
+    return min(n, max(2, 2 * n // 3 + 1))
+
+
+class _SecureRounds:
+    """What both strategies share: threshold per round, simulated dropouts, the log."""
+
+    def __init__(self, *, threshold, bits, dropout_before_masking, dropout_after_masking,
+                 random_state):
+        if threshold is not None:
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float,
+                                                                         np.number)):
+                raise TypeError(f"threshold must be None, an int or a fraction, got "
+                                f"{type(threshold).__name__}")
+            if isinstance(threshold, (float, np.floating)) and not 0.5 < threshold <= 1:
+                raise ValueError(f"a fractional threshold must be in (0.5, 1], got {threshold}")
+            if isinstance(threshold, (int, np.integer)) and threshold < 2:
+                raise ValueError(f"threshold must be >= 2, got {threshold}")
+        for name, p in (("dropout_before_masking", dropout_before_masking),
+                        ("dropout_after_masking", dropout_after_masking)):
+            if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) \
+                    or not 0 <= p < 1:
+                raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
+        if dropout_before_masking + dropout_after_masking >= 1:
+            raise ValueError("dropout_before_masking + dropout_after_masking must be < 1, got "
+                             f"{dropout_before_masking + dropout_after_masking}")
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
+            raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+        self.threshold, self.bits = threshold, int(bits)
+        self.dropout_before_masking = float(dropout_before_masking)
+        self.dropout_after_masking = float(dropout_after_masking)
+        # keys, seeds and Shamir coefficients: os.urandom unless seeded (teaching only)
+        self._keys = None if random_state is None else np.random.default_rng(random_state)
+        self.rounds_run = 0
+        self.log = []
+        self.last_result = None
+
+    def threshold_for(self, n_clients):
+        """The threshold of a round with ``n_clients`` participants."""
+        if self.threshold is None:
+            return default_threshold(n_clients)
+        if isinstance(self.threshold, (float, np.floating)):
+            return min(n_clients, max(2, math.ceil(self.threshold * n_clients)))
+        if self.threshold > n_clients:
+            raise ValueError(f"threshold={self.threshold} exceeds the {n_clients} clients of "
+                             "this round; pass a fraction such as threshold=0.7, or None")
+        return int(self.threshold)
+
+    def _run(self, rows, *, rng, clip_range, noise_shares=None):
+        """One protocol round over ``rows``; returns the SecureSumResult or None on abort."""
+        m = len(rows)
+        t = self.threshold_for(m)
+        before, after = self._dropouts(m, rng)
+        entry = dict(round=self.rounds_run, n_clients=m, threshold=t,
+                     dropped_before_masking=before, dropped_after_masking=after)
+        self.rounds_run += 1
+        if noise_shares is not None:
+            rows = rows + noise_shares  # each client noises its own row, before masking
+        try:
+            result = secure_sum(rows, threshold=t, dropped=after, dropped_before_masking=before,
+                                clip_range=clip_range, bits=self.bits,
+                                round_id=entry["round"] % 2**32, random_state=self._keys)
+        except SecAggAbort as err:
+            warnings.warn(f"secure aggregation round {entry['round']} aborted ({err}); "
+                          "nothing was revealed and the global model is left unchanged",
+                          RuntimeWarning, stacklevel=3)
+            self.log.append({**entry, "aborted": True, "survivors": (), "bytes_up": 0,
+                             "bytes_down": 0})
+            self.last_result = None
+            return None
+        self.last_result = result
+        self.log.append({**entry, "aborted": False, "survivors": result.survivors,
+                         "bytes_up": int(result.bytes_up.sum()),
+                         "bytes_down": int(result.bytes_down.sum()), "step": result.step,
+                         "clip_range": clip_range})
+        return result
+
+    def _dropouts(self, m, rng):
+        if self.dropout_before_masking == 0 and self.dropout_after_masking == 0:
+            return (), ()
+        draw = (rng if rng is not None else np.random.default_rng()).random(m)
+        before = np.flatnonzero(draw < self.dropout_before_masking)
+        after = np.flatnonzero((draw >= self.dropout_before_masking)
+                               & (draw < self.dropout_before_masking
+                                  + self.dropout_after_masking))
+        return tuple(before.tolist()), tuple(after.tolist())
+
+    @property
+    def aborted_rounds(self):
+        """Rounds (counted from 0) that aborted because too few clients were left."""
+        return [e["round"] for e in self.log if e["aborted"]]
+
+    def bytes_up(self, updates):
+        """Bytes the clients sent in the last round, all four phases (0 if it aborted)."""
+        return self.log[-1]["bytes_up"] if self.log else 0
+
+    def bytes_down(self, updates):
+        """Bytes the server sent in the last round's protocol, beyond the model broadcast."""
+        return self.log[-1]["bytes_down"] if self.log else 0
