@@ -118,3 +118,12 @@ def test_links_between_notebooks_point_to_notebooks_that_exist():
             if cell.cell_type == "markdown":
                 for target in re.findall(r"\]\(([^)#]+\.ipynb)", cell.source):
                     assert (path.parent / target).exists(), f"{path.name} links to {target}"
+
+
+def test_package_files_named_in_notebooks_exist():
+    import re
+
+    for path in sorted((lessons.ROOT / "solutions").glob("*.ipynb")):
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        for named in re.findall(r"(fedlab/[\w/]+\.py)", text):
+            assert (lessons.ROOT / named).exists(), f"{path.name} names {named}"
