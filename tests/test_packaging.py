@@ -45,9 +45,9 @@ def test_make_lab_opens_an_existing_lesson():
 
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    dry_run = subprocess.run(["make", "-n", "-W", "pyproject.toml", "lab"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
-    command = dry_run.strip().splitlines()[-1]
-    assert "jupyter lab" in command
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "-W", "pyproject.toml",
+                              "lab"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+    [command] = [line for line in dry_run.splitlines() if "jupyter lab" in line]
     notebook = command.split()[-1]
     assert notebook.startswith("lessons/") and (ROOT / notebook).exists()
