@@ -275,7 +275,7 @@ def test_the_summation_can_be_replaced_for_secure_aggregation():
     calls = []
 
     class Recorder:
-        def __call__(self, vectors, *, noise_std, rng):
+        def __call__(self, vectors, *, noise_std, bound, rng):
             calls.append((vectors.copy(), noise_std))
             return vectors.sum(axis=0) + 1.0  # pretend noise
 

@@ -282,3 +282,17 @@ def test_dp_fedavg_without_noise_matches_in_the_clear_summation(hospitals):
     secure = _run(hospitals, DPFedAvg(**settings_, summation=SecureSummation()))
 
     assert np.abs(secure.params - clear.params).max() < 1e-6
+
+
+def test_with_a_public_bound_the_ring_range_does_not_depend_on_the_data():
+    small = np.full((4, 3), 0.01)
+    large = np.full((4, 3), 0.4)
+    steps = []
+    for vectors in (small, large):
+        summation = SecureSummation(random_state=0)
+        summation(vectors, noise_std=0.1, bound=0.5, rng=np.random.default_rng(0))
+        steps.append(summation.log[-1]["step"])
+    assert steps[0] == steps[1]
+    unbounded = SecureSummation(random_state=0)
+    unbounded(small, noise_std=0.1, rng=np.random.default_rng(0))
+    assert unbounded.log[-1]["step"] != steps[0]  # derived from the data: documented

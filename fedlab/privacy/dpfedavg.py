@@ -39,9 +39,9 @@ class DPFedAvg:
     summation : callable, optional
         How the noisy sum is formed. ``None``: in the clear,
         ``vectors.sum(0) + N(0, noise_std^2)``. Otherwise an object called as
-        ``summation(vectors, *, noise_std, rng)`` that returns the sum of the rows of
-        ``vectors`` plus Gaussian noise of total standard deviation ``noise_std`` per
-        coordinate, e.g. secure aggregation where each client adds its share of the
+        ``summation(vectors, *, noise_std, bound, rng)`` that returns the sum of the rows
+        of ``vectors`` (each of L2 norm at most ``bound``, the clipping norm) plus Gaussian
+        noise of total standard deviation ``noise_std`` per coordinate, e.g. secure aggregation where each client adds its share of the
         noise before masking (``fedlab.secagg.SecureSummation``).
     n_params : int, optional
         Length of the model's parameter vector. Needed only if a round samples no client
@@ -101,7 +101,7 @@ class DPFedAvg:
         self.delta = check_delta(delta)
         if summation is not None and not callable(summation):
             raise TypeError(f"summation must be None or callable as summation(vectors, *, "
-                            f"noise_std, rng), got {type(summation).__name__}")
+                            f"noise_std, bound, rng), got {type(summation).__name__}")
         self.summation = summation
         self.n_params = None if n_params is None else check_int(n_params, "n_params",
                                                                 minimum=1)
@@ -197,8 +197,8 @@ class DPFedAvg:
         if self.summation is None:
             total = vectors.sum(axis=0) + rng.normal(0.0, self.noise_std, size=d)
         else:
-            total = np.asarray(self.summation(vectors, noise_std=self.noise_std, rng=rng),
-                               dtype=float)
+            total = np.asarray(self.summation(vectors, noise_std=self.noise_std,
+                                              bound=self.clip_norm, rng=rng), dtype=float)
             if total.shape != (d,):
                 raise ValueError(f"summation must return a vector of shape ({d},), got "
                                  f"shape {total.shape}")

@@ -101,7 +101,7 @@ class SecureSummation(_SecureRounds):
         return (f"SecureSummation(threshold={self.threshold}, clip_range={self.clip_range}, "
                 f"bits={self.bits}, expected_survivors={self.expected_survivors!r})")
 
-    def __call__(self, vectors, *, noise_std, rng=None):
+    def __call__(self, vectors, *, noise_std, bound=None, rng=None):
         """Return the sum of the rows of ``vectors`` plus Gaussian noise of std ``noise_std``.
 
         Parameters
@@ -111,6 +111,11 @@ class SecureSummation(_SecureRounds):
         noise_std : float
             Standard deviation of the noise in the sum (DP-FedAvg's
             ``noise_multiplier * clip_norm``).
+        bound : float, optional
+            A public bound on every row's L2 norm (DP-FedAvg's ``clip_norm``). Without a
+            fixed ``clip_range`` the ring's range is then set from public numbers only,
+            ``bound`` plus ``NOISE_MARGIN`` noise-share deviations; without it, from the
+            round's largest entry (a simulation convenience that reveals a magnitude).
         rng : numpy.random.Generator, optional
             Draws the clients' noise shares and the simulated dropouts.
 
@@ -139,7 +144,8 @@ class SecureSummation(_SecureRounds):
         shares = rng.normal(0.0, share_std, (m, dim)) if noise_std > 0 else None
         clip_range = self.clip_range
         if clip_range is None:
-            top = float(np.abs(x).max()) + NOISE_MARGIN * share_std
+            largest = float(np.abs(x).max()) if bound is None else float(bound)
+            top = largest + NOISE_MARGIN * share_std
             clip_range = 2.0 ** math.ceil(math.log2(max(top, 2.0**-20)))
         result = self._run(x, rng=rng, clip_range=clip_range, noise_shares=shares)
         if result is None:
