@@ -41,8 +41,9 @@ class DPFedAvg:
         ``vectors.sum(0) + N(0, noise_std^2)``. Otherwise an object called as
         ``summation(vectors, *, noise_std, bound, rng)`` that returns the sum of the rows
         of ``vectors`` (each of L2 norm at most ``bound``, the clipping norm) plus Gaussian
-        noise of total standard deviation ``noise_std`` per coordinate, e.g. secure aggregation where each client adds its share of the
-        noise before masking (``fedlab.secagg.SecureSummation``).
+        noise of total standard deviation ``noise_std`` per coordinate, e.g. secure
+        aggregation where each client adds its share of the noise before masking
+        (``fedlab.secagg.SecureSummation``).
     n_params : int, optional
         Length of the model's parameter vector. Needed only if a round samples no client
         before any update has been seen (the noise needs a shape); learnt otherwise.
