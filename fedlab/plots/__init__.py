@@ -1,5 +1,11 @@
 """Matplotlib figures for the course, one module per topic; colour-blind-safe colours."""
 
+from fedlab.plots.attacks import (
+    batch_weights,
+    membership_losses,
+    membership_roc,
+    reconstruction_vs_noise,
+)
 from fedlab.plots.data import (
     age_by_site,
     missing_by_site,
@@ -15,16 +21,7 @@ from fedlab.plots.evaluation import (
     roc_curves,
     site_auc_bars,
 )
-from fedlab.plots.privacy import (
-    batch_weights,
-    epsilon_per_round,
-    membership_losses,
-    membership_roc,
-    noisy_answers,
-    privacy_utility,
-    rdp_curve,
-    reconstruction_vs_noise,
-)
+from fedlab.plots.privacy import epsilon_per_round, noisy_answers, privacy_utility, rdp_curve
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
 from fedlab.plots.training import learning_curves, method_comparison
