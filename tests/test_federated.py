@@ -231,3 +231,14 @@ def test_roc_auc_equals_scikit_learn_with_any_ties(pairs):
         assert np.isnan(roc_auc(y, score))
     else:
         assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_history_is_json_ready():
+    import json
+
+    history = federated.run(_clients(_sites()), rounds=2, test_sets={"a": _sites()[0]},
+                            random_state=0)
+    saved = json.loads(json.dumps(history.to_dict()))
+    assert saved["config"]["rounds"] == 2
+    assert [r["round"] for r in saved["rounds"]] == [0, 1, 2]
+    assert saved["rounds"][-1]["pooled"]["auc"] == history.final.pooled["auc"]
