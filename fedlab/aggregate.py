@@ -93,13 +93,17 @@ def trimmed_mean(updates, weights=None, *, trim=0.2):
     return ordered[k:len(stacked) - k].mean(axis=0)
 
 
-def krum(updates, weights=None, *, n_byzantine=1):
+def krum(updates, weights=None, *, n_byzantine=1, multi=1):
     """The update closest to its ``n - f - 2`` nearest neighbours (Blanchard et al. 2017).
+
+    With ``multi > 1`` (Multi-Krum) the plain mean of the ``multi`` best-scored updates.
 
     Examples
     --------
     >>> krum([[0.0], [0.1], [0.15], [0.3], [50.0]], n_byzantine=1)
     array([0.1])
+    >>> krum([[0.0], [0.1], [0.15], [0.3], [50.0]], n_byzantine=1, multi=2)
+    array([0.125])
     """
     stacked = _stack(updates)
     n = len(stacked)
@@ -108,10 +112,13 @@ def krum(updates, weights=None, *, n_byzantine=1):
             f"krum needs n_clients - n_byzantine - 2 >= 1, got {n} clients and "
             f"n_byzantine={n_byzantine}"
         )
+    if not 1 <= multi <= n:
+        raise ValueError(f"multi must be in [1, {n}] (the number of updates), got {multi}")
     sq = np.sum((stacked[:, None, :] - stacked[None, :, :]) ** 2, axis=-1)
     k = n - n_byzantine - 2
     scores = np.sort(sq, axis=1)[:, 1:k + 1].sum(axis=1)  # column 0 is the distance to itself
-    return stacked[int(np.argmin(scores))].copy()
+    best = np.argsort(scores, kind="stable")[:multi]
+    return stacked[best].mean(axis=0)
 
 
 RULES = {

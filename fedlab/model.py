@@ -12,11 +12,11 @@ scaled by ``C * n``, so ``l2 = 1 / (C * n)`` gives the same solution.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit as _sigmoid  # stable logistic function, one ufunc
 
 from fedlab._validation import check_positive, check_rng, check_xy
 
 __all__ = [
+    "sigmoid",
     "init_params",
     "predict_proba",
     "loss",
@@ -25,6 +25,25 @@ __all__ = [
     "sgd",
     "fit",
 ]
+
+
+def sigmoid(z):
+    """The logistic function ``1 / (1 + exp(-z))``, exact in float64 at both tails.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([-800.0, 0.0, 800.0]))
+    array([0. , 0.5, 1. ])
+    """
+    with np.errstate(over="ignore"):  # exp(800) is inf, and 1 / inf is the right 0
+        return _sigmoid_inplace(np.negative(z, dtype=float))
+
+
+def _sigmoid_inplace(minus_z):
+    """``1 / (1 + exp(minus_z))`` computed in the buffer ``minus_z`` (which it returns)."""
+    np.exp(minus_z, out=minus_z)
+    minus_z += 1.0
+    return np.reciprocal(minus_z, out=minus_z)
 
 
 def init_params(n_features):
@@ -59,7 +78,7 @@ def predict_proba(theta, X):
     """
     theta = np.asarray(theta, dtype=float)
     X = np.asarray(X, dtype=float)
-    return _sigmoid(X @ theta[:-1] + theta[-1])
+    return sigmoid(X @ theta[:-1] + theta[-1])
 
 
 def loss(theta, X, y, *, l2=0.0):
@@ -93,7 +112,7 @@ def gradient(theta, X, y, *, l2=0.0):
     """
     theta = np.asarray(theta, dtype=float)
     X, y = check_xy(X, y)
-    residual = _sigmoid(X @ theta[:-1] + theta[-1]) - y
+    residual = sigmoid(X @ theta[:-1] + theta[-1]) - y
     grad = np.empty_like(theta)
     grad[:-1] = X.T @ residual / len(y) + l2 * theta[:-1]
     grad[-1] = residual.mean()
@@ -118,12 +137,12 @@ def per_example_gradients(theta, X, y):
     """
     theta = np.asarray(theta, dtype=float)
     X, y = check_xy(X, y)
-    residual = _sigmoid(X @ theta[:-1] + theta[-1]) - y
+    residual = sigmoid(X @ theta[:-1] + theta[-1]) - y
     return np.hstack([X * residual[:, None], residual[:, None]])
 
 
 def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=None,
-        random_state=None):
+        correction=None, random_state=None):
     """Local mini-batch SGD from ``theta``; returns the new parameters (a copy).
 
     Each epoch visits the records in a fresh random order, ``batch_size`` at a time.
@@ -144,6 +163,8 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
         (Li et al. 2020). ``0`` is plain SGD.
     anchor : array-like of shape (n_features + 1,), optional
         The point the proximal term pulls towards; defaults to the starting ``theta``.
+    correction : array-like of shape (n_features + 1,), optional
+        A constant added to every step's gradient (SCAFFOLD's ``c - c_i``).
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -172,20 +193,24 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
     X1 = np.hstack([X, np.ones((n, 1))])
     penalty = np.full_like(theta, l2)
     penalty[-1] = 0.0
-    for _ in range(int(epochs)):
-        order = rng.permutation(n)
-        X_epoch, y_epoch = X1[order], y[order]  # shuffle once, then slice views
-        for start in range(0, n, batch_size):
-            Xb = X_epoch[start:start + batch_size]
-            residual = _sigmoid(Xb @ theta)
-            residual -= y_epoch[start:start + batch_size]
-            step = Xb.T @ residual
-            step *= 1.0 / len(Xb)
-            if l2:
-                step += penalty * theta
-            if mu:
-                step += mu * (theta - anchor)
-            theta -= lr * step
+    correction = None if correction is None else np.asarray(correction, dtype=float)
+    with np.errstate(over="ignore"):
+        for _ in range(int(epochs)):
+            order = rng.permutation(n)
+            X_epoch, y_epoch = X1[order], y[order]  # shuffle once, then slice views
+            for start in range(0, n, batch_size):
+                Xb = X_epoch[start:start + batch_size]
+                residual = _sigmoid_inplace(Xb @ -theta)
+                residual -= y_epoch[start:start + batch_size]
+                step = Xb.T @ residual
+                step *= 1.0 / len(Xb)
+                if l2:
+                    step += penalty * theta
+                if mu:
+                    step += mu * (theta - anchor)
+                if correction is not None:
+                    step += correction
+                theta -= lr * step
     return theta
 
 
@@ -222,7 +247,7 @@ def fit(X, y, *, l2=0.0, max_iter=100, tol=1e-10):
     penalty[-1] = 0.0
     theta = np.zeros(d + 1)
     for _ in range(max_iter):
-        p = _sigmoid(Xb @ theta)
+        p = sigmoid(Xb @ theta)
         grad = Xb.T @ (p - y) / n + penalty * theta
         hess = (Xb * (p * (1 - p))[:, None]).T @ Xb / n + np.diag(penalty) + 1e-12 * np.eye(d + 1)
         step = np.linalg.solve(hess, grad)

@@ -39,19 +39,21 @@ class OnlyMessages:
     def preprocess(self, standardizer):
         self._client.preprocess(standardizer)
 
-    def fit(self, params, **kwargs):
-        return self._client.fit(params, **kwargs)
-
-    def gradient(self, params, **kwargs):
-        return self._client.gradient(params, **kwargs)
+    def train(self, params, config, **kwargs):
+        return self._client.train(params, config, **kwargs)
 
 
-def test_engine_talks_to_clients_only_through_messages():
+@pytest.mark.parametrize("strategy", ["fedavg", "fedsgd", "fedprox", "scaffold"])
+def test_engine_talks_to_clients_only_through_messages(strategy):
+    # the wrapper has no records to stack, so every reply comes through train(): the same
+    # models as the vectorized executor's, to float rounding
     sites = _sites()
-    plain = federated.run(_clients(sites), rounds=3, random_state=1)
-    guarded = federated.run([OnlyMessages(c) for c in _clients(sites)], rounds=3,
-                            random_state=1)
-    np.testing.assert_array_equal(plain.params, guarded.params)
+    options = {"mu": 0.1} if strategy == "fedprox" else {}
+    plain = federated.run(_clients(sites), strategy=strategy, rounds=3, local_epochs=2,
+                          random_state=1, **options)
+    guarded = federated.run([OnlyMessages(c) for c in _clients(sites)], strategy=strategy,
+                            rounds=3, local_epochs=2, random_state=1, **options)
+    np.testing.assert_allclose(plain.params, guarded.params, rtol=0, atol=1e-10)
 
 
 def test_federated_standardization_equals_pooled_statistics():
@@ -137,11 +139,14 @@ def test_same_seed_same_history():
     assert not np.array_equal(a.params, c.params)
 
 
-def test_robust_rule_and_custom_rule_plug_in():
+def test_robust_rule_and_custom_strategy_plug_in():
+    class PlainMean(federated.Strategy):
+        def combine(self, updates, *, rng=None):
+            return np.mean([u.vector for u in updates], axis=0)
+
     clients = _clients(_sites())
     median = federated.run(clients, rounds=2, aggregate="median", random_state=0)
-    custom = federated.run(clients, rounds=2, aggregate=lambda v, w: v.mean(axis=0),
-                           random_state=0)
+    custom = federated.run(clients, rounds=2, strategy=PlainMean(), random_state=0)
     mean = federated.run(clients, rounds=2, aggregate="mean", random_state=0)
     np.testing.assert_allclose(custom.params, mean.params)
     assert not np.allclose(median.params, mean.params)
@@ -155,7 +160,8 @@ def test_missing_values_need_preprocessing():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"rounds": -1}, "rounds must be >= 0"),
-    ({"algorithm": "fedmagic"}, "algorithm must be one of"),
+    ({"algorithm": "fedmagic"}, "algorithm must be 'fedavg' or 'fedsgd'"),
+    ({"strategy": "fedmagic"}, "strategy must be one of"),
     ({"aggregate": "max"}, "aggregate must be one of"),
     ({"client_fraction": 0}, r"client_fraction must be in \(0, 1\]"),
     ({"client_fraction": 1.5}, r"client_fraction must be in \(0, 1\]"),
@@ -195,14 +201,15 @@ def test_roc_auc_and_log_loss_match_scikit_learn():
 
 
 def test_a_strategy_object_can_choose_clients_combine_count_bytes_and_report_epsilon():
-    class EveryOtherClient:
-        def __init__(self):
+    class EveryOtherClient(federated.Strategy):
+        def start(self, n_params, n_clients):
+            super().start(n_params, n_clients)
             self.rounds = 0
 
-        def select(self, n_clients, *, rng):
-            return np.arange(0, n_clients, 2)
+        def configure_train(self, server_round, params, config, n_clients, *, rng):
+            return np.arange(0, n_clients, 2), config
 
-        def combine(self, updates, *, rng, params):
+        def combine(self, updates, *, rng=None):
             self.rounds += 1
             return np.sum([u.vector for u in updates], axis=0) / len(updates)
 
@@ -213,7 +220,7 @@ def test_a_strategy_object_can_choose_clients_combine_count_bytes_and_report_eps
             return 0.5 * self.rounds
 
     clients = [Client(X, y, name=f"c{k}") for k, (X, y) in enumerate(_sites((60,) * 5))]
-    history = federated.run(clients, rounds=3, aggregate=EveryOtherClient(), random_state=0)
+    history = federated.run(clients, rounds=3, strategy=EveryOtherClient(), random_state=0)
     assert history.final.participants == ["c0", "c2", "c4"]
     assert history.final.bytes_up == 3000
     np.testing.assert_allclose(history.epsilons, [np.nan, 0.5, 1.0, 1.5])

@@ -109,16 +109,17 @@ def test_fedavg_on_the_hospitals_reaches_the_same_model_with_secure_aggregation(
     assert min(up) > max(r.bytes_up for r in plain.rounds[1:])  # keys and shares cost
 
 
-@pytest.mark.parametrize("kwargs", [dict(algorithm="fedsgd", lr=0.5),
+@pytest.mark.parametrize("kwargs", [dict(batch_size=None, local_epochs=3, lr=0.5),
                                     dict(client_fraction=0.5), dict(aggregate="mean")])
 def test_the_engine_agrees_with_plain_aggregation_in_other_settings(kwargs):
     kwargs = dict(kwargs)
     rule = kwargs.pop("aggregate", "weighted")
-    strategy = SecureFedAvg(weighted=rule == "weighted")
+    fraction = kwargs.pop("client_fraction", 1.0)
+    strategy = SecureFedAvg(weighted=rule == "weighted", fraction_train=fraction)
 
     plain = federated.run(_synthetic_clients(), rounds=5, aggregate=rule, random_state=1,
-                          **kwargs)
-    secure = federated.run(_synthetic_clients(), rounds=5, aggregate=strategy, random_state=1,
+                          client_fraction=fraction, **kwargs)
+    secure = federated.run(_synthetic_clients(), rounds=5, strategy=strategy, random_state=1,
                            **kwargs)
 
     np.testing.assert_allclose(secure.params, plain.params, atol=1e-6)

@@ -1,14 +1,33 @@
 """Federated learning on one machine: clients that keep their records, a server, the loop.
 
-Follows McMahan et al. 2017 (FedSGD and FedAvg); see :func:`run`.
+Follows McMahan et al. 2017 (FedSGD and FedAvg); see :func:`run`. Every way of running
+a round is a :class:`Strategy` subclass, named as in Flower where Flower has the same
+algorithm.
 """
 
 from fedlab.federated.client import Client
-from fedlab.federated.engine import run
+from fedlab.federated.engine import run, train_clients
+from fedlab.federated.fedopt import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Update
 from fedlab.federated.preprocessing import FeatureSums, Standardizer, combine, feature_sums
+from fedlab.federated.robust import FedMedian, FedTrimmedAvg, Krum
+from fedlab.federated.scaffold import Scaffold
 from fedlab.federated.server import Server
+from fedlab.federated.strategy import (
+    STRATEGY_NAMES,
+    FedAvg,
+    FedProx,
+    FedSGD,
+    Strategy,
+    make_strategy,
+)
 
-__all__ = ["Client", "Server", "run", "History", "RoundRecord", "Update", "FeatureSums",
-           "Standardizer", "combine", "feature_sums"]
+STRATEGY_NAMES.update({cls.__name__.lower(): cls for cls in (
+    FedAvg, FedSGD, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, Scaffold, FedMedian,
+    FedTrimmedAvg, Krum)})
+
+__all__ = ["Client", "Server", "run", "train_clients", "History", "RoundRecord", "Update",
+           "FeatureSums", "Standardizer", "combine", "feature_sums", "Strategy", "FedAvg",
+           "FedSGD", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "Scaffold",
+           "FedMedian", "FedTrimmedAvg", "Krum", "make_strategy", "STRATEGY_NAMES"]

@@ -44,6 +44,7 @@ class Client:
         self._X_raw = X
         self._y = y
         self._X = None  # preprocessed records, set by preprocess()
+        self._X1 = None  # the same with a column of ones (see stacked_records)
 
     @classmethod
     def from_hospital(cls, hospital):
@@ -70,16 +71,59 @@ class Client:
     def preprocess(self, standardizer):
         """Standardize the local records with the global ``standardizer`` (kept locally)."""
         self._X = standardizer.transform(self._X_raw)
+        self._X1 = None
+
+    def train(self, params, config, *, state=None, random_state=None):
+        """Answer one round's instructions: the one entry point the round loop calls.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+            The global model received from the server.
+        config : dict
+            The strategy's instructions: ``task`` (``"fit"``, the default, or
+            ``"gradient"`` for FedSGD), ``epochs``, ``batch_size``, ``lr``, ``l2``, and
+            optionally ``mu`` (FedProx) and ``control`` (SCAFFOLD's server variate).
+        state : dict, optional
+            This client's memory across the rounds of one run (SCAFFOLD keeps its
+            ``c_i`` here), held on the client's side; never read by the server.
+        random_state : None, int or numpy.random.Generator
+            This client's own stream (shuffles, and noise for a private client).
+
+        Returns
+        -------
+        Update
+        """
+        if config.get("task", "fit") == "gradient":
+            return self.gradient(params, l2=config.get("l2", 0.0), random_state=random_state)
+        settings = {k: config[k] for k in ("epochs", "batch_size", "lr", "l2", "mu")
+                    if k in config}
+        if "control" not in config:
+            return self.fit(params, **settings, random_state=random_state)
+        state = {} if state is None else state
+        own = state.get("control", np.zeros_like(params))
+        update = self.fit(params, **settings, correction=config["control"] - own,
+                          random_state=random_state)
+        new_own = scaffold_control(own, config["control"], update.vector,
+                                   self.local_steps(config), config.get("lr", 0.1))
+        state["control"] = new_own
+        update.arrays["control"] = new_own - own
+        return update
+
+    def local_steps(self, config):
+        """Number of local SGD steps one round of ``config`` takes on this client."""
+        batch = config.get("batch_size", 32) or self.n_samples
+        return config.get("epochs", 1) * -(-self.n_samples // batch)
 
     def fit(self, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
-            random_state=None):
+            correction=None, random_state=None):
         """Train locally from the global ``params``; reply with the parameter change.
 
         Parameters
         ----------
         params : ndarray of shape (n_params,)
             The global model received from the server.
-        epochs, batch_size, lr, l2, mu : see :func:`fedlab.model.sgd`
+        epochs, batch_size, lr, l2, mu, correction : see :func:`fedlab.model.sgd`
         random_state : None, int or numpy.random.Generator
 
         Returns
@@ -89,15 +133,31 @@ class Client:
         """
         X = self._records()
         new = model.sgd(params, X, self._y, epochs=epochs, batch_size=batch_size, lr=lr,
-                        l2=l2, mu=mu, random_state=random_state)
+                        l2=l2, mu=mu, correction=correction, random_state=random_state)
         return Update(self.name, new - params, self.n_samples,
                       {"loss": model.loss(new, X, self._y, l2=l2)})
 
-    def gradient(self, params, *, l2=0.0):
-        """FedSGD: reply with the gradient of the local loss at ``params`` (all records)."""
+    def gradient(self, params, *, l2=0.0, random_state=None):
+        """FedSGD: reply with the gradient of the local loss at ``params`` (all records).
+
+        ``random_state`` is unused here (the gradient is exact); a private client draws
+        its noise from it.
+        """
         X = self._records()
         return Update(self.name, model.gradient(params, X, self._y, l2=l2), self.n_samples,
                       {"loss": model.loss(params, X, self._y, l2=l2)})
+
+    def stacked_records(self):
+        """Records with a column of ones, and labels, for the vectorized executor.
+
+        Returns ``None`` for a client that trains in a way of its own (e.g. DP-SGD), so
+        the round loop calls its :meth:`train` instead. A simulation shortcut: the
+        executor trains every such client at once, exactly as their :meth:`fit` would.
+        """
+        if self._X1 is None:
+            X = self._records()
+            self._X1 = np.hstack([X, np.ones((len(X), 1))])
+        return self._X1, self._y
 
     def _records(self):
         if self._X is None:
@@ -108,3 +168,16 @@ class Client:
                 )
             return self._X_raw
         return self._X
+
+
+def scaffold_control(own, server, delta, steps, lr):
+    """SCAFFOLD's new client control variate, option II: ``c_i - c + (x - y) / (K lr)``.
+
+    ``delta`` is ``y - x``, the client's update after ``steps`` local steps of size ``lr``.
+
+    Examples
+    --------
+    >>> scaffold_control(np.zeros(1), np.zeros(1), np.array([-0.2]), 2, 0.1)
+    array([1.])
+    """
+    return own - server - delta / (steps * lr)

@@ -1,70 +1,73 @@
-"""The round loop of federated learning: FedSGD and FedAvg (McMahan et al. 2017)."""
+"""The one round loop of federated learning (McMahan et al. 2017), driven by a strategy."""
 
 from __future__ import annotations
 
-import sys
+import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_fraction, check_int, check_positive, check_rng
+from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng
+from fedlab.federated.client import Client
+from fedlab.federated.executor import stacked_sgd
 from fedlab.federated.history import History, RoundRecord
+from fedlab.federated.messages import Update
 from fedlab.federated.preprocessing import combine
+from fedlab.federated.progress import progress_callback
 from fedlab.federated.server import Server
+from fedlab.federated.strategy import Strategy, check_strategy, make_strategy
 from fedlab.metrics import Evaluator
 
 __all__ = ["run"]
 
 
-def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32, lr=0.1,
-        l2=0.0, mu=0.0, client_fraction=1.0, dropout=0.0, aggregate="weighted",
-        server_lr=1.0, standardize=True, test_sets=None, progress=False, callback=None,
-        random_state=None):
+def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32, lr=0.1,
+        l2=0.0, dropout=0.0, standardize=True, test_sets=None, progress=False,
+        callback=None, random_state=None, **shortcuts):
     """Train one global logistic-regression model across ``clients``.
 
-    Each round the server samples a fraction of the clients and sends them the global
-    model; each trains on its own records and replies with an update; the server
-    aggregates the updates into the next global model. Records never leave a client.
+    Each round the strategy chooses clients and sends them the global model and its
+    instructions; each trains on its own records and replies with an update; the
+    strategy aggregates the updates into the next global model. Records never leave a
+    client.
 
     Parameters
     ----------
     clients : sequence of Client
+    strategy : Strategy or str, default="fedavg"
+        A :class:`~fedlab.federated.Strategy` (``FedAvg()``, ``FedProx(mu=0.1)``,
+        ``DPFedAvg(...)``, ``SecureFedAvg()``, ...) or its name (``"fedavg"``,
+        ``"fedsgd"``, ``"fedprox"``, ``"fedavgm"``, ``"fedadam"``, ``"fedyogi"``,
+        ``"fedadagrad"``, ``"scaffold"``, ``"fedmedian"``, ``"fedtrimmedavg"``,
+        ``"krum"``), built with the shortcuts below.
     rounds : int, default=20
         Number of communication rounds.
-    algorithm : {"fedavg", "fedsgd"}, default="fedavg"
-        FedAvg: ``local_epochs`` of mini-batch SGD per round, then average the models.
-        FedSGD: one gradient over all local records per round, averaged, one step of
-        size ``lr`` at the server.
     local_epochs : int, default=1
+        Local epochs ``E`` of mini-batch SGD a client runs each round.
     batch_size : int or None, default=32
-        Local mini-batch size; ``None`` is the whole local data set.
+        Local mini-batch size ``B``; ``None`` is the whole local data set.
     lr : float, default=0.1
         Client learning rate (FedSGD: the server's step size).
     l2 : float, default=0.0
         L2 penalty of the logistic regression.
-    mu : float, default=0.0
-        FedProx proximal weight (0 is FedAvg).
-    client_fraction : float in (0, 1], default=1.0
-        Fraction ``C`` of clients sampled each round (at least one).
     dropout : float in [0, 1), default=0.0
-        Probability that a sampled client fails to reply in a round.
-    aggregate : str, callable or strategy, default="weighted"
-        ``"weighted"`` (by sample count), ``"mean"``, ``"median"``, ``"trimmed_mean"``,
-        ``"krum"``, ``rule(vectors, weights)``, or a strategy object such as
-        :class:`fedlab.privacy.DPFedAvg` or :class:`fedlab.secagg.SecureFedAvg`;
-        see :class:`Server`.
-    server_lr : float, default=1.0
-        FedAvg server learning rate.
+        Probability that a chosen client fails to reply in a round.
     standardize : bool, default=True
         Federated standardization before training: the server combines the clients'
         per-feature sums into a global mean and spread, and each client applies it.
-    test_sets : mapping or sequence of hospitals, optional
+    test_sets : mapping, sequence of hospitals or Evaluator, optional
         Held by the course's referee to score the model after every round (pooled and
         per site); ``None`` skips evaluation.
     progress : bool or str, default=False
-        Print a progress bar to standard error (a string labels it).
+        Show a progress bar (a string labels it): tqdm's, in a terminal or a notebook.
     callback : callable, optional
         Called with each :class:`RoundRecord` as it is made (e.g. to update a widget).
     random_state : None, int or numpy.random.Generator
-        Seeds client sampling, dropouts and each client's own stream of shuffles.
+        Seeds client sampling, dropouts, the strategy's noise and each client's own
+        stream of shuffles. Same seed, same bits.
+    **shortcuts
+        With a strategy given by name only: ``algorithm`` (``"fedavg"`` or
+        ``"fedsgd"``), ``aggregate`` (``"weighted"``, ``"mean"``, ``"median"``,
+        ``"trimmed_mean"``, ``"krum"``), ``client_fraction``, ``mu``, ``server_lr`` and
+        the named strategy's own parameters (see :func:`make_strategy`).
 
     Returns
     -------
@@ -73,6 +76,13 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
         spent so far: the strategy's (client-level DP, e.g. ``DPFedAvg``) or else the
         largest any client has reported in its updates (record-level DP, e.g.
         ``DPSGDClient``: each hospital spends its own budget; the worst one is recorded).
+
+    Notes
+    -----
+    Clients that train by plain local SGD (every :class:`Client`) are trained together
+    by :func:`~fedlab.federated.executor.stacked_sgd`, which gives the models their own
+    :meth:`Client.fit` would (same shuffles); others (e.g. ``DPSGDClient``) are called
+    one by one.
 
     Examples
     --------
@@ -84,26 +94,32 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
     >>> h = run(clients, rounds=5, test_sets={"all": (X, y)}, random_state=0)
     >>> len(h.rounds), bool(h.final.pooled["auc"] > 0.9)
     (6, True)
+    >>> h = run(clients, strategy="fedprox", mu=0.1, rounds=5, random_state=0)
+    >>> h.config["strategy"]
+    'FedProx(mu=0.1, fraction_train=1)'
     """
     clients = list(clients)
     if not clients:
-        raise ValueError("clients must hold at least one Client, got none")
+        raise InvalidParameterError("clients must hold at least one Client, got none")
     rounds = check_int(rounds, "rounds", minimum=0)
-    check_int(local_epochs, "local_epochs", minimum=1)
-    check_positive(lr, "lr")
-    check_positive(l2, "l2", strict=False)
-    check_positive(mu, "mu", strict=False)
-    check_fraction(client_fraction, "client_fraction")
+    local_epochs = check_int(local_epochs, "local_epochs", minimum=1)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr = check_positive(lr, "lr")
+    l2 = check_positive(l2, "l2", strict=False)
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
     n_features = {c.n_features for c in clients}
     if len(n_features) != 1:
-        raise ValueError(f"all clients must have the same number of features, got {n_features}")
+        raise InvalidParameterError(
+            f"all clients must have the same number of features, got {sorted(n_features)}")
+    strategy = _strategy(strategy, lr, shortcuts)
 
     rng = check_rng(random_state)
     client_rngs = rng.spawn(len(clients))
-    server = Server(model.init_params(n_features.pop()), aggregate=aggregate,
-                    algorithm=algorithm, lr=lr if algorithm == "fedsgd" else server_lr)
+    states = [{} for _ in clients]  # each client's own memory for this run
+    server = Server(model.init_params(n_features.pop()), strategy=strategy,
+                    n_clients=len(clients))
     evaluator = None
     if test_sets is not None:
         evaluator = test_sets if isinstance(test_sets, Evaluator) else Evaluator(test_sets)
@@ -116,64 +132,113 @@ def run(clients, *, rounds=20, algorithm="fedavg", local_epochs=1, batch_size=32
             c.preprocess(standardizer)
         up = sum(s.nbytes for s in sums)
         down = standardizer.nbytes * len(clients)
+    config = {"epochs": local_epochs, "batch_size": batch_size, "lr": lr, "l2": l2}
     history = History([], standardizer=standardizer, config=dict(
-        rounds=rounds, algorithm=algorithm, local_epochs=local_epochs, batch_size=batch_size,
-        lr=lr, l2=l2, mu=mu, client_fraction=client_fraction, dropout=dropout,
-        aggregate=aggregate if isinstance(aggregate, str) else repr(aggregate),
-        n_clients=len(clients), standardize=standardize))
-    _record(history, evaluator, server.params, 0, up, down, [], callback)
+        rounds=rounds, strategy=repr(strategy), local_epochs=local_epochs,
+        batch_size=batch_size, lr=lr, l2=l2, dropout=dropout, n_clients=len(clients),
+        standardize=standardize))
+    callbacks = [c for c in (callback, progress_callback(progress, rounds)) if c is not None]
+    _record(history, evaluator, server.params, 0, up, down, [], callbacks)
     client_epsilons = {}  # record-level DP: each client's own budget, as it reported it
 
     for t in range(1, rounds + 1):
-        selected = server.select(len(clients), client_fraction, rng=rng)
-        down = server.params.nbytes * len(selected)
-        replied = [i for i in selected if rng.random() >= dropout]
-        updates = []
-        for i in replied:
-            if algorithm == "fedavg":
-                updates.append(clients[i].fit(server.params, epochs=local_epochs,
-                                              batch_size=batch_size, lr=lr, l2=l2, mu=mu,
-                                              random_state=client_rngs[i]))
-            else:
-                updates.append(clients[i].gradient(server.params, l2=l2))
+        params = server.params
+        selected, instructions = strategy.configure_train(t, params, config, len(clients),
+                                                          rng=rng)
+        replied = [int(i) for i in selected if rng.random() >= dropout]
+        updates = train_clients([clients[i] for i in replied], params, instructions,
+                                states=[states[i] for i in replied],
+                                rngs=[client_rngs[i] for i in replied])
         server.step(updates, rng=rng)
-        up = (aggregate.bytes_up(updates) if hasattr(aggregate, "bytes_up")
-              else sum(u.nbytes for u in updates))
-        if hasattr(aggregate, "bytes_down"):  # a protocol's own messages to the clients
-            down += aggregate.bytes_down(updates)
         client_epsilons.update({u.client: u.metrics["epsilon"] for u in updates
                                 if "epsilon" in u.metrics})
-        if hasattr(aggregate, "epsilon"):
-            epsilon = aggregate.epsilon()
-        else:
-            epsilon = max(client_epsilons.values()) if client_epsilons else None
-        _record(history, evaluator, server.params, t, up, down,
-                [clients[i].name for i in replied], callback, epsilon=epsilon)
-        if progress:
-            _progress_bar(t, rounds, history.final, "" if progress is True else progress)
+        epsilon = strategy.epsilon()
+        if epsilon is None and client_epsilons:
+            epsilon = max(client_epsilons.values())
+        _record(history, evaluator, server.params, t, strategy.bytes_up(updates),
+                strategy.bytes_down(params, len(selected)),
+                [clients[i].name for i in replied], callbacks, epsilon=epsilon)
     history.params = server.params.copy()
     return history
 
 
-def _record(history, evaluator, params, t, up, down, participants, callback, epsilon=None):
+def train_clients(clients, params, config, *, states, rngs):
+    """Every chosen client's reply to one round's instructions, in order.
+
+    Clients that train by plain local SGD are trained together
+    (:func:`~fedlab.federated.executor.stacked_sgd`); the others through their own
+    :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream.
+    """
+    replies = [None] * len(clients)
+    stackable = [k for k, c in enumerate(clients) if config.get("task", "fit") == "fit"
+                 and isinstance(c, Client) and c.stacked_records() is not None]
+    for k in set(range(len(clients))) - set(stackable):
+        replies[k] = clients[k].train(params, config, state=states[k], random_state=rngs[k])
+    if stackable:
+        for k, update in zip(stackable, _train_stacked(
+                [clients[k] for k in stackable], params, config,
+                [states[k] for k in stackable], [rngs[k] for k in stackable])):
+            replies[k] = update
+    return replies
+
+
+def _train_stacked(clients, params, config, states, rngs):
+    """:func:`train_clients` for plain-SGD clients, all at once (same models as ``train``)."""
+    records = [c.stacked_records() for c in clients]
+    control = config.get("control")
+    own = None
+    corrections = None
+    if control is not None:
+        own = np.array([s.get("control", np.zeros_like(params)) for s in states])
+        corrections = control - own
+    local = stacked_sgd(records, params, epochs=config.get("epochs", 1),
+                        batch_size=config.get("batch_size", 32), lr=config.get("lr", 0.1),
+                        l2=config.get("l2", 0.0), mu=config.get("mu", 0.0),
+                        corrections=corrections, rngs=rngs)
+    l2 = config.get("l2", 0.0)
+    updates = []
+    for k, (client, (X1, y)) in enumerate(zip(clients, records)):
+        z = X1 @ local[k]
+        loss = float(np.mean(np.logaddexp(0.0, z) - y * z)
+                     + 0.5 * l2 * local[k][:-1] @ local[k][:-1])
+        update = Update(client.name, local[k] - params, client.n_samples, {"loss": loss})
+        if control is not None:
+            new_own = own[k] - control - update.vector / (
+                client.local_steps(config) * config.get("lr", 0.1))
+            states[k]["control"] = new_own
+            update.arrays["control"] = new_own - own[k]
+        updates.append(update)
+    return updates
+
+
+def _strategy(strategy, lr, shortcuts):
+    """The run's strategy: the object given, or one built from its name and shortcuts."""
+    if isinstance(strategy, Strategy):
+        if strategy.samples_clients and shortcuts.get("client_fraction") is not None:
+            raise InvalidParameterError(
+                f"client_fraction={shortcuts['client_fraction']!r} does not apply to "
+                f"{type(strategy).__name__}, which chooses its own clients (e.g. DP-FedAvg's "
+                "Poisson sampling with sample_rate): leave client_fraction out")
+        legacy = shortcuts.pop("aggregate", None)
+        if shortcuts or (legacy is not None):
+            given = sorted(shortcuts) + (["aggregate"] if legacy is not None else [])
+            raise InvalidParameterError(
+                f"{', '.join(given)} cannot be combined with a strategy object "
+                f"({strategy!r}): set them on the strategy itself")
+        return strategy
+    aggregate = shortcuts.get("aggregate")
+    if isinstance(aggregate, Strategy):  # aggregate=DPFedAvg(...), the older spelling
+        rest = {k: v for k, v in shortcuts.items() if k != "aggregate"}
+        return _strategy(aggregate, lr, rest)
+    if strategy is None:
+        strategy = "fedavg"
+    return check_strategy(make_strategy(strategy, lr=lr, **shortcuts))
+
+
+def _record(history, evaluator, params, t, up, down, participants, callbacks, epsilon=None):
     """Evaluate ``params`` (when there is a referee) and append a :class:`RoundRecord`."""
     pooled, sites = ({}, {}) if evaluator is None else evaluator(params, history.standardizer)
     record = RoundRecord(t, pooled, sites, int(up), int(down), participants, epsilon)
     history.rounds.append(record)
-    if callback is not None:
+    for callback in callbacks:
         callback(record)
-
-
-def _progress_bar(t, total, record, label, width=30):
-    """Draw a one-line text progress bar on standard error (one line when not a terminal)."""
-    live = sys.stderr.isatty()
-    if not live and t != total:
-        return
-    done = int(width * t / total)
-    auc = record.pooled.get("auc")
-    tail = f"  AUC {auc:.3f}" if auc is not None else ""
-    sys.stderr.write(f"{chr(13) if live else ''}  {label} round {t:>3}/{total} "
-                     f"[{'#' * done}{'.' * (width - done)}]{tail}")
-    if t == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()

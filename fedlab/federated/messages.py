@@ -27,14 +27,18 @@ class Update:
         Number of local training records (the FedAvg weight).
     metrics : dict
         Local training metrics (e.g. ``{"loss": 0.41}``).
+    arrays : dict of str to ndarray
+        Further arrays a strategy asks for (e.g. SCAFFOLD's ``"control"`` change).
     """
 
     client: str
     vector: np.ndarray
     n_samples: int
     metrics: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
 
     @property
     def nbytes(self):
-        """Bytes this update takes on the wire: the float64 vector plus a header."""
-        return int(self.vector.nbytes) + HEADER_BYTES
+        """Bytes this update takes on the wire: the float64 arrays plus a header."""
+        return (int(self.vector.nbytes) + sum(int(a.nbytes) for a in self.arrays.values())
+                + HEADER_BYTES)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab._validation import check_int, check_positive, check_rng
+from fedlab.federated.strategy import Strategy
 
 from .accounting import PrivacyAccountant, noise_multiplier_for
 from .mechanisms import clip_by_l2_norm
@@ -19,11 +20,16 @@ from .renyi import check_delta, check_noise_multiplier, check_sample_rate
 __all__ = ["DPFedAvg"]
 
 
-class DPFedAvg:
+class DPFedAvg(Strategy):
     """DP-FedAvg strategy: Poisson client sampling, update clipping, noise on the sum.
 
-    Pass it as ``aggregate=`` to :func:`fedlab.federated.run`; the run's ``History``
-    then records the epsilon spent after every round.
+    Pass it as ``strategy=`` to :func:`fedlab.federated.run`; the run's ``History``
+    then records the epsilon spent after every round. It chooses its own clients (each
+    with probability ``q``), so the run's ``client_fraction`` does not apply.
+
+    What the server learns: every sampled client's update in the clear unless
+    ``summation`` is secure aggregation, in which case only the noisy sum; what it
+    releases (the model sequence) is (epsilon, delta)-DP for each whole client.
 
     Parameters
     ----------
@@ -94,8 +100,11 @@ class DPFedAvg:
     7.9
     """
 
+    samples_clients = True
+
     def __init__(self, *, noise_multiplier, clip_norm, sample_rate, delta=1e-5,
                  summation=None, n_params=None):
+        super().__init__(weighted=False)
         self.noise_multiplier = check_noise_multiplier(noise_multiplier)
         self.clip_norm = float(check_positive(clip_norm, "clip_norm"))
         self.sample_rate = check_sample_rate(sample_rate)
@@ -134,6 +143,20 @@ class DPFedAvg:
     def noise_std(self):
         """Standard deviation of the noise added to the sum of clipped updates, ``sigma C``."""
         return self.noise_multiplier * self.clip_norm
+
+    def start(self, n_params, n_clients):
+        """A new run: the accountant starts from zero, ``K`` is the run's clients."""
+        super().start(n_params, n_clients)
+        self.n_params = int(n_params)
+        self.accountant = PrivacyAccountant()
+
+    def configure_train(self, server_round, params, config, n_clients, *, rng):
+        """Poisson sampling of the round's clients (:meth:`select`); FedAvg's instructions."""
+        return self.select(n_clients, rng=rng), dict(config)
+
+    def aggregate_train(self, server_round, params, updates, *, rng):
+        """``params`` plus the noisy mean update; the noise is added even with no update."""
+        return params + self.combine(updates, rng=rng, params=params)
 
     def select(self, n_clients, *, rng):
         """Poisson sampling: each of ``n_clients`` joins with probability ``q`` (maybe none).

@@ -204,13 +204,17 @@ class DPSGDClient(Client):
         return (f"DPSGDClient(name={self.name!r}, n_samples={self.n_samples}, "
                 f"noise_multiplier={self.noise_multiplier}, clip_norm={self.clip_norm})")
 
+    def stacked_records(self):
+        """``None``: DP-SGD trains in its own way, never in the plain-SGD executor."""
+        return None
+
     def fit(self, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
-            random_state=None):
+            correction=None, random_state=None):
         """Train locally with DP-SGD from ``params``; reply with the parameter change.
 
         ``batch_size`` sets the sampling rate ``batch_size / n_samples`` unless the client
         has its own ``sample_rate`` (``None`` means full batches, ``q = 1``). FedProx
-        (``mu > 0``) is not supported.
+        (``mu > 0``) and SCAFFOLD (``correction``) are not supported.
 
         Returns
         -------
@@ -220,6 +224,9 @@ class DPSGDClient(Client):
         if mu:
             raise ValueError(f"mu must be 0 for a DPSGDClient (FedProx is not supported), "
                              f"got {mu!r}")
+        if correction is not None:
+            raise ValueError("a DPSGDClient cannot run SCAFFOLD: its control variates are "
+                             "not covered by the DP-SGD accounting")
         q = self.sample_rate
         if q is None:
             q = 1.0 if batch_size is None else min(1.0, batch_size / self.n_samples)

@@ -9,16 +9,18 @@ import math
 
 import numpy as np
 
+from fedlab.federated.strategy import Strategy
+
 from .encoding import _as_finite_floats, _check_clip_range
 from .rounds import _SecureRounds
 
 __all__ = ["SecureFedAvg"]
 
 
-class SecureFedAvg(_SecureRounds):
+class SecureFedAvg(_SecureRounds, Strategy):
     """Federated averaging through secure aggregation: the server learns only the mean.
 
-    A strategy for :func:`fedlab.federated.run` (``aggregate=SecureFedAvg()``). Each
+    A strategy for :func:`fedlab.federated.run` (``strategy=SecureFedAvg()``). Each
     round, every participating client turns its update into one vector, and the round's
     clients run the four phases of Bonawitz et al. (2017) in process: key agreement,
     Shamir-shared seeds, masked inputs, unmasking. The server only ever holds masked
@@ -43,6 +45,8 @@ class SecureFedAvg(_SecureRounds):
         but before sending its masked update (its update is lost), or right after it (its
         update still counts; the others rebuild its masks). Drawn from the ``rng`` the
         engine passes to :meth:`combine`.
+    fraction_train : float in (0, 1], default=1.0
+        Fraction of the clients chosen each round, as in FedAvg.
     random_state : None, int or numpy.random.Generator, default=None
         Source of the keys, mask seeds and Shamir coefficients. ``None`` uses
         ``os.urandom``, as a deployment must; the sums, and so the trained model, are
@@ -111,16 +115,30 @@ class SecureFedAvg(_SecureRounds):
     """
 
     def __init__(self, *, threshold=None, clip_range=8.0, bits=32, weighted=True,
-                 dropout_before_masking=0.0, dropout_after_masking=0.0, random_state=None):
-        super().__init__(threshold=threshold, bits=bits,
-                         dropout_before_masking=dropout_before_masking,
-                         dropout_after_masking=dropout_after_masking, random_state=random_state)
+                 dropout_before_masking=0.0, dropout_after_masking=0.0, fraction_train=1.0,
+                 random_state=None):
+        _SecureRounds.__init__(self, threshold=threshold, bits=bits,
+                               dropout_before_masking=dropout_before_masking,
+                               dropout_after_masking=dropout_after_masking,
+                               random_state=random_state)
+        Strategy.__init__(self, fraction_train=fraction_train, weighted=weighted)
         self.clip_range = _check_clip_range(clip_range)
-        self.weighted = bool(weighted)
 
     def __repr__(self):
         return (f"SecureFedAvg(threshold={self.threshold}, clip_range={self.clip_range}, "
                 f"bits={self.bits}, weighted={self.weighted})")
+
+    def bytes_up(self, updates):
+        """Bytes the clients sent in the round's four protocol phases (0 if it aborted)."""
+        return self.protocol_bytes()[0]
+
+    def bytes_down(self, params, n_selected):
+        """The model broadcast plus the server's protocol messages."""
+        return super().bytes_down(params, n_selected) + self.protocol_bytes()[1]
+
+    def aggregate_train(self, server_round, params, updates, *, rng):
+        """``params`` plus the securely aggregated mean (unchanged if the round aborted)."""
+        return params + self.server_lr * self.combine(updates, rng=rng)
 
     def combine(self, updates, *, rng=None, params=None):
         """Run one round of secure aggregation; return the (weighted) mean update.

@@ -123,10 +123,11 @@ class _SecureRounds:
         """Rounds (counted from 0) that aborted because too few clients were left."""
         return [e["round"] for e in self.log if e["aborted"]]
 
-    def bytes_up(self, updates):
-        """Bytes the clients sent in the last round, all four phases (0 if it aborted)."""
-        return self.log[-1]["bytes_up"] if self.log else 0
+    def protocol_bytes(self):
+        """Bytes ``(up, down)`` of the last round's protocol, all four phases (0 if aborted).
 
-    def bytes_down(self, updates):
-        """Bytes the server sent in the last round's protocol, beyond the model broadcast."""
-        return self.log[-1]["bytes_down"] if self.log else 0
+        ``down`` counts what the server sent in the protocol, beyond the model broadcast.
+        """
+        if not self.log:
+            return 0, 0
+        return self.log[-1]["bytes_up"], self.log[-1]["bytes_down"]

@@ -1,0 +1,361 @@
+"""Server strategies: the one protocol every way of running a round follows (McMahan et al. 2017).
+
+A :class:`Strategy` decides, each round, which clients train and how
+(:meth:`~Strategy.configure_train`), and turns their replies into the next global model
+(:meth:`~Strategy.aggregate_train`). The phases carry Flower 1.42's names, so that the
+Flower adapter of lesson 10 maps one to one. :func:`fedlab.federated.run` is the one
+round loop; it calls nothing but these methods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedlab import aggregate as rules
+from fedlab._validation import InvalidParameterError, check_fraction, check_positive
+
+__all__ = ["Strategy", "FedAvg", "FedSGD", "FedProx"]
+
+
+class Strategy:
+    """Base class of every server strategy: FedAvg's behaviour, each phase overridable.
+
+    Subclasses override only what their algorithm changes; the defaults are plain
+    federated averaging (McMahan et al. 2017).
+
+    Parameters
+    ----------
+    fraction_train : float in (0, 1], default=1.0
+        Fraction ``C`` of the clients sampled (without replacement) each round; at least
+        one. Flower's name for McMahan et al.'s ``C``.
+    weighted : bool, default=True
+        Weight each update by its client's number of records ``n_k`` (FedAvg) or count
+        every client the same (the plain mean).
+    server_lr : float, default=1.0
+        Step size of the server: ``theta <- theta + server_lr * mean update``.
+
+    Attributes
+    ----------
+    samples_clients : bool
+        ``True`` when the strategy chooses its clients by a rule of its own (e.g.
+        DP-FedAvg's Poisson sampling), so that a run's ``client_fraction`` must not be set.
+
+    Notes
+    -----
+    A round of :func:`fedlab.federated.run`:
+
+    1. ``configure_train(t, params, config, n_clients, rng=...)`` returns the indices of
+       the round's clients and the instructions (a dict) each trains with;
+    2. each client replies with an :class:`~fedlab.federated.Update`;
+    3. ``aggregate_train(t, params, updates, rng=...)`` returns the new global model;
+    4. ``configure_evaluate`` / ``aggregate_evaluate`` do the same for federated
+       evaluation (each site scores the model on its own test records).
+
+    :meth:`start` is called once before round 1, with the model's size and the number of
+    clients, so a strategy can reset its state: one strategy object serves one run at a
+    time, and running it again starts afresh.
+
+    References
+    ----------
+    McMahan, Moore, Ramage, Hampson, Agüera y Arcas (2017). Communication-efficient
+    learning of deep networks from decentralized data. AISTATS.
+    """
+
+    samples_clients = False
+
+    def __init__(self, *, fraction_train=1.0, weighted=True, server_lr=1.0):
+        self.fraction_train = check_fraction(fraction_train, "fraction_train")
+        self.weighted = bool(weighted)
+        self.server_lr = check_positive(server_lr, "server_lr")
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(fraction_train={self.fraction_train:g}, "
+                f"weighted={self.weighted}, server_lr={self.server_lr:g})")
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, n_params, n_clients):
+        """Prepare for a new run of ``n_clients`` clients on a model of ``n_params``."""
+        self.n_params, self.n_clients = int(n_params), int(n_clients)
+
+    # -- training ----------------------------------------------------------------------
+    def configure_train(self, server_round, params, config, n_clients, *, rng):
+        """Choose this round's clients and tell them how to train.
+
+        Parameters
+        ----------
+        server_round : int
+            The round, from 1.
+        params : ndarray of shape (n_params,)
+            The global model.
+        config : dict
+            The run's training settings (``epochs``, ``batch_size``, ``lr``, ``l2``).
+        n_clients : int
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        indices : ndarray of int
+            Sorted indices of the clients that train this round.
+        config : dict
+            The instructions every chosen client trains with.
+        """
+        m = max(1, int(round(self.fraction_train * n_clients)))
+        return np.sort(rng.choice(n_clients, size=m, replace=False)), dict(config)
+
+    def aggregate_train(self, server_round, params, updates, *, rng):
+        """The next global model from the round's updates (unchanged if none arrived).
+
+        Parameters
+        ----------
+        server_round : int
+        params : ndarray of shape (n_params,)
+        updates : list of Update
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+        """
+        if not updates:
+            return params
+        return params + self.server_lr * self.combine(updates, rng=rng)
+
+    def combine(self, updates, *, rng=None):
+        """One vector from the updates: their (weighted) mean."""
+        return rules.weighted_mean([u.vector for u in updates], self._weights(updates))
+
+    # -- evaluation --------------------------------------------------------------------
+    def configure_evaluate(self, server_round, params, n_clients, *, rng):
+        """Indices of the clients that score the model this round (default: all)."""
+        return np.arange(n_clients)
+
+    def aggregate_evaluate(self, server_round, results):
+        """Pool the sites' metrics, each weighted by its number of test records.
+
+        Parameters
+        ----------
+        results : list of (int, dict)
+            ``(n_test, metrics)`` from each site.
+
+        Returns
+        -------
+        dict
+        """
+        if not results:
+            return {}
+        sizes = np.array([n for n, _ in results], dtype=float)
+        keys = set.intersection(*(set(m) for _, m in results))
+        return {k: float(np.average([m[k] for _, m in results], weights=sizes))
+                for k in sorted(keys)}
+
+    # -- what the protocol costs and reveals -------------------------------------------
+    def bytes_up(self, updates):
+        """Bytes the round's clients send (by default the updates themselves)."""
+        return sum(u.nbytes for u in updates)
+
+    def bytes_down(self, params, n_selected):
+        """Bytes the server sends in a round (by default the model to every client)."""
+        return int(params.nbytes) * int(n_selected)
+
+    def epsilon(self):
+        """Client-level privacy spent so far, or ``None`` for a strategy without DP."""
+        return None
+
+    def _weights(self, updates):
+        return [u.n_samples for u in updates] if self.weighted else None
+
+
+class FedAvg(Strategy):
+    """Federated averaging: local SGD at each client, the (weighted) mean at the server.
+
+    The server learns every participating client's update and its number of records.
+    See :class:`Strategy` for the parameters.
+
+    References
+    ----------
+    McMahan et al. (2017). Communication-efficient learning of deep networks from
+    decentralized data. AISTATS.
+
+    Examples
+    --------
+    >>> from fedlab.federated import Update
+    >>> s = FedAvg()
+    >>> s.aggregate_train(1, np.zeros(2), [Update("a", np.array([0.1, 0.2]), 1),
+    ...                                    Update("b", np.array([0.3, 0.4]), 1)], rng=None)
+    array([0.2, 0.3])
+    """
+
+
+class FedSGD(Strategy):
+    """FedSGD: each client sends the gradient of its loss; the server takes one step.
+
+    The server learns every participating client's gradient (which can reveal its
+    records, lesson 05) and its number of records.
+
+    Parameters
+    ----------
+    lr : float, default=0.1
+        The server's step size against the mean gradient.
+    fraction_train, weighted : see :class:`Strategy`
+
+    Notes
+    -----
+    ``theta <- theta - lr * sum_k w_k g_k`` with ``w_k = n_k / n``: with every client
+    taking part and the weighted mean this is exactly full-batch gradient descent on
+    the pooled records (McMahan et al. 2017, section 2).
+
+    References
+    ----------
+    McMahan et al. (2017). AISTATS.
+
+    Examples
+    --------
+    >>> from fedlab.federated import Update
+    >>> FedSGD(lr=0.5).aggregate_train(1, np.zeros(1), [Update("a", np.array([1.0]), 1)],
+    ...                                rng=None)
+    array([-0.5])
+    """
+
+    def __init__(self, *, lr=0.1, fraction_train=1.0, weighted=True):
+        super().__init__(fraction_train=fraction_train, weighted=weighted)
+        self.lr = check_positive(lr, "lr")
+
+    def __repr__(self):
+        return (f"FedSGD(lr={self.lr:g}, fraction_train={self.fraction_train:g}, "
+                f"weighted={self.weighted})")
+
+    def configure_train(self, server_round, params, config, n_clients, *, rng):
+        indices, config = super().configure_train(server_round, params, config, n_clients,
+                                                  rng=rng)
+        return indices, {**config, "task": "gradient"}
+
+    def aggregate_train(self, server_round, params, updates, *, rng):
+        if not updates:
+            return params
+        return params - self.lr * self.combine(updates, rng=rng)
+
+
+class FedProx(Strategy):
+    """FedProx: FedAvg whose clients add a proximal term ``mu / 2 ||theta - theta_t||^2``.
+
+    The term keeps each client's local model near the global one, limiting client drift
+    on heterogeneous sites. The server learns what FedAvg's does.
+
+    Parameters
+    ----------
+    mu : float, default=0.01
+        Proximal weight, >= 0; 0 is FedAvg.
+    fraction_train, weighted, server_lr : see :class:`Strategy`
+
+    References
+    ----------
+    Li, Sahu, Zaheer, Sanjabi, Talwalkar, Smith (2020). Federated optimization in
+    heterogeneous networks. MLSys.
+
+    Examples
+    --------
+    >>> s = FedProx(mu=0.1)
+    >>> _, config = s.configure_train(1, np.zeros(2), {"lr": 0.1}, 3,
+    ...                               rng=np.random.default_rng(0))
+    >>> config["mu"]
+    0.1
+    """
+
+    def __init__(self, *, mu=0.01, fraction_train=1.0, weighted=True, server_lr=1.0):
+        super().__init__(fraction_train=fraction_train, weighted=weighted,
+                         server_lr=server_lr)
+        self.mu = check_positive(mu, "mu", strict=False)
+
+    def __repr__(self):
+        return f"FedProx(mu={self.mu:g}, fraction_train={self.fraction_train:g})"
+
+    def configure_train(self, server_round, params, config, n_clients, *, rng):
+        indices, config = super().configure_train(server_round, params, config, n_clients,
+                                                  rng=rng)
+        return indices, {**config, "mu": self.mu}
+
+
+def check_strategy(strategy):
+    """Raise unless ``strategy`` is a :class:`Strategy` (the run's one protocol)."""
+    if not isinstance(strategy, Strategy):
+        raise InvalidParameterError(
+            f"strategy must be a fedlab.federated.Strategy (e.g. FedAvg(), FedProx(mu=0.1)) "
+            f"or one of the names {sorted(STRATEGY_NAMES)}, got {strategy!r}")
+    return strategy
+
+
+STRATEGY_NAMES = {}
+"""Strategy classes by their command-line name; filled in by ``fedlab.federated``."""
+
+_RULES = {"median": "fedmedian", "trimmed_mean": "fedtrimmedavg", "krum": "krum"}
+
+
+def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
+                  client_fraction=None, mu=None, **params):
+    """Build a strategy from its name and the round loop's shortcut options.
+
+    Parameters
+    ----------
+    name : str, default="fedavg"
+        One of :data:`STRATEGY_NAMES` (case does not matter).
+    lr : float, default=0.1
+        The run's learning rate: FedSGD's server step.
+    algorithm : {"fedavg", "fedsgd"}, optional
+        ``"fedsgd"`` is the same as ``name="fedsgd"``.
+    aggregate : {"weighted", "mean", "median", "trimmed_mean", "krum"}, optional
+        The weighted or plain mean, or a robust rule (then ``name`` must be FedAvg).
+    client_fraction : float in (0, 1], optional
+        The strategy's ``fraction_train``.
+    mu : float, optional
+        FedProx's proximal weight; with ``name="fedavg"`` a positive ``mu`` makes FedProx.
+    **params
+        The strategy's own parameters (e.g. ``server_momentum``, ``beta``).
+
+    Returns
+    -------
+    Strategy
+
+    Examples
+    --------
+    >>> make_strategy("fedavg", aggregate="mean")
+    FedAvg(fraction_train=1, weighted=False, server_lr=1)
+    >>> make_strategy("FedProx", mu=0.5, client_fraction=0.5)
+    FedProx(mu=0.5, fraction_train=0.5)
+    """
+    if not isinstance(name, str) or name.lower() not in STRATEGY_NAMES:
+        raise InvalidParameterError(
+            f"strategy must be one of {sorted(STRATEGY_NAMES)} or a Strategy object, "
+            f"got {name!r}")
+    name = name.lower()
+    if algorithm not in (None, "fedavg", "fedsgd"):
+        raise InvalidParameterError(f"algorithm must be 'fedavg' or 'fedsgd', got {algorithm!r}")
+    if algorithm == "fedsgd":
+        name = _only_from("fedavg", name, "fedsgd", "algorithm='fedsgd'")
+    if aggregate is not None:
+        allowed = ("weighted", "mean", *_RULES)
+        if aggregate not in allowed:
+            raise InvalidParameterError(
+                f"aggregate must be one of {allowed} or a Strategy object, got {aggregate!r}")
+        if aggregate in _RULES:
+            name = _only_from("fedavg", name, _RULES[aggregate], f"aggregate={aggregate!r}")
+        else:
+            params["weighted"] = aggregate == "weighted"
+    if mu is not None:
+        if name == "fedavg" and mu > 0:
+            name = "fedprox"
+        if name == "fedprox":
+            params["mu"] = mu
+        elif mu != 0:
+            raise InvalidParameterError(f"mu applies to FedProx only, not to {name}: got "
+                                        f"mu={mu!r}")
+    if client_fraction is not None:
+        params["fraction_train"] = check_fraction(client_fraction, "client_fraction")
+    if name == "fedsgd":
+        params["lr"] = lr
+    return STRATEGY_NAMES[name](**params)
+
+
+def _only_from(expected, name, new, option):
+    if name not in (expected, new):
+        raise InvalidParameterError(f"{option} cannot be combined with strategy {name!r}")
+    return new
