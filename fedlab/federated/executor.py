@@ -1,4 +1,4 @@
-"""Local training of many clients at once: mini-batch SGD on stacked records (a simulation speed-up).
+"""Local training of many clients at once: stacked mini-batch SGD (a simulation speed-up).
 
 :func:`stacked_sgd` gives every client exactly the model that
 :func:`fedlab.model.sgd` would give it, drawing the same shuffles from the same

@@ -1,4 +1,4 @@
-"""Server optimizers: FedAvgM (Hsu et al. 2019) and FedAdagrad, FedAdam, FedYogi (Reddi et al. 2021).
+"""Server optimizers: FedAvgM (Hsu et al. 2019), FedAdagrad, FedAdam, FedYogi (Reddi et al. 2021).
 
 The server treats the round's mean update as a pseudo-gradient and steps with momentum
 or an adaptive optimizer, instead of adding it as it is. Clients train as in FedAvg.

@@ -7,8 +7,6 @@ clear, so none of them works under secure aggregation as it is.
 
 from __future__ import annotations
 
-import numpy as np
-
 from fedlab import aggregate as rules
 from fedlab._validation import InvalidParameterError, check_int
 
