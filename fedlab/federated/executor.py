@@ -71,36 +71,42 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     rows = np.clip(sizes[:, None] - batch * np.arange(steps)[None, :], 0, batch)
     if full_batch:
         rows = sizes[:, None]
-    inv_rows = np.divide(1.0, rows, out=np.zeros(rows.shape), where=rows > 0)
-    active = (rows > 0).astype(float)
-    everyone = bool(active.all())
-    lr_active = lr * active
+    # per step and client: lr / rows, or 0 while a client waits for the next epoch
+    scale = np.divide(float(lr), rows, out=np.zeros(rows.shape), where=rows > 0)
+    lr_active = lr * (rows > 0)[:, :, None]
     penalty = np.full(p, float(l2))
     penalty[-1] = 0.0
-    theta = np.tile(np.asarray(params, dtype=float), (k_clients, 1))
-    anchor = theta.copy()
+    extra = bool(l2 or mu or corrections is not None)
+    # keep -theta, as a column per client: the logit's sign flip is then free
+    neg = np.tile(-np.asarray(params, dtype=float), (k_clients, 1))[:, :, None]
+    anchor = -neg.copy()
     order = np.full((k_clients, steps * batch), n_max)
     clients = np.arange(k_clients)[:, None]
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
             for k, rng in enumerate(rngs):
                 order[k, :sizes[k]] = rng.permutation(sizes[k])
-            X_epoch, Y_epoch = X[clients, order], Y[clients, order]
+            X_epoch = X[clients, order]
+            XT_epoch = np.ascontiguousarray(X_epoch.transpose(0, 2, 1))
+            Y_epoch = Y[clients, order][:, :, None]
             for s in range(steps):
-                Xb = X_epoch[:, s * batch:(s + 1) * batch]
-                residual = _sigmoid_inplace(np.matmul(Xb, -theta[:, :, None])[:, :, 0])
-                residual -= Y_epoch[:, s * batch:(s + 1) * batch]
-                residual *= inv_rows[:, s:s + 1]
-                step = np.matmul(residual[:, None, :], Xb)[:, 0, :]
-                if l2:
-                    step += penalty * theta
-                if mu:
-                    step += mu * (theta - anchor)
-                if corrections is not None:
-                    step += corrections
-                if everyone:
-                    step *= lr
-                else:
-                    step *= lr_active[:, s:s + 1]
-                theta -= step
-    return theta
+                rows_s = slice(s * batch, (s + 1) * batch)
+                residual = _sigmoid_inplace(np.matmul(X_epoch[:, rows_s], neg))
+                residual -= Y_epoch[:, rows_s]
+                residual *= scale[:, s, None, None]
+                step = np.matmul(XT_epoch[:, :, rows_s], residual)
+                if extra:
+                    step += _extra_terms(-neg[:, :, 0], anchor[:, :, 0], penalty, mu,
+                                         corrections)[:, :, None] * lr_active[:, s, None]
+                neg += step
+    return -neg[:, :, 0]
+
+
+def _extra_terms(theta, anchor, penalty, mu, corrections):
+    """The gradient's terms beyond the data: L2 penalty, FedProx pull, SCAFFOLD correction."""
+    term = penalty * theta
+    if mu:
+        term += mu * (theta - anchor)
+    if corrections is not None:
+        term += corrections
+    return term

@@ -27,6 +27,7 @@ class FedMedian(Strategy):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fedlab.federated import Update
     >>> ups = [Update(k, np.array([v]), 1) for k, v in zip("abc", (0.0, 1.0, 100.0))]
     >>> FedMedian().combine(ups)
@@ -39,6 +40,8 @@ class FedMedian(Strategy):
 
 class FedTrimmedAvg(Strategy):
     """The coordinate-wise mean after dropping the ``beta`` largest and smallest fractions.
+
+    The server learns every participating client's update.
 
     Parameters
     ----------
@@ -53,6 +56,7 @@ class FedTrimmedAvg(Strategy):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fedlab.federated import Update
     >>> ups = [Update(str(v), np.array([v]), 1) for v in (0.0, 1.0, 2.0, 3.0, 1000.0)]
     >>> FedTrimmedAvg(beta=0.2).combine(ups)
@@ -76,7 +80,8 @@ class Krum(Strategy):
     """Krum and Multi-Krum: keep the updates closest to their neighbours.
 
     Each update is scored by the sum of squared distances to its ``m - f - 2`` nearest
-    others; Krum keeps the best one, Multi-Krum averages the ``num_to_keep`` best.
+    others; Krum keeps the best one, Multi-Krum averages the ``num_to_keep`` best. The
+    server learns every participating client's update.
 
     Parameters
     ----------
@@ -94,6 +99,7 @@ class Krum(Strategy):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from fedlab.federated import Update
     >>> ups = [Update(str(v), np.array([v]), 1) for v in (0.0, 0.1, 0.15, 0.3, 50.0)]
     >>> Krum(num_malicious=1).combine(ups)

@@ -102,6 +102,11 @@ class SecureFedAvg(_SecureRounds, Strategy):
     probability is set, so the engine samples the same clients as without secure
     aggregation.
 
+    References
+    ----------
+    Bonawitz, Ivanov, Kreuter, Marcedone, McMahan, Patel, Ramage, Segal, Seth (2017).
+    Practical secure aggregation for privacy-preserving machine learning. ACM CCS.
+
     Examples
     --------
     >>> from fedlab.federated.messages import Update
