@@ -145,7 +145,8 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
         correction=None, random_state=None):
     """Local mini-batch SGD from ``theta``; returns the new parameters (a copy).
 
-    Each epoch visits the records in a fresh random order, ``batch_size`` at a time.
+    Each epoch visits the records in a fresh random order, ``batch_size`` at a time (a
+    batch of every record needs no shuffle, and draws none).
 
     Parameters
     ----------
@@ -196,8 +197,11 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
     correction = None if correction is None else np.asarray(correction, dtype=float)
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
-            order = rng.permutation(n)
-            X_epoch, y_epoch = X1[order], y[order]  # shuffle once, then slice views
+            if batch_size >= n:  # one step on every record: their order changes nothing
+                X_epoch, y_epoch = X1, y
+            else:
+                order = rng.permutation(n)
+                X_epoch, y_epoch = X1[order], y[order]  # shuffle once, then slice views
             for start in range(0, n, batch_size):
                 Xb = X_epoch[start:start + batch_size]
                 residual = _sigmoid_inplace(Xb @ -theta)

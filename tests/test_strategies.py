@@ -183,6 +183,7 @@ def test_the_executor_gives_the_client_loop_s_models():
     records = [(np.hstack([X, np.ones((len(X), 1))]), y.astype(float)) for X, y in sites]
     start = np.array([0.1, -0.2, 0.3, 0.05])
     for options in ({}, {"l2": 0.01, "mu": 0.5}, {"batch_size": None, "epochs": 3},
+                    {"batch_size": 100},  # one batch for some clients, several for others
                     {"corrections": np.full((5, 4), 0.01)}):
         options = {"epochs": 2, "batch_size": 16, "lr": 0.2, **options}
         fast = stacked_sgd(records, start, rngs=[np.random.default_rng(k) for k in range(5)],

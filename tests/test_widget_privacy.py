@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-from fedlab import data, federated
-from fedlab.federated import Client
-from fedlab.privacy import DPFedAvg
-from fedlab.widgets.privacy import DPFedAvgDashboard, simulate_dp_fedavg
+from fedlab import federated
+from fedlab.widgets.privacy import DPFedAvgDashboard
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +41,10 @@ def test_more_noise_spends_less_privacy(dashboard):
     assert dashboard.epsilons[-1] < low_noise
 
 
-def test_the_fast_path_gives_the_models_of_federated_run():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 3))
-    y = (X[:, 0] + rng.normal(size=300) > 0).astype(float)
-    parts = data.partition_iid(300, 30, random_state=0)
-    settings = dict(noise_multiplier=0.8, clip_norm=0.3, sample_rate=0.2, n_params=4)
-
-    theta, auc, eps = simulate_dp_fedavg(X, y, parts, DPFedAvg(**settings), rounds=8, lr=0.5,
-                                         test=(X, y), random_state=5)
-    history = federated.run([Client(X[p], y[p], name=str(k)) for k, p in enumerate(parts)],
-                            rounds=8, aggregate=DPFedAvg(**settings), batch_size=None, lr=0.5,
-                            standardize=False, test_sets={"all": (X, y)}, random_state=5)
-
-    np.testing.assert_allclose(theta, history.params, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(auc, history.metric("auc"), rtol=1e-9)
-    np.testing.assert_allclose(eps[1:], history.epsilons[1:], rtol=1e-12)
+def test_the_dashboard_shows_federated_run_s_numbers(dashboard):
+    dashboard.n_clients.value, dashboard.rounds.value = 50, 6
+    history = federated.run(dashboard._clients(50), strategy=dashboard.strategy(), rounds=6,
+                            batch_size=None, lr=dashboard.lr, standardize=False,
+                            test_sets=dashboard._referee, random_state=dashboard.random_state)
+    np.testing.assert_array_equal(dashboard.auc, history.metric("auc"))
+    np.testing.assert_array_equal(dashboard.epsilons[1:], history.epsilons[1:])

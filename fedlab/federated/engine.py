@@ -9,7 +9,7 @@ from fedlab._validation import InvalidParameterError, check_int, check_positive,
 from fedlab.federated.client import Client
 from fedlab.federated.executor import stacked_sgd
 from fedlab.federated.history import History, RoundRecord
-from fedlab.federated.messages import Update
+from fedlab.federated.messages import Updates
 from fedlab.federated.preprocessing import combine
 from fedlab.federated.progress import progress_callback
 from fedlab.federated.server import Server
@@ -145,13 +145,14 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         params = server.params
         selected, instructions = strategy.configure_train(t, params, config, len(clients),
                                                           rng=rng)
-        replied = [int(i) for i in selected if rng.random() >= dropout]
+        selected = np.asarray(selected, dtype=int)
+        replied = selected[rng.random(len(selected)) >= dropout].tolist()
         updates = train_clients([clients[i] for i in replied], params, instructions,
                                 states=[states[i] for i in replied],
                                 rngs=[client_rngs[i] for i in replied])
         server.step(updates, rng=rng)
-        client_epsilons.update({u.client: u.metrics["epsilon"] for u in updates
-                                if "epsilon" in u.metrics})
+        client_epsilons.update({name: m["epsilon"] for name, m in
+                                zip(updates.clients, updates.metrics) if "epsilon" in m})
         epsilon = strategy.epsilon()
         if epsilon is None and client_epsilons:
             epsilon = max(client_epsilons.values())
@@ -163,52 +164,50 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
 
 
 def train_clients(clients, params, config, *, states, rngs):
-    """Every chosen client's reply to one round's instructions, in order.
+    """Every chosen client's reply to one round's instructions, in order, as :class:`Updates`.
 
     Clients that train by plain local SGD are trained together
     (:func:`~fedlab.federated.executor.stacked_sgd`); the others through their own
     :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream.
     """
-    replies = [None] * len(clients)
     stackable = [k for k, c in enumerate(clients) if config.get("task", "fit") == "fit"
                  and isinstance(c, Client) and c.stacked_records() is not None]
-    for k in set(range(len(clients))) - set(stackable):
+    if len(stackable) == len(clients) and clients:
+        return _train_stacked(clients, params, config, states, rngs)
+    replies = [None] * len(clients)
+    for k in sorted(set(range(len(clients))) - set(stackable)):
         replies[k] = clients[k].train(params, config, state=states[k], random_state=rngs[k])
     if stackable:
-        for k, update in zip(stackable, _train_stacked(
-                [clients[k] for k in stackable], params, config,
-                [states[k] for k in stackable], [rngs[k] for k in stackable])):
+        stacked = _train_stacked([clients[k] for k in stackable], params, config,
+                                 [states[k] for k in stackable], [rngs[k] for k in stackable])
+        for k, update in zip(stackable, stacked):
             replies[k] = update
-    return replies
+    return Updates.of(replies)
 
 
 def _train_stacked(clients, params, config, states, rngs):
     """:func:`train_clients` for plain-SGD clients, all at once (same models as ``train``)."""
     records = [c.stacked_records() for c in clients]
     control = config.get("control")
-    own = None
-    corrections = None
+    own = corrections = None
     if control is not None:
         own = np.array([s.get("control", np.zeros_like(params)) for s in states])
         corrections = control - own
-    local = stacked_sgd(records, params, epochs=config.get("epochs", 1),
-                        batch_size=config.get("batch_size", 32), lr=config.get("lr", 0.1),
-                        l2=config.get("l2", 0.0), mu=config.get("mu", 0.0),
-                        corrections=corrections, rngs=rngs)
-    l2 = config.get("l2", 0.0)
-    updates = []
-    for k, (client, (X1, y)) in enumerate(zip(clients, records)):
-        z = X1 @ local[k]
-        loss = float(np.mean(np.logaddexp(0.0, z) - y * z)
-                     + 0.5 * l2 * local[k][:-1] @ local[k][:-1])
-        update = Update(client.name, local[k] - params, client.n_samples, {"loss": loss})
-        if control is not None:
-            new_own = own[k] - control - update.vector / (
-                client.local_steps(config) * config.get("lr", 0.1))
-            states[k]["control"] = new_own
-            update.arrays["control"] = new_own - own[k]
-        updates.append(update)
-    return updates
+    local, losses = stacked_sgd(records, params, epochs=config.get("epochs", 1),
+                                batch_size=config.get("batch_size", 32),
+                                lr=config.get("lr", 0.1), l2=config.get("l2", 0.0),
+                                mu=config.get("mu", 0.0), corrections=corrections, rngs=rngs,
+                                return_loss=True)
+    vectors = local - params
+    arrays = {}
+    if control is not None:
+        steps = np.array([c.local_steps(config) for c in clients], dtype=float)
+        new_own = own - control - vectors / (steps[:, None] * config.get("lr", 0.1))
+        for state, row in zip(states, new_own):
+            state["control"] = row
+        arrays["control"] = new_own - own
+    return Updates([c.name for c in clients], vectors, [c.n_samples for c in clients],
+                   [{"loss": float(v)} for v in losses], arrays)
 
 
 def _strategy(strategy, lr, shortcuts):

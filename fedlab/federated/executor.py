@@ -17,7 +17,7 @@ __all__ = ["stacked_sgd"]
 
 
 def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
-                corrections=None, rngs):
+                corrections=None, rngs, return_loss=False):
     """Local mini-batch SGD of every client from the same ``params``, all at once.
 
     Parameters
@@ -32,12 +32,16 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
         A constant added to each client's every gradient (SCAFFOLD).
     rngs : sequence of numpy.random.Generator
         Each client's stream; each epoch draws ``rng.permutation(n_k)`` from it, as
-        :func:`fedlab.model.sgd` does.
+        :func:`fedlab.model.sgd` does (not for full batches, where order does not matter).
+    return_loss : bool, default=False
+        Also return each client's training objective at its new model.
 
     Returns
     -------
     ndarray of shape (n_clients, n_params)
         Each client's local model after training.
+    ndarray of shape (n_clients,)
+        With ``return_loss``: :func:`fedlab.model.loss` of each local model on its records.
 
     Notes
     -----
@@ -57,13 +61,8 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     >>> bool(np.allclose(fast[0], slow, atol=1e-12))
     True
     """
-    k_clients = len(records)
-    sizes = np.array([len(y) for _, y in records])
-    n_max, p = int(sizes.max()), len(params)
-    X = np.zeros((k_clients, n_max + 1, p))  # row n_max stays zero: the padding row
-    Y = np.zeros((k_clients, n_max + 1))
-    for k, (Xk, yk) in enumerate(records):
-        X[k, :len(yk)], Y[k, :len(yk)] = Xk, yk
+    X, Y, sizes = _stack(records)
+    k_clients, n_max, p = len(sizes), X.shape[1] - 1, len(params)
     full_batch = batch_size is None
     batch = n_max if full_batch else int(batch_size)
     steps = -(-n_max // batch)
@@ -84,11 +83,14 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     clients = np.arange(k_clients)[:, None]
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
-            for k, rng in enumerate(rngs):
-                order[k, :sizes[k]] = rng.permutation(sizes[k])
-            X_epoch = X[clients, order]
+            if full_batch:  # one step on every record: their order changes nothing
+                X_epoch, Y_epoch = X, Y[:, :, None]
+            else:
+                for k, rng in enumerate(rngs):  # as model.sgd: no shuffle for one batch
+                    order[k, :sizes[k]] = (rng.permutation(sizes[k]) if batch < sizes[k]
+                                           else np.arange(sizes[k]))
+                X_epoch, Y_epoch = X[clients, order], Y[clients, order][:, :, None]
             XT_epoch = np.ascontiguousarray(X_epoch.transpose(0, 2, 1))
-            Y_epoch = Y[clients, order][:, :, None]
             for s in range(steps):
                 rows_s = slice(s * batch, (s + 1) * batch)
                 residual = _sigmoid_inplace(np.matmul(X_epoch[:, rows_s], neg))
@@ -99,7 +101,32 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
                     step += _extra_terms(-neg[:, :, 0], anchor[:, :, 0], penalty, mu,
                                          corrections)[:, :, None] * lr_active[:, s, None]
                 neg += step
-    return -neg[:, :, 0]
+    theta = -neg[:, :, 0]
+    if not return_loss:
+        return theta
+    z = np.matmul(X, theta[:, :, None])[:, :, 0]
+    data_loss = np.logaddexp(0.0, z) - Y * z
+    data_loss[:, -1] = 0.0  # the padding row
+    mask = np.arange(n_max + 1)[None, :] < sizes[:, None]
+    mean = np.where(mask, data_loss, 0.0).sum(axis=1) / sizes
+    return theta, mean + 0.5 * l2 * np.sum(theta[:, :-1] ** 2, axis=1)
+
+
+_cache = {"key": None}
+
+
+def _stack(records):
+    """The records padded into one array (and the labels), cached for repeated rounds."""
+    key = tuple((id(Xk), id(yk)) for Xk, yk in records)
+    if _cache["key"] != key:
+        sizes = np.array([len(y) for _, y in records])
+        n_max, p = int(sizes.max()), records[0][0].shape[1]
+        X = np.zeros((len(records), n_max + 1, p))  # row n_max stays zero: padding
+        Y = np.zeros((len(records), n_max + 1))
+        for k, (Xk, yk) in enumerate(records):
+            X[k, :len(yk)], Y[k, :len(yk)] = Xk, yk
+        _cache.update(key=key, value=(X, Y, sizes), records=records)
+    return _cache["value"]
 
 
 def _extra_terms(theta, anchor, penalty, mu, corrections):

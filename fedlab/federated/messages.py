@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Update"]
+__all__ = ["Update", "Updates"]
 
 HEADER_BYTES = 8
 """Bytes counted for a message's header (the sample count as one int64)."""
@@ -42,3 +43,62 @@ class Update:
         """Bytes this update takes on the wire: the float64 arrays plus a header."""
         return (int(self.vector.nbytes) + sum(int(a.nbytes) for a in self.arrays.values())
                 + HEADER_BYTES)
+
+
+class Updates(Sequence):
+    """One round's replies, held column-wise: a sequence of :class:`Update`.
+
+    Indexing or iterating gives :class:`Update` objects; strategies that aggregate read
+    the columns directly (:attr:`vectors`, :attr:`n_samples`), which keeps a round of a
+    thousand clients cheap. What crosses the wire is the same.
+
+    Parameters
+    ----------
+    clients : sequence of str
+    vectors : array-like of shape (m, n_params)
+    n_samples : array-like of shape (m,)
+    metrics : sequence of dict, optional
+    arrays : dict of str to array-like of shape (m, n_params), optional
+
+    Examples
+    --------
+    >>> ups = Updates.of([Update("a", np.array([1.0, 2.0]), 3), Update("b", np.zeros(2), 1)])
+    >>> ups.vectors.shape, ups.n_samples.tolist(), ups[1].client, ups.nbytes
+    ((2, 2), [3, 1], 'b', 48)
+    """
+
+    def __init__(self, clients, vectors, n_samples, metrics=None, arrays=None):
+        self.clients = list(clients)
+        vectors = np.asarray(vectors, dtype=float)
+        width = vectors.shape[-1] if vectors.ndim == 2 else 0
+        self.vectors = vectors.reshape(len(self.clients), -1 if self.clients else width)
+        self.n_samples = np.asarray(n_samples, dtype=int).reshape(len(self.clients))
+        self.metrics = [{} for _ in self.clients] if metrics is None else list(metrics)
+        self.arrays = {k: np.asarray(v, dtype=float) for k, v in (arrays or {}).items()}
+
+    @classmethod
+    def of(cls, updates):
+        """``updates`` as :class:`Updates` (a list of :class:`Update` is converted)."""
+        if isinstance(updates, Updates):
+            return updates
+        updates = list(updates)
+        names = sorted({k for u in updates for k in u.arrays})
+        return cls([u.client for u in updates], [np.asarray(u.vector, dtype=float)
+                                                  for u in updates] or np.zeros((0, 0)),
+                   [u.n_samples for u in updates], [u.metrics for u in updates],
+                   {k: [u.arrays[k] for u in updates] for k in names})
+
+    def __len__(self):
+        return len(self.clients)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return Update(self.clients[i], self.vectors[i], int(self.n_samples[i]),
+                      self.metrics[i], {k: v[i] for k, v in self.arrays.items()})
+
+    @property
+    def nbytes(self):
+        """Bytes the replies take on the wire: the sum of their :attr:`Update.nbytes`."""
+        per_row = self.vectors.shape[1] + sum(v.shape[1] for v in self.arrays.values())
+        return len(self) * (8 * per_row + HEADER_BYTES)

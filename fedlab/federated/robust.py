@@ -10,6 +10,7 @@ from __future__ import annotations
 from fedlab import aggregate as rules
 from fedlab._validation import InvalidParameterError, check_int
 
+from .messages import Updates
 from .strategy import Strategy
 
 __all__ = ["FedMedian", "FedTrimmedAvg", "Krum"]
@@ -35,7 +36,7 @@ class FedMedian(Strategy):
     """
 
     def combine(self, updates, *, rng=None):
-        return rules.coordinate_median([u.vector for u in updates])
+        return rules.coordinate_median(Updates.of(updates).vectors)
 
 
 class FedTrimmedAvg(Strategy):
@@ -73,7 +74,7 @@ class FedTrimmedAvg(Strategy):
         return f"FedTrimmedAvg(beta={self.beta:g})"
 
     def combine(self, updates, *, rng=None):
-        return rules.trimmed_mean([u.vector for u in updates], trim=self.beta)
+        return rules.trimmed_mean(Updates.of(updates).vectors, trim=self.beta)
 
 
 class Krum(Strategy):
@@ -120,5 +121,5 @@ class Krum(Strategy):
             raise InvalidParameterError(
                 f"Krum with num_malicious={self.num_malicious} needs at least "
                 f"{2 * self.num_malicious + 3} updates in a round (m >= 2f + 3), got {m}")
-        return rules.krum([u.vector for u in updates], n_byzantine=self.num_malicious,
+        return rules.krum(Updates.of(updates).vectors, n_byzantine=self.num_malicious,
                           multi=self.num_to_keep)

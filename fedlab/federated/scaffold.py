@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .messages import Updates
 from .strategy import Strategy
 
 __all__ = ["Scaffold"]
@@ -71,7 +72,8 @@ class Scaffold(Strategy):
     def aggregate_train(self, server_round, params, updates, *, rng):
         if not updates:
             return params
-        self.control = self.control + sum(u.arrays["control"] for u in updates) / self.n_clients
+        changes = Updates.of(updates).arrays["control"]
+        self.control = self.control + changes.sum(axis=0) / self.n_clients
         return params + self.server_lr * self.combine(updates)
 
     def bytes_down(self, params, n_selected):

@@ -14,6 +14,8 @@ import numpy as np
 from fedlab import aggregate as rules
 from fedlab._validation import InvalidParameterError, check_fraction, check_positive
 
+from .messages import Updates
+
 __all__ = ["Strategy", "FedAvg", "FedSGD", "FedProx"]
 
 
@@ -122,7 +124,8 @@ class Strategy:
 
     def combine(self, updates, *, rng=None):
         """One vector from the updates: their (weighted) mean."""
-        return rules.weighted_mean([u.vector for u in updates], self._weights(updates))
+        updates = Updates.of(updates)
+        return rules.weighted_mean(updates.vectors, self._weights(updates))
 
     # -- evaluation --------------------------------------------------------------------
     def configure_evaluate(self, server_round, params, n_clients, *, rng):
@@ -151,7 +154,7 @@ class Strategy:
     # -- what the protocol costs and reveals -------------------------------------------
     def bytes_up(self, updates):
         """Bytes the round's clients send (by default the updates themselves)."""
-        return sum(u.nbytes for u in updates)
+        return Updates.of(updates).nbytes
 
     def bytes_down(self, params, n_selected):
         """Bytes the server sends in a round (by default the model to every client)."""
@@ -162,7 +165,7 @@ class Strategy:
         return None
 
     def _weights(self, updates):
-        return [u.n_samples for u in updates] if self.weighted else None
+        return Updates.of(updates).n_samples if self.weighted else None
 
 
 class FedAvg(Strategy):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab._validation import check_int, check_positive, check_rng
+from fedlab.federated.messages import Updates
 from fedlab.federated.strategy import Strategy
 
 from .accounting import PrivacyAccountant, noise_multiplier_for
@@ -186,7 +187,7 @@ class DPFedAvg(Strategy):
         ndarray of shape (n_params,)
             The noisy direction the server adds to the model.
         """
-        vectors = np.array([np.asarray(u.vector, dtype=float) for u in updates])
+        vectors = Updates.of(updates).vectors
         if not len(vectors):
             d = self._dimension(None if params is None else len(params))
             vectors = np.zeros((0, d))

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from fedlab.federated.messages import Updates
 from fedlab.federated.strategy import Strategy
 
 from .encoding import _as_finite_floats, _check_clip_range
@@ -167,9 +168,10 @@ class SecureFedAvg(_SecureRounds, Strategy):
                 "secure aggregation needs at least 2 clients in a round, got 1: the sum of "
                 "one update is that update, so the server would see it in the clear; "
                 "sample more clients (client_fraction) or use plain FedAvg")
-        vectors = _as_finite_floats([u.vector for u in updates], "update vectors")
+        updates = Updates.of(updates)
+        vectors = _as_finite_floats(updates.vectors, "update vectors")
         if self.weighted:
-            counts = np.array([u.n_samples for u in updates], dtype=float)
+            counts = updates.n_samples.astype(float)
             if not (np.isfinite(counts) & (counts >= 1)).all():
                 raise ValueError(f"every update must count n_samples >= 1 to be weighted, got "
                                  f"{counts.tolist()}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import time
-from functools import lru_cache
 
 import ipywidgets as W
 import numpy as np
@@ -19,70 +18,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fedlab import data, federated, model
-from fedlab._validation import check_rng
 from fedlab.federated.preprocessing import combine
-from fedlab.metrics import roc_auc
+from fedlab.metrics import Evaluator
 from fedlab.plots.style import color
 from fedlab.privacy import DPFedAvg
 
-__all__ = ["DPFedAvgDashboard", "dp_fedavg_dashboard", "simulate_dp_fedavg"]
+__all__ = ["DPFedAvgDashboard", "dp_fedavg_dashboard"]
 
 CLIENT_COUNTS = (5, 10, 20, 50, 100, 200, 500, 1000)
 EPS_RANGE = (0.01, 1000.0)  # the epsilon axis is fixed, so its background never changes
-
-
-def simulate_dp_fedavg(X, y, parts, strategy, *, rounds, lr=0.5, test=None,
-                       random_state=None):
-    """DP-FedAvg with one full-batch local step per client, all clients at once (fast path).
-
-    Gives the same models as :func:`fedlab.federated.run` with ``Client`` objects holding
-    ``X[part]`` for each part, ``batch_size=None``, ``local_epochs=1``, ``l2=0``,
-    ``standardize=False`` and the same ``random_state`` (up to float rounding), but
-    computes every client's update with one matrix product and one segment sum instead of
-    a Python call per client: what keeps the dashboard live with a thousand clients.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_records, n_features)
-        Standardized records.
-    y : ndarray of shape (n_records,)
-    parts : list of ndarray
-        The record indices of each client (non-empty).
-    strategy : DPFedAvg
-        Fresh (its accountant counts the rounds of this run).
-    rounds : int
-    lr : float, default=0.5
-        Client learning rate of the local step.
-    test : tuple (X_test, y_test), optional
-        Scored (ROC AUC) after every round.
-    random_state : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    params : ndarray of shape (n_features + 1,)
-    auc : ndarray of shape (rounds + 1,)
-        Test AUC after each round (round 0 first); NaN without ``test``.
-    epsilons : ndarray of shape (rounds + 1,)
-        Epsilon spent after each round (0 at round 0).
-    """
-    rng = check_rng(random_state)
-    order = np.concatenate(parts)
-    starts = np.r_[0, np.cumsum([len(p) for p in parts])[:-1]]
-    sizes = np.array([len(p) for p in parts], dtype=float)
-    X1 = np.hstack([X[order], np.ones((len(order), 1))])
-    y_sorted = np.asarray(y, dtype=float)[order]
-    theta = np.zeros(X1.shape[1])
-    auc, eps = [_auc(theta, test)], [0.0]
-    for _ in range(rounds):
-        chosen = strategy.select(len(parts), rng=rng)
-        rng.random(len(chosen))  # federated.run draws each chosen client's dropout
-        residual = model.predict_proba(theta, X1[:, :-1]) - y_sorted
-        per_client = np.add.reduceat(X1 * residual[:, None], starts)[chosen]
-        theta = theta + strategy.combine_vectors(-lr * per_client / sizes[chosen, None],
-                                                 rng=rng)
-        auc.append(_auc(theta, test))
-        eps.append(strategy.epsilon())
-    return theta, np.array(auc), np.array(eps)
 
 
 class DPFedAvgDashboard:
@@ -123,7 +67,9 @@ class DPFedAvgDashboard:
         self._y = np.concatenate([h.y_train for h in hospitals])
         self._test = (np.vstack([scaler.transform(h.X_test) for h in hospitals]),
                       np.concatenate([h.y_test for h in hospitals]))
-        self.ceiling = _auc(model.fit(self._X, self._y, l2=1e-3), self._test)
+        self._referee = Evaluator({"all hospitals": self._test})
+        self.ceiling = self._referee(model.fit(self._X, self._y, l2=1e-3))[0]["auc"]
+        self._client_cache = {}
         self.auc = self.epsilons = None
         self.last_seconds = float("nan")
 
@@ -165,12 +111,24 @@ class DPFedAvgDashboard:
         """Re-run DP-FedAvg with the current controls and redraw (called on every change)."""
         start = time.perf_counter()
         strategy = self.strategy()
-        parts = _partition(len(self._y), self.n_clients.value, self.random_state)
-        _, self.auc, self.epsilons = simulate_dp_fedavg(
-            self._X, self._y, parts, strategy, rounds=self.rounds.value, lr=self.lr,
-            test=self._test, random_state=self.random_state)
+        history = federated.run(
+            self._clients(self.n_clients.value), strategy=strategy, rounds=self.rounds.value,
+            local_epochs=1, batch_size=None, lr=self.lr, standardize=False,
+            test_sets=self._referee, random_state=self.random_state)
+        self.auc = history.metric("auc")
+        self.epsilons = np.where(np.isnan(history.epsilons), 0.0, history.epsilons)
         self._redraw(strategy)
         self.last_seconds = time.perf_counter() - start
+
+    def _clients(self, n_clients):
+        """The pooled records split IID into ``n_clients`` devices (cached per count)."""
+        if n_clients not in self._client_cache:
+            parts = data.partition_iid(len(self._y), n_clients,
+                                       random_state=self.random_state)
+            self._client_cache[n_clients] = [
+                federated.Client(self._X[p], self._y[p], name=f"device {k + 1}")
+                for k, p in enumerate(parts)]
+        return self._client_cache[n_clients]
 
     def _build_figure(self, figsize):
         self.figure = Figure(figsize=figsize, dpi=80)
@@ -249,17 +207,3 @@ def dp_fedavg_dashboard(hospitals=None, *, instructor=False, random_state=0):
     dashboard = DPFedAvgDashboard(hospitals, instructor=instructor, random_state=random_state)
     display(dashboard.widget)
     return dashboard
-
-
-@lru_cache(maxsize=64)
-def _partition(n_records, n_clients, random_state):
-    """Index arrays of each client's records (cached across dashboards and changes)."""
-    return data.partition_iid(n_records, n_clients, random_state=random_state)
-
-
-def _auc(theta, test):
-    """Test ROC AUC of ``theta`` (the logit ranks the patients as the probability does)."""
-    if test is None:
-        return float("nan")
-    X, y = test
-    return roc_auc(y, X @ theta[:-1] + theta[-1])
