@@ -142,3 +142,15 @@ def test_same_seed_same_curves(hospitals):
 def test_a_learning_rate_outside_the_slider_is_refused(hospitals):
     with pytest.raises(ValueError, match="lr must be one of"):
         FedAvgDashboard(hospitals, lr=0.05)
+
+
+def test_a_slow_setting_grows_on_screen(dashboard, monkeypatch):
+    from fedlab.widgets import fedavg
+
+    monkeypatch.setattr(fedavg, "GROW_EVERY", 0.0)  # every round counts as slow
+    shown = []
+    original = dashboard._show
+    monkeypatch.setattr(dashboard, "_show", lambda png: (shown.append(png), original(png)))
+    dashboard.rounds.value = 6
+    assert dashboard.last_timings["frames"] == len(shown) == 6  # 5 growing + the final one
+    assert len(set(shown)) == len(shown)  # each frame shows more of the curve

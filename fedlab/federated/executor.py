@@ -45,10 +45,12 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
 
     Notes
     -----
-    The clients' records are stacked into one array padded with rows of zeros (which
-    add nothing to a gradient). At step ``s`` of an epoch, client ``k`` uses the
-    records ``s B`` to ``(s + 1) B`` of its own shuffle; a client whose epoch has
-    fewer steps than the largest client's waits (its mask is 0) until the next epoch.
+    All clients' records sit in one array; each epoch they are gathered once, in each
+    client's shuffled order, into consecutive blocks of ``B`` rows per client and step
+    (a short last batch is padded with a row of zeros, which adds nothing to a
+    gradient). Clients are ranked by size, so at step ``s`` the clients still stepping
+    are the first ``a_s``: one batched product for them, none for those whose epoch
+    is over.
 
     Examples
     --------
@@ -61,79 +63,85 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     >>> bool(np.allclose(fast[0], slow, atol=1e-12))
     True
     """
-    X, Y, sizes = _stack(records)
-    k_clients, n_max, p = len(sizes), X.shape[1] - 1, len(params)
+    Xflat, Yflat, sizes, offsets = _stack(records)
+    k_clients, p = len(sizes), len(params)
+    pad = len(Yflat) - 1  # the last row of Xflat is zeros: it adds nothing to a gradient
     full_batch = batch_size is None
-    batch = n_max if full_batch else int(batch_size)
-    steps = -(-n_max // batch)
-    # rows of each step per client; 1 / rows, or 0 while a client waits
-    rows = np.clip(sizes[:, None] - batch * np.arange(steps)[None, :], 0, batch)
-    if full_batch:
-        rows = sizes[:, None]
-    # per step and client: lr / rows, or 0 while a client waits for the next epoch
+    batch = int(sizes.max()) if full_batch else int(batch_size)
+    # clients by size, largest first: the clients still stepping are always a prefix
+    rank = np.argsort(-sizes, kind="stable")
+    n = sizes[rank]
+    steps_k = -(-n // batch)
+    active = (steps_k[None, :] > np.arange(steps_k[0])[:, None]).sum(axis=1)
+    block = np.r_[0, np.cumsum(active * batch)]
+    # every slot of an epoch: (client rank, position in its shuffle); beyond n: padding
+    slot_rank = np.concatenate([np.repeat(np.arange(a), batch) for a in active])
+    slot_j = np.concatenate([s * batch + np.tile(np.arange(batch), a)
+                             for s, a in enumerate(active)])
+    valid = slot_j < n[slot_rank]
+    slot_pos = offsets[rank][slot_rank] + np.where(valid, slot_j, 0)
+    rows = np.clip(n[:, None] - batch * np.arange(len(active))[None, :], 0, batch)
     scale = np.divide(float(lr), rows, out=np.zeros(rows.shape), where=rows > 0)
-    lr_active = lr * (rows > 0)[:, :, None]
     penalty = np.full(p, float(l2))
     penalty[-1] = 0.0
     extra = bool(l2 or mu or corrections is not None)
-    # keep -theta, as a column per client: the logit's sign flip is then free
-    neg = np.tile(-np.asarray(params, dtype=float), (k_clients, 1))[:, :, None]
-    anchor = -neg.copy()
-    order = np.full((k_clients, steps * batch), n_max)
-    clients = np.arange(k_clients)[:, None]
+    if corrections is not None:
+        corrections = np.asarray(corrections, dtype=float)[rank]
+    theta0 = np.asarray(params, dtype=float)
+    neg = np.tile(-theta0, (k_clients, 1))  # -theta per client: the logit's sign for free
+    shuffled = np.arange(len(Yflat) - 1)  # each client's records in this epoch's order
+    src = np.where(valid, slot_pos, pad)
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
-            if full_batch:  # one step on every record: their order changes nothing
-                X_epoch, Y_epoch = X, Y[:, :, None]
-            else:
-                for k, rng in enumerate(rngs):  # as model.sgd: no shuffle for one batch
-                    order[k, :sizes[k]] = (rng.permutation(sizes[k]) if batch < sizes[k]
-                                           else np.arange(sizes[k]))
-                X_epoch, Y_epoch = X[clients, order], Y[clients, order][:, :, None]
-            XT_epoch = np.ascontiguousarray(X_epoch.transpose(0, 2, 1))
-            for s in range(steps):
-                rows_s = slice(s * batch, (s + 1) * batch)
-                residual = _sigmoid_inplace(np.matmul(X_epoch[:, rows_s], neg))
-                residual -= Y_epoch[:, rows_s]
-                residual *= scale[:, s, None, None]
-                step = np.matmul(XT_epoch[:, :, rows_s], residual)
+            shuffles = [(r, rngs[r]) for r in rank if batch < sizes[r]]
+            for r, rng in shuffles:  # as model.sgd: a client with one batch draws none
+                shuffled[offsets[r]:offsets[r] + sizes[r]] = offsets[r] + rng.permutation(
+                    sizes[r])
+            if shuffles:
+                src = np.where(valid, shuffled[slot_pos], pad)
+            X_epoch, Y_epoch = Xflat[src], Yflat[src]
+            for s, a in enumerate(active):
+                rows_s = slice(block[s], block[s + 1])
+                Xb = X_epoch[rows_s].reshape(a, batch, p)
+                residual = _sigmoid_inplace(np.matmul(Xb, neg[:a, :, None])[:, :, 0])
+                residual -= Y_epoch[rows_s].reshape(a, batch)
+                residual *= scale[:a, s, None]
+                step = np.matmul(residual[:, None, :], Xb)[:, 0, :]
                 if extra:
-                    step += _extra_terms(-neg[:, :, 0], anchor[:, :, 0], penalty, mu,
-                                         corrections)[:, :, None] * lr_active[:, s, None]
-                neg += step
-    theta = -neg[:, :, 0]
+                    theta = -neg[:a]
+                    term = penalty * theta
+                    if mu:
+                        term += mu * (theta - theta0)
+                    if corrections is not None:
+                        term += corrections[:a]
+                    term *= lr
+                    step += term
+                neg[:a] += step
+    theta = np.empty_like(neg)
+    theta[rank] = -neg
     if not return_loss:
         return theta
-    z = np.matmul(X, theta[:, :, None])[:, :, 0]
-    data_loss = np.logaddexp(0.0, z) - Y * z
-    data_loss[:, -1] = 0.0  # the padding row
-    mask = np.arange(n_max + 1)[None, :] < sizes[:, None]
-    mean = np.where(mask, data_loss, 0.0).sum(axis=1) / sizes
-    return theta, mean + 0.5 * l2 * np.sum(theta[:, :-1] ** 2, axis=1)
+    owner = np.repeat(np.arange(k_clients), sizes)
+    z = np.einsum("ij,ij->i", Xflat[:-1], theta[owner])
+    data_loss = np.bincount(owner, np.logaddexp(0.0, z) - Yflat[:-1] * z,
+                            minlength=k_clients) / sizes
+    return theta, data_loss + 0.5 * l2 * np.sum(theta[:, :-1] ** 2, axis=1)
 
 
 _cache = {"key": None}
 
 
 def _stack(records):
-    """The records padded into one array (and the labels), cached for repeated rounds."""
+    """All clients' records in one array (a zero row last), labels, sizes and offsets.
+
+    Cached for the repeated rounds of a run (the records are kept alive with the key).
+    """
     key = tuple((id(Xk), id(yk)) for Xk, yk in records)
     if _cache["key"] != key:
         sizes = np.array([len(y) for _, y in records])
-        n_max, p = int(sizes.max()), records[0][0].shape[1]
-        X = np.zeros((len(records), n_max + 1, p))  # row n_max stays zero: padding
-        Y = np.zeros((len(records), n_max + 1))
-        for k, (Xk, yk) in enumerate(records):
-            X[k, :len(yk)], Y[k, :len(yk)] = Xk, yk
-        _cache.update(key=key, value=(X, Y, sizes), records=records)
+        p = records[0][0].shape[1]
+        Xflat = np.vstack([Xk for Xk, _ in records] + [np.zeros((1, p))])
+        Yflat = np.concatenate([np.asarray(yk, dtype=float) for _, yk in records] + [[0.0]])
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+        _cache.update(key=key, value=(Xflat, Yflat, sizes, offsets), records=records)
     return _cache["value"]
-
-
-def _extra_terms(theta, anchor, penalty, mu, corrections):
-    """The gradient's terms beyond the data: L2 penalty, FedProx pull, SCAFFOLD correction."""
-    term = penalty * theta
-    if mu:
-        term += mu * (theta - anchor)
-    if corrections is not None:
-        term += corrections
-    return term

@@ -62,13 +62,16 @@ class LiveLearningCurves:
         self._levels_drawn = False
         self._backgrounds = {}  # axis limits -> rendered background (at most 8)
 
-    def draw(self, history, previous, levels, caught):
+    def draw(self, history, previous, levels, caught, *, rounds=None):
         """Update the curves and titles; return the PNG, base64-encoded.
 
         ``history`` is this run and ``previous`` the one before (or None); ``levels`` holds
         the centralized ``"auc"`` and ``"loss"`` and the single-hospital ``"floor"``;
         ``caught`` is the round from which the loss stays within ``tolerance`` (or None).
+        ``rounds``: the rounds the run will have when it is still growing (fixes the
+        round axis, so the curve grows into it).
         """
+        planned = rounds
         if not self._levels_drawn:
             self._draw_levels(levels)
         runs = [history] if previous is None else [history, previous]
@@ -87,7 +90,7 @@ class LiveLearningCurves:
             f"Loss not yet within {self.tolerance} of centralized", fontsize=self.font + 1)
 
         canvas = self.fig.canvas
-        limits = self._limits_for(runs, levels)
+        limits = self._limits_for(runs, levels, planned)
         for ax in (self.auc_ax, self.loss_ax):
             ax.set_xlim(*limits[0])
         self.auc_ax.set_ylim(*limits[1])
@@ -110,9 +113,9 @@ class LiveLearningCurves:
         return base64.b64encode(buffer.getvalue()).decode("ascii")
 
     @staticmethod
-    def _limits_for(runs, levels):
+    def _limits_for(runs, levels, rounds=None):
         """Axis limits in coarse steps, so most changes reuse the cached background."""
-        last = max(len(run.rounds) for run in runs) - 1
+        last = max([len(run.rounds) - 1 for run in runs] + [rounds or 0])
         x = (0, 10 if last <= 10 else 20 if last <= 20 else 50)
         lowest = min([levels["floor"] - 0.02, 0.70]
                      + [float(np.min(run.metric("auc")[1:])) for run in runs if run.rounds[1:]])

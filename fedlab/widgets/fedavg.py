@@ -27,6 +27,9 @@ LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 TOLERANCE = 0.01
 """A run has "caught up" once its test log loss is within this of the centralized model's."""
 
+GROW_EVERY = 0.25
+"""Seconds between drawings of a run still training: a slow setting grows on screen."""
+
 
 class FedAvgDashboard:
     """Sliders that re-run FedAvg on the hospitals and redraw its learning curves.
@@ -37,10 +40,12 @@ class FedAvgDashboard:
     against the centralized model (ceiling) and the average hospital alone (floor).
 
     Everything that does not depend on the controls (standardized records, the test set,
-    the centralized and single-hospital baselines, each partition) is computed once and
-    cached, and the figure is drawn on one persistent canvas, so a change only re-runs
-    FedAvg and redraws. The previous run stays on the plot in grey, so the effect of the
-    last change is visible.
+    the centralized and single-hospital baselines, each split into clients) is computed
+    once and cached, and the figure is drawn on one persistent canvas, so a change only
+    re-runs FedAvg (every client at once, by :func:`fedlab.federated.run`'s vectorized
+    executor) and redraws. The previous run stays on the plot in grey, so the effect of
+    the last change is visible. A run that takes longer than :data:`GROW_EVERY` seconds
+    is drawn as it trains, so the curve grows instead of the figure freezing.
 
     Parameters
     ----------
@@ -62,7 +67,8 @@ class FedAvgDashboard:
     last_seconds : float
         Wall time of the last update (training and drawing).
     last_timings : dict
-        ``{"train": s, "draw": s}`` of the last update.
+        ``{"train": s, "draw": s, "first_frame": s or None, "frames": n}`` of the last
+        update (``first_frame``: when a growing curve was first drawn).
     """
 
     def __init__(self, hospitals=None, *, instructor=False, random_state=0, lr=0.03,
@@ -81,7 +87,7 @@ class FedAvgDashboard:
         y_test = np.concatenate([h.y_test for h in hospitals])
         self.evaluator = Evaluator({"all hospitals": (X_test, y_test)})
         self.baselines = _baselines(hospitals, l2)
-        self._parts = {}
+        self._clients = {}  # the clients of each split, made once
         self.history = self._previous = None
         self.last_seconds, self.last_timings = float("nan"), {}
         self._busy = False
@@ -126,15 +132,17 @@ class FedAvgDashboard:
     def clients(self):
         """The clients for the current controls (partitions are cached per scheme and size)."""
         scheme = PARTITIONS[self.partition.value]
-        if scheme is None:
-            return [federated.Client(X, y, name=h.name)
-                    for (X, y), h in zip(self._train, self.hospitals)]
-        key = (scheme, self.n_clients.value)
-        if key not in self._parts:
-            self._parts[key] = _partition(scheme, self.n_clients.value, self._y,
-                                          self.random_state)
-        return [federated.Client(self._X[idx], self._y[idx], name=f"client {k + 1}")
-                for k, idx in enumerate(self._parts[key])]
+        key = None if scheme is None else (scheme, self.n_clients.value)
+        if key not in self._clients:
+            if scheme is None:
+                self._clients[key] = [federated.Client(X, y, name=h.name)
+                                      for (X, y), h in zip(self._train, self.hospitals)]
+            else:
+                parts = _partition(scheme, self.n_clients.value, self._y, self.random_state)
+                self._clients[key] = [
+                    federated.Client(self._X[idx], self._y[idx], name=f"client {k + 1}")
+                    for k, idx in enumerate(parts)]
+        return self._clients[key]
 
     def describe(self):
         """The current settings in words (shown under the sliders)."""
@@ -158,6 +166,8 @@ class FedAvgDashboard:
             self._sync_partition()
             rounds = self.rounds.value
             self.progress.max, self.progress.value = rounds, 0
+            self._growing = {"records": [], "drawn": start, "first": None,
+                             "rounds": rounds, "frames": 0}
             history = federated.run(
                 self.clients(), rounds=rounds, local_epochs=self.local_epochs.value,
                 client_fraction=self.client_fraction.value, aggregate=self.aggregate.value,
@@ -170,17 +180,32 @@ class FedAvgDashboard:
             self._previous = self.history
         self.history = history
         caught = _caught_up(history, self.baselines["loss"])
-        png = self._figure.draw(history, self._previous, self.baselines, caught)
-        self.output.outputs = ({"output_type": "display_data", "metadata": {},
-                                "data": {"image/png": png, "text/plain":
-                                         "<FedAvg learning curves (PNG)>"}},)
+        self._show(self._figure.draw(history, self._previous, self.baselines, caught))
         self.status.value = self._status(history, caught)
-        self.last_timings = {"train": trained - start, "draw": time.perf_counter() - trained}
+        self.last_timings = {"train": trained - start, "draw": time.perf_counter() - trained,
+                             "first_frame": (self._growing["first"] - start
+                                             if self._growing["first"] else None),
+                             "frames": self._growing["frames"] + 1}
         self.last_seconds = time.perf_counter() - start
 
     def _tick(self, record):
         if record.round % 5 == 0 or record.round == self.progress.max:
             self.progress.value = record.round
+        growing = self._growing
+        growing["records"].append(record)
+        now = time.perf_counter()
+        if 0 < record.round < growing["rounds"] and now - growing["drawn"] > GROW_EVERY:
+            partial = federated.History(list(growing["records"]))
+            self._show(self._figure.draw(partial, self.history, self.baselines, None,
+                                         rounds=growing["rounds"]))
+            growing["drawn"] = time.perf_counter()
+            growing["first"] = growing["first"] or growing["drawn"]
+            growing["frames"] += 1
+
+    def _show(self, png):
+        self.output.outputs = ({"output_type": "display_data", "metadata": {},
+                                "data": {"image/png": png, "text/plain":
+                                         "<FedAvg learning curves (PNG)>"}},)
 
     def _status(self, history, caught):
         final = history.final
