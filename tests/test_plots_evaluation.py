@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from fedlab.plots import evaluation  # noqa: E402
+from fedlab.plots import evaluation, forest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +142,7 @@ def test_site_forest_draws_each_site_and_the_pooled_diamond(predictions, metric)
     from fedlab.metrics import pool_site_metrics
 
     sites = _site_metrics(predictions)
-    ax = evaluation.site_forest(sites, metric=metric, pooled=pool_site_metrics(sites))
+    ax = forest.site_forest(sites, metric=metric, pooled=pool_site_metrics(sites))
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks[0].startswith("big site\n400 patients") and ticks[-1] == "pooled"
     assert len(ax.patches) == 1  # the diamond
@@ -155,15 +155,15 @@ def test_site_forest_claims_a_difference_only_when_intervals_are_apart():
                    "calibration_slope_ci": (1.1, 1.7)},
              "B": {"n": 400, "events": 60, "calibration_slope": 0.8,
                    "calibration_slope_ci": (0.7, 0.9)}}
-    title = " ".join(evaluation.site_forest(apart, metric="calibration_slope")
+    title = " ".join(forest.site_forest(apart, metric="calibration_slope")
                      .get_title().split())
     assert title == "calibration slope differs between sites: A 1.40 [1.10, 1.70] vs B " \
                     "0.80 [0.70, 0.90]"
     apart["A"]["calibration_slope_ci"] = (0.85, 1.9)
-    title = evaluation.site_forest(apart, metric="calibration_slope").get_title()
+    title = forest.site_forest(apart, metric="calibration_slope").get_title()
     assert "all overlap" in title and "differs" not in title
 
 
 def test_site_forest_refuses_an_unknown_metric(predictions):
     with pytest.raises(ValueError, match="metric must be one of"):
-        evaluation.site_forest(_site_metrics(predictions), metric="brier")
+        forest.site_forest(_site_metrics(predictions), metric="brier")
