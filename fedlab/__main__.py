@@ -143,22 +143,60 @@ def _compare_and_report(hospitals, args):
 
 
 def format_table(results):
-    """One row per method: pooled AUC and accuracy, then AUC at each site."""
+    """The results of :func:`fedlab.baselines.compare` as two text tables with 95 % intervals.
+
+    First all test patients together: AUC, its paired difference from the centralized
+    model, accuracy, O/E and Brier score; then the AUC at each site, under the site's
+    number of test patients and events.
+    """
+    import textwrap
+
     methods = results["methods"]
-    sites = list(next(iter(methods.values()))["sites"])
+    versus = results.get("vs_centralized", {})
+    pooled = next(iter(methods.values()))["pooled"]
+    sites = next(iter(methods.values()))["sites"]
     width = max(len(m) for m in methods) + 2
-    head = f"{'method':<{width}}{'AUC':>7}{'acc':>7}  " + "".join(f"{s[:12]:>13}" for s in sites)
-    lines = ["Test AUC and accuracy, pooled test set; then AUC at each site", head,
-             "-" * len(head)]
+    head = (f"{'method':<{width}}{'AUC [95 % CI]':<22}{'AUC - centralized [CI]':<26}"
+            f"{'accuracy [95 % CI]':<22}{'O/E [95 % CI]':<20}{'Brier':>6}")
+    lines = [f"All {pooled['n']:,} test patients together ({pooled['events']:,} events)",
+             head, "-" * len(head)]
     for name, m in methods.items():
-        cells = "".join(f"{_fmt(m['sites'][s]['auc']):>13}" for s in sites)
-        lines.append(f"{name:<{width}}{_fmt(m['pooled']['auc']):>7}"
-                     f"{_fmt(m['pooled']['accuracy']):>7}  {cells}")
-    return "\n".join(lines)
+        p = m["pooled"]
+        diff = versus.get(name)
+        lines.append(f"{name:<{width}}{_ci(p['auc'], p['auc_ci']):<22}"
+                     f"{_ci(diff['difference'], diff['ci']) if diff else '(reference)':<26}"
+                     f"{_ci(p['accuracy'], p['accuracy_ci']):<22}"
+                     f"{_ci(p['oe'], p['oe_ci'], digits=2):<20}{_fmt(p['brier']):>6}")
+    cell = 19
+    names = [textwrap.wrap(s, cell - 2)[:2] + [""] for s in sites]  # two lines a name
+    head = f"{'method':<{width}}" + "".join(f"{n[0]:<{cell}}" for n in names)
+    head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{cell}}" for n in names)
+    counts = f"{'patients / events':<{width}}" + "".join(
+        f"{sites[s]['n']:,} / {sites[s]['events']}".ljust(cell) for s in sites)
+    lines += ["", "AUC [95 % CI] on each site's own test patients", head, head2, counts,
+              "-" * len(head)]
+    for name, m in methods.items():
+        lines.append(f"{name:<{width}}" + "".join(
+            f"{_ci(m['sites'][s]['auc'], m['sites'][s]['auc_ci'], digits=2):<{cell}}"
+            for s in sites))
+    lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson; the AUC "
+                  "difference is paired (the same patients).",
+              "A difference whose interval holds 0 is no evidence that two methods differ."]
+    return "\n".join(line.rstrip() for line in lines)
 
 
-def _fmt(x):
-    return "  n/a" if x != x else f"{x:.3f}"
+def _fmt(x, digits=3):
+    return "n/a" if x != x else f"{round(x, digits) + 0.0:.{digits}f}"  # no "-0.000"
+
+
+def _ci(estimate, interval, *, digits=3):
+    """``0.794 [0.751, 0.831]``; the estimate alone when the interval does not exist."""
+    low, high = interval
+    if estimate != estimate:
+        return "n/a"
+    if low != low or high != high:
+        return f"{_fmt(estimate, digits)} [n/a]"
+    return f"{_fmt(estimate, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
 
 
 if __name__ == "__main__":
