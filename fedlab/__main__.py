@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data} ...``."""
+"""The command line: ``python -m fedlab {demo,train,data,lessons,grade} ...``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def _parser():
     lessons.add_argument("--force", action="store_true",
                          help="overwrite lessons even where a learner has edited or run them")
     lessons.set_defaults(handler=_lessons)
+
+    grade = sub.add_parser("grade", help="run learners' lesson notebooks and write one row "
+                                         "per notebook and exercise to a CSV file")
+    grade.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                       help="submitted notebooks (never modified)")
+    grade.add_argument("--out", required=True, metavar="CSV",
+                       help="results: notebook,exercise,outcome,message")
+    grade.add_argument("--timeout", type=float, default=120,
+                       help="seconds for each notebook's cells together (default 120)")
+    grade.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    grade.set_defaults(handler=_grade)
     return parser
 
 
@@ -126,6 +137,18 @@ def _lessons(args):
         print(f"wrote {path}")
     if not written:
         print("lessons/ is up to date")
+    return 0
+
+
+def _grade(args):
+    from fedlab import grading
+    from fedlab._validation import check_positive
+
+    check_positive(args.timeout, "--timeout")
+    grading.check_out_path(args.out, force=args.force)  # fail before the long run
+    grades = grading.grade_notebooks(args.notebooks, timeout=args.timeout, log=print)
+    grading.write_grades(grades, args.out, force=args.force)
+    print(f"{len(grades)} rows written to {args.out}")
     return 0
 
 
