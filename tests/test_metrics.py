@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from fedlab import metrics
+from fedlab._validation import InvalidParameterError
 from fedlab.metrics import (
     Evaluator,
     auc_difference,
@@ -155,6 +156,8 @@ def test_delong_refuses_bad_input():
         delong_covariance([0, 1, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="level"):
         auc_interval([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], level=95)
+    with pytest.raises(InvalidParameterError, match="same shape"):
+        auc_interval([0, 0, 0], [0.1, 0.2])
 
 
 def test_auc_difference_is_the_paired_delong_test():
@@ -451,3 +454,14 @@ def test_evaluator_is_fast_by_default_and_reports_intervals_on_request():
     assert full_pooled["n"] == 280 and full_pooled["auc"] == pytest.approx(pooled["auc"])
     with_intervals, _ = _evaluator(intervals=True)
     assert with_intervals(params) == (full_pooled, full_sites)
+
+
+@pytest.mark.parametrize("function", [observed_expected, calibration_slope,
+                                      calibration_intercept, metrics.brier_score])
+def test_calibration_functions_check_their_input(function):
+    with pytest.raises(InvalidParameterError, match="same non-zero length"):
+        function([0, 1, 1], [0.2, 0.5])
+    with pytest.raises(InvalidParameterError, match="0/1"):
+        function([0, 3], [0.2, 0.5])
+    with pytest.raises(InvalidParameterError, match="probabilities"):
+        function([0, 1], [0.2, float("nan")])

@@ -138,6 +138,9 @@ def auc_interval(y, score, *, level=0.95):
     """
     z = _z(level)
     y = np.asarray(y)
+    if np.shape(score) != y.shape:
+        raise InvalidParameterError(f"y and score must have the same shape, got {y.shape} "
+                                    f"and {np.shape(score)}")
     if len(np.unique(y)) < 2:
         return float("nan"), float("nan"), (float("nan"), float("nan"))
     aucs, covariance = delong_covariance(y, score)

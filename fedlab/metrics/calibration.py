@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
 from fedlab.metrics.auc import _z
 
 __all__ = ["wilson_interval", "observed_expected", "calibration_slope",
@@ -78,7 +79,8 @@ def observed_expected(y, proba, *, level=0.95):
     >>> round(oe, 3), round(low, 3), round(high, 3)
     (1.333, 0.333, 5.331)
     """
-    return _oe_from_counts(float(np.sum(y)), float(np.sum(proba)), level)
+    y, p = _checked(y, proba)
+    return _oe_from_counts(float(np.sum(y)), float(np.sum(p)), level)
 
 
 def calibration_slope(y, proba, *, level=0.95):
@@ -181,7 +183,7 @@ def brier_score(y, proba):
     >>> round(brier_score([0, 1], [0.2, 0.6]), 6)
     0.1
     """
-    y, p = np.asarray(y, dtype=float), np.asarray(proba, dtype=float)
+    y, p = _checked(y, proba)
     return float(np.mean((p - y) ** 2))
 
 
@@ -197,6 +199,19 @@ def _oe_from_counts(observed, expected, level):
 
 
 def _outcomes_and_logits(y, proba):
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(proba, dtype=float), _EPS, 1 - _EPS)
+    y, p = _checked(y, proba)
+    p = np.clip(p, _EPS, 1 - _EPS)
     return y, np.log(p) - np.log1p(-p)
+
+
+def _checked(y, proba):
+    """``y`` and ``proba`` as float arrays: 1-D, same non-zero length, 0/1 and [0, 1]."""
+    y, p = np.asarray(y, dtype=float), np.asarray(proba, dtype=float)
+    if y.ndim != 1 or p.shape != y.shape or len(y) == 0:
+        raise InvalidParameterError(f"y and proba must be 1-D of the same non-zero length, "
+                                    f"got shapes {y.shape} and {p.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise InvalidParameterError("y must hold 0/1 outcomes")
+    if np.isnan(p).any() or np.any((p < 0) | (p > 1)):
+        raise InvalidParameterError("proba must hold probabilities in [0, 1]")
+    return y, p

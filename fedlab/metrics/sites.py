@@ -15,8 +15,10 @@ import math
 import numpy as np
 from scipy import stats
 
+from fedlab._validation import InvalidParameterError
 from fedlab.metrics.auc import _z, auc_interval
 from fedlab.metrics.calibration import (
+    _checked,
     _oe_from_counts,
     brier_score,
     calibration_intercept,
@@ -65,15 +67,7 @@ def site_metrics(y, proba, *, threshold=0.5, level=0.95):
     >>> tuple(round(v, 3) for v in m["accuracy_ci"])
     (0.409, 0.929)
     """
-    y = np.asarray(y, dtype=float)
-    p = np.asarray(proba, dtype=float)
-    if y.ndim != 1 or p.shape != y.shape or len(y) == 0:
-        raise ValueError(f"y and proba must be 1-D of the same non-zero length, got shapes "
-                         f"{y.shape} and {p.shape}")
-    if np.isnan(p).any() or np.any((p < 0) | (p > 1)):
-        raise ValueError("proba must hold probabilities in [0, 1]")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("y must hold 0/1 outcomes")
+    y, p = _checked(y, proba)
     n, events = len(y), int(y.sum())
     correct = int(np.sum((p >= threshold) == y))
     clipped = np.clip(p, 1e-15, 1 - 1e-15)
@@ -122,6 +116,10 @@ def pool_site_metrics(sites, *, level=0.95):
           not an average of the sites' AUCs). Sites whose estimate or standard error is
           NaN (a single class, perfect separation) are left out of that metric.
 
+        Their ``_se`` is the meta-analysis' standard error (for the AUC mapped back from
+        the logit scale); their interval uses a t quantile (see :func:`random_effects`), so
+        it is wider than ``estimate +- 1.96 se``.
+
     Examples
     --------
     >>> a = site_metrics([0, 0, 1, 0, 1, 1, 0, 1], [.1, .2, .3, .4, .5, .6, .7, .8])
@@ -132,7 +130,7 @@ def pool_site_metrics(sites, *, level=0.95):
     """
     sites = list(sites.values()) if isinstance(sites, dict) else list(sites)
     if not sites:
-        raise ValueError("sites must hold at least one site's metrics, got none")
+        raise InvalidParameterError("sites must hold at least one site's metrics, got none")
     n = sum(int(s["n"]) for s in sites)
     events = sum(int(s["events"]) for s in sites)
     expected = sum(float(s["expected"]) for s in sites)
@@ -214,7 +212,7 @@ def random_effects(estimates, variances, *, level=0.95):
         return {"estimate": float("nan"), "se": float("nan"), "ci": _NAN2,
                 "tau2": float("nan"), "i2": float("nan"), "k": 0}
     if v.shape != y.shape or not np.all(v > 0):
-        raise ValueError(f"variances must be {k} numbers > 0, got {variances!r}")
+        raise InvalidParameterError(f"variances must be {k} numbers > 0, got {variances!r}")
     z = _z(level)
     if k == 1:
         mu, se = float(y[0]), math.sqrt(v[0])
