@@ -169,8 +169,8 @@ def format_table(results):
     """The results of :func:`fedlab.baselines.compare` as two text tables with 95 % intervals.
 
     First all test patients together: AUC, its paired difference from the centralized
-    model, accuracy, O/E and Brier score; then the AUC at each site, under the site's
-    number of test patients and events.
+    model, accuracy, O/E and Brier score; then AUC, accuracy and O/E at each site, under
+    the site's number of test patients and events.
     """
     import textwrap
 
@@ -190,18 +190,19 @@ def format_table(results):
                      f"{_ci(diff['difference'], diff['ci']) if diff else '(reference)':<26}"
                      f"{_ci(p['accuracy'], p['accuracy_ci']):<22}"
                      f"{_ci(p['oe'], p['oe_ci'], digits=2):<20}{_fmt(p['brier']):>6}")
-    cell = 19
+    cell, width = 19, width + 2  # rows indented under their metric
     names = [textwrap.wrap(s, cell - 2)[:2] + [""] for s in sites]  # two lines a name
     head = f"{'method':<{width}}" + "".join(f"{n[0]:<{cell}}" for n in names)
     head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{cell}}" for n in names)
     counts = f"{'patients / events':<{width}}" + "".join(
         f"{sites[s]['n']:,} / {sites[s]['events']}".ljust(cell) for s in sites)
-    lines += ["", "AUC [95 % CI] on each site's own test patients", head, head2, counts,
-              "-" * len(head)]
-    for name, m in methods.items():
-        lines.append(f"{name:<{width}}" + "".join(
-            f"{_ci(m['sites'][s]['auc'], m['sites'][s]['auc_ci'], digits=2):<{cell}}"
-            for s in sites))
+    lines += ["", "On each site's own test patients", head, head2, counts, "-" * len(head)]
+    for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("oe", "O/E")):
+        lines.append(f"{label} [95 % CI]")
+        for name, m in methods.items():
+            lines.append(f"  {name:<{width - 2}}" + "".join(
+                f"{_ci(m['sites'][s][key], m['sites'][s][f'{key}_ci'], digits=2):<{cell}}"
+                for s in sites))
     lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson; the AUC "
                   "difference is paired (the same patients).",
               "A difference whose interval holds 0 is no evidence that two methods differ."]

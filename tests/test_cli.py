@@ -159,4 +159,6 @@ def test_table_shows_intervals_counts_and_missing_values():
     assert "0.700 [0.550, 0.820]" in table and "0.000 [-0.020, 0.020]" in table
     assert "40 / 0" in table and "60 / 9" in table
     assert "n/a" in table and "0.81 [0.66, 0.90]" in table
+    assert "accuracy [95 % CI]" in table and "O/E [95 % CI]" in table
+    assert "0.00 [0.00, 1.20]" in table  # no event at s1: O/E 0 with its exact upper limit
     assert all(line == line.rstrip() for line in table.splitlines())
