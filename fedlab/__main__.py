@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data} ...``."""
+"""The command line: ``python -m fedlab {demo,train,data,lessons,grade} ...``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def _parser():
     lessons.add_argument("--force", action="store_true",
                          help="overwrite lessons even where a learner has edited or run them")
     lessons.set_defaults(handler=_lessons)
+
+    grade = sub.add_parser("grade", help="run learners' lesson notebooks and write one row "
+                                         "per notebook and exercise to a CSV file")
+    grade.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                       help="submitted notebooks (never modified)")
+    grade.add_argument("--out", required=True, metavar="CSV",
+                       help="results: notebook,exercise,outcome,message")
+    grade.add_argument("--timeout", type=float, default=120,
+                       help="seconds for each notebook's cells together (default 120)")
+    grade.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    grade.set_defaults(handler=_grade)
     return parser
 
 
@@ -129,6 +140,18 @@ def _lessons(args):
     return 0
 
 
+def _grade(args):
+    from fedlab import grading
+    from fedlab._validation import check_positive
+
+    check_positive(args.timeout, "--timeout")
+    grading.check_out_path(args.out, force=args.force)  # fail before the long run
+    grades = grading.grade_notebooks(args.notebooks, timeout=args.timeout, log=print)
+    grading.write_grades(grades, args.out, force=args.force)
+    print(f"{len(grades)} rows written to {args.out}")
+    return 0
+
+
 def _compare_and_report(hospitals, args):
     from fedlab.baselines import compare
 
@@ -143,22 +166,61 @@ def _compare_and_report(hospitals, args):
 
 
 def format_table(results):
-    """One row per method: pooled AUC and accuracy, then AUC at each site."""
+    """The results of :func:`fedlab.baselines.compare` as two text tables with 95 % intervals.
+
+    First all test patients together: AUC, its paired difference from the centralized
+    model, accuracy, O/E and Brier score; then AUC, accuracy and O/E at each site, under
+    the site's number of test patients and events.
+    """
+    import textwrap
+
     methods = results["methods"]
-    sites = list(next(iter(methods.values()))["sites"])
+    versus = results.get("vs_centralized", {})
+    pooled = next(iter(methods.values()))["pooled"]
+    sites = next(iter(methods.values()))["sites"]
     width = max(len(m) for m in methods) + 2
-    head = f"{'method':<{width}}{'AUC':>7}{'acc':>7}  " + "".join(f"{s[:12]:>13}" for s in sites)
-    lines = ["Test AUC and accuracy, pooled test set; then AUC at each site", head,
-             "-" * len(head)]
+    head = (f"{'method':<{width}}{'AUC [95 % CI]':<22}{'AUC - centralized [CI]':<26}"
+            f"{'accuracy [95 % CI]':<22}{'O/E [95 % CI]':<20}{'Brier':>6}")
+    lines = [f"All {pooled['n']:,} test patients together ({pooled['events']:,} events)",
+             head, "-" * len(head)]
     for name, m in methods.items():
-        cells = "".join(f"{_fmt(m['sites'][s]['auc']):>13}" for s in sites)
-        lines.append(f"{name:<{width}}{_fmt(m['pooled']['auc']):>7}"
-                     f"{_fmt(m['pooled']['accuracy']):>7}  {cells}")
-    return "\n".join(lines)
+        p = m["pooled"]
+        diff = versus.get(name)
+        lines.append(f"{name:<{width}}{_ci(p['auc'], p['auc_ci']):<22}"
+                     f"{_ci(diff['difference'], diff['ci']) if diff else '(reference)':<26}"
+                     f"{_ci(p['accuracy'], p['accuracy_ci']):<22}"
+                     f"{_ci(p['oe'], p['oe_ci'], digits=2):<20}{_fmt(p['brier']):>6}")
+    cell, width = 19, width + 2  # rows indented under their metric
+    names = [textwrap.wrap(s, cell - 2)[:2] + [""] for s in sites]  # two lines a name
+    head = f"{'method':<{width}}" + "".join(f"{n[0]:<{cell}}" for n in names)
+    head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{cell}}" for n in names)
+    counts = f"{'patients / events':<{width}}" + "".join(
+        f"{sites[s]['n']:,} / {sites[s]['events']}".ljust(cell) for s in sites)
+    lines += ["", "On each site's own test patients", head, head2, counts, "-" * len(head)]
+    for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("oe", "O/E")):
+        lines.append(f"{label} [95 % CI]")
+        for name, m in methods.items():
+            lines.append(f"  {name:<{width - 2}}" + "".join(
+                f"{_ci(m['sites'][s][key], m['sites'][s][f'{key}_ci'], digits=2):<{cell}}"
+                for s in sites))
+    lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson; the AUC "
+                  "difference is paired (the same patients).",
+              "A difference whose interval holds 0 is no evidence that two methods differ."]
+    return "\n".join(line.rstrip() for line in lines)
 
 
-def _fmt(x):
-    return "  n/a" if x != x else f"{x:.3f}"
+def _fmt(x, digits=3):
+    return "n/a" if x != x else f"{round(x, digits) + 0.0:.{digits}f}"  # no "-0.000"
+
+
+def _ci(estimate, interval, *, digits=3):
+    """``0.794 [0.751, 0.831]``; the estimate alone when the interval does not exist."""
+    low, high = interval
+    if estimate != estimate:
+        return "n/a"
+    if low != low or high != high:
+        return f"{_fmt(estimate, digits)} [n/a]"
+    return f"{_fmt(estimate, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
 
 
 if __name__ == "__main__":

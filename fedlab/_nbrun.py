@@ -1,13 +1,14 @@
-"""Run a notebook headless in a fresh kernel (for the tests and the benchmarks; needs nbclient)."""
+"""Run a notebook headless in a fresh kernel (for the tests, the benchmarks and the grader)."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import queue
 import time
 from pathlib import Path
 
-__all__ = ["execute_notebook", "patient_shell_channel"]
+__all__ = ["execute_notebook", "execute_all_cells", "patient_shell_channel"]
 
 
 @contextlib.contextmanager
@@ -60,3 +61,47 @@ def execute_notebook(path, *, timeout=120):
         except CellExecutionError:
             pass  # the error is recorded in the cell's outputs
     return notebook
+
+
+def execute_all_cells(notebook, *, timeout, cwd):
+    """Run every code cell of ``notebook`` in a fresh kernel, going on past cells that raise.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode
+        Executed in place: each code cell gets its outputs (an ``"error"`` output for a cell
+        that raised).
+    timeout : float
+        Seconds for all the cells together (the kernel's start-up is not counted). When
+        they run out, the kernel is killed and the remaining cells are not run.
+    cwd : str or Path
+        The kernel's working directory.
+
+    Returns
+    -------
+    None or (int, str)
+        ``None`` when every cell ran; otherwise the index of the first cell that did not
+        finish, and why (``"timed out after 2 s"``, ``"the kernel died"``).
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    client = NotebookClient(notebook, kernel_name="python3", allow_errors=True,
+                            shutdown_kernel="immediate", coalesce_streams=True,
+                            resources={"metadata": {"path": str(cwd)}})
+    with patient_shell_channel(), client.setup_kernel():
+        deadline = time.monotonic() + timeout
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return index, f"timed out after {timeout:g} s"
+            client.timeout = max(1, math.ceil(left))
+            try:
+                client.execute_cell(cell, index)
+            except CellTimeoutError:
+                return index, f"timed out after {timeout:g} s"
+            except DeadKernelError:
+                return index, "the kernel died"
+    return None

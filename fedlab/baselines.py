@@ -12,7 +12,7 @@ import numpy as np
 from fedlab import federated, model
 from fedlab._validation import check_rng
 from fedlab.federated.preprocessing import combine, feature_sums
-from fedlab.metrics import Evaluator
+from fedlab.metrics import Evaluator, auc_difference
 
 __all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
 
@@ -62,24 +62,33 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     Returns
     -------
     dict
-        ``{"methods": {method: {"pooled": {"auc", "accuracy"}, "sites": {site: {...}}}}}``
-        with methods ``"centralized"``, ``"alone: <site>"`` for each hospital,
-        ``"fedavg (mean)"`` and ``"fedavg (weighted)"``.
+        ``{"methods": {method: {"pooled": metrics, "sites": {site: metrics}}},
+        "vs_centralized": {method: comparison}}``. Methods are ``"centralized"``,
+        ``"alone: <site>"`` for each hospital, ``"fedavg (mean)"`` and
+        ``"fedavg (weighted)"``; each ``metrics`` is :func:`fedlab.metrics.site_metrics`
+        (AUC, accuracy and calibration with 95 % intervals, patients and events), on all
+        test patients together (``"pooled"``) and on each hospital's. ``comparison`` is
+        :func:`fedlab.metrics.auc_difference` of the method against the centralized model
+        on all test patients (a paired DeLong interval of the AUC difference).
     """
     hospitals = list(hospitals)
     rng = check_rng(random_state)
     evaluator = Evaluator(hospitals)
-    methods = {"centralized": _score(evaluator, *centralized(hospitals, l2=l2))}
+    models = {"centralized": centralized(hospitals, l2=l2)}
     for h in hospitals:
-        methods[f"alone: {h.name}"] = _score(evaluator, *single_site(h, l2=l2))
+        models[f"alone: {h.name}"] = single_site(h, l2=l2)
     for rule in ("mean", "weighted"):
         history = federated.run(
             [federated.Client.from_hospital(h) for h in hospitals], rounds=rounds,
             local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2, aggregate=rule,
             test_sets=evaluator, progress=progress and f"fedavg ({rule})",
             random_state=rng)
-        methods[f"fedavg ({rule})"] = _score(evaluator, history.params, history.standardizer)
-    return {"methods": methods}
+        models[f"fedavg ({rule})"] = history.params, history.standardizer
+    methods = {}
+    for name, (params, standardizer) in models.items():
+        pooled, sites = evaluator.report(params, standardizer)
+        methods[name] = {"pooled": pooled, "sites": sites}
+    return {"methods": methods, "vs_centralized": _versus(evaluator, models, "centralized")}
 
 
 def _fit(X, y, *, l2):
@@ -88,9 +97,12 @@ def _fit(X, y, *, l2):
     return model.fit(standardizer.transform(X), y, l2=l2), standardizer
 
 
-def _score(evaluator, params, standardizer):
-    """AUC and accuracy, pooled and per site, as plain floats."""
-    pooled, sites = evaluator(params, standardizer)
-    keep = ("auc", "accuracy")
-    return {"pooled": {k: pooled[k] for k in keep},
-            "sites": {name: {k: m[k] for k in keep} for name, m in sites.items()}}
+def _versus(evaluator, models, reference):
+    """Paired DeLong comparison of every model's AUC with ``reference``'s, all test patients."""
+    risks = {}
+    for name, (params, standardizer) in models.items():
+        predictions = evaluator.predictions(params, standardizer).values()
+        y = np.concatenate([y for y, _ in predictions])
+        risks[name] = np.concatenate([p for _, p in predictions])
+    return {name: auc_difference(y, risks[name], risks[reference])
+            for name in models if name != reference}

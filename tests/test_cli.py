@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fedlab import data
-from fedlab.__main__ import main
+from fedlab.__main__ import format_table, main
 
 
 def test_help_lists_the_commands():
@@ -28,9 +28,26 @@ def test_demo_prints_the_table_and_writes_json(tmp_path, capsys):
     hospitals = [h.name for h in data.load_hospitals()]
     assert {"centralized", "fedavg (mean)", "fedavg (weighted)"} <= set(methods)
     assert {f"alone: {h}" for h in hospitals} <= set(methods)
+    new_keys = {"n", "events", "auc_ci", "accuracy_ci", "oe", "oe_ci", "calibration_slope",
+                "calibration_intercept", "brier"}
     for m in methods.values():
-        assert set(m["pooled"]) == {"auc", "accuracy"}
+        assert {"auc", "accuracy", "loss"} | new_keys <= set(m["pooled"])
         assert set(m["sites"]) == set(hospitals)
+        for site in m["sites"].values():
+            assert new_keys <= set(site)
+            low, high = site["auc_ci"]
+            assert low < site["auc"] < high
+    n_test = {h.name: (h.n_test, int(h.y_test.sum())) for h in data.load_hospitals()}
+    for name, site in methods["centralized"]["sites"].items():
+        assert (site["n"], site["events"]) == n_test[name]
+    # each method's AUC against the centralized model's, paired on the same patients
+    versus = results["vs_centralized"]
+    assert set(versus) == set(methods) - {"centralized"}
+    for name, d in versus.items():
+        assert d["difference"] == pytest.approx(
+            methods[name]["pooled"]["auc"] - methods["centralized"]["pooled"]["auc"])
+        assert d["ci"][0] <= d["difference"] <= d["ci"][1]
+    assert "95 % CI" in out and "patients / events" in out
     # the story: FedAvg (weighted) closes most of the gap between one hospital and pooling
     ceiling = methods["centralized"]["pooled"]["auc"]
     floor = np.mean([methods[f"alone: {h}"]["pooled"]["auc"] for h in hospitals])
@@ -126,3 +143,22 @@ def test_train_aligns_columns_by_name_and_can_skip_an_id_column(tmp_path, capsys
     assert main(["train", "--site", str(a), "--site", str(c), *common]) == 2
     err = capsys.readouterr().err
     assert "c.csv" in err and "age" in err
+
+
+def test_table_shows_intervals_counts_and_missing_values():
+    site = {"n": 40, "events": 0, "auc": float("nan"), "auc_ci": (float("nan"),) * 2,
+            "accuracy": 0.95, "accuracy_ci": (0.835, 0.986), "oe": 0.0, "oe_ci": (0.0, 1.2),
+            "brier": 0.04}
+    other = dict(site, n=60, events=9, auc=0.81, auc_ci=(0.66, 0.9))
+    pooled = dict(other, n=100, auc=0.7, auc_ci=(0.55, 0.82))
+    results = {"methods": {"a": {"pooled": pooled, "sites": {"s1": site, "s2": other}},
+                           "b": {"pooled": pooled, "sites": {"s1": site, "s2": other}}},
+               "vs_centralized": {"b": {"difference": -0.0001, "ci": (-0.02, 0.02)}}}
+    table = format_table(results)
+    assert "All 100 test patients together (9 events)" in table
+    assert "0.700 [0.550, 0.820]" in table and "0.000 [-0.020, 0.020]" in table
+    assert "40 / 0" in table and "60 / 9" in table
+    assert "n/a" in table and "0.81 [0.66, 0.90]" in table
+    assert "accuracy [95 % CI]" in table and "O/E [95 % CI]" in table
+    assert "0.00 [0.00, 1.20]" in table  # no event at s1: O/E 0 with its exact upper limit
+    assert all(line == line.rstrip() for line in table.splitlines())

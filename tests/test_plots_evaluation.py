@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from fedlab.plots import evaluation  # noqa: E402
+from fedlab.plots import evaluation, forest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +89,81 @@ def test_site_auc_bars_groups_models_by_site_and_states_the_winner():
 def test_site_auc_bars_refuses_models_naming_different_sites():
     with pytest.raises(ValueError, match="names the sites"):
         evaluation.site_auc_bars({"a": {"X": 0.7}, "b": {"Y": 0.7}})
+
+
+def test_roc_curves_give_each_auc_its_delong_interval(predictions):
+    from fedlab.metrics import auc_interval
+
+    ax = evaluation.roc_curves(predictions)
+    label = ax.get_legend().get_texts()[0].get_text()
+    _, _, (low, high) = auc_interval(*predictions["big site"])
+    assert label.endswith(f"95 % CI {low:.3f}-{high:.3f})")
+    plain = evaluation.roc_curves(predictions, intervals=False)
+    assert "CI" not in plain.get_legend().get_texts()[0].get_text()
+
+
+def _site_metrics(predictions):
+    from fedlab.metrics import site_metrics
+
+    return {name: site_metrics(y, p) for name, (y, p) in predictions.items()}
+
+
+def test_site_auc_bars_draw_intervals_and_name_patients_and_events(predictions):
+    sites = _site_metrics(predictions)
+    worse = {name: dict(m, auc=m["auc"] - 0.02,
+                        auc_ci=(m["auc_ci"][0] - 0.02, m["auc_ci"][1] - 0.02))
+             for name, m in sites.items()}
+    ax = evaluation.site_auc_bars({"model": sites, "other": worse})
+    whiskers = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(whiskers) == 2
+    segments = whiskers[0].lines[2][0].get_segments()
+    np.testing.assert_allclose([s[:, 0] for s in segments],
+                               [sites[name]["auc_ci"] for name in sites])
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[1] == f"small site\n({sites['small site']['n']} test patients, " \
+                       f"{sites['small site']['events']} events)"
+    # the leads are inside the intervals, and the title says so
+    title = " ".join(ax.get_title().split())
+    assert title == ("model has the highest AUC at 2 of 2 sites, but at 2 of them another "
+                     "model's 95 % interval overlaps its own")
+    assert "95 % interval" in ax.get_xlabel()
+
+
+def test_site_auc_bars_claims_a_lead_only_outside_the_intervals():
+    scores = {"good": {"A": {"auc": 0.9, "auc_ci": (0.85, 0.94)}},
+              "poor": {"A": {"auc": 0.6, "auc_ci": (0.5, 0.7)}}}
+    ax = evaluation.site_auc_bars(scores)
+    assert ax.get_title() == "good has the highest AUC at 1 of 1 sites"
+
+
+@pytest.mark.parametrize("metric", ["auc", "accuracy", "oe", "calibration_slope",
+                                    "calibration_intercept"])
+def test_site_forest_draws_each_site_and_the_pooled_diamond(predictions, metric):
+    from fedlab.metrics import pool_site_metrics
+
+    sites = _site_metrics(predictions)
+    ax = forest.site_forest(sites, metric=metric, pooled=pool_site_metrics(sites))
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0].startswith("big site\n400 patients") and ticks[-1] == "pooled"
+    assert len(ax.patches) == 1  # the diamond
+    assert ax.get_xscale() == ("log" if metric == "oe" else "linear")
+    assert ax.get_xlabel()
+
+
+def test_site_forest_claims_a_difference_only_when_intervals_are_apart():
+    apart = {"A": {"n": 90, "events": 13, "calibration_slope": 1.4,
+                   "calibration_slope_ci": (1.1, 1.7)},
+             "B": {"n": 400, "events": 60, "calibration_slope": 0.8,
+                   "calibration_slope_ci": (0.7, 0.9)}}
+    title = " ".join(forest.site_forest(apart, metric="calibration_slope")
+                     .get_title().split())
+    assert title == "calibration slope differs between sites: A 1.40 [1.10, 1.70] vs B " \
+                    "0.80 [0.70, 0.90]"
+    apart["A"]["calibration_slope_ci"] = (0.85, 1.9)
+    title = forest.site_forest(apart, metric="calibration_slope").get_title()
+    assert "all overlap" in title and "differs" not in title
+
+
+def test_site_forest_refuses_an_unknown_metric(predictions):
+    with pytest.raises(ValueError, match="metric must be one of"):
+        forest.site_forest(_site_metrics(predictions), metric="brier")

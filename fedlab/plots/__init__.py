@@ -21,6 +21,7 @@ from fedlab.plots.evaluation import (
     roc_curves,
     site_auc_bars,
 )
+from fedlab.plots.forest import site_forest
 from fedlab.plots.privacy import epsilon_per_round, noisy_answers, privacy_utility, rdp_curve
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
@@ -28,6 +29,7 @@ from fedlab.plots.training import learning_curves, method_comparison
 
 __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison",
            "roc_curves", "calibration_diagram", "calibration_table", "site_auc_bars",
+           "site_forest",
            "masked_vs_raw", "noise_under_dropouts", "protocol_cost_curves",
            "site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
            "site_vs_others", "missing_by_site", "risk_by_sbp", "noisy_answers",

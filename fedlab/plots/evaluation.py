@@ -1,21 +1,24 @@
-"""Figures of model evaluation: ROC curves, calibration (reliability) diagrams, AUC per site.
+"""Figures of model evaluation: ROC curves, calibration diagrams, per-site metrics with intervals.
 
 Calibration follows Van Calster et al., "Calibration: the Achilles heel of predictive
-analytics", BMC Medicine 2019; the AUC is the rank-sum statistic of Hanley & McNeil 1982.
+analytics", BMC Medicine 2019; the AUC is the rank-sum statistic of Hanley & McNeil 1982,
+its interval DeLong's (see :mod:`fedlab.metrics`).
 """
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from fedlab.metrics import roc_auc
+from fedlab.metrics import auc_interval, wilson_interval
 from fedlab.plots.style import color, new_axes
 
 __all__ = ["roc_curves", "calibration_diagram", "site_auc_bars", "calibration_table"]
 
 
-def roc_curves(curves, *, ax=None, title=None):
+def roc_curves(curves, *, intervals=True, ax=None, title=None):
     """One ROC curve per labelled set of predictions, with its AUC in the legend.
 
     Parameters
@@ -23,6 +26,8 @@ def roc_curves(curves, *, ax=None, title=None):
     curves : dict of str to (y_true, score), or one (y_true, score) pair
         For each label (a hospital, a model), the 0/1 outcomes and the predicted risks
         (any score that ranks patients) of the same patients.
+    intervals : bool, default=True
+        Give each AUC's 95 % interval (DeLong) in the legend.
     ax : matplotlib Axes, optional
     title : str, optional
         Defaults to a sentence naming the lowest and the highest AUC.
@@ -40,9 +45,9 @@ def roc_curves(curves, *, ax=None, title=None):
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> ax = roc_curves({"demo": ([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])})
+    >>> ax = roc_curves({"demo": ([0, 0, 0, 1, 1, 1], [.1, .3, .6, .4, .7, .9])})
     >>> ax.get_legend().get_texts()[0].get_text()
-    'demo (AUC 0.750)'
+    'demo (AUC 0.889, 95 % CI 0.261-0.995)'
     >>> plt.close(ax.figure)
     """
     curves = _labelled(curves, "curves")
@@ -50,9 +55,10 @@ def roc_curves(curves, *, ax=None, title=None):
     aucs = {}
     for k, (label, (y, score)) in enumerate(curves.items()):
         fpr, tpr, _ = roc_curve(y, score)
-        aucs[label] = roc_auc(y, score)
+        aucs[label], _, (low, high) = auc_interval(y, score)
+        ci = f", 95 % CI {low:.3f}-{high:.3f}" if intervals and low == low else ""
         ax.plot(fpr, tpr, color=color(k), lw=2, drawstyle="steps-post",
-                label=f"{label} (AUC {aucs[label]:.3f})")
+                label=f"{label} (AUC {aucs[label]:.3f}{ci})")
     ax.plot([0, 1], [0, 1], color=color(7), ls=":", lw=1.2, label="coin flip (AUC 0.5)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
@@ -60,12 +66,16 @@ def roc_curves(curves, *, ax=None, title=None):
     ax.set_xlabel("false positive rate = 1 - specificity\n(share of patients without an "
                   "event who are flagged)")
     ax.set_ylabel("true positive rate = sensitivity\n(share of events that are flagged)")
-    ax.legend(loc="lower right", fontsize=8)
+    if intervals:  # long labels: below the axes, where they hide no curve
+        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.22), fontsize=8, frameon=False)
+    else:
+        ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     if title is None:
         low, high = min(aucs, key=aucs.get), max(aucs, key=aucs.get)
-        title = (f"AUC {aucs[high]:.3f} at best ({high})" if low == high else
-                 f"AUC ranges from {aucs[low]:.3f} ({low}) to {aucs[high]:.3f} ({high})")
+        title = _wrapped(ax, f"AUC {aucs[high]:.3f} at best ({high})" if low == high else
+                         f"AUC ranges from {aucs[low]:.3f} ({low}) to {aucs[high]:.3f} "
+                         f"({high})")
     ax.set_title(title, fontsize=10)
     return ax
 
@@ -120,7 +130,7 @@ def calibration_table(y_true, proba, *, n_bins=10, strategy="quantile"):
     total = np.bincount(which, weights=p, minlength=len(edges) - 1)[keep]
     count = count[keep]
     observed = events / count
-    low, high = _wilson(events, count)
+    low, high = wilson_interval(events, count)
     return {"predicted": total / count, "observed": observed, "low": low, "high": high,
             "count": count}
 
@@ -193,13 +203,18 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
 
     Parameters
     ----------
-    scores : dict of str to (dict of str to float)
-        ``{model: {site: auc}}``; every model must name the same sites.
+    scores : dict of str to (dict of str to float or dict)
+        ``{model: {site: auc}}``, or ``{model: {site: metrics}}`` with the dicts of
+        :func:`fedlab.metrics.site_metrics` (or an :class:`~fedlab.metrics.Evaluator`
+        report), whose ``auc_ci`` is drawn as an error bar. Every model must name the
+        same sites.
     notes : dict of str to str, optional
         Extra text under a site's name, e.g. ``{"Rosewood": "7 events in the test set"}``.
+        Defaults to the number of test patients and events when the metrics hold them.
     ax : matplotlib Axes, optional
     title : str, optional
-        Defaults to a sentence naming the model with the best AUC on most sites.
+        Defaults to a sentence naming the model with the best AUC on most sites and, with
+        intervals, at how many of those sites another model's interval reaches its own.
 
     Returns
     -------
@@ -211,7 +226,11 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
     >>> ax = site_auc_bars({"pooled": {"A": 0.8, "B": 0.7}, "alone": {"A": 0.8, "B": 0.6}})
     >>> ax.get_title()
     'pooled has the highest AUC at 2 of 2 sites'
-    >>> plt.close(ax.figure)
+    >>> ax = site_auc_bars({"pooled": {"A": {"auc": 0.8, "auc_ci": (0.7, 0.9)}},
+    ...                     "alone": {"A": {"auc": 0.75, "auc_ci": (0.6, 0.85)}}})
+    >>> " ".join(ax.get_title().split())  # the title is wrapped to the figure's width
+    "pooled has the highest AUC at 1 of 1 sites, but at 1 of them another model's 95 % ..."
+    >>> plt.close("all")
     """
     if not isinstance(scores, dict) or not scores:
         raise ValueError("scores must be a non-empty dict {model: {site: auc}}")
@@ -221,32 +240,68 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
         if set(scores[m]) != set(sites):
             raise ValueError(f"model {m!r} names the sites {sorted(scores[m])}, but "
                              f"{models[0]!r} names {sorted(sites)}")
-    notes = notes or {}
+    cells = [[_auc_and_interval(scores[m][s]) for s in sites] for m in models]
+    values = np.array([[c[0] for c in row] for row in cells], dtype=float)
+    lows = np.array([[c[1] for c in row] for row in cells], dtype=float)
+    highs = np.array([[c[2] for c in row] for row in cells], dtype=float)
+    if notes is None:
+        first = scores[models[0]]
+        notes = {s: f"{first[s]['n']:,} test patients, {first[s]['events']} events"
+                 for s in sites if isinstance(first[s], dict) and "n" in first[s]}
     ax = new_axes(ax, figsize=(8, 0.2 * len(models) * len(sites) + 0.3 * len(sites) + 1.2))
     height = 0.8 / len(models)
     centre = np.arange(len(sites))
-    values = np.array([[scores[m][s] for s in sites] for m in models], dtype=float)
     for k, m in enumerate(models):
         where = centre - 0.4 + height * (k + 0.5)
         ax.barh(where, values[k], height=height * 0.92, color=color(k), label=m)
-        for y, v in zip(where, values[k]):
-            ax.text(v, y, f" {v:.3f}", va="center", fontsize=8)
+        has = ~np.isnan(lows[k])
+        if has.any():
+            ax.errorbar(values[k][has], where[has], color=color(7), lw=1, capsize=2, ls="none",
+                        xerr=np.vstack([values[k] - lows[k], highs[k] - values[k]])[:, has])
+        for y, v, top in zip(where, values[k], np.fmax(values[k], highs[k])):
+            ax.text(top, y, f" {v:.3f}", va="center", fontsize=8)
     ax.set_yticks(centre, [s + (f"\n({notes[s]})" if s in notes else "") for s in sites],
                   fontsize=9)
     ax.invert_yaxis()
-    low = np.nanmin(values)
-    ax.set_xlim(min(0.5, low - 0.05), 1.0)
+    ax.set_xlim(min(0.5, np.nanmin(np.fmin(values, lows)) - 0.05), 1.0)
     ax.axvline(0.5, color=color(7), ls=":", lw=1)
-    ax.set_xlabel("ROC AUC on the hospital's own test set (0.5 = coin flip, 1 = perfect)")
+    ax.set_xlabel("ROC AUC on the hospital's own test set (0.5 = coin flip, 1 = perfect)"
+                  + ("\nwhiskers: 95 % interval (DeLong)" if not np.isnan(lows).all() else ""))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     if title is None:
-        best = np.nanargmax(values, axis=0)
-        winner = int(np.bincount(best, minlength=len(models)).argmax())
-        wins = int((best == winner).sum())
-        title = f"{models[winner]} has the highest AUC at {wins} of {len(sites)} sites"
+        title = _wrapped(ax, _auc_bars_finding(models, values, lows, highs))
     ax.set_title(title, fontsize=10)
     return ax
+
+
+def _wrapped(ax, title):
+    """A default title broken into lines that fit the figure's width."""
+    return textwrap.fill(title, int(10 * ax.figure.get_figwidth()))
+
+
+def _auc_and_interval(value):
+    """``(auc, low, high)`` from a number or a metrics dict (NaN bounds when none)."""
+    if isinstance(value, dict):
+        low, high = value.get("auc_ci", (np.nan, np.nan))
+        return value["auc"], low, high
+    return value, np.nan, np.nan
+
+
+def _auc_bars_finding(models, values, lows, highs):
+    """Which model wins most sites, and at how many of them the intervals overlap."""
+    best = np.nanargmax(values, axis=0)
+    winner = int(np.bincount(best, minlength=len(models)).argmax())
+    won = np.flatnonzero(best == winner)
+    title = f"{models[winner]} has the highest AUC at {len(won)} of {values.shape[1]} sites"
+    others = np.delete(np.arange(len(models)), winner)
+    if np.isnan(lows).all() or not len(others):
+        return title
+    overlap = sum(bool(np.any(highs[others, s] >= lows[winner, s])) for s in won)
+    if overlap:
+        title += (f", but at {overlap} of them another model's 95 % interval overlaps its "
+                  "own")
+    return title
 
 
 def _labelled(curves, name, *, need_both_classes=True):
@@ -268,10 +323,3 @@ def _labelled(curves, name, *, need_both_classes=True):
         checked[label] = (y, score)
     return checked
 
-
-def _wilson(events, count, z=1.959964):
-    """Wilson score interval of a binomial proportion (good even for 0 or all events)."""
-    rate = events / count
-    centre = (rate + z**2 / (2 * count)) / (1 + z**2 / count)
-    half = z * np.sqrt(rate * (1 - rate) / count + z**2 / (4 * count**2)) / (1 + z**2 / count)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)

@@ -1,0 +1,25 @@
+"""Evaluation of risk models, per hospital and pooled, each number with its 95 % interval.
+
+- :mod:`fedlab.metrics.auc`: ROC AUC, DeLong's variance, the paired comparison of two AUCs.
+- :mod:`fedlab.metrics.calibration`: Wilson interval, O/E, calibration slope and
+  intercept, Brier score.
+- :mod:`fedlab.metrics.sites`: one site's summary (:func:`site_metrics`) and the pooling
+  of several (:func:`pool_site_metrics`, a random-effects meta-analysis where needed).
+- :mod:`fedlab.metrics.evaluator`: the course's referee, :class:`Evaluator`.
+"""
+
+from fedlab.metrics.auc import auc_difference, auc_interval, delong_covariance, roc_auc
+from fedlab.metrics.calibration import (
+    brier_score,
+    calibration_intercept,
+    calibration_slope,
+    observed_expected,
+    wilson_interval,
+)
+from fedlab.metrics.evaluator import Evaluator, evaluate
+from fedlab.metrics.sites import pool_site_metrics, random_effects, site_metrics
+
+__all__ = ["evaluate", "Evaluator", "roc_auc", "delong_covariance", "auc_interval",
+           "auc_difference", "wilson_interval", "observed_expected", "calibration_slope",
+           "calibration_intercept", "brier_score", "site_metrics", "pool_site_metrics",
+           "random_effects"]
