@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from fedlab._validation import InvalidParameterError
 from fedlab.metrics.auc import _z, auc_interval
@@ -227,6 +226,8 @@ def random_effects(estimates, variances, *, level=0.95):
     mu = float(np.sum(w_star * y) / np.sum(w_star))
     spread = max(1.0, float(np.sum(w_star * (y - mu) ** 2)) / (k - 1))
     se = math.sqrt(spread / float(np.sum(w_star)))
+    from scipy import stats  # only here: importing scipy.stats takes half a second
+
     t = float(stats.t.ppf(0.5 + level / 2, k - 1))
     return {"estimate": mu, "se": se, "ci": (mu - t * se, mu + t * se), "tau2": float(tau2),
             "i2": max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0, "k": k}
