@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## open the course in JupyterLab, at the welcome lesson
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ROOT_FLAG) lessons/00-welcome.ipynb
 
-test: $(STAMP)  ## run the whole test suite (unit, property, notebook and browser tests)
+test: $(STAMP)  ## run the whole test suite (lint, unit, property, notebook and browser tests)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lessons: $(STAMP)  ## regenerate lessons/ from solutions/ (never overwrites a learner's work)
