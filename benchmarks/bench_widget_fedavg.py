@@ -8,6 +8,12 @@ synchronously, so this is the Python side of what a learner waits for; the brows
 round trip and the image decode). The number of clients is moved with the split set to
 IID, since the slider is disabled for the five hospitals. Target: median < 250 ms.
 
+Then the heaviest corner a learner can reach: every split at 50 clients (the hospitals at
+5), E = 10, 50 rounds, C = 1, lr 1; from there each control is moved through its range
+while the others stay at their heaviest. Target: median <= 250 ms, worst <= 500 ms; where
+a run takes longer, the dashboard draws the curve as it grows (``first frame`` is when a
+learner first sees it move).
+
 Run: ``.venv/bin/python benchmarks/bench_widget_fedavg.py``
 """
 
@@ -93,5 +99,46 @@ def main():
           "(train = federated.run with per-round evaluation; draw = curves + PNG encode)")
 
 
+HEAVY = {"n_clients": 50, "local_epochs": 10, "rounds": 50, "client_fraction": 1.0,
+         "learning_rate": 1.0}
+
+
+def heaviest(dashboard, rng):
+    """Every control moved through its range from the heaviest corner, per split."""
+    print("\nheaviest corner: 50 clients (5 hospitals), E = 10, 50 rounds, C = 1, lr 1")
+    header = (f"{'split / control moved':44s} {'changes':>7s} {'median':>8s} {'max':>8s}"
+              f" {'first frame':>12s}")
+    print(header + "\n" + "-" * len(header))
+    everything = []
+    for split in PARTITIONS:
+        dashboard.partition.value = split
+        for control, value in HEAVY.items():
+            getattr(dashboard, control).value = value
+        rows = []
+        for label, name, values, _ in plan(rng):
+            if name in ("partition",) or (name == "n_clients" and PARTITIONS[split] is None):
+                continue
+            control = getattr(dashboard, name)
+            for value in values[:8]:
+                if control.value == value:
+                    continue
+                start = time.perf_counter()
+                control.value = value
+                rows.append((time.perf_counter() - start,
+                             dashboard.last_timings.get("first_frame") or np.nan))
+            control.value = HEAVY.get(name, control.value)
+        rows = np.array(rows)
+        everything.append(rows[:, 0])
+        first = rows[:, 1][np.isfinite(rows[:, 1])]
+        first_text = f"{np.median(first) * 1e3:7.0f} ms" if len(first) else "   never slow"
+        print(f"{split:44s} {len(rows):7d} {np.median(rows[:, 0]) * 1e3:6.0f} ms "
+              f"{rows[:, 0].max() * 1e3:6.0f} ms {first_text}")
+    all_ms = np.concatenate(everything) * 1e3
+    print(f"{'all heavy changes':44s} {len(all_ms):7d} {np.median(all_ms):6.0f} ms "
+          f"{all_ms.max():6.0f} ms")
+
+
 if __name__ == "__main__":
     main()
+    heaviest(FedAvgDashboard(data.load_hospitals(), random_state=SEED),
+             np.random.default_rng(SEED))
