@@ -115,8 +115,8 @@ def heaviest(dashboard, rng):
         for control, value in HEAVY.items():
             getattr(dashboard, control).value = value
         rows = []
-        for label, name, values, _ in plan(rng):
-            if name in ("partition",) or (name == "n_clients" and PARTITIONS[split] is None):
+        for _label, name, values, _ in plan(rng):
+            if name == "partition" or (name == "n_clients" and PARTITIONS[split] is None):
                 continue
             control = getattr(dashboard, name)
             for value in values[:8]:
