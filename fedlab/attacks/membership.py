@@ -9,7 +9,6 @@ it exposes while rarely accusing a non-member.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,15 +51,13 @@ def expand_features(X, degree=2):
     >>> expand_features(np.zeros((5, 11)), degree=3).shape
     (5, 363)
     """
+    from sklearn.preprocessing import PolynomialFeatures
+
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D of shape (n_samples, n_features), got shape {X.shape}")
     degree = check_int(degree, "degree", minimum=1)
-    columns = [X]
-    for k in range(2, degree + 1):
-        combos = np.array(list(itertools.combinations_with_replacement(range(X.shape[1]), k)))
-        columns.append(np.prod(X[:, combos], axis=2))  # (n, n_combos, k) -> (n, n_combos)
-    return np.hstack(columns)
+    return PolynomialFeatures(degree, include_bias=False).fit_transform(X)
 
 
 def design_matrices(X_train, *X_others, degree=2):
@@ -131,7 +128,8 @@ def roc_curve(is_member, scores):
     fpr, tpr, thresholds : ndarray of shape (n_thresholds,)
         Calling "member" every record with ``score >= thresholds[j]`` has false-positive
         rate ``fpr[j]`` and true-positive rate ``tpr[j]``; both rise from 0 to 1 (the
-        first threshold is ``inf``: nobody is called a member).
+        first threshold is ``inf``: nobody is called a member). scikit-learn's
+        ``roc_curve`` with every threshold kept.
 
     Examples
     --------
@@ -146,14 +144,9 @@ def roc_curve(is_member, scores):
                          f"{is_member.shape} and {scores.shape}")
     if is_member.all() or not is_member.any():
         raise ValueError("is_member must hold both members (1) and non-members (0)")
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_members = scores[order], is_member[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(scores) - 1]
-    tp = np.cumsum(sorted_members)[last_of_tie]
-    fp = (last_of_tie + 1) - tp
-    fpr = np.r_[0.0, fp / (~is_member).sum()]
-    tpr = np.r_[0.0, tp / is_member.sum()]
-    return fpr, tpr, np.r_[np.inf, sorted_scores[last_of_tie]]
+    from sklearn import metrics
+
+    return metrics.roc_curve(is_member, scores, drop_intermediate=False)
 
 
 def tpr_at_fpr(fpr, tpr, target=0.01):
