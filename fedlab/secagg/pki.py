@@ -16,10 +16,7 @@ import struct
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .keys import KEY_BYTES, byte_source
 
@@ -44,6 +41,8 @@ class PublicKeyInfrastructure:
     False
     >>> pki.verify(4, signing_key.sign(b"hello"), b"hello")  # nobody enrolled as 4
     False
+    >>> len(pki.verification_key(3))
+    32
     """
 
     def __init__(self):
@@ -70,9 +69,13 @@ class PublicKeyInfrastructure:
             raise ValueError(f"client {client_id} is already enrolled")
         signing_key = Ed25519PrivateKey.from_private_bytes(
             byte_source(random_state)(KEY_BYTES))
-        self._verification_keys[client_id] = signing_key.public_key().public_bytes(
-            _RAW, serialization.PublicFormat.Raw)
+        self._verification_keys[client_id] = signing_key.public_key()
         return signing_key
+
+    def verification_key(self, client_id):
+        """Client ``client_id``'s raw 32-byte verification key, what a certificate holds."""
+        return self._verification_keys[client_id].public_bytes(
+            _RAW, serialization.PublicFormat.Raw)
 
     def verify(self, client_id, signature, message):
         """Whether ``signature`` is client ``client_id``'s signature of ``message``."""
@@ -80,7 +83,7 @@ class PublicKeyInfrastructure:
         if key is None or not isinstance(signature, bytes):
             return False
         try:
-            Ed25519PublicKey.from_public_bytes(key).verify(signature, message)
+            key.verify(signature, message)
         except InvalidSignature:
             return False
         return True
