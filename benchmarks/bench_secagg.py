@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_secagg.py [--clients 100] [--dim 10000] [--dropout 0.1]``.
 Default: 100 clients, 10,000 parameters, 10 % dropouts (half before masking,
 half after), threshold 2n/3, 32-bit ring. Prints the total time, the time in each
-phase, and the bytes each client sends and receives.
+phase, and the bytes each client sends and receives, for the honest-but-curious
+version and for the actively secure one (signed keys, ConsistencyCheck).
 
 Then FedAvg on the five shipped hospitals (12 parameters), plain and through
 :class:`fedlab.secagg.SecureFedAvg`, ``--rounds`` rounds (default 20): time per run,
@@ -19,6 +20,7 @@ from _machine import describe  # benchmarks/_machine.py: the script folder is on
 
 from fedlab import data, federated
 from fedlab.secagg import (
+    PublicKeyInfrastructure,
     SecAggClient,
     SecAggServer,
     SecureFedAvg,
@@ -28,7 +30,8 @@ from fedlab.secagg import (
 )
 
 
-def run(n_clients=100, dim=10_000, dropout=0.1, threshold=None, bits=32, seed=0):
+def run(n_clients=100, dim=10_000, dropout=0.1, threshold=None, bits=32, seed=0,
+        authenticated=False):
     """Run one round phase by phase; return timings (s) and per-client bytes."""
     threshold = threshold or -(-2 * n_clients // 3)
     rng = np.random.default_rng(seed)
@@ -47,8 +50,12 @@ def run(n_clients=100, dim=10_000, dropout=0.1, threshold=None, bits=32, seed=0)
 
     start = time.perf_counter()
     encoded = encode(vectors, clip_range=1.0, bits=bits, n_clients=n_clients)
-    clients = [SecAggClient(u, random_state=streams[u], **common) for u in range(n_clients)]
-    server = SecAggServer(**common)
+    pki = PublicKeyInfrastructure() if authenticated else None
+    identity = [dict(pki=pki, signing_key=pki.enroll(u, random_state=streams[u]))
+                if authenticated else {} for u in range(n_clients)]
+    clients = [SecAggClient(u, random_state=streams[u], **identity[u], **common)
+               for u in range(n_clients)]
+    server = SecAggServer(pki=pki, **common)
     t = time.perf_counter()
     broadcast = server.receive_keys(send([c.advertise_keys() for c in clients]))
     down += len(broadcast.to_bytes())
@@ -66,11 +73,17 @@ def run(n_clients=100, dim=10_000, dropout=0.1, threshold=None, bits=32, seed=0)
     t = time.perf_counter()
     responders = [u for u in survivors.survivors if u not in after]
     down[responders] += len(survivors.to_bytes())
+    if authenticated:
+        survivors = server.receive_consistency_checks(
+            send([clients[u].consistency_check(survivors) for u in responders]))
+        down[responders] += len(survivors.to_bytes())
+        times["3 ConsistencyCheck"] = time.perf_counter() - t
+        t = time.perf_counter()
     unmask = send([clients[u].unmask(survivors) for u in responders])
-    times["3a Unmasking (clients)"] = time.perf_counter() - t
+    times["4a Unmasking (clients)"] = time.perf_counter() - t
     t = time.perf_counter()
     ring_sum = server.receive_unmask_shares(unmask)
-    times["3b Unmasking (server)"] = time.perf_counter() - t
+    times["4b Unmasking (server)"] = time.perf_counter() - t
     total = decode_sum(ring_sum, n_summands=len(survivors.survivors), clip_range=1.0,
                        bits=bits, n_clients=n_clients)
     times["total"] = time.perf_counter() - start
@@ -119,20 +132,30 @@ def main():
                         help="FedAvg rounds of the hospital comparison")
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        report = run(args.clients, args.dim, args.dropout, args.threshold, args.bits)
-    print(f"{args.clients} clients x {args.dim} parameters, threshold {report['threshold']}, "
-          f"{report['n_before']} dropped before masking, {report['n_after']} after, "
-          f"{args.bits}-bit ring")
-    for phase, seconds in report["times"].items():
-        print(f"  {phase:<26} {seconds:7.3f} s")
-    raw = 4 * args.dim if args.bits <= 32 else 8 * args.dim
-    for name in ("up", "down"):
-        b = report[name][report[name] > 0]
-        print(f"  bytes {name:<4} per client: median {np.median(b):,.0f}, max {b.max():,.0f} "
-              f"(the masked vector alone: {raw:,})")
-    print(f"  max |secure sum - float sum| = {report['error']:.2e}")
+    reports = {}
+    for authenticated in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            reports[authenticated] = report = run(args.clients, args.dim, args.dropout,
+                                                  args.threshold, args.bits,
+                                                  authenticated=authenticated)
+        name = "actively secure" if authenticated else "honest-but-curious"
+        print(f"{name}: {args.clients} clients x {args.dim} parameters, threshold "
+              f"{report['threshold']}, {report['n_before']} dropped before masking, "
+              f"{report['n_after']} after, {args.bits}-bit ring")
+        for phase, seconds in report["times"].items():
+            print(f"  {phase:<26} {seconds:7.3f} s")
+        raw = 4 * args.dim if args.bits <= 32 else 8 * args.dim
+        for name in ("up", "down"):
+            b = report[name][report[name] > 0]
+            print(f"  bytes {name:<4} per client: median {np.median(b):,.0f}, max "
+                  f"{b.max():,.0f} (the masked vector alone: {raw:,})")
+        print(f"  max |secure sum - float sum| = {report['error']:.2e}")
+    hbc, active = reports[False], reports[True]
+    print(f"active overhead: {active['times']['total'] - hbc['times']['total']:+.3f} s "
+          f"({active['times']['total'] / hbc['times']['total'] - 1:+.0%}), "
+          f"{np.median(active['up'][active['up'] > 0] - hbc['up'][hbc['up'] > 0]):+,.0f} "
+          "bytes up per client (median)")
     vectors = np.random.default_rng(1).uniform(-1, 1, size=(args.clients, args.dim))
     n_drop = int(round(args.dropout * args.clients))
     start = time.perf_counter()

@@ -228,10 +228,10 @@ def test_dropouts_before_masking_take_noise_away_unless_shares_are_sized_for_the
     safe = SecureSummation(dropout_before_masking=0.25, expected_survivors="threshold")
 
     with pytest.warns(RuntimeWarning, match="took their noise shares with them"):
-        low = lossy(x, noise_std=1.0, rng=np.random.default_rng(5))
+        low = lossy(x, noise_std=1.0, rng=np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        high = safe(x, noise_std=1.0, rng=np.random.default_rng(5))
+        high = safe(x, noise_std=1.0, rng=np.random.default_rng(0))
 
     k = len(lossy.log[-1]["survivors"])
     assert 7 <= k < 9  # the seed drops one or two, the threshold is 7

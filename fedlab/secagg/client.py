@@ -6,14 +6,15 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .encoding import ring_dtype, value_bits
+from .client_checks import ServerMessageChecks
+from .encoding import value_bits
 from .keys import agree, byte_source, generate_key, private_int, public_bytes
 from .masks import pairwise_mask, prg, ring_mask
 from .messages import (
     SHARE_PLAINTEXT,
     AdvertiseKeys,
+    ConsistencyCheck,
     EncryptedShare,
-    KeyBroadcast,
     MalformedMessageError,
     MaskedInput,
     RoutedShares,
@@ -22,6 +23,7 @@ from .messages import (
     SurvivorList,
     UnmaskShares,
 )
+from .pki import PublicKeyInfrastructure, key_statement, survivors_statement
 from .shamir import PRIME, SHARE_BYTES, share
 
 __all__ = ["SecAggClient", "check_setup", "commit_seed"]
@@ -50,7 +52,7 @@ def commit_seed(seed, *, client_id, round_id):
     return hashlib.sha256(tag + seed).digest()
 
 
-class SecAggClient:
+class SecAggClient(ServerMessageChecks):
     """One client of a secure aggregation round.
 
     Parameters
@@ -72,23 +74,73 @@ class SecAggClient:
     random_state : None, int or numpy.random.Generator, default=None
         ``None`` draws keys and seeds from ``os.urandom``, as a deployment must.
         A seed makes them reproducible, for teaching only.
+    pki : PublicKeyInfrastructure, optional
+        Given, the client runs the actively secure version: it signs its keys with
+        ``signing_key``, checks every peer's signature against ``pki``, and unmasks
+        only after the ConsistencyCheck phase (:meth:`consistency_check`).
+    signing_key : Ed25519PrivateKey, optional
+        This client's long-term signing key, from ``pki.enroll(client_id)``; needed
+        with ``pki``.
+
+    Raises
+    ------
+    ValueError
+        In the actively secure version, if ``threshold <= n_clients / 2``: the client
+        refuses, since a server could then split the survivors into two groups of
+        ``threshold`` and collect both shares of one client.
 
     Notes
     -----
-    Call the four phases in order: :meth:`advertise_keys`, :meth:`share_keys`,
-    :meth:`masked_input`, :meth:`unmask`. The client checks what the server
-    relays: its own keys unchanged, distinct keys, authentic share ciphertexts,
-    and at least ``threshold`` clients left; and it never reveals both the
-    b-share and the s-share of one peer, the rule that keeps a malicious server
-    from unmasking a single input (Bonawitz et al. 2017, Section 4).
+    Call the phases in order: :meth:`advertise_keys`, :meth:`share_keys`,
+    :meth:`masked_input`, (actively secure version: :meth:`consistency_check`),
+    :meth:`unmask`. The client checks what the server relays: its own keys
+    unchanged, distinct keys, authentic share ciphertexts, at least ``threshold``
+    clients left; and it never reveals both the b-share and the s-share of one peer.
+
+    **Which server this protects against** (Bonawitz et al. 2017, Section 6).
+    Without ``pki`` (honest-but-curious version): a server that follows the protocol
+    and colludes with fewer than ``threshold`` clients learns nothing beyond the sum
+    of the honest survivors' inputs (Theorem 6.3). A server that cheats defeats it:
+    it can substitute its own public keys in the broadcast to one client and read
+    all that client shares, whatever the threshold; and with ``threshold <= n / 2``
+    it can send different survivor lists to two halves of the clients and collect
+    both shares of one client. With ``pki`` (actively secure version: signed keys,
+    ConsistencyCheck): a server that deviates at will, colluding with ``n_C``
+    clients, learns at most one sum of the inputs of at least ``threshold - n_C``
+    honest clients (Theorem 6.5); with ``threshold > 2 n / 3`` this holds while
+    fewer than ``n / 3`` clients collude. Counting makes the condition concrete:
+    two disjoint groups of honest clients, each of ``threshold - n_C``, cannot both
+    exist when ``2 threshold > n + n_C``. No version stops a cheating server from
+    ending the round or from making the sum wrong (the protocol gives privacy, not
+    correctness, against an active server).
+
+    References
+    ----------
+    .. [1] K. Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving
+       Machine Learning", ACM CCS 2017: Figure 4 (the protocol, with the parts the
+       active model needs), Section 6 (security), Theorems 6.3 and 6.5.
     """
 
     def __init__(self, client_id, *, n_clients, threshold, dim, bits=32, round_id=0,
-                 random_state=None):
+                 random_state=None, pki=None, signing_key=None):
         check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits,
                     round_id=round_id)
         if not 0 <= client_id < n_clients:
             raise ValueError(f"client_id must be in [0, {n_clients}), got {client_id}")
+        if (pki is None) != (signing_key is None):
+            raise ValueError("pki and signing_key go together: pass both (actively secure "
+                             "version) or neither (honest-but-curious version)")
+        if pki is not None:
+            if not isinstance(pki, PublicKeyInfrastructure):
+                raise TypeError(f"pki must be a PublicKeyInfrastructure, got "
+                                f"{type(pki).__name__}")
+            if 2 * threshold <= n_clients:
+                raise ValueError(
+                    f"client {client_id} refuses threshold={threshold} with "
+                    f"n_clients={n_clients}: at most half, so a server could collect both "
+                    "shares of one client from two groups; use threshold > n_clients / 2 "
+                    f"(> 2n/3 = {2 * n_clients / 3:.4g} to tolerate colluding clients)")
+        self.pki, self._signing_key = pki, signing_key
         self.client_id, self.n_clients, self.threshold = int(client_id), n_clients, threshold
         self.dim, self.bits, self.round_id = dim, bits, round_id
         byte_source(random_state)  # validates the type
@@ -103,33 +155,25 @@ class SecAggClient:
         self._held = {}  # dealer id -> (s_share, b_share) this client holds, dealers in U2
         self._b_seed = None
         self._revealed_b, self._revealed_s = set(), set()
+        self._signed = None  # the survivor list signed in ConsistencyCheck
+
+    @property
+    def authenticated(self):
+        """Whether this client runs the actively secure version (signatures, PKI)."""
+        return self.pki is not None
 
     # Phase 0 ---------------------------------------------------------------
     def advertise_keys(self):
-        """Phase 0: publish the two public keys."""
-        return AdvertiseKeys(self.round_id, self.client_id,
-                             public_bytes(self._c_key), public_bytes(self._s_key))
+        """Phase 0: publish the two public keys (signed, in the actively secure version)."""
+        c_public, s_public = public_bytes(self._c_key), public_bytes(self._s_key)
+        signature = b"" if self._signing_key is None else self._signing_key.sign(
+            key_statement(self.round_id, self.client_id, c_public, s_public))
+        return AdvertiseKeys(self.round_id, self.client_id, c_public, s_public, signature)
 
     # Phase 1 ---------------------------------------------------------------
     def share_keys(self, broadcast):
         """Phase 1: Shamir-share ``s_sk`` and ``b``, one AEAD ciphertext per peer."""
-        self._check_from_server(broadcast, KeyBroadcast)
-        peers = {}
-        for keys in broadcast.keys:
-            if not isinstance(keys, AdvertiseKeys) or keys.round_id != self.round_id:
-                raise MalformedMessageError("the server's key broadcast holds a foreign entry",
-                                            getattr(keys, "client_id", None))
-            if keys.client_id in peers or not 0 <= keys.client_id < self.n_clients:
-                raise MalformedMessageError(
-                    f"the key broadcast lists client {keys.client_id} twice or out of range",
-                    keys.client_id)
-            peers[keys.client_id] = keys
-        if peers.get(self.client_id) != self.advertise_keys():
-            raise MalformedMessageError(
-                f"client {self.client_id}'s own keys were altered or left out", self.client_id)
-        publics = [k.c_public for k in peers.values()] + [k.s_public for k in peers.values()]
-        if len(set(publics)) != len(publics):
-            raise MalformedMessageError("the key broadcast repeats a public key", None)
+        peers = self._check_broadcast(broadcast)
         if len(peers) < self.threshold:
             raise SecAggAbort(f"only {len(peers)} clients advertised keys, fewer than "
                               f"threshold={self.threshold}: round aborted")
@@ -201,29 +245,51 @@ class SecAggClient:
         y &= ring_mask(self.bits)
         return MaskedInput(self.round_id, self.client_id, self.bits, self.dim, y)
 
-    # Phase 3 ---------------------------------------------------------------
+    # Phase 3 (actively secure version) -------------------------------------
+    def consistency_check(self, survivors):
+        """ConsistencyCheck: sign the survivor list; the only list this client will sign.
+
+        Raises
+        ------
+        RuntimeError
+            In the honest-but-curious version, which has no such phase.
+        """
+        if not self.authenticated:
+            raise RuntimeError("consistency_check belongs to the actively secure version; "
+                               "create the client with pki= and signing_key=")
+        listed = self._check_survivors(survivors, SurvivorList)
+        if self._signed is not None and self._signed != listed:
+            raise SecAggAbort(f"client {self.client_id} refuses to sign a second, different "
+                              "survivor list")
+        self._signed = listed
+        signature = self._signing_key.sign(survivors_statement(self.round_id, listed))
+        return ConsistencyCheck(self.round_id, self.client_id, signature)
+
+    # Phase 4 ---------------------------------------------------------------
     def unmask(self, survivors):
-        """Phase 3: reveal b-shares of the survivors and s-shares of the dropped.
+        """Unmasking: reveal b-shares of the survivors and s-shares of the dropped.
+
+        Parameters
+        ----------
+        survivors : SurvivorList or SignedSurvivors
+            The survivor list (honest-but-curious version) or, in the actively secure
+            version, the list this client signed with the signatures of at least
+            ``threshold`` survivors on that same list.
 
         Raises
         ------
         SecAggAbort
-            If fewer than ``threshold`` survivors are listed, or the server asks
-            for both shares of one client (now or across calls).
+            If fewer than ``threshold`` survivors (or signatures) are listed, or the
+            server asks for both shares of one client (now or across calls).
+        MalformedMessageError
+            If a signature does not verify or the list is not the one signed.
         """
         if not self._held:
             raise RuntimeError("call masked_input before unmask")
-        self._check_from_server(survivors, SurvivorList)
-        listed = set(survivors.survivors)
-        if len(listed) != len(survivors.survivors) or not listed <= set(self._held):
-            raise MalformedMessageError("the survivor list repeats a client or names one that "
-                                        "never shared keys", None)
-        if self.client_id not in listed:
-            raise MalformedMessageError(f"the survivor list leaves out client {self.client_id}, "
-                                        "which did send its masked input", self.client_id)
-        if len(listed) < self.threshold:
-            raise SecAggAbort(f"only {len(listed)} masked inputs arrived, fewer than "
-                              f"threshold={self.threshold}: round aborted")
+        if self.authenticated:
+            listed = self._check_signed(survivors)
+        else:
+            listed = self._check_survivors(survivors, SurvivorList)
         dropped = set(self._held) - listed
         both = (listed & self._revealed_s) | (dropped & self._revealed_b)
         if both:
@@ -243,20 +309,3 @@ class SecAggClient:
             self._channels[peer] = AESGCM(key)
         header = SHARE_PLAINTEXT.pack(self.round_id, sender, recipient)  # 12 bytes
         return self._channels[peer], header, header  # unique nonce per key and direction
-
-    def _check_from_server(self, message, cls):
-        if not isinstance(message, cls):
-            raise TypeError(f"expected a {cls.__name__}, got {type(message).__name__}")
-        if message.round_id != self.round_id:
-            raise MalformedMessageError(f"the server sent a message of round {message.round_id} "
-                                        f"in round {self.round_id}", None)
-
-    def _check_encoded(self, encoded):
-        x = np.asarray(encoded)
-        if x.dtype.kind not in "ui" or x.shape != (self.dim,):
-            raise ValueError(f"encoded must be integers of shape ({self.dim},), got dtype "
-                             f"{x.dtype} and shape {x.shape}")
-        if x.size and (x.min() < 0 or int(x.max()) >= 2**self.bits):
-            raise ValueError(f"encoded must hold ring elements in [0, 2^{self.bits})")
-        return x.astype(ring_dtype(self.bits))
-

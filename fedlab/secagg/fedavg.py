@@ -48,6 +48,10 @@ class SecureFedAvg(_SecureRounds, Strategy):
         engine passes to :meth:`combine`.
     fraction_train : float in (0, 1], default=1.0
         Fraction of the clients chosen each round, as in FedAvg.
+    authenticated : bool, default=False
+        Run the actively secure version of the protocol (Ed25519-signed keys under a
+        simulated PKI, the ConsistencyCheck phase, clients that refuse a threshold
+        ``<= m / 2``). ``False``: the honest-but-curious version. See Notes.
     random_state : None, int or numpy.random.Generator, default=None
         Source of the keys, mask seeds and Shamir coefficients. ``None`` uses
         ``os.urandom``, as a deployment must; the sums, and so the trained model, are
@@ -98,10 +102,20 @@ class SecureFedAvg(_SecureRounds, Strategy):
     same relative error in the denominator). With the defaults and five hospitals,
     ``q = 29`` and the step is 3e-8.
 
-    **Randomness.** The keys come from ``random_state`` (default ``os.urandom``); only
-    the simulated dropouts use the engine's ``rng``, and only when a dropout
-    probability is set, so the engine samples the same clients as without secure
-    aggregation.
+    **Which server it protects against.** ``authenticated=False``: a server that
+    follows the protocol (honest but curious), colluding with fewer than ``threshold``
+    clients, learns only the mean (Bonawitz et al. 2017, Theorem 6.3); a server that
+    cheats can substitute keys and read one client's update. ``authenticated=True``:
+    a server that deviates at will, with ``n_C`` colluding clients, learns at most one
+    sum over at least ``threshold - n_C`` honest clients (Theorem 6.5); the default
+    threshold, above ``2 m / 3``, keeps that while fewer than ``m / 3`` clients
+    collude. The enrolment in the PKI is simulated afresh each round; a deployment
+    enrols each client once.
+
+    **Randomness.** The keys come from ``random_state`` (default ``os.urandom``); the
+    simulated dropouts come from the engine's ``rng`` (or, called without one, from a
+    generator seeded by ``random_state``), and only when a dropout probability is set,
+    so the engine samples the same clients as without secure aggregation.
 
     References
     ----------
@@ -122,17 +136,18 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     def __init__(self, *, threshold=None, clip_range=8.0, bits=32, weighted=True,
                  dropout_before_masking=0.0, dropout_after_masking=0.0, fraction_train=1.0,
-                 random_state=None):
+                 authenticated=False, random_state=None):
         _SecureRounds.__init__(self, threshold=threshold, bits=bits,
                                dropout_before_masking=dropout_before_masking,
                                dropout_after_masking=dropout_after_masking,
-                               random_state=random_state)
+                               authenticated=authenticated, random_state=random_state)
         Strategy.__init__(self, fraction_train=fraction_train, weighted=weighted)
         self.clip_range = _check_clip_range(clip_range)
 
     def __repr__(self):
         return (f"SecureFedAvg(threshold={self.threshold}, clip_range={self.clip_range}, "
-                f"bits={self.bits}, weighted={self.weighted})")
+                f"bits={self.bits}, weighted={self.weighted}, "
+                f"authenticated={self.authenticated})")
 
     def bytes_up(self, updates):
         """Bytes the clients sent in the round's four protocol phases (0 if it aborted)."""
@@ -146,14 +161,15 @@ class SecureFedAvg(_SecureRounds, Strategy):
         """``params`` plus the securely aggregated mean (unchanged if the round aborted)."""
         return params + self.server_lr * self.combine(updates, rng=rng)
 
-    def combine(self, updates, *, rng=None, params=None):
+    def combine(self, updates, *, rng=None):
         """Run one round of secure aggregation; return the (weighted) mean update.
 
         Parameters
         ----------
         updates : sequence of fedlab.federated.Update
         rng : numpy.random.Generator, optional
-            Draws the simulated dropouts (nothing else).
+            Draws the simulated dropouts (nothing else); ``None``: the strategy's own
+            generator, seeded by ``random_state``.
 
         Returns
         -------

@@ -11,6 +11,7 @@ from .shamir import SHARE_BYTES
 __all__ = [
     "PHASES",
     "AdvertiseKeys",
+    "ConsistencyCheck",
     "EncryptedShare",
     "KeyBroadcast",
     "MalformedMessageError",
@@ -18,12 +19,18 @@ __all__ = [
     "RoutedShares",
     "SecAggAbort",
     "ShareKeys",
+    "SignedSurvivors",
     "SurvivorList",
     "UnmaskShares",
 ]
 
-PHASES = ("AdvertiseKeys", "ShareKeys", "MaskedInputCollection", "Unmasking")
-"""The paper's four rounds; here *phases*, keeping "round" for the training round."""
+PHASES = ("AdvertiseKeys", "ShareKeys", "MaskedInputCollection", "ConsistencyCheck",
+          "Unmasking")
+"""The paper's rounds; here *phases*, keeping "round" for the training round.
+
+ConsistencyCheck belongs to the actively secure version only; the honest-but-curious
+version goes from MaskedInputCollection straight to Unmasking.
+"""
 
 _HEADER = struct.Struct("<BII")  # phase, round_id, client id (sender or recipient)
 _PAIR = struct.Struct("<II")
@@ -53,7 +60,9 @@ class AdvertiseKeys:
     """Phase 0, client to server: the client's two public keys.
 
     ``c_public`` keys the private channels between clients, ``s_public`` the
-    pairwise mask seeds.
+    pairwise mask seeds. In the actively secure version ``signature`` is the
+    client's Ed25519 signature of both (:func:`fedlab.secagg.pki.key_statement`);
+    empty otherwise.
     """
 
     phase: ClassVar[int] = 0
@@ -61,11 +70,12 @@ class AdvertiseKeys:
     client_id: int
     c_public: bytes
     s_public: bytes
+    signature: bytes = b""
 
     def to_bytes(self):
-        """Serialize: header, then the two 32-byte keys."""
+        """Serialize: header, the two 32-byte keys, then the signature (if any)."""
         header = _HEADER.pack(self.phase, self.round_id, self.client_id)
-        return header + self.c_public + self.s_public
+        return header + self.c_public + self.s_public + self.signature
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,43 @@ class SurvivorList:
 
 
 @dataclass(frozen=True)
+class ConsistencyCheck:
+    """Phase 3 (actively secure version), client to server: its signature of the survivors.
+
+    ``signature`` signs :func:`fedlab.secagg.pki.survivors_statement` of the survivor
+    list the client received. A client signs one list per round, so the server cannot
+    collect ``threshold`` signatures on two different lists from honest clients
+    (Bonawitz et al. 2017, Figure 4, Round 3).
+    """
+
+    phase: ClassVar[int] = 3
+    round_id: int
+    client_id: int
+    signature: bytes
+
+    def to_bytes(self):
+        """Serialize: header, then the 64-byte signature."""
+        return _HEADER.pack(self.phase, self.round_id, self.client_id) + self.signature
+
+
+@dataclass(frozen=True)
+class SignedSurvivors:
+    """Phase 3, server to clients: the survivor list and the signatures it collected (U4)."""
+
+    phase: ClassVar[int] = 3
+    round_id: int
+    survivors: tuple
+    signatures: dict = field(default_factory=dict)  # client id -> signature
+
+    def to_bytes(self):
+        """Serialize: header, counts, the survivor ids, then (id, signature) pairs."""
+        ids = b"".join(_INT.pack(u) for u in self.survivors)
+        sigs = b"".join(_INT.pack(u) + s for u, s in sorted(self.signatures.items()))
+        return (_HEADER.pack(self.phase, self.round_id, len(self.survivors))
+                + _INT.pack(len(self.signatures)) + ids + sigs)
+
+
+@dataclass(frozen=True)
 class UnmaskShares:
     """Phase 3, client to server: the shares that let the server remove the masks.
 
@@ -180,7 +227,7 @@ class UnmaskShares:
     masked input (to remove its pairwise masks). Never both for one ``u``.
     """
 
-    phase: ClassVar[int] = 3
+    phase: ClassVar[int] = 4
     round_id: int
     client_id: int
     b_shares: dict = field(default_factory=dict)

@@ -5,12 +5,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fedlab._validation import check_rng
+
 from .client import SecAggClient, check_setup
 from .encoding import _as_finite_floats, _check_clip_range, decode_sum, encode, quantization_step
 from .keys import byte_source
+from .pki import PublicKeyInfrastructure
 from .server import SecAggServer, ServerView
 
-__all__ = ["SecureAggregator", "SecureSumResult", "secure_sum"]
+__all__ = ["SecureSumResult", "secure_sum"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class SecureSumResult:
     survivors : tuple of int
         Clients whose masked input arrived: exactly those summed (the paper's U3).
     responders : tuple of int
-        Survivors that also took part in unmasking (U4).
+        Survivors that also took part in unmasking (the paper's U4, and U5 in the
+        actively secure version).
     dropped_before_masking, dropped_after_masking : tuple of int
         The clients that dropped out, as requested.
     step : float
@@ -54,7 +58,8 @@ class SecureSumResult:
 
 
 def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), clip_range=1.0,
-               bits=32, noise_std=0.0, expected_survivors=None, round_id=0, random_state=None):
+               bits=32, noise_std=0.0, expected_survivors=None, round_id=0,
+               authenticated=False, random_state=None, noise_random_state=None):
     """Sum the clients' vectors so that the server learns the sum and nothing else.
 
     Parameters
@@ -82,10 +87,19 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
         ``n_clients``. Pass ``threshold`` to guarantee at least ``noise_std``.
     round_id : int, default=0
         The training round, bound into keys and messages.
+    authenticated : bool, default=False
+        Run the actively secure version: every client enrols in a (simulated) PKI,
+        signs its keys with Ed25519, and the round has a ConsistencyCheck phase in
+        which the survivors sign the survivor list. ``False`` runs the
+        honest-but-curious version (see Notes for what each protects against).
     random_state : None, int or numpy.random.Generator, default=None
         ``None`` draws keys, seeds and coefficients from ``os.urandom``: the only
         safe choice outside a classroom. A seed makes the whole round
         reproducible (keys included), for lessons and tests.
+    noise_random_state : None, int or numpy.random.Generator, default=None
+        Source of the clients' noise shares. ``None``: each client's stream of
+        ``random_state``. A training loop passes its own seeded generator here, so
+        the noise follows the run's seed even when the keys come from ``os.urandom``.
 
     Returns
     -------
@@ -115,12 +129,23 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     point before quantization is a teaching simplification; deployments use
     discrete noise added in the ring (Kairouz et al. 2021).
 
-    This is the paper's protocol against an honest-but-curious server: it leaves
-    out the ConsistencyCheck round and the signatures of the actively secure
-    version, and the PKI that would authenticate the advertised keys. Messages
-    are still checked, so a malformed or inconsistent one is named, not summed.
-    Clients and server would run on different machines; here all run in one
-    process and ``server_view`` records what the server could see.
+    Threat models (Bonawitz et al. 2017, Section 6). With ``authenticated=False``
+    the round protects against an honest-but-curious server: one that follows the
+    protocol, even colluding with fewer than ``threshold`` clients, learns only the
+    sum of the honest survivors (Theorem 6.3). A server that cheats can break it:
+    by substituting its own public keys for the peers' in one client's broadcast
+    it reads that client's input at any threshold, and with ``threshold <= n/2``
+    it can send two halves of the clients different survivor lists
+    (:mod:`fedlab.secagg.attacks` does both). With ``authenticated=True``
+    (signed keys under a PKI, the ConsistencyCheck phase, clients that refuse
+    ``threshold <= n/2``) a server that deviates at will, colluding with ``n_C``
+    clients, learns at most one sum over at least ``threshold - n_C`` honest
+    clients (Theorem 6.5); the default threshold, above ``2n/3``, keeps that true
+    while fewer than ``n/3`` clients collude. Against a cheating server neither
+    version guarantees that the round finishes or that the sum is right.
+    Messages are checked either way, so a malformed or inconsistent one is named,
+    not summed. Clients and server would run on different machines; here all run
+    in one process and ``server_view`` records what the server could see.
 
     Costs: each client does ``n - 1`` key agreements per key pair and expands
     ``n - 1`` pairwise masks, so a round is O(n^2 dim) work in total; Bell et
@@ -155,17 +180,22 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     byte_source(random_state)  # validates the type
     streams = np.random.default_rng(random_state).spawn(n_clients)
     if noise_std > 0:
-        per_client = noise_std / np.sqrt(expected)
-        x = x + np.stack([rng.normal(0.0, per_client, dim) for rng in streams])
+        noise_streams = (streams if noise_random_state is None
+                         else check_rng(noise_random_state).spawn(n_clients))
+        x = x + noise_shares(noise_streams, dim, noise_std / np.sqrt(expected))
     encoded = encode(x, clip_range=clip_range, bits=bits, n_clients=n_clients)
 
     common = dict(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits,
                   round_id=round_id)
-    clients = [SecAggClient(u, random_state=None if random_state is None else streams[u],
-                            **common) for u in range(n_clients)]
+    keys = [None if random_state is None else rng for rng in streams]
+    pki = PublicKeyInfrastructure() if authenticated else None
+    identities = [dict(pki=pki, signing_key=pki.enroll(u, random_state=keys[u]))
+                  if authenticated else {} for u in range(n_clients)]
+    clients = [SecAggClient(u, random_state=keys[u], **identities[u], **common)
+               for u in range(n_clients)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        server = SecAggServer(**common)
+        server = SecAggServer(pki=pki, **common)
     for w in caught:  # point the threshold warning at the caller, not at this module
         warnings.warn(w.message, w.category, stacklevel=2)
     up, down = np.zeros(n_clients, dtype=np.int64), np.zeros(n_clients, dtype=np.int64)
@@ -185,6 +215,10 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     survivor_list = server.receive_masked_inputs(send(masked))
     responders = tuple(u for u in survivor_list.survivors if u not in after)
     down[list(responders)] += len(survivor_list.to_bytes())
+    if authenticated:  # ConsistencyCheck: the responders sign the list; all see the signatures
+        survivor_list = server.receive_consistency_checks(
+            send([clients[u].consistency_check(survivor_list) for u in responders]))
+        down[list(responders)] += len(survivor_list.to_bytes())
     ring_sum = server.receive_unmask_shares(send([clients[u].unmask(survivor_list)
                                                   for u in responders]))
     survivors = survivor_list.survivors
@@ -198,41 +232,19 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
         server_view=server.view, bytes_up=up, bytes_down=down)
 
 
-class SecureAggregator:
-    """Secure summation with fixed settings, one call per training round.
+def noise_shares(rngs, dim, share_std):
+    """Each client's share of the Gaussian noise: one row of std ``share_std`` per generator.
 
-    A thin wrapper around :func:`secure_sum` for a training loop: it keeps the
-    settings and numbers the rounds so no key derivation repeats.
+    The one place where secure aggregation draws noise (distributed DP): ``k`` rows sum
+    to noise of standard deviation ``share_std * sqrt(k)``.
 
     Examples
     --------
-    >>> agg = SecureAggregator(3, threshold=2, clip_range=1.0)
-    >>> agg.aggregate([[0.5], [0.25], [-0.5]], random_state=0).sum.round(6)
-    array([0.25])
-    >>> agg.rounds_run
-    1
+    >>> rows = noise_shares(np.random.default_rng(0).spawn(4), 50_000, 0.5)
+    >>> rows.shape, round(float(rows.sum(axis=0).std()), 2)
+    ((4, 50000), 1.0)
     """
-
-    def __init__(self, n_clients, *, threshold, clip_range=1.0, bits=32, noise_std=0.0,
-                 expected_survivors=None):
-        check_setup(n_clients=n_clients, threshold=threshold, dim=1, bits=bits, round_id=0)
-        self.n_clients, self.threshold = n_clients, threshold
-        self.clip_range, self.bits = _check_clip_range(clip_range), bits
-        self.noise_std, self.expected_survivors = noise_std, expected_survivors
-        self.rounds_run = 0
-
-    def aggregate(self, vectors, *, dropped=(), dropped_before_masking=(), random_state=None):
-        """Run one round on ``vectors`` of shape (n_clients, dim); return a SecureSumResult."""
-        n = np.shape(vectors)[0] if np.ndim(vectors) else 0
-        if n != self.n_clients:
-            raise ValueError(f"vectors must have {self.n_clients} rows, one per client, got {n}")
-        result = secure_sum(vectors, threshold=self.threshold, dropped=dropped,
-                            dropped_before_masking=dropped_before_masking,
-                            clip_range=self.clip_range, bits=self.bits,
-                            noise_std=self.noise_std, expected_survivors=self.expected_survivors,
-                            round_id=self.rounds_run, random_state=random_state)
-        self.rounds_run += 1
-        return result
+    return np.stack([rng.normal(0.0, share_std, dim) for rng in rngs])
 
 
 def _check_inputs(vectors, *, threshold, dropped, dropped_before_masking, clip_range, bits,

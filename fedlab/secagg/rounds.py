@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from fedlab._validation import check_rng
+
 from .messages import SecAggAbort
 from .protocol import secure_sum
 
@@ -39,7 +41,7 @@ class _SecureRounds:
     """What both strategies share: threshold per round, simulated dropouts, the log."""
 
     def __init__(self, *, threshold, bits, dropout_before_masking, dropout_after_masking,
-                 random_state):
+                 authenticated, random_state):
         if threshold is not None:
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float,
                                                                          np.number)):
@@ -59,11 +61,16 @@ class _SecureRounds:
                              f"{dropout_before_masking + dropout_after_masking}")
         if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
             raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+        if not isinstance(authenticated, (bool, np.bool_)):
+            raise TypeError(f"authenticated must be True or False, got {authenticated!r}")
         self.threshold, self.bits = threshold, int(bits)
+        self.authenticated = bool(authenticated)
         self.dropout_before_masking = float(dropout_before_masking)
         self.dropout_after_masking = float(dropout_after_masking)
         # keys, seeds and Shamir coefficients: os.urandom unless seeded (teaching only)
         self._keys = None if random_state is None else np.random.default_rng(random_state)
+        # dropouts and noise when no engine rng is passed: seeded if random_state is
+        self._own_rng = np.random.default_rng(random_state)
         self.rounds_run = 0
         self.log = []
         self.last_result = None
@@ -79,20 +86,30 @@ class _SecureRounds:
                              "this round; pass a fraction such as threshold=0.7, or None")
         return int(self.threshold)
 
-    def _run(self, rows, *, rng, clip_range, noise_shares=None):
-        """One protocol round over ``rows``; returns the SecureSumResult or None on abort."""
+    def _rng(self, rng):
+        """The engine's generator if it passed one, else this strategy's own."""
+        return self._own_rng if rng is None else check_rng(rng)
+
+    def _run(self, rows, *, rng, clip_range, noise_std=0.0, expected_survivors=None):
+        """One protocol round over ``rows``; returns the SecureSumResult or None on abort.
+
+        Every random draw but the keys (dropouts, noise shares) comes from ``rng``.
+        """
+        rng = self._rng(rng)
         m = len(rows)
         t = self.threshold_for(m)
         before, after = self._dropouts(m, rng)
         entry = dict(round=self.rounds_run, n_clients=m, threshold=t,
-                     dropped_before_masking=before, dropped_after_masking=after)
+                     dropped_before_masking=before, dropped_after_masking=after,
+                     authenticated=self.authenticated)
         self.rounds_run += 1
-        if noise_shares is not None:
-            rows = rows + noise_shares  # each client noises its own row, before masking
         try:
             result = secure_sum(rows, threshold=t, dropped=after, dropped_before_masking=before,
-                                clip_range=clip_range, bits=self.bits,
-                                round_id=entry["round"] % 2**32, random_state=self._keys)
+                                clip_range=clip_range, bits=self.bits, noise_std=noise_std,
+                                expected_survivors=expected_survivors,
+                                round_id=entry["round"] % 2**32,
+                                authenticated=self.authenticated, random_state=self._keys,
+                                noise_random_state=rng if noise_std > 0 else None)
         except SecAggAbort as err:
             warnings.warn(f"secure aggregation round {entry['round']} aborted ({err}); "
                           "nothing was revealed and the global model is left unchanged",
@@ -111,7 +128,7 @@ class _SecureRounds:
     def _dropouts(self, m, rng):
         if self.dropout_before_masking == 0 and self.dropout_after_masking == 0:
             return (), ()
-        draw = (rng if rng is not None else np.random.default_rng()).random(m)
+        draw = rng.random(m)
         before = np.flatnonzero(draw < self.dropout_before_masking)
         after = np.flatnonzero((draw >= self.dropout_before_masking)
                                & (draw < self.dropout_before_masking

@@ -13,6 +13,7 @@ from .messages import (
     AEAD_TAG_BYTES,
     PHASES,
     AdvertiseKeys,
+    ConsistencyCheck,
     EncryptedShare,
     KeyBroadcast,
     MalformedMessageError,
@@ -20,9 +21,11 @@ from .messages import (
     RoutedShares,
     SecAggAbort,
     ShareKeys,
+    SignedSurvivors,
     SurvivorList,
     UnmaskShares,
 )
+from .pki import PublicKeyInfrastructure, key_statement, survivors_statement
 from .shamir import PRIME, SHARE_BYTES, InconsistentSharesError, reconstruct
 
 __all__ = ["SecAggServer", "ServerView"]
@@ -51,6 +54,10 @@ class SecAggServer:
     ----------
     n_clients, threshold, dim, bits, round_id
         As for :class:`~fedlab.secagg.client.SecAggClient`; every party must agree.
+    pki : PublicKeyInfrastructure, optional
+        Given, the round is the actively secure version: the server checks the
+        clients' signatures and runs the ConsistencyCheck phase
+        (:meth:`receive_consistency_checks`) between masking and unmasking.
 
     Attributes
     ----------
@@ -60,8 +67,10 @@ class SecAggServer:
     Warns
     -----
     UserWarning
-        If ``threshold <= n_clients / 2``: the paper's security argument needs
-        an honest majority to be required for unmasking.
+        In the honest-but-curious version, if ``threshold <= n_clients / 2``: a
+        server that cheats could then split the survivors into two groups and
+        unmask one client. (The clients of the actively secure version refuse
+        such a threshold themselves; a warning is no defence.)
 
     Notes
     -----
@@ -69,21 +78,29 @@ class SecAggServer:
     malformed one with :class:`MalformedMessageError` naming its sender, and
     raises :class:`SecAggAbort` if fewer than ``threshold`` clients answered,
     before it reveals anything. Clients that stay silent in a phase have dropped.
+    This class is the honest server; what each version protects against when the
+    server is not honest is in :class:`~fedlab.secagg.client.SecAggClient`, and
+    :mod:`fedlab.secagg.attacks` plays two cheating servers.
     """
 
-    def __init__(self, n_clients, *, threshold, dim, bits=32, round_id=0):
+    def __init__(self, n_clients, *, threshold, dim, bits=32, round_id=0, pki=None):
         check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits,
                     round_id=round_id)
-        if 2 * threshold <= n_clients:
+        if pki is not None and not isinstance(pki, PublicKeyInfrastructure):
+            raise TypeError(f"pki must be a PublicKeyInfrastructure, got {type(pki).__name__}")
+        if pki is None and 2 * threshold <= n_clients:
             warnings.warn(
-                f"threshold={threshold} is at most half of n_clients={n_clients}; "
-                "Bonawitz et al. need threshold > n_clients / 2 for security, "
-                f"e.g. threshold={n_clients // 2 + 1} or 2n/3 = {-(-2 * n_clients // 3)}",
-                UserWarning, stacklevel=2)
+                f"threshold={threshold} is at most half of n_clients={n_clients}: secure "
+                "only against a server that follows the protocol; a cheating server could "
+                "split the survivors and unmask one client. Use threshold > n_clients / 2, "
+                f"e.g. floor(2n/3) + 1 = {2 * n_clients // 3 + 1}, and the actively secure "
+                "version (pki=)", UserWarning, stacklevel=2)
+        self.pki = pki
         self.n_clients, self.threshold = n_clients, threshold
         self.dim, self.bits, self.round_id = dim, bits, round_id
         self.view = ServerView()
         self._keys, self._commitments, self._masked = {}, {}, {}
+        self._signers = None  # U4: clients whose ConsistencyCheck signature arrived
 
     def receive_keys(self, messages):
         """Phase 0: collect public keys (U1) and broadcast them to everyone."""
@@ -92,6 +109,10 @@ class SecAggServer:
             if len(msg.c_public) != KEY_BYTES or len(msg.s_public) != KEY_BYTES:
                 raise MalformedMessageError(f"client {u} sent public keys that are not "
                                             f"{KEY_BYTES} bytes", u)
+            if self.pki is not None and not self.pki.verify(
+                    u, msg.signature, key_statement(self.round_id, u, msg.c_public,
+                                                    msg.s_public)):
+                raise MalformedMessageError(f"client {u}'s keys do not carry its signature", u)
         self._require(received, 0)
         self._keys = received
         return KeyBroadcast(self.round_id, tuple(received[u] for u in sorted(received)))
@@ -140,8 +161,31 @@ class SecAggServer:
         self.view.masked_inputs = dict(self._masked)
         return SurvivorList(self.round_id, tuple(self._masked))
 
+    def receive_consistency_checks(self, messages):
+        """ConsistencyCheck (actively secure version): collect signatures of the survivors.
+
+        Returns
+        -------
+        SignedSurvivors
+            The survivor list and the signatures of the clients that signed it (U4),
+            for every one of them.
+        """
+        if self.pki is None:
+            raise RuntimeError("the honest-but-curious version has no ConsistencyCheck "
+                               "phase; create the server with pki=")
+        received = self._collect(messages, ConsistencyCheck, self._masked)
+        statement = survivors_statement(self.round_id, tuple(self._masked))
+        for u, msg in received.items():
+            if not self.pki.verify(u, msg.signature, statement):
+                raise MalformedMessageError(f"client {u}'s signature of the survivor list "
+                                            "does not verify", u)
+        self._require(received, 3)
+        self._signers = set(received)
+        return SignedSurvivors(self.round_id, tuple(self._masked),
+                               {u: received[u].signature for u in sorted(received)})
+
     def receive_unmask_shares(self, messages):
-        """Phase 3: rebuild the seeds, strip the masks and return the ring sum.
+        """Unmasking: rebuild the seeds, strip the masks and return the ring sum.
 
         Returns
         -------
@@ -150,7 +194,10 @@ class SecAggServer:
         """
         survivors = set(self._masked)
         dropped = set(self._commitments) - survivors
-        received = self._collect(messages, UnmaskShares, survivors)
+        if self.pki is not None and self._signers is None:
+            raise RuntimeError("call receive_consistency_checks before receive_unmask_shares")
+        expected = survivors if self.pki is None else self._signers
+        received = self._collect(messages, UnmaskShares, expected)
         for u, msg in received.items():
             if not (isinstance(msg.b_shares, dict) and isinstance(msg.s_shares, dict)):
                 raise MalformedMessageError(f"client {u} sent shares that are not dicts", u)
@@ -160,7 +207,7 @@ class SecAggServer:
                 raise MalformedMessageError(f"client {u} must send b-shares for clients "
                                             f"{sorted(survivors)} and s-shares for "
                                             f"{sorted(dropped)}, as field elements", u)
-        self._require(received, 3)
+        self._require(received, 4)
         total = np.zeros(self.dim, dtype=ring_dtype(self.bits))
         for y in self._masked.values():
             total += y

@@ -48,8 +48,11 @@ class SecureSummation(_SecureRounds):
         ``noise_std / sqrt(t)``: the sum keeps at least ``noise_std`` however many clients
         drop out before the round would abort, at the price of ``sqrt(m / t)`` times more
         noise when nobody drops.
+    authenticated : bool, default=False
+        The actively secure version of the protocol, as in :class:`SecureFedAvg`.
     random_state : None, int or numpy.random.Generator, default=None
-        Keys and seeds, as in :class:`SecureFedAvg`.
+        Keys and seeds, as in :class:`SecureFedAvg`. The noise shares and dropouts
+        come from the ``rng`` DP-FedAvg passes (the run's seed).
 
     Warns
     -----
@@ -75,6 +78,13 @@ class SecureSummation(_SecureRounds):
     (Kairouz, Liu and Steinke 2021), since the sum of rounded continuous noise is not
     exactly Gaussian.
 
+    **Who must be trusted.** The epsilon of central DP-FedAvg carries over only if no
+    client colludes with the server: a colluding client knows its own noise share and
+    can subtract it, leaving ``(m - 1) / m`` of the variance; ``k`` colluders leave
+    ``(m - k) / m``. Which server the protocol itself protects against (honest but
+    curious, or actively cheating with ``authenticated=True``) is as in
+    :class:`SecureFedAvg`.
+
     Examples
     --------
     >>> summation = SecureSummation()
@@ -87,10 +97,12 @@ class SecureSummation(_SecureRounds):
     """
 
     def __init__(self, *, threshold=None, clip_range=None, bits=32, dropout_before_masking=0.0,
-                 dropout_after_masking=0.0, expected_survivors=None, random_state=None):
+                 dropout_after_masking=0.0, expected_survivors=None, authenticated=False,
+                 random_state=None):
         super().__init__(threshold=threshold, bits=bits,
                          dropout_before_masking=dropout_before_masking,
-                         dropout_after_masking=dropout_after_masking, random_state=random_state)
+                         dropout_after_masking=dropout_after_masking,
+                         authenticated=authenticated, random_state=random_state)
         if expected_survivors not in (None, "threshold"):
             raise ValueError(f"expected_survivors must be None or 'threshold', got "
                              f"{expected_survivors!r}")
@@ -99,7 +111,8 @@ class SecureSummation(_SecureRounds):
 
     def __repr__(self):
         return (f"SecureSummation(threshold={self.threshold}, clip_range={self.clip_range}, "
-                f"bits={self.bits}, expected_survivors={self.expected_survivors!r})")
+                f"bits={self.bits}, expected_survivors={self.expected_survivors!r}, "
+                f"authenticated={self.authenticated})")
 
     def __call__(self, vectors, *, noise_std, bound=None, rng=None):
         """Return the sum of the rows of ``vectors`` plus Gaussian noise of std ``noise_std``.
@@ -117,7 +130,8 @@ class SecureSummation(_SecureRounds):
             ``bound`` plus ``NOISE_MARGIN`` noise-share deviations; without it, from the
             round's largest entry (a simulation convenience that reveals a magnitude).
         rng : numpy.random.Generator, optional
-            Draws the clients' noise shares and the simulated dropouts.
+            Draws the clients' noise shares and the simulated dropouts; ``None``: this
+            object's own generator, seeded by ``random_state``.
 
         Returns
         -------
@@ -130,7 +144,7 @@ class SecureSummation(_SecureRounds):
         if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) \
                 or not np.isfinite(noise_std) or noise_std < 0:
             raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
-        rng = rng if rng is not None else np.random.default_rng()
+        rng = self._rng(rng)
         m, dim = x.shape
         if m < 2:  # no protocol: zero clients (the server adds the noise) or one
             self.log.append(dict(round=self.rounds_run, n_clients=m, aborted=False,
@@ -141,17 +155,17 @@ class SecureSummation(_SecureRounds):
         t = self.threshold_for(m)
         expected = m if self.expected_survivors is None else t
         share_std = noise_std / math.sqrt(expected)
-        shares = rng.normal(0.0, share_std, (m, dim)) if noise_std > 0 else None
         clip_range = self.clip_range
         if clip_range is None:
             largest = float(np.abs(x).max()) if bound is None else float(bound)
             top = largest + NOISE_MARGIN * share_std
             clip_range = 2.0 ** math.ceil(math.log2(max(top, 2.0**-20)))
-        result = self._run(x, rng=rng, clip_range=clip_range, noise_shares=shares)
+        result = self._run(x, rng=rng, clip_range=clip_range, noise_std=noise_std,
+                           expected_survivors=expected)
         if result is None:
             self.log[-1].update(noise_std=0.0, protocol=True)
             return np.zeros(dim)
-        actual = share_std * math.sqrt(len(result.survivors))
+        actual = result.sum_noise_std
         self.log[-1].update(noise_std=actual, protocol=True)
         if actual < noise_std * (1 - 1e-12):
             warnings.warn(
