@@ -86,9 +86,10 @@ def check_output_folder(folder, names, *, option, force=False):
         raise ValueError(f"{option} {folder}: is a file, not a folder")
     existing = [name for name in names if (folder / name).exists()]
     if existing and not force:
-        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise ValueError(f"{option} {folder}: {existing[0]}{more} already exist(s); fedlab "
-                         "replaces no existing file (pass --force to replace them)")
+        which = (f"{existing[0]} already exists" if len(existing) == 1 else
+                 f"{existing[0]} and {len(existing) - 1} more already exist")
+        raise ValueError(f"{option} {folder}: {which}; fedlab replaces no existing file "
+                         "(pass --force to replace them)")
     for name in existing:
         if not (folder / name).is_file():
             raise ValueError(f"{option} {folder / name}: exists and is not a regular file")
