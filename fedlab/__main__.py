@@ -155,7 +155,18 @@ def _read_sites(args):
     names = [h.name for h in hospitals]
     if len(set(names)) != len(names):
         raise ValueError(f"--site files must have distinct names, got {names}")
+    _check_standardizable(hospitals, args.site)
     return hospitals
+
+
+def _check_standardizable(hospitals, paths):
+    """Refuse, naming the file and column, values that standardization cannot represent."""
+    from fedlab.federated.preprocessing import combine, feature_sums
+
+    names = hospitals[0].feature_names
+    sums = [feature_sums(h.X_train, site=path, feature_names=names)
+            for h, path in zip(hospitals, paths)]
+    combine(sums, names=paths, feature_names=names)
 
 
 def _data(args):
