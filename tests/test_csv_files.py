@@ -40,8 +40,9 @@ _cell = st.one_of(st.just(""), st.integers(-999, 999).map(str),
 @given(table=st.integers(1, 4).flatmap(lambda d: st.lists(
     st.tuples(st.lists(_cell, min_size=d, max_size=d), st.sampled_from("01"),
               st.sampled_from(["plain", "blank", "quoted", "crlf"])), min_size=1, max_size=30)),
-       block=st.sampled_from([16, 64, 1 << 19]))
-def test_any_block_size_reads_what_the_csv_module_reads(tmp_path_factory, table, block):
+       block=st.sampled_from([16, 64, 1 << 19]), narrow=st.sampled_from([0, 64]))
+def test_any_block_size_reads_what_the_csv_module_reads(tmp_path_factory, table, block,
+                                                         narrow):
     # Arrange: plain rows, blank lines, quoted cells (one with a line break) and CRLF ends
     d = len(table[0][0])
     lines = [",".join([f"x{j}" for j in range(d)] + ["y"])]
@@ -56,12 +57,12 @@ def test_any_block_size_reads_what_the_csv_module_reads(tmp_path_factory, table,
     path = tmp_path_factory.mktemp("csv") / "site.csv"
     path.write_bytes(text.encode())
     # Act
-    original = _blocks.BLOCK_BYTES
-    _blocks.BLOCK_BYTES = block
+    original = _blocks.BLOCK_BYTES, _blocks._NARROW
+    _blocks.BLOCK_BYTES, _blocks._NARROW = block, narrow  # narrow 0: the wide-file parser
     try:
         site = read_site_csv(path, target="y")
     finally:
-        _blocks.BLOCK_BYTES = original
+        _blocks.BLOCK_BYTES, _blocks._NARROW = original
     # Assert
     X, y = _reference(text, "y")
     np.testing.assert_array_equal(site.X, X)
