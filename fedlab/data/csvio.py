@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import collections
 import csv
-import io
 import math
 from pathlib import Path
-
-import numpy as np
 
 from fedlab._files import atomic_open
 
 from ._blocks import PROGRESS_BYTES, blocks, count_line_ends, parse_plain
-from .sites import Site
+from ._table import Table, records
 
 _SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
@@ -83,7 +80,7 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
     with _open_site_file(path) as f:
         header = _read_header(f, where)
         features, inferred = _choose_columns(header, target, features, schema, where)
-        table = _Table(where, header, features, target, schema=schema, inferred=inferred,
+        table = Table(where, header, features, target, schema=schema, inferred=inferred,
                        capacity=count_line_ends(f) + 1)
         size = path.stat().st_size
         label = where if progress and size >= PROGRESS_BYTES else None
@@ -93,7 +90,7 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
             if plain is not None and table.add_plain(plain[0]):
                 row += plain[1]
             else:
-                row += table.add_careful(_records(block, where, row + 1))
+                row += table.add_careful(records(block, where, row + 1))
     return table.site(path.stem)
 
 
@@ -134,56 +131,6 @@ def write_site_csv(site, path, *, target="cvd_10y", schema=None):
     return path
 
 
-def _parse_cell(text, where, name, row_number, schema):
-    text = text.strip()
-    if text == "":
-        return math.nan
-    value = _to_float(text, where, name, row_number)
-    column = None if schema is None else schema.get(name)
-    if column is None:
-        return value
-    if column.binary and value not in (0.0, 1.0):
-        raise ValueError(f"{where}: column '{name}' row {row_number}: value {text} is not 0 or 1")
-    if not column.low <= value <= column.high:
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: value {text} is outside the "
-            f"plausible range {column.low:g}-{column.high:g} {column.unit}"
-        )
-    return value
-
-
-def _parse_target(text, where, name, row_number):
-    text = text.strip()
-    if text == "":
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: the target is missing "
-            "(every row needs 0 or 1)"
-        )
-    value = _to_float(text, where, name, row_number)
-    if value not in (0.0, 1.0):
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: value {text} is not a valid "
-            "target (it must be 0 or 1)"
-        )
-    return int(value)
-
-
-def _to_float(text, where, name, row_number):
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: {text!r} is not a number "
-            "(leave the cell empty for a missing value)"
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "
-            "(leave the cell empty for a missing value)"
-        )
-    return value
-
-
 def _format(value, decimals):
     value = float(value) + 0.0  # turns -0.0 into 0.0
     if math.isnan(value):
@@ -191,76 +138,6 @@ def _format(value, decimals):
     if decimals is not None:
         return f"{value:.{decimals}f}"
     return str(int(value)) if value.is_integer() else repr(value)
-
-
-class _Table:
-    """The records read so far, in arrays sized once for the whole file."""
-
-    def __init__(self, where, header, features, target, *, schema, inferred, capacity):
-        self.where, self.features, self.target = where, features, target
-        self.schema, self.inferred, self.n_columns = schema, inferred, len(header)
-        index = {name: i for i, name in enumerate(header)}
-        self.positions = [index[name] for name in features]
-        self.target_position = index[target]
-        self.usecols = [*self.positions, self.target_position]
-        self.X = np.empty((capacity, len(features)))
-        self.y = np.empty(capacity, dtype=np.int64)
-        self.n = 0
-        columns = [None if schema is None else schema.get(name) for name in features]
-        self.low = np.array([-np.inf if c is None else c.low for c in columns])
-        self.high = np.array([np.inf if c is None else c.high for c in columns])
-        self.binary = np.array([c is not None and c.binary for c in columns], dtype=bool)
-
-    def add_plain(self, values):
-        """Take parsed rows if every value passes the checks; else return False."""
-        X, y = values[:, :-1], values[:, -1]
-        bad = np.isinf(X) | (X < self.low) | (X > self.high)
-        if self.binary.any():
-            bad |= self.binary & (X != 0) & (X != 1) & ~np.isnan(X)
-        if bad.any() or not np.isin(y, (0.0, 1.0)).all():
-            return False  # the careful reader finds the cell and words the message
-        self.X[self.n:self.n + len(X)] = X
-        self.y[self.n:self.n + len(X)] = y
-        self.n += len(X)
-        return True
-
-    def add_careful(self, records):
-        """Check and take ``(row_number, cells)`` records one cell at a time.
-
-        Returns the number of records seen, blank ones included.
-        """
-        seen = 0
-        for row_number, cells in records:
-            seen += 1
-            if not any(cell.strip() for cell in cells):
-                continue  # a blank line
-            if len(cells) != self.n_columns:
-                hint = (" (decimal commas? write 61.5, not 61,5)"
-                        if len(cells) > self.n_columns else "")
-                raise ValueError(f"{self.where}: row {row_number} has {len(cells)} values "
-                                 f"but the header has {self.n_columns} columns{hint}")
-            self._add_row(row_number, cells)
-        return seen
-
-    def _add_row(self, row_number, cells):
-        for j, (name, position) in enumerate(zip(self.features, self.positions)):
-            try:
-                self.X[self.n, j] = _parse_cell(cells[position], self.where, name, row_number,
-                                                self.schema)
-            except ValueError as error:
-                if not self.inferred:
-                    raise
-                raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
-                                 "pass features=[...] with the columns to read (on the "
-                                 "command line: --features a,b,c)") from None
-        self.y[self.n] = _parse_target(cells[self.target_position], self.where, self.target,
-                                       row_number)
-        self.n += 1
-
-    def site(self, name):
-        if self.n == 0:
-            raise ValueError(f"{self.where}: no data rows below the header")
-        return Site._adopt(name, self.X[:self.n], self.y[:self.n], self.features)
 
 
 def _open_site_file(path):
@@ -283,11 +160,11 @@ def _read_header(f, where):
         raise ValueError(f"{where}: the file is UTF-16 text; save it as UTF-8 "
                          "(in Excel: 'CSV UTF-8')")
     first = first.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark Excel writes
-    records = _records(first, where, 0)
-    if len(records) > 1:
+    found = records(first, where, 0)
+    if len(found) > 1:
         raise ValueError(f"{where}: lines end with a lone carriage return (old Mac format); "
                          "save the file with Windows or Unix line ends")
-    header = records[0][1] if records else []
+    header = found[0][1] if found else []
     if not any(cell.strip() for cell in header):
         raise ValueError(f"{where}: the file is empty (expected a header row of column names)")
     header = [name.strip() for name in header]
@@ -296,30 +173,6 @@ def _read_header(f, where):
     if duplicates:
         raise ValueError(f"{where}: duplicate column names in the header: {duplicates}")
     return header
-
-
-def _records(block, where, first_row):
-    """The CSV records of a ``bytes`` block as ``(row_number, cells)``, errors named."""
-    if b"\0" in block:
-        raise ValueError(f"{where}: not a text CSV file (it holds NUL bytes: binary data, "
-                         "or UTF-16 text?)")
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError as err:
-        row = first_row + block.count(b"\n", 0, err.start)
-        line = "the header" if row == 0 else f"row {row}"
-        raise ValueError(f"{where}: {line}: byte 0x{block[err.start]:02x} is not UTF-8 text; "
-                         "save the file as UTF-8 (in Excel: 'CSV UTF-8')") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records = []
-    try:
-        for offset, cells in enumerate(reader):
-            records.append((first_row + offset, cells))
-    except csv.Error as err:
-        row = first_row + len(records)
-        line = "the header" if row == 0 else f"row {row}"
-        raise ValueError(f"{where}: {line}: {err} (is this a CSV file?)") from None
-    return records
 
 
 def _choose_columns(header, target, features, schema, where):
