@@ -132,7 +132,7 @@ def test_records_are_stored_once(tmp_path):
         tracemalloc.stop()
     np.testing.assert_array_equal(again.X, site.X)
     arrays = again.X.nbytes + again.y.nbytes
-    assert peak < 1.1 * arrays + 25e6, (peak, arrays)  # rows of strings: many times more
+    assert peak < 1.1 * arrays + 25e6, (peak, arrays)  # rows of strings: about 10 x arrays
 
 
 def test_progress_is_shown_for_big_files_only(tmp_path, monkeypatch, capsys):
