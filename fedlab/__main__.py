@@ -1,58 +1,92 @@
-"""The command line: ``python -m fedlab {demo,train,data,lessons,grade} ...``."""
+"""The command line: ``python -m fedlab {demo,train,data,lessons,grade} ...``.
+
+Every command follows the same rules, kept in one place here: bad input is one line on
+standard error naming the option or file and the problem, with exit status 2 (never a
+traceback); outputs are checked before any long work; no existing file is replaced
+unless ``--force``, an input is never overwritten, and each file is written whole
+through a temporary file (see :mod:`fedlab._files`). A new command adds a sub-parser
+and a handler; a handler raises ``ValueError`` or ``OSError`` for bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import math
 import sys
-from pathlib import Path
+
+from fedlab._files import PendingFile, check_new_file, check_output_folder
 
 __all__ = ["main"]
 
 SEED = 2026
 
+FILE_RULE = ("Outputs never replace an existing file unless --force is given, and never "
+             "overwrite an input.")
+
 
 def main(argv=None):
     """Run the command line; returns the exit status (0 on success, 2 on bad input)."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already reported in one line
+        return stop.code
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
     try:
         return args.handler(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"fedlab {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        _error(args.command, "interrupted; nothing was written")
+        return 130
+    except (ValueError, TypeError, OSError, csv.Error, MemoryError) as err:
+        _error(args.command, _describe(err))
         return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the option and the rule), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m fedlab",
-        description="fedlab: federated learning on hospital records, for teaching.")
+        description="fedlab: federated learning on hospital records, for teaching.",
+        epilog=FILE_RULE)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="centralized vs each hospital alone vs FedAvg, "
-                                       "on the course's five synthetic hospitals")
+                                       "on the course's five synthetic hospitals",
+                          epilog=FILE_RULE)
     _training_options(demo)
     demo.set_defaults(handler=_demo)
 
-    train = sub.add_parser("train", help="the same comparison on your own per-site CSV files")
+    train = sub.add_parser("train", help="the same comparison on your own per-site CSV files",
+                           epilog=FILE_RULE)
     train.add_argument("--site", action="append", required=True, metavar="CSV",
-                       help="one site's records (numeric columns); repeat for each site")
+                       help="one site's records (comma-separated, UTF-8, numeric columns); "
+                            "repeat for each site")
     train.add_argument("--target", required=True, metavar="COLUMN",
                        help="the 0/1 outcome column")
     train.add_argument("--features", metavar="COL,COL,...",
                        help="the feature columns to use (default: every column but the "
                             "target, taken from the first site's header)")
-    train.add_argument("--test-size", type=float, default=0.25,
+    train.add_argument("--test-size", type=_fraction, default=0.25,
                        help="fraction of each site held out for testing (default 0.25)")
     _training_options(train)
     train.set_defaults(handler=_train)
 
-    data = sub.add_parser("data", help="regenerate the shipped synthetic hospital CSVs")
-    data.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    data.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    data = sub.add_parser("data", help="regenerate the shipped synthetic hospital CSVs",
+                          epilog=FILE_RULE)
+    data.add_argument("--out", required=True, metavar="DIR",
+                      help="folder to write into (created if missing)")
+    data.add_argument("--seed", type=_seed, default=SEED, help=f"random seed (default {SEED})")
+    _force_option(data)
     data.set_defaults(handler=_data)
 
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
@@ -78,42 +112,80 @@ def _parser():
 def _training_options(parser):
     from fedlab.baselines import DEFAULTS
 
-    parser.add_argument("--rounds", type=int, default=DEFAULTS["rounds"])
-    parser.add_argument("--local-epochs", type=int, default=DEFAULTS["local_epochs"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--l2", type=float, default=DEFAULTS["l2"])
-    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    parser.add_argument("--json", metavar="PATH", help="also write the metrics as JSON here")
+    parser.add_argument("--rounds", type=_count, default=DEFAULTS["rounds"],
+                        help=f"federated rounds (default {DEFAULTS['rounds']})")
+    parser.add_argument("--local-epochs", type=_count, default=DEFAULTS["local_epochs"],
+                        help=f"local epochs a round (default {DEFAULTS['local_epochs']})")
+    parser.add_argument("--batch-size", type=_count, default=DEFAULTS["batch_size"],
+                        help=f"local mini-batch size (default {DEFAULTS['batch_size']})")
+    parser.add_argument("--lr", type=_positive, default=DEFAULTS["lr"],
+                        help=f"local learning rate (default {DEFAULTS['lr']})")
+    parser.add_argument("--l2", type=_non_negative, default=DEFAULTS["l2"],
+                        help=f"L2 penalty (default {DEFAULTS['l2']})")
+    parser.add_argument("--seed", type=_seed, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the metrics as JSON to this new file")
+    _force_option(parser)
+
+
+def _force_option(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="replace output files that already exist")
+
+
+# -- the commands ---------------------------------------------------------------------------
 
 
 def _demo(args):
     from fedlab import data
 
-    return _compare_and_report(data.load_hospitals(), args)
+    report = _pending_json(args)
+    return _compare_and_report(data.load_hospitals, args, report)
 
 
 def _train(args):
+    report = _pending_json(args, inputs=args.site)
+    return _compare_and_report(lambda: _read_sites(args), args, report)
+
+
+def _read_sites(args):
     from fedlab import data
 
     hospitals = []
-    features = args.features.split(",") if args.features else None
+    features = _feature_list(args.features)
     for path in args.site:
         # every site is read with the first site's columns, in its order
-        site = data.read_site_csv(path, target=args.target, features=features)
+        site = data.read_site_csv(path, target=args.target, features=features, progress=True)
         features = list(site.feature_names)
-        train, test = data.train_test_split_site(site, test_size=args.test_size,
-                                                 random_state=args.seed)
+        try:
+            train, test = data.train_test_split_site(site, test_size=args.test_size,
+                                                     random_state=args.seed)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         hospitals.append(data.Hospital.from_sites(train, test, name=site.name))
     names = [h.name for h in hospitals]
     if len(set(names)) != len(names):
         raise ValueError(f"--site files must have distinct names, got {names}")
-    return _compare_and_report(hospitals, args)
+    _check_standardizable(hospitals, args.site)
+    return hospitals
+
+
+def _check_standardizable(hospitals, paths):
+    """Refuse, naming the file and column, values that standardization cannot represent."""
+    from fedlab.federated.preprocessing import combine, feature_sums
+
+    names = hospitals[0].feature_names
+    sums = [feature_sums(h.X_train, site=path, feature_names=names)
+            for h, path in zip(hospitals, paths)]
+    combine(sums, names=paths, feature_names=names)
 
 
 def _data(args):
     from fedlab import data
 
+    names = [f"{p.slug}_{split}.csv" for p in data.PROFILES.values() for split in ("train",
+                                                                                   "test")]
+    check_output_folder(args.out, names, option="--out", force=args.force)
     for path in data.write_hospitals(args.out, random_state=args.seed):
         print(path)
     return 0
@@ -152,17 +224,29 @@ def _grade(args):
     return 0
 
 
-def _compare_and_report(hospitals, args):
+def _compare_and_report(load_hospitals, args, report):
     from fedlab.baselines import compare
 
-    results = compare(hospitals, rounds=args.rounds, local_epochs=args.local_epochs,
-                      batch_size=args.batch_size, lr=args.lr, l2=args.l2, progress=True,
-                      random_state=args.seed)
-    print(format_table(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print(f"metrics written to {args.json}")
+    try:
+        results = compare(load_hospitals(), rounds=args.rounds,
+                          local_epochs=args.local_epochs, batch_size=args.batch_size,
+                          lr=args.lr, l2=args.l2, progress=True, random_state=args.seed)
+        print(format_table(results))
+        if report is not None:
+            report.commit(json.dumps(results, indent=2) + "\n")
+            print(f"metrics written to {report.path}")
+    finally:
+        if report is not None:
+            report.discard()
     return 0
+
+
+def _pending_json(args, *, inputs=()):
+    """Check and reserve the ``--json`` file before training (``None`` without one)."""
+    if args.json is None:
+        return None
+    return PendingFile(check_new_file(args.json, option="--json", force=args.force,
+                                      inputs=inputs))
 
 
 def format_table(results):
@@ -221,6 +305,76 @@ def _ci(estimate, interval, *, digits=3):
     if low != low or high != high:
         return f"{_fmt(estimate, digits)} [n/a]"
     return f"{_fmt(estimate, digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
+
+
+def _feature_list(text):
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise ValueError(f"--features: an empty column name in {text!r}; give names "
+                         "separated by commas, e.g. age,sbp")
+    return names
+
+
+# -- argument types: each names its rule; argparse adds the option's name ------------------
+
+
+def _count(text):
+    return _int(text, minimum=1)
+
+
+def _seed(text):
+    return _int(text, minimum=0)
+
+
+def _int(text, *, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}")
+    return value
+
+
+def _positive(text):
+    return _float(text, lambda v: v > 0, "> 0")
+
+
+def _non_negative(text):
+    return _float(text, lambda v: v >= 0, ">= 0")
+
+
+def _fraction(text):
+    return _float(text, lambda v: 0 < v < 1, "between 0 and 1 (exclusive)")
+
+
+def _float(text, rule, said):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or not rule(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number {said}, got {text}")
+    return value
+
+
+# -- errors: one line each ---------------------------------------------------------------
+
+
+def _describe(err):
+    """A one-line description of an error: the file (if any) and the problem."""
+    if isinstance(err, MemoryError):
+        return "out of memory (the data are too big for this machine)"
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    return str(err) or type(err).__name__
+
+
+def _error(command, message):
+    line = " ".join(str(message).split())
+    print(f"fedlab {command}: error: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

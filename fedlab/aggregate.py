@@ -34,7 +34,9 @@ def weighted_mean(updates, weights=None):
 
     Notes
     -----
-    FedAvg (McMahan et al. 2017) sets ``w_k = n_k``, the number of training records of
+    The weights are divided by the largest one before they are summed, so weights near
+    the float64 limit (``[1e308, 1e308]``) still give the plain mean. FedAvg (McMahan
+    et al. 2017) sets ``w_k = n_k``, the number of training records of
     client ``k``: ``theta = sum_k n_k theta_k / sum_k n_k``. With unequal hospitals this
     differs from the plain mean, which gives a clinic of 300 patients the same say as a
     hospital of 3,000.
@@ -61,8 +63,9 @@ def weighted_mean(updates, weights=None):
         )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"weights must be finite and >= 0, got {w.tolist()}")
-    if w.sum() == 0:
+    if not w.any():
         raise ValueError("weights must not all be zero")
+    w = w / w.max()  # in (0, 1]: the sum below cannot overflow (1e308 + 1e308 would)
     return np.tensordot(w / w.sum(), stacked, axes=1)
 
 

@@ -80,3 +80,11 @@ def test_krum_and_trimmed_mean_validate_their_settings():
         aggregate.trimmed_mean([[1.0]], trim=0.5)
     with pytest.raises(ValueError, match="n_clients - n_byzantine - 2 >= 1"):
         aggregate.krum([[1.0], [2.0], [3.0]], n_byzantine=1)
+
+
+@pytest.mark.parametrize("weights", [[1e308, 1e308], [1.7e308, 1e308, 1e308], [5e-324] * 3])
+def test_weights_near_the_float_limits_are_normalised_safely(weights):
+    # Regression (issue 14): [1e308, 1e308] summed to inf and the mean came out 0.
+    updates = np.arange(len(weights), dtype=float)[:, None] + 1.0
+    expected = np.average(updates[:, 0], weights=np.array(weights) / max(weights))
+    np.testing.assert_allclose(aggregate.weighted_mean(updates, weights), [expected])

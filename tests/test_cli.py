@@ -140,7 +140,7 @@ def test_train_aligns_columns_by_name_and_can_skip_an_id_column(tmp_path, capsys
     # a site without one of the columns is named, never silently misaligned
     c = tmp_path / "c.csv"
     c.write_text("marker,outcome\n" + "".join(f"{r[0]},{r[2]}\n" for r in rows))
-    assert main(["train", "--site", str(a), "--site", str(c), *common]) == 2
+    assert main(["train", "--site", str(a), "--site", str(c), *common, "--force"]) == 2
     err = capsys.readouterr().err
     assert "c.csv" in err and "age" in err
 

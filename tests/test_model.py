@@ -106,3 +106,41 @@ def test_shape_errors_name_the_argument():
         model.gradient([0.0, 0.0], [[1.0], [2.0]], [0, 1, 1])
     with pytest.raises(ValueError, match="n_features must be a positive integer"):
         model.init_params(0)
+
+
+@pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
+def test_lbfgs_fit_matches_scikit_learn(problem, C):
+    X, y = problem
+    ref = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, y)
+    theta = model.fit(X, y, l2=1.0 / (C * len(y)), solver="lbfgs")
+    np.testing.assert_allclose(theta[:-1], ref.coef_[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(theta[-1], ref.intercept_[0], rtol=1e-5, atol=1e-5)
+
+
+def test_wide_data_is_fitted_without_a_d_squared_hessian(monkeypatch):
+    # Regression (issue 14): 50,000 columns built a 20 GB Newton Hessian. Above
+    # NEWTON_MAX_FEATURES columns fit uses L-BFGS: memory linear in the columns.
+    rng = np.random.default_rng(1)
+    n, d = 40, model.NEWTON_MAX_FEATURES + 500
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + 0.1 * rng.normal(size=n) > 0).astype(int)
+    monkeypatch.setattr(np, "eye", _refuse_square)  # the Newton path would call these
+    monkeypatch.setattr(np, "diag", _refuse_square)
+    theta = model.fit(X, y, l2=0.05)
+    monkeypatch.undo()
+    ref = LogisticRegression(C=1 / (0.05 * n), tol=1e-12, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(theta[:-1], ref.coef_[0], atol=1e-5)
+    np.testing.assert_allclose(theta[-1], ref.intercept_[0], atol=1e-5)
+
+
+def _refuse_square(*args, **kwargs):
+    raise AssertionError("a (d + 1) x (d + 1) matrix was built")
+
+
+@pytest.mark.parametrize("kwargs", [{"l2": -1.0}, {"solver": "sag"}, {"max_iter": 0},
+                                    {"tol": 0.0}])
+def test_fit_names_a_bad_setting(problem, kwargs):
+    X, y = problem
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        model.fit(X, y, **kwargs)

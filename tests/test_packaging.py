@@ -22,14 +22,26 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     wanted = dict(_name_and_spec(r) for r in
                   project["dependencies"] + project["optional-dependencies"]["dev"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    # Act
-    conda = dict(_name_and_spec(d) for d in env["dependencies"]
-                 if isinstance(d, str) and not d.startswith(("python", "pip")))
-    # Assert
-    assert conda == wanted
-    assert "conda-forge" in env["channels"]
+    # Act: conda-forge packages, then those pip installs (conda-forge lacks them)
+    conda = [_name_and_spec(d) for d in env["dependencies"]
+             if isinstance(d, str) and not d.startswith(("python", "pip"))]
     pip_part = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pip = [_name_and_spec(d) for d in pip_part if not d.startswith("-e")]
+    # Assert: every dependency exactly once, from one of the two
+    assert dict(conda + pip) == wanted
+    assert len(conda) + len(pip) == len(wanted)
+    assert env["channels"] == ["conda-forge"]
     assert "-e ." in pip_part
+
+
+def test_pip_installs_what_conda_forge_does_not_package():
+    # dp-accounting is not on conda-forge; "playwright" there is named playwright-python
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name_and_spec(d)[0] for d in env["dependencies"] if isinstance(d, str)}
+    pip_part = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pip = {_name_and_spec(d)[0] for d in pip_part if not d.startswith("-e")}
+    assert {"dp-accounting", "playwright"} <= pip
+    assert not {"dp-accounting", "playwright"} & conda
 
 
 def test_ci_runs_the_readme_test_command():

@@ -344,3 +344,56 @@ def test_accountant_rejects_bad_steps():
     with pytest.raises(ValueError, match=r"delta must be in \(0, 1\), got 0"):
         accountant.epsilon(0)
     assert accountant.history == []
+
+
+@pytest.mark.parametrize("sigma", [1e-100, 1e-152, 1e-153, 1e-160, 1e-300, 5e-324])
+@pytest.mark.parametrize("q", [1.0, 0.01])
+def test_a_vanishing_noise_never_reads_as_perfect_privacy(sigma, q):
+    # Regression (issue 14): below 1e-152 the RDP curve was NaN and epsilon came out 0.0.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eps = epsilon(sigma, q, 100, DELTA)
+        curve = rdp(sigma, q, 100)
+    assert eps > 1e100
+    assert not np.isnan(curve).any()
+
+
+def test_rdp_to_epsilon_refuses_a_nan_curve():
+    with pytest.raises(ValueError, match="rdp_curve"):
+        rdp_to_epsilon([np.nan, 1.0], DELTA, orders=[2.0, 3.0])
+
+
+@pytest.mark.parametrize("tol", [1e-300, 1e-17, 5e-324])
+def test_noise_search_ends_for_a_tolerance_below_float_resolution(tol):
+    # Regression (issue 14): tol=1e-300 looped for ever (1 + tol == 1).
+    sigma = noise_multiplier_for(2.0, 0.01, 1000, DELTA, tol=tol)
+    assert epsilon(sigma, 0.01, 1000, DELTA) <= 2.0
+    assert epsilon(sigma * (1 - 1e-14), 0.01, 1000, DELTA) > 2.0
+
+
+def test_pld_at_small_noise_coarsens_its_grid_and_stays_a_tight_upper_bound():
+    # Regression (issue 14): sigma 0.05 took 22 s, 1e-3 over 60 s. The grid step grows
+    # as 1 / sigma^2 below 0.25, keeping the relative accuracy.
+    from fedlab.privacy.accounting import _pld_epsilon
+
+    _pld_epsilon.cache_clear()
+    coarse = epsilon(0.05, 0.5, 3, DELTA, method="pld")
+    fine = PLDAccountant(value_discretization_interval=1e-3)
+    fine.compose(dp_accounting.SelfComposedDpEvent(
+        dp_accounting.PoissonSampledDpEvent(0.5, dp_accounting.GaussianDpEvent(0.05)), 3))
+    reference = fine.get_epsilon(DELTA)
+    assert reference <= coarse <= reference * (1 + 1e-3)
+    assert coarse < epsilon(0.05, 0.5, 3, DELTA)  # still tighter than RDP
+
+
+@pytest.mark.parametrize("sigma, q, steps", [(1e-4, 0.01, 10), (1e-200, 0.01, 10),
+                                             (1e-3, 1.0, 10**7)])
+def test_pld_refuses_noise_it_cannot_grid(sigma, q, steps):
+    with pytest.raises(ValueError, match="method='rdp'"):
+        epsilon(sigma, q, steps, DELTA, method="pld")
+    accountant = PrivacyAccountant()
+    accountant.step(noise_multiplier=sigma, sample_rate=q, steps=steps)
+    with pytest.raises(ValueError, match="method='rdp'"):
+        accountant.epsilon(DELTA, method="pld")

@@ -163,7 +163,7 @@ def test_gaussian_epsilon_decreases_with_noise_and_can_be_zero():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: gaussian_epsilon(0.0, 1e-5), r"noise_multiplier must be > 0, got 0.0"),
+        (lambda: gaussian_epsilon(0.0, 1e-5), r"noise_multiplier must be >= 1e-06 .*, got 0.0"),
         (lambda: gaussian_epsilon(1.0, 0.0), r"delta must be in \(0, 1\), got 0.0"),
         (lambda: classic_gaussian_sigma(0.0, 1e-5), r"epsilon must be a finite number > 0"),
         (lambda: classic_gaussian_sigma(0.5, 1.5), r"delta must be in \(0, 1\), got 1.5"),
@@ -172,3 +172,19 @@ def test_gaussian_epsilon_decreases_with_noise_and_can_be_zero():
 def test_calibration_rejects_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_clipping_refuses_non_finite_vectors(bad):
+    # Regression (issue 14): an inf gradient has an inf norm, "clips" to NaN, and the
+    # noisy sum (and the model) become NaN while epsilon is still charged.
+    with pytest.raises(ValueError, match=r"finite.*\(row 1\)"):
+        clip_by_l2_norm([[1.0, 2.0], [bad, 0.0]], 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        clip_by_l2_norm([bad, 1.0], 1.0)
+
+
+def test_gaussian_epsilon_refuses_noise_below_its_float_range():
+    assert gaussian_epsilon(1e-6, 1e-5) > 1e11
+    with pytest.raises(ValueError, match="noise_multiplier must be >= 1e-06"):
+        gaussian_epsilon(1e-50, 1e-5)

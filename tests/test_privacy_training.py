@@ -334,3 +334,32 @@ def test_history_records_the_largest_record_level_epsilon_of_the_hospitals():
     assert np.isnan(history.epsilons[0])
     assert history.epsilons[-1] == pytest.approx(max(spent))
     assert np.all(np.diff(history.epsilons[1:]) > 0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_dp_sgd_refuses_a_non_finite_record_before_spending_privacy(bad):
+    # Regression (issue 14): an inf record made the model NaN and epsilon was charged.
+    X, y = _data()
+    X[17, 1] = bad
+    accountant = privacy.PrivacyAccountant()
+    with pytest.raises(ValueError, match="record 17"):
+        dp_sgd(np.zeros(4), X, y, noise_multiplier=1.0, clip_norm=1.0, steps=5,
+               accountant=accountant, random_state=0)
+    assert accountant.steps == 0
+
+
+def test_dp_fedavg_refuses_a_non_finite_update_before_spending_privacy():
+    strategy = DPFedAvg(noise_multiplier=1.0, clip_norm=1.0, sample_rate=0.5)
+    strategy.select(4, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="finite"):
+        strategy.combine_vectors([[0.1, 0.2], [np.inf, 0.0]], rng=np.random.default_rng(0))
+    assert strategy.accountant.steps == 0
+
+
+def test_dpsgd_client_gradient_refuses_non_finite_parameters():
+    X, y = _data()
+    client = DPSGDClient(X, y, noise_multiplier=1.0, clip_norm=1.0)
+    client.preprocess(federated.combine([client.feature_sums()]))
+    with pytest.raises(ValueError, match="finite"):
+        client.gradient(np.array([np.nan, 0.0, 0.0, 0.0]))
+    assert client.accountant.steps == 0

@@ -1,17 +1,26 @@
-"""Read and write one site's records as CSV, checking every cell on the way in."""
+"""Read and write one site's records as CSV, checking every cell on the way in.
+
+Reading is linear in the size of the file: big files are read in blocks, plain blocks
+parsed by pandas' C parser (:mod:`fedlab.data._blocks`), and any block that is not plain
+re-read cell by cell with the ``csv`` module, which words the error messages.
+"""
 
 from __future__ import annotations
 
+import collections
 import csv
 import math
 from pathlib import Path
 
-import numpy as np
+from fedlab._files import atomic_open
 
-from .sites import Site
+from ._blocks import PROGRESS_BYTES, blocks, count_line_ends, parse_plain
+from ._table import Table, records
+
+_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
-def read_site_csv(path, *, target, features=None, schema=None):
+def read_site_csv(path, *, target, features=None, schema=None, progress=False):
     """Read one site's records from a CSV file and check them.
 
     Parameters
@@ -27,6 +36,8 @@ def read_site_csv(path, *, target, features=None, schema=None):
     schema : mapping of str to Column, default=None
         Plausible ranges per column (e.g. ``fedlab.data.SCHEMA``). Without one, only
         "is a finite number" is checked.
+    progress : bool, default=False
+        Show progress on standard error while reading a file of a few megabytes or more.
 
     Returns
     -------
@@ -35,10 +46,21 @@ def read_site_csv(path, *, target, features=None, schema=None):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no such file.
+    OSError
+        If the file cannot be read (e.g. ``PermissionError``).
     ValueError
         Naming the file, the column, the data row (1 = the first row below the header)
         and the value: a missing column, a cell that is not a finite number, a value
-        outside its plausible range, a target that is missing or not 0/1, an empty file.
+        outside its plausible range, a target that is missing or not 0/1, an empty file;
+        also a folder or pipe instead of a file, text that is not UTF-8, binary data.
+
+    Notes
+    -----
+    Time and memory are linear in the size of the file (whatever its number of
+    columns): the records go straight into one preallocated array, so the peak is about
+    the size of ``X`` and ``y`` (8 bytes a cell) plus a few megabytes.
 
     Examples
     --------
@@ -55,36 +77,21 @@ def read_site_csv(path, *, target, features=None, schema=None):
     """
     path = Path(path)
     where = path.name
-    header, rows = _read_rows(path)
-    if schema is not None and features is None:
-        features = tuple(name for name in schema if name != target)
-    inferred = features is None
-    if inferred:
-        features = tuple(name for name in header if name != target)
-    features = tuple(features)
-    expected = ", ".join((*features, target))
-    for name in (*features, target):
-        if name not in header:
-            raise ValueError(f"{where}: missing column '{name}' (expected columns: {expected})")
-    if target in features:
-        raise ValueError(f"{where}: the target '{target}' cannot also be a feature")
-
-    X = np.empty((len(rows), len(features)))
-    y = np.empty(len(rows), dtype=np.int64)
-    positions = [header.index(name) for name in features]
-    target_position = header.index(target)
-    for i, (row_number, row) in enumerate(rows):
-        for j, (name, position) in enumerate(zip(features, positions)):
-            try:
-                X[i, j] = _parse_cell(row[position], where, name, row_number, schema)
-            except ValueError as error:
-                if not inferred:
-                    raise
-                raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
-                                 "pass features=[...] with the columns to read (on the "
-                                 "command line: --features a,b,c)") from None
-        y[i] = _parse_target(row[target_position], where, target, row_number)
-    return Site(path.stem, X, y, features)
+    with _open_site_file(path) as f:
+        header = _read_header(f, where)
+        features, inferred = _choose_columns(header, target, features, schema, where)
+        table = Table(where, header, features, target, schema=schema, inferred=inferred,
+                       capacity=count_line_ends(f) + 1)
+        size = path.stat().st_size
+        label = where if progress and size >= PROGRESS_BYTES else None
+        row = 0  # data records before the current block
+        for block in blocks(f, label=label, size=size):
+            plain = parse_plain(block, n_columns=len(header), usecols=table.usecols)
+            if plain is not None and table.add_plain(plain[0]):
+                row += plain[1]
+            else:
+                row += table.add_careful(records(block, where, row + 1))
+    return table.site(path.stem)
 
 
 def write_site_csv(site, path, *, target="cvd_10y", schema=None):
@@ -106,95 +113,22 @@ def write_site_csv(site, path, *, target="cvd_10y", schema=None):
     -------
     Path
         The file written. Same site, same bytes (``'\\n'`` line endings, UTF-8).
+
+    Notes
+    -----
+    The file is written under a temporary name and renamed when complete, so an error
+    half-way leaves any previous file at ``path`` as it was.
     """
     path = Path(path)
     decimals = [getattr((schema or {}).get(name), "decimals", None)
                 for name in site.feature_names]
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow([*site.feature_names, target])
         for x_row, label in zip(site.X, site.y):
             cells = [_format(value, d) for value, d in zip(x_row, decimals)]
             writer.writerow([*cells, str(int(label))])
     return path
-
-
-def _read_rows(path):
-    """Header (stripped names) and the non-blank data rows as (row_number, cells)."""
-    where = path.name
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        lines = list(csv.reader(f))
-    if not lines or not any(cell.strip() for cell in lines[0]):
-        raise ValueError(f"{where}: the file is empty (expected a header row of column names)")
-    header = [name.strip() for name in lines[0]]
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"{where}: duplicate column names in the header: {duplicates}")
-    rows = []
-    for row_number, cells in enumerate(lines[1:], start=1):
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line
-        if len(cells) != len(header):
-            raise ValueError(
-                f"{where}: row {row_number} has {len(cells)} values "
-                f"but the header has {len(header)} columns"
-            )
-        rows.append((row_number, cells))
-    if not rows:
-        raise ValueError(f"{where}: no data rows below the header")
-    return header, rows
-
-
-def _parse_cell(text, where, name, row_number, schema):
-    text = text.strip()
-    if text == "":
-        return math.nan
-    value = _to_float(text, where, name, row_number)
-    column = None if schema is None else schema.get(name)
-    if column is None:
-        return value
-    if column.binary and value not in (0.0, 1.0):
-        raise ValueError(f"{where}: column '{name}' row {row_number}: value {text} is not 0 or 1")
-    if not column.low <= value <= column.high:
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: value {text} is outside the "
-            f"plausible range {column.low:g}-{column.high:g} {column.unit}"
-        )
-    return value
-
-
-def _parse_target(text, where, name, row_number):
-    text = text.strip()
-    if text == "":
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: the target is missing "
-            "(every row needs 0 or 1)"
-        )
-    value = _to_float(text, where, name, row_number)
-    if value not in (0.0, 1.0):
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: value {text} is not a valid "
-            "target (it must be 0 or 1)"
-        )
-    return int(value)
-
-
-def _to_float(text, where, name, row_number):
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: {text!r} is not a number "
-            "(leave the cell empty for a missing value)"
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError(
-            f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "
-            "(leave the cell empty for a missing value)"
-        )
-    return value
 
 
 def _format(value, decimals):
@@ -204,3 +138,68 @@ def _format(value, decimals):
     if decimals is not None:
         return f"{value:.{decimals}f}"
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _open_site_file(path):
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a CSV file")
+    if not path.is_file():
+        raise ValueError(f"{path}: is not a regular file (a pipe or a device?); "
+                         "give a CSV file")
+    return path.open("rb")
+
+
+def _read_header(f, where):
+    """The header's column names (stripped), from the first record of binary file ``f``."""
+    first = f.readline()
+    while first.count(b'"') % 2 and (more := f.readline()):
+        first += more  # a quoted name spanning lines
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(f"{where}: the file is UTF-16 text; save it as UTF-8 "
+                         "(in Excel: 'CSV UTF-8')")
+    first = first.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark Excel writes
+    found = records(first, where, 0)
+    if len(found) > 1:
+        raise ValueError(f"{where}: lines end with a lone carriage return (old Mac format); "
+                         "save the file with Windows or Unix line ends")
+    header = found[0][1] if found else []
+    if not any(cell.strip() for cell in header):
+        raise ValueError(f"{where}: the file is empty (expected a header row of column names)")
+    header = [name.strip() for name in header]
+    counts = collections.Counter(header)
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
+    if duplicates:
+        raise ValueError(f"{where}: duplicate column names in the header: {duplicates}")
+    return header
+
+
+def _choose_columns(header, target, features, schema, where):
+    """The feature names to read, and whether they were inferred from the header."""
+    if schema is not None and features is None:
+        features = tuple(name for name in schema if name != target)
+    inferred = features is None
+    if inferred:
+        features = tuple(name for name in header if name != target)
+    features = tuple(features)
+    present = set(header)
+    for name in (*features, target):
+        if name not in present:
+            expected = ", ".join((*features, target))
+            raise ValueError(f"{where}: missing column '{name}' (expected columns: "
+                             f"{expected}){_separator_hint(header)}")
+    if target in features:
+        raise ValueError(f"{where}: the target '{target}' cannot also be a feature")
+    return features, inferred
+
+
+def _separator_hint(header):
+    if len(header) != 1:
+        return ""
+    for separator, said in _SEPARATORS.items():
+        if separator in header[0]:
+            return (f"; the header is one column '{header[0][:60]}': the file seems to use "
+                    f"{said} between values, but fedlab reads comma-separated files (use ',' "
+                    "between values and '.' as the decimal point)")
+    return ""

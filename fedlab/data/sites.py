@@ -47,6 +47,18 @@ class Site:
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "feature_names", names)
 
+    @classmethod
+    def _adopt(cls, name, X, y, feature_names):
+        """A ``Site`` that takes ``X`` and ``y`` over without copying (the CSV reader's).
+
+        For arrays nobody else holds: a big file's records then live in memory once.
+        """
+        site = cls.__new__(cls)
+        X, y, names = _check_table(X, y, feature_names, where=name, copy=False)
+        for field, value in (("name", name), ("X", X), ("y", y), ("feature_names", names)):
+            object.__setattr__(site, field, value)
+        return site
+
     @property
     def n_records(self):
         """Number of records (rows)."""
@@ -203,10 +215,10 @@ def pool_sites(sites, *, name="pooled"):
     return Site(name, X, y, names)
 
 
-def _check_table(X, y, feature_names, *, where):
+def _check_table(X, y, feature_names, *, where, copy=True):
     names = tuple(str(n) for n in feature_names)
-    X = np.array(X, dtype=float)
-    y_raw = np.array(y)
+    X = np.array(X, dtype=float, copy=copy or None)
+    y_raw = np.array(y, copy=copy or None)
     if X.ndim == 1 and X.size == 0:
         X = X.reshape(0, len(names))
     if X.ndim != 2:
@@ -219,7 +231,8 @@ def _check_table(X, y, feature_names, *, where):
         )
     if len(set(names)) != len(names):
         raise ValueError(f"{where}: feature_names must be unique, got {names}")
-    if y_raw.size and not np.isin(y_raw, (0, 1)).all():
-        bad = y_raw[~np.isin(y_raw, (0, 1))][0].item()
+    valid = (y_raw == 0) | (y_raw == 1)  # no temporary copy of y (np.isin makes one)
+    if not valid.all():
+        bad = y_raw[~valid][0].item()
         raise ValueError(f"{where}: y must hold only 0 and 1, got {bad!r}")
-    return X, y_raw.astype(np.int64), names
+    return X, y_raw.astype(np.int64, copy=copy), names

@@ -66,7 +66,7 @@ class Client:
 
     def feature_sums(self):
         """Counts, sums and sums of squares per feature, for federated standardization."""
-        return feature_sums(self._X_raw)
+        return feature_sums(self._X_raw, site=self.name)
 
     def preprocess(self, standardizer):
         """Standardize the local records with the global ``standardizer`` (kept locally)."""

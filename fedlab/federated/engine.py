@@ -127,7 +127,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
     standardizer, up, down = None, 0, 0
     if standardize:
         sums = [c.feature_sums() for c in clients]
-        standardizer = combine(sums)
+        standardizer = combine(sums, names=[c.name for c in clients])
         for c in clients:
             c.preprocess(standardizer)
         up = sum(s.nbytes for s in sums)

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .mechanisms import classic_gaussian_sigma, gaussian_epsilon
+from .mechanisms import EXACT_MIN_NOISE, classic_gaussian_sigma, gaussian_epsilon
 from .renyi import (
     DEFAULT_ORDERS,
     _rdp_one_step,
@@ -29,7 +29,9 @@ from .renyi import (
 
 __all__ = [
     "DEFAULT_ORDERS",
+    "PLD_COARSEN_BELOW",
     "PLD_DISCRETIZATION",
+    "PLD_MIN_NOISE",
     "PrivacyAccountant",
     "classic_gaussian_sigma",
     "epsilon",
@@ -42,6 +44,14 @@ __all__ = [
 #: Privacy-loss grid step of the PLD accountant: epsilon comes out a hair (about 0.1%)
 #: pessimistic, at tens to hundreds of milliseconds a call.
 PLD_DISCRETIZATION = 1e-3
+
+#: Below this noise multiplier the PLD grid step grows as ``1 / sigma^2`` (the privacy
+#: loss range does too), so that a call stays near a second at the same relative accuracy.
+PLD_COARSEN_BELOW = 0.25
+
+#: Smallest noise multiplier of a subsampled step the PLD accountant takes: below it
+#: the grid would not fit in memory (and epsilon is beyond 10^4 anyway).
+PLD_MIN_NOISE = 1e-3
 _METHODS = ("rdp", "pld")
 _MAX_NOISE = 1e6
 
@@ -66,8 +76,10 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
     method : {"rdp", "pld"}, default="rdp"
         ``"rdp"``: Rényi DP accounting, an upper bound, fast and cached. ``"pld"``: the
         numerical privacy loss distribution accountant of ``dp_accounting``, tighter
-        (near-exact, about 0.1% pessimistic) but 0.01 to 1 s a call; at
+        (near-exact, about 0.1% pessimistic) but 0.01 to about 1 s a call; at
         ``sample_rate=1`` the exact analytic Gaussian answer (:func:`gaussian_epsilon`).
+        ``"pld"`` needs ``noise_multiplier >= 0.001`` (:data:`PLD_MIN_NOISE`; below it
+        epsilon exceeds 10^4 anyway).
 
     Returns
     -------
@@ -78,6 +90,11 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
     ------
     ValueError
         If an argument is out of range or ``method`` is unknown.
+
+    Warns
+    -----
+    Nothing: a noise multiplier so small that the RDP overflows float64 (below about
+    1e-150) gives ``inf``, never 0.
 
     Notes
     -----
@@ -115,7 +132,8 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
         return math.inf
     if method == "pld":
         return _pld_epsilon(((noise_multiplier, sample_rate, steps),), delta)
-    curve = steps * _rdp_one_step(noise_multiplier, sample_rate, orders)
+    with np.errstate(over="ignore"):  # inf is the honest answer past float64
+        curve = steps * _rdp_one_step(noise_multiplier, sample_rate, orders)
     return rdp_to_epsilon(curve, delta, orders=orders)
 
 
@@ -131,7 +149,8 @@ def noise_multiplier_for(
     sample_rate, steps, delta, orders, method
         As in :func:`epsilon`.
     tol : float, default=1e-4
-        Relative tolerance on the noise multiplier, in (0, 1).
+        Relative tolerance on the noise multiplier, in (0, 1). Below float64's
+        resolution (about 1e-16) the search stops at adjacent floats.
 
     Returns
     -------
@@ -181,7 +200,9 @@ def noise_multiplier_for(
     while eps(lo) <= target_epsilon:  # ends: epsilon grows without bound as noise -> 0
         lo, hi = lo / 2, lo
     while hi > lo * (1 + tol):
-        mid = math.sqrt(lo * hi)
+        mid = math.sqrt(lo) * math.sqrt(hi)
+        if not lo < mid < hi:  # adjacent floats: tol is below float64's resolution
+            break
         if eps(mid) <= target_epsilon:
             hi = mid
         else:
@@ -230,7 +251,9 @@ class PrivacyAccountant:
         noise_multiplier = check_noise_multiplier(noise_multiplier)
         sample_rate = check_sample_rate(sample_rate)
         steps = check_steps(steps)
-        self._rdp = self._rdp + steps * _rdp_one_step(noise_multiplier, sample_rate, self._orders)
+        with np.errstate(over="ignore"):
+            self._rdp = self._rdp + steps * _rdp_one_step(noise_multiplier, sample_rate,
+                                                          self._orders)
         self.history.append((noise_multiplier, sample_rate, steps))
 
     def epsilon(self, delta, *, method="rdp"):
@@ -277,17 +300,34 @@ def _pld_epsilon(events, delta):
     ``sigma_t`` are exactly one release with ``sigma = (sum_t 1 / sigma_t^2)^(-1/2)``
     (Dong, Roth & Su 2022, Gaussian DP). With no subsampled steps that single release has
     the exact answer :func:`gaussian_epsilon`, which the PLD grid would only approximate,
-    slowly.
+    slowly. The privacy loss of a step ranges over about ``1 / sigma^2``; so that the grid
+    keeps a bounded number of points (and a call about a second), its step grows as
+    ``(PLD_COARSEN_BELOW / sigma)^2`` below :data:`PLD_COARSEN_BELOW`: the same relative
+    accuracy, still pessimistic (an upper bound).
     """
-    full_batch_precision = sum(steps / sigma**2 for sigma, q, steps in events if q == 1)
+    full_batch_precision = sum(steps / sigma / sigma for sigma, q, steps in events if q == 1)
+    merged = [full_batch_precision**-0.5] if full_batch_precision > 0 else []
     if all(q == 1 for _, q, _ in events):
-        return gaussian_epsilon(full_batch_precision**-0.5, delta)
+        if merged[0] < EXACT_MIN_NOISE:
+            raise ValueError(
+                f"the full-batch steps together are one Gaussian release with noise "
+                f"multiplier {merged[0]:.3g}, below the {EXACT_MIN_NOISE:g} that "
+                "method='pld' takes (epsilon beyond 10^11); use method='rdp'")
+        return gaussian_epsilon(merged[0], delta)
+    smallest = min([sigma for sigma, q, _ in events if q < 1] + merged)
+    if smallest < PLD_MIN_NOISE:
+        raise ValueError(
+            f"noise_multiplier must be >= {PLD_MIN_NOISE:g} with method='pld', got "
+            f"{smallest:.3g} (for full-batch steps: all of them together): the privacy-loss "
+            "grid would not fit in memory, and epsilon is beyond 10^4 anyway; use "
+            "method='rdp'")
     import dp_accounting  # imported here: a second or so, and only the PLD needs it
     from dp_accounting.pld import PLDAccountant
 
-    accountant = PLDAccountant(value_discretization_interval=PLD_DISCRETIZATION)
-    if full_batch_precision > 0:
-        accountant.compose(dp_accounting.GaussianDpEvent(full_batch_precision**-0.5))
+    interval = PLD_DISCRETIZATION * max(1.0, (PLD_COARSEN_BELOW / smallest) ** 2)
+    accountant = PLDAccountant(value_discretization_interval=interval)
+    if merged:
+        accountant.compose(dp_accounting.GaussianDpEvent(merged[0]))
     for sigma, q, steps in events:
         if q < 1:
             event = dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma))

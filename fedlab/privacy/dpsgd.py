@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_int, check_positive, check_rng, check_xy
+from fedlab._validation import check_finite, check_int, check_positive, check_rng, check_xy
 from fedlab.federated.client import Client
 from fedlab.federated.messages import Update
 
@@ -69,7 +69,8 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     ------
     ValueError
         If an argument is out of range, or both (or neither of) ``steps``/``epochs`` or
-        ``sample_rate``/``batch_size`` are given inconsistently.
+        ``sample_rate``/``batch_size`` are given inconsistently, or a record, label or
+        ``theta`` holds NaN or infinity (checked before any privacy is spent).
 
     Notes
     -----
@@ -103,10 +104,12 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     True
     """
     X, y = check_xy(X, y)
+    _check_finite_records(X, y)
     theta = np.array(theta, dtype=float)
     if theta.shape != (X.shape[1] + 1,):
         raise ValueError(f"theta must have shape ({X.shape[1] + 1},) for {X.shape[1]} "
                          f"features, got shape {theta.shape}")
+    check_finite(theta, "theta")
     sigma = check_noise_multiplier(noise_multiplier)
     clip_norm = float(check_positive(clip_norm, "clip_norm"))
     check_positive(lr, "lr")
@@ -271,3 +274,12 @@ def _steps(steps, epochs, q):
         return check_int(steps, "steps", minimum=1)
     epochs = 1 if epochs is None else check_positive(epochs, "epochs")
     return max(1, int(round(epochs / q)))
+
+
+def _check_finite_records(X, y):
+    """Refuse NaN or infinity in the records: clipping cannot bound them (nor the noise)."""
+    bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ValueError(f"X and y must be finite for DP-SGD: record {row} holds NaN or "
+                         "infinity (impute or standardize missing values first)")

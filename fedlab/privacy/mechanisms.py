@@ -18,12 +18,18 @@ from fedlab._validation import check_rng
 from .renyi import check_delta, check_noise_multiplier
 
 __all__ = [
+    "EXACT_MIN_NOISE",
     "add_gaussian_noise",
     "classic_gaussian_sigma",
     "clip_by_l2_norm",
     "gaussian_epsilon",
     "gaussian_mechanism",
 ]
+
+
+#: Smallest noise multiplier :func:`gaussian_epsilon` takes: its epsilon is already
+#: above 10^11, and float64 breaks down two decades lower.
+EXACT_MIN_NOISE = 1e-6
 
 
 def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
@@ -47,7 +53,9 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
     Raises
     ------
     ValueError
-        If ``max_norm`` is not a finite number > 0 or ``vectors`` is not 1-D or 2-D.
+        If ``max_norm`` is not a finite number > 0, ``vectors`` is not 1-D or 2-D, or a
+        vector holds NaN or infinity (its norm would be NaN or infinite: clipping could not
+        bound it, and the noisy sum would be NaN).
 
     Notes
     -----
@@ -76,6 +84,10 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
             "vectors must be 1-D (n_features,) or 2-D (n_vectors, n_features), "
             f"got shape {arr.shape}"
         )
+    finite = np.isfinite(arr).all(axis=-1)
+    if not np.all(finite):
+        where = "" if arr.ndim == 1 else f" (row {int(np.argmin(finite))})"
+        raise ValueError(f"vectors must be finite to be clipped, got NaN or infinity{where}")
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
     clipped = arr * (max_norm / np.maximum(norms, max_norm))
     if return_norms:
@@ -163,7 +175,7 @@ def gaussian_epsilon(noise_multiplier, delta):
     Parameters
     ----------
     noise_multiplier : float
-        Noise standard deviation over the L2 sensitivity, > 0.
+        Noise standard deviation over the L2 sensitivity, >= :data:`EXACT_MIN_NOISE`.
     delta : float
         Target delta in (0, 1).
 
@@ -194,8 +206,9 @@ def gaussian_epsilon(noise_multiplier, delta):
     True
     """
     sigma = check_noise_multiplier(noise_multiplier)
-    if sigma == 0:
-        raise ValueError("noise_multiplier must be > 0, got 0.0")
+    if sigma < EXACT_MIN_NOISE:
+        raise ValueError(f"noise_multiplier must be >= {EXACT_MIN_NOISE:g} (its epsilon is "
+                         f"already above 10^11), got {sigma!r}")
     delta = check_delta(delta)
 
     def log_delta_gap(eps):

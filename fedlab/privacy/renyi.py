@@ -87,7 +87,8 @@ def rdp(noise_multiplier, sample_rate, steps, orders=None):
     sample_rate = check_sample_rate(sample_rate)
     steps = check_steps(steps)
     orders = check_orders(orders)
-    return steps * _rdp_one_step(noise_multiplier, sample_rate, orders)
+    with np.errstate(over="ignore"):
+        return steps * _rdp_one_step(noise_multiplier, sample_rate, orders)
 
 
 def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
@@ -137,6 +138,9 @@ def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
         raise ValueError(
             f"rdp_curve must have one value per order ({orders.size}), got shape {r.shape}"
         )
+    if np.isnan(r).any() or (r < 0).any():
+        raise ValueError("rdp_curve must hold numbers >= 0 (inf allowed), got "
+                         f"{r[np.isnan(r) | (r < 0)][0]!r}; a NaN would read as epsilon 0")
     with np.errstate(invalid="ignore", over="ignore"):
         eps = r + np.log1p(-1 / orders) - (math.log(delta) + np.log(orders)) / (orders - 1)
         eps = np.where(delta**2 + np.expm1(-r) > 0, 0.0, eps)
@@ -195,12 +199,18 @@ def _rdp_one_step(sigma, q, orders):
     if sigma == 0:
         out = np.full(alphas.shape, np.inf)
     elif q == 1:
-        out = alphas / (2 * sigma**2)
+        with np.errstate(over="ignore", divide="ignore"):
+            out = alphas / (2 * sigma**2)  # inf once sigma**2 underflows
     else:
         out = np.empty(alphas.shape)
         is_int = alphas == np.round(alphas)
-        out[is_int] = [_log_a_int(q, sigma, int(a)) / (a - 1) for a in alphas[is_int]]
-        out[~is_int] = _log_a_frac(q, sigma, alphas[~is_int]) / (alphas[~is_int] - 1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out[is_int] = [_log_a_int(q, sigma, int(a)) / (a - 1) for a in alphas[is_int]]
+            out[~is_int] = _log_a_frac(q, sigma, alphas[~is_int]) / (alphas[~is_int] - 1)
+        # A NaN comes from inf - inf when exp((i^2 - i) / (2 sigma^2)) overflows float64
+        # (sigma below about 1e-150): the divergence is then beyond float64, and +inf is
+        # its limit as sigma -> 0 (never 0, which would read as perfect privacy).
+        out[np.isnan(out)] = np.inf
     out.flags.writeable = False
     return out
 

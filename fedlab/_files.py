@@ -1,0 +1,204 @@
+"""Safe output files: check them before the work, write them whole or not at all.
+
+Two rules keep a user's files safe (the command line and every writer of the package use
+them): an output is written to a temporary file in the same folder and renamed onto its
+name only when complete (a crash or a full disk leaves the old file whole), and the
+command line refuses to replace an existing file unless told to (``--force``), and never
+writes onto one of its own inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder"]
+
+
+def check_new_file(path, *, option, force=False, inputs=()):
+    """Check that ``path`` may receive a new output file; return it as a ``Path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to be written.
+    option : str
+        What the user called it (e.g. ``"--json"``), named in every message.
+    force : bool, default=False
+        Allow replacing an existing regular file.
+    inputs : sequence of str or Path, default=()
+        Files the command reads: writing onto one is refused even with ``force``.
+
+    Raises
+    ------
+    ValueError
+        If the path is empty, a folder, in a folder that does not exist, one of the
+        inputs, not a regular file, or an existing file without ``force``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_new_file(folder / "out.json", option="--json").name
+    'out.json'
+    >>> check_new_file(folder, option="--json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --json ...: is a folder; give a file name inside it, e.g. .../metrics.json
+    """
+    path = _nonempty_path(path, option)
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder; give a file name inside it, "
+                         f"e.g. {path / 'metrics.json'}")
+    parent = path.parent
+    if not parent.exists():
+        raise ValueError(f"{option} {path}: the folder {parent} does not exist")
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is not a folder")
+    for source in inputs:
+        if _same_file(path, source):
+            raise ValueError(f"{option} {path}: this file is an input of the command; "
+                             "choose another output file")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise ValueError(f"{option} {path}: exists and is not a regular file")
+        if not force:
+            raise ValueError(f"{option} {path}: the file already exists; fedlab replaces no "
+                             "existing file (pass --force to replace it)")
+    return path
+
+
+def check_output_folder(folder, names, *, option, force=False):
+    """Check that ``folder`` may receive the files ``names``; return the folder as a ``Path``.
+
+    The folder may exist (it is created later if not); none of the files may exist
+    unless ``force``.
+
+    Raises
+    ------
+    ValueError
+        If the path is empty or a file, or one of the files exists without ``force``.
+    """
+    folder = _nonempty_path(folder, option)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{option} {folder}: is a file, not a folder")
+    existing = [name for name in names if (folder / name).exists()]
+    if existing and not force:
+        which = (f"{existing[0]} already exists" if len(existing) == 1 else
+                 f"{existing[0]} and {len(existing) - 1} more already exist")
+        raise ValueError(f"{option} {folder}: {which}; fedlab replaces no existing file "
+                         "(pass --force to replace them)")
+    for name in existing:
+        if not (folder / name).is_file():
+            raise ValueError(f"{option} {folder / name}: exists and is not a regular file")
+    return folder
+
+
+class PendingFile:
+    """An output file reserved now and written whole later (or not at all).
+
+    Creating it makes an empty temporary file next to ``path``, so an unwritable folder
+    fails at once, before any long work. :meth:`commit` writes the text and renames the
+    temporary file onto ``path``; :meth:`discard` removes it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "metrics.json"
+    >>> pending = PendingFile(target)
+    >>> target.exists()
+    False
+    >>> pending.commit("{}\\n")
+    >>> target.read_text()
+    '{}\\n'
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._file, self._tmp = _open_temporary(self.path)
+
+    def commit(self, text):
+        """Write ``text`` (UTF-8) and move the file into place."""
+        try:
+            with self._file as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            self.discard()
+            raise _about(err, self.path) from None
+
+    def discard(self):
+        """Remove the temporary file (nothing is written); safe to call twice."""
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+@contextlib.contextmanager
+def atomic_open(path):
+    """Open ``path`` for writing text through a temporary file renamed on success.
+
+    Yields a text file (UTF-8, no newline translation). If the block raises, the
+    temporary file is removed and ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "a.csv"
+    >>> with atomic_open(target) as f:
+    ...     _ = f.write("x\\n1\\n")
+    >>> target.read_text()
+    'x\\n1\\n'
+    """
+    pending = PendingFile(path)
+    try:
+        yield pending._file
+        pending._file.flush()
+        os.fsync(pending._file.fileno())
+        pending._file.close()
+        os.replace(pending._tmp, pending.path)
+    except OSError as err:
+        pending.discard()
+        raise _about(err, pending.path) from None
+    except BaseException:
+        pending.discard()
+        raise
+
+
+def _open_temporary(path):
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as err:
+        raise _about(err, path) from None
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a plain new file would not
+    return os.fdopen(fd, "w", encoding="utf-8", newline=""), tmp
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _about(err, path):
+    """The same kind of OSError, naming the file the user asked for (not the temporary)."""
+    return type(err)(err.errno, f"cannot write: {err.strerror or err}", str(path))
+
+
+def _nonempty_path(path, option):
+    text = os.fspath(path)
+    if not text.strip():
+        raise ValueError(f"{option}: the path is empty; give a file or folder name")
+    return Path(text)
+
+
+def _same_file(path, other):
+    try:
+        return Path(path).resolve() == Path(other).resolve() or (
+            Path(path).exists() and os.path.samefile(path, other))
+    except OSError:
+        return False

@@ -1,0 +1,161 @@
+"""The records of one site file, checked cell by cell: what the CSV reader fills.
+
+:class:`Table` holds arrays sized once for the whole file; plain blocks are added
+as parsed numbers (:meth:`Table.add_plain`, after vectorised checks), any other block
+record by record with the ``csv`` module (:meth:`Table.add_careful`), which words the
+precise error: file, column, row and value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+
+from .sites import Site
+
+
+class Table:
+    """The records read so far, in arrays sized once for the whole file."""
+
+    def __init__(self, where, header, features, target, *, schema, inferred, capacity):
+        self.where, self.features, self.target = where, features, target
+        self.schema, self.inferred, self.n_columns = schema, inferred, len(header)
+        index = {name: i for i, name in enumerate(header)}
+        self.positions = [index[name] for name in features]
+        self.target_position = index[target]
+        self.usecols = [*self.positions, self.target_position]
+        self.X = np.empty((capacity, len(features)))
+        self.y = np.empty(capacity, dtype=np.int64)
+        self.n = 0
+        columns = [None if schema is None else schema.get(name) for name in features]
+        self.low = np.array([-np.inf if c is None else c.low for c in columns])
+        self.high = np.array([np.inf if c is None else c.high for c in columns])
+        self.binary = np.array([c is not None and c.binary for c in columns], dtype=bool)
+
+    def add_plain(self, values):
+        """Take parsed rows if every value passes the checks; else return False."""
+        X, y = values[:, :-1], values[:, -1]
+        bad = np.isinf(X) | (X < self.low) | (X > self.high)
+        if self.binary.any():
+            bad |= self.binary & (X != 0) & (X != 1) & ~np.isnan(X)
+        if bad.any() or not np.isin(y, (0.0, 1.0)).all():
+            return False  # the careful reader finds the cell and words the message
+        self.X[self.n:self.n + len(X)] = X
+        self.y[self.n:self.n + len(X)] = y
+        self.n += len(X)
+        return True
+
+    def add_careful(self, records):
+        """Check and take ``(row_number, cells)`` records one cell at a time.
+
+        Returns the number of records seen, blank ones included.
+        """
+        seen = 0
+        for row_number, cells in records:
+            seen += 1
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            if len(cells) != self.n_columns:
+                hint = (" (decimal commas? write 61.5, not 61,5)"
+                        if len(cells) > self.n_columns else "")
+                raise ValueError(f"{self.where}: row {row_number} has {len(cells)} values "
+                                 f"but the header has {self.n_columns} columns{hint}")
+            self._add_row(row_number, cells)
+        return seen
+
+    def _add_row(self, row_number, cells):
+        for j, (name, position) in enumerate(zip(self.features, self.positions)):
+            try:
+                self.X[self.n, j] = _parse_cell(cells[position], self.where, name, row_number,
+                                                self.schema)
+            except ValueError as error:
+                if not self.inferred:
+                    raise
+                raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
+                                 "pass features=[...] with the columns to read (on the "
+                                 "command line: --features a,b,c)") from None
+        self.y[self.n] = _parse_target(cells[self.target_position], self.where, self.target,
+                                       row_number)
+        self.n += 1
+
+    def site(self, name):
+        if self.n == 0:
+            raise ValueError(f"{self.where}: no data rows below the header")
+        return Site._adopt(name, self.X[:self.n], self.y[:self.n], self.features)
+
+
+def records(block, where, first_row):
+    """The CSV records of a ``bytes`` block as ``(row_number, cells)``, errors named."""
+    if b"\0" in block:
+        raise ValueError(f"{where}: not a text CSV file (it holds NUL bytes: binary data, "
+                         "or UTF-16 text?)")
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as err:
+        row = first_row + block.count(b"\n", 0, err.start)
+        line = "the header" if row == 0 else f"row {row}"
+        raise ValueError(f"{where}: {line}: byte 0x{block[err.start]:02x} is not UTF-8 text; "
+                         "save the file as UTF-8 (in Excel: 'CSV UTF-8')") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records = []
+    try:
+        for offset, cells in enumerate(reader):
+            records.append((first_row + offset, cells))
+    except csv.Error as err:
+        row = first_row + len(records)
+        line = "the header" if row == 0 else f"row {row}"
+        raise ValueError(f"{where}: {line}: {err} (is this a CSV file?)") from None
+    return records
+
+
+def _parse_cell(text, where, name, row_number, schema):
+    text = text.strip()
+    if text == "":
+        return math.nan
+    value = _to_float(text, where, name, row_number)
+    column = None if schema is None else schema.get(name)
+    if column is None:
+        return value
+    if column.binary and value not in (0.0, 1.0):
+        raise ValueError(f"{where}: column '{name}' row {row_number}: value {text} is not 0 or 1")
+    if not column.low <= value <= column.high:
+        raise ValueError(
+            f"{where}: column '{name}' row {row_number}: value {text} is outside the "
+            f"plausible range {column.low:g}-{column.high:g} {column.unit}"
+        )
+    return value
+
+
+def _parse_target(text, where, name, row_number):
+    text = text.strip()
+    if text == "":
+        raise ValueError(
+            f"{where}: column '{name}' row {row_number}: the target is missing "
+            "(every row needs 0 or 1)"
+        )
+    value = _to_float(text, where, name, row_number)
+    if value not in (0.0, 1.0):
+        raise ValueError(
+            f"{where}: column '{name}' row {row_number}: value {text} is not a valid "
+            "target (it must be 0 or 1)"
+        )
+    return int(value)
+
+
+def _to_float(text, where, name, row_number):
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"{where}: column '{name}' row {row_number}: {text!r} is not a number "
+            "(leave the cell empty for a missing value)"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(
+            f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "
+            "(leave the cell empty for a missing value)"
+        )
+    return value
