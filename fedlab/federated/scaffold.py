@@ -19,7 +19,10 @@ class Scaffold(Strategy):
     ``c_i+ = c_i - c + (x - y) / (K lr)`` (option II of the paper) and sends
     ``Delta y = y - x`` and ``Delta c_i = c_i+ - c_i``. The server updates
     ``x <- x + eta mean(Delta y)`` and ``c <- c + sum_i Delta c_i / N`` over all ``N``
-    clients.
+    clients. With ``weighted=True`` both averages weight client ``i`` by ``n_i / n``
+    (``n`` the records of the clients heard from so far), so that SCAFFOLD converges to
+    the pooled objective that weighted FedAvg aims at; the plain version converges to
+    the plain mean of the clients' losses (the paper's objective).
 
     The server learns every participating client's update and the change of its control
     variate (twice FedAvg's bytes both ways).
@@ -27,7 +30,8 @@ class Scaffold(Strategy):
     Parameters
     ----------
     weighted : bool, default=False
-        The paper averages ``Delta y`` plainly; ``True`` weights by ``n_k`` as FedAvg.
+        The paper averages ``Delta y`` and the control variates plainly; ``True`` weights
+        both by ``n_k``, as FedAvg weights its updates.
     fraction_train, server_lr : see :class:`~fedlab.federated.Strategy`
 
     Notes
@@ -62,6 +66,7 @@ class Scaffold(Strategy):
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
         self.control = np.zeros(n_params)
+        self._controls, self._sizes = {}, {}  # each client's c_i as the server knows it
 
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         indices, config = super().configure_train(server_round, params, config, n_clients,
@@ -71,7 +76,16 @@ class Scaffold(Strategy):
     def aggregate_train(self, server_round, params, updates, *, rng):
         if not updates:
             return params
-        self.control = self.control + sum(u.arrays["control"] for u in updates) / self.n_clients
+        if not self.weighted:
+            self.control = self.control + sum(u.arrays["control"] for u in updates) \
+                / self.n_clients
+        else:  # c = sum_i n_i c_i / n: c_i is the sum of the changes client i has sent
+            for u in updates:
+                self._controls[u.client] = self._controls.get(u.client, 0.0) + u.arrays[
+                    "control"]
+                self._sizes[u.client] = u.n_samples
+            sizes = np.array([self._sizes[k] for k in self._controls], dtype=float)
+            self.control = sizes @ np.array(list(self._controls.values())) / sizes.sum()
         return params + self.server_lr * self.combine(updates)
 
     def bytes_down(self, params, n_selected):
