@@ -119,7 +119,7 @@ def ditto(params, X, y, *, lam=0.1, l2=1e-3, max_iter=50, tol=1e-10):
 
     Minimizes ``F_k(v) + lam / 2 ||v - w||^2`` (Li et al. 2021, eq. 2): the site's own
     loss plus a pull towards the global model ``w``. ``lam -> 0`` is the site alone,
-    ``lam -> inf`` the global model. Solved exactly by Newton's method.
+    ``lam -> inf`` the global model. Solved exactly by damped Newton steps.
 
     Parameters
     ----------
@@ -161,14 +161,22 @@ def ditto(params, X, y, *, lam=0.1, l2=1e-3, max_iter=50, tol=1e-10):
     X1 = np.hstack([X, np.ones((len(y), 1))])
     penalty = np.full(len(w), l2)
     penalty[-1] = 0.0
+    def objective(v):
+        z = X1 @ v
+        return (np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * penalty @ v**2
+                + 0.5 * lam * np.sum((v - w) ** 2))
+
     v = w.copy()
     for _ in range(max_iter):
         p = model.sigmoid(X1 @ v)
         grad = X1.T @ (p - y) / len(y) + penalty * v + lam * (v - w)
         hess = (X1 * (p * (1 - p))[:, None]).T @ X1 / len(y) + np.diag(penalty + lam)
         step = np.linalg.solve(hess, grad)
-        v -= step
-        if np.max(np.abs(step)) < tol:
+        current, scale = objective(v), 1.0
+        while objective(v - scale * step) > current and scale > 1e-10:
+            scale /= 2  # damped Newton: never let the objective go up
+        v -= scale * step
+        if np.max(np.abs(scale * step)) < tol:
             break
     return v
 
