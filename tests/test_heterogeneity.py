@@ -1,4 +1,4 @@
-"""Lesson 04's package code against references: shifts, FedNova, q-FFL, SCAFFOLD, personalization."""
+"""Lesson 04 code against references: shifts, FedNova, q-FFL, SCAFFOLD, personalization."""
 
 import numpy as np
 import pytest

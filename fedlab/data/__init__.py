@@ -22,8 +22,8 @@ from .partition import (
     train_test_split_site,
 )
 from .profiles import PROFILES, Profile, get_profile
-from .shift import shift_concept, shift_covariates, shift_prevalence
 from .schema import FEATURES, SCHEMA, TARGET, UNITS, Column
+from .shift import shift_concept, shift_covariates, shift_prevalence
 from .sites import Hospital, Site, pool_sites
 
 __all__ = [

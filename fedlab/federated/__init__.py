@@ -11,8 +11,8 @@ from fedlab.federated.fednova import FedNova
 from fedlab.federated.fedopt import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Update
-from fedlab.federated.qffl import QFedSGD
 from fedlab.federated.preprocessing import FeatureSums, Standardizer, combine, feature_sums
+from fedlab.federated.qffl import QFedSGD
 from fedlab.federated.robust import FedMedian, FedTrimmedAvg, Krum
 from fedlab.federated.scaffold import Scaffold
 from fedlab.federated.server import Server
@@ -32,4 +32,5 @@ STRATEGY_NAMES.update({cls.__name__.lower(): cls for cls in (
 __all__ = ["Client", "Server", "run", "train_clients", "History", "RoundRecord", "Update",
            "FeatureSums", "Standardizer", "combine", "feature_sums", "Strategy", "FedAvg",
            "FedSGD", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "Scaffold",
-           "FedMedian", "FedTrimmedAvg", "Krum", "FedNova", "QFedSGD", "make_strategy", "STRATEGY_NAMES"]
+           "FedMedian", "FedTrimmedAvg", "Krum", "FedNova", "QFedSGD", "make_strategy",
+           "STRATEGY_NAMES"]
