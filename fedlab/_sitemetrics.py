@@ -98,8 +98,8 @@ def site_metrics(y, proba):
     dict
         ``n``, ``events``; ``auc``, ``auc_low``, ``auc_high`` (DeLong, clipped to
         [0, 1]); ``oe``, ``oe_low``, ``oe_high`` (observed / expected events; the
-        interval ``exp(log(O/E) +- 1.96 / sqrt(O))``); ``slope``, ``slope_low``,
-        ``slope_high`` and ``intercept``, ``intercept_low``, ``intercept_high``
+        interval ``exp(log(O/E) +- 1.96 / sqrt(O))``, exact for ``O = 0``); ``slope``,
+        ``slope_low``, ``slope_high`` and ``intercept``, ``intercept_low``, ``intercept_high``
         (calibration intercept with the logit as an offset, i.e. in the large). NaN where
         a site's test set has a single class.
 
@@ -126,8 +126,11 @@ def site_metrics(y, proba):
         auc3 = (float(auc[0]), max(0.0, auc[0] - half), min(1.0, auc[0] + half))
     out.update(zip(("auc", "auc_low", "auc_high"), auc3 if both else nan3))
     oe = events / expected
-    half = Z95 / np.sqrt(events) if events > 0 else float("inf")
-    out.update(oe=oe, oe_low=oe * np.exp(-half), oe_high=oe * np.exp(half))
+    if events > 0:
+        half = Z95 / np.sqrt(events)
+        out.update(oe=oe, oe_low=oe * np.exp(-half), oe_high=oe * np.exp(half))
+    else:  # no event: the exact Poisson upper bound, -log(0.025) events
+        out.update(oe=0.0, oe_low=0.0, oe_high=-np.log(0.025) / expected)
     logit = np.log(proba) - np.log1p(-proba)
     out.update(zip(("slope", "slope_low", "slope_high"),
                    _slope(logit, y) if both else nan3))
