@@ -33,11 +33,13 @@ adaptive optimizers' 0.03 is a step of about 0.03 per round in every coordinate.
 """
 
 
-def partition_one_label(y, n_clients, *, random_state=None):
+def partition_one_label(y, n_clients, *, n_positive=None, random_state=None):
     """Split records so that every client holds one label only (the extreme label skew).
 
-    Clients are shared out between the classes in proportion to the classes' sizes (at
-    least one each); within a class, records are dealt at random in near-equal parts.
+    By default clients are shared out between the classes in proportion to the classes'
+    sizes (at least one each); ``n_positive`` sets how many hold the events instead (more
+    and smaller event clients: unequal sizes, hence unequal numbers of local steps).
+    Within a class, records are dealt at random in near-equal parts.
 
     Parameters
     ----------
@@ -45,6 +47,8 @@ def partition_one_label(y, n_clients, *, random_state=None):
         0/1 labels.
     n_clients : int
         >= 2.
+    n_positive : int in [1, n_clients - 1], optional
+        Number of clients holding label 1.
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -65,7 +69,10 @@ def partition_one_label(y, n_clients, *, random_state=None):
     if n_clients > len(y):
         raise InvalidParameterError(f"n_clients must be <= len(y) = {len(y)}, got {n_clients}")
     rng = check_rng(random_state)
-    n_pos = int(np.clip(round(n_clients * y.mean()), 1, n_clients - 1))
+    if n_positive is None:
+        n_pos = int(np.clip(round(n_clients * y.mean()), 1, n_clients - 1))
+    else:
+        n_pos = check_int(n_positive, "n_positive", minimum=1, maximum=n_clients - 1)
     parts = []
     for label, k in ((0, n_clients - n_pos), (1, n_pos)):
         members = np.flatnonzero(y == label)
