@@ -74,6 +74,25 @@ def _training_options(parser):
     parser.add_argument("--l2", type=float, default=DEFAULTS["l2"])
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--json", metavar="PATH", help="also write the metrics as JSON here")
+    _strategy_options(parser)
+
+
+def _strategy_options(parser):
+    """``--strategy`` and ``--personalize`` (lesson 04), with the strategies' own settings."""
+    from fedlab.drift import STRATEGY_SETTINGS
+
+    parser.add_argument("--strategy", action="append", default=[], metavar="NAME",
+                        choices=list(STRATEGY_SETTINGS),
+                        help="also run this strategy (repeatable): "
+                             + ", ".join(STRATEGY_SETTINGS))
+    parser.add_argument("--personalize", action="append", default=[],
+                        choices=["finetune", "recalibrate"],
+                        help="also personalize FedAvg's model at each site (repeatable)")
+    parser.add_argument("--mu", type=float, help="FedProx's proximal weight (>= 0)")
+    parser.add_argument("--beta-1", type=float,
+                        help="FedAdam/FedYogi/FedAdagrad first-moment decay, in [0, 1)")
+    parser.add_argument("--beta-2", type=float,
+                        help="FedAdam/FedYogi second-moment decay, in [0, 1)")
 
 
 def _demo(args):
@@ -133,7 +152,10 @@ def _compare_and_report(hospitals, args):
     from fedlab.baselines import compare
 
     results = compare(hospitals, rounds=args.rounds, local_epochs=args.local_epochs,
-                      batch_size=args.batch_size, lr=args.lr, l2=args.l2, progress=True,
+                      batch_size=args.batch_size, lr=args.lr, l2=args.l2,
+                      strategies=list(dict.fromkeys(args.strategy)),
+                      personalize=list(dict.fromkeys(args.personalize)),
+                      strategy_options=_strategy_settings(args), progress=True,
                       random_state=args.seed)
     print(format_table(results))
     if args.json:
@@ -142,16 +164,41 @@ def _compare_and_report(hospitals, args):
     return 0
 
 
+def _strategy_settings(args):
+    """``--mu``/``--beta-1``/``--beta-2`` for the strategies given that use them."""
+    from fedlab.federated.fedopt import _check_beta
+
+    options = {}
+    given = {"mu": ("fedprox",), "beta_1": ("fedadam", "fedyogi", "fedadagrad"),
+             "beta_2": ("fedadam", "fedyogi")}
+    for key, owners in given.items():
+        value = getattr(args, key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "mu" and not value >= 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
+        if key != "mu":
+            _check_beta(value, flag)
+        users = [name for name in args.strategy if name in owners]
+        if not users:
+            raise ValueError(f"{flag} applies to --strategy {' or '.join(owners)}, which is "
+                             "not among the strategies given")
+        for name in users:
+            options.setdefault(name, {})[key] = value
+    return options
+
+
 def format_table(results):
-    """One row per method: pooled AUC and accuracy, then AUC at each site."""
+    """One row per method: pooled AUC and accuracy, then AUC at each site with its 95 % CI."""
     methods = results["methods"]
     sites = list(next(iter(methods.values()))["sites"])
     width = max(len(m) for m in methods) + 2
-    head = f"{'method':<{width}}{'AUC':>7}{'acc':>7}  " + "".join(f"{s[:12]:>13}" for s in sites)
-    lines = ["Test AUC and accuracy, pooled test set; then AUC at each site", head,
+    head = f"{'method':<{width}}{'AUC':>7}{'acc':>7}  " + "".join(f"{s[:18]:>20}" for s in sites)
+    lines = ["Test AUC and accuracy, pooled test set; then AUC at each site [95 % CI]", head,
              "-" * len(head)]
     for name, m in methods.items():
-        cells = "".join(f"{_fmt(m['sites'][s]['auc']):>13}" for s in sites)
+        cells = "".join(f"{_with_interval(m['sites'][s]):>20}" for s in sites)
         lines.append(f"{name:<{width}}{_fmt(m['pooled']['auc']):>7}"
                      f"{_fmt(m['pooled']['accuracy']):>7}  {cells}")
     return "\n".join(lines)
@@ -159,6 +206,12 @@ def format_table(results):
 
 def _fmt(x):
     return "  n/a" if x != x else f"{x:.3f}"
+
+
+def _with_interval(site):
+    if "auc_low" not in site or site["auc_low"] != site["auc_low"]:
+        return _fmt(site["auc"])
+    return f"{_fmt(site['auc'])} [{site['auc_low']:.2f},{site['auc_high']:.2f}]"
 
 
 if __name__ == "__main__":

@@ -145,7 +145,10 @@ def _slope(logit, y):
     slope, intercept = model.fit(X, y, l2=0.0)
     X1 = np.hstack([X, np.ones((len(y), 1))])
     p = model.sigmoid(X1 @ np.array([slope, intercept]))
-    cov = np.linalg.inv((X1 * (p * (1 - p))[:, None]).T @ X1)
+    try:
+        cov = np.linalg.inv((X1 * (p * (1 - p))[:, None]).T @ X1)
+    except np.linalg.LinAlgError:  # separated outcomes: no finite interval
+        return slope, float("nan"), float("nan")
     half = Z95 * np.sqrt(cov[0, 0])
     return slope, slope - half, slope + half
 
@@ -156,6 +159,8 @@ def _intercept_in_the_large(logit, y, iterations=50):
     for _ in range(iterations):
         p = model.sigmoid(a + logit)
         info = float(np.sum(p * (1 - p)))
+        if not info > 1e-12:  # predictions all at 0 or 1: no finite estimate
+            return (float("nan"),) * 3
         step = float(np.sum(y - p)) / info
         a += step
         if abs(step) < 1e-12:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import federated, model
-from fedlab._validation import check_rng
+from fedlab import personalize as personal
+from fedlab._sitemetrics import site_metrics
+from fedlab._validation import InvalidParameterError, check_rng
+from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.preprocessing import combine, feature_sums
-from fedlab.metrics import Evaluator
+from fedlab.metrics import Evaluator, roc_auc
 
 __all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
 
@@ -46,8 +49,9 @@ def single_site(hospital, *, l2=DEFAULTS["l2"]):
 
 def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["local_epochs"],
             batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], l2=DEFAULTS["l2"],
-            progress=False, random_state=None):
-    """Centralized vs single hospitals vs FedAvg (plain and weighted mean).
+            strategies=(), personalize=(), strategy_options=None, progress=False,
+            random_state=None):
+    """Centralized vs single hospitals vs FedAvg (plain and weighted mean), and more.
 
     Every model is scored on each hospital's test split and on all of them pooled.
 
@@ -55,6 +59,13 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     ----------
     hospitals : sequence of Hospital
     rounds, local_epochs, batch_size, lr, l2 : FedAvg settings (see :func:`fedlab.federated.run`)
+    strategies : sequence of str, default=()
+        Further strategies to run (names of :data:`fedlab.drift.STRATEGY_SETTINGS`), each
+        with lesson 04's settings.
+    personalize : sequence of {"finetune", "recalibrate"}, default=()
+        Personalize the weighted FedAvg model at every site, on its own training records.
+    strategy_options : dict of str to dict, optional
+        Settings that replace a strategy's defaults, e.g. ``{"fedprox": {"mu": 0.1}}``.
     progress : bool, default=False
         Print a progress bar per federated run on standard error.
     random_state : None, int or numpy.random.Generator
@@ -64,9 +75,20 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     dict
         ``{"methods": {method: {"pooled": {"auc", "accuracy"}, "sites": {site: {...}}}}}``
         with methods ``"centralized"``, ``"alone: <site>"`` for each hospital,
-        ``"fedavg (mean)"`` and ``"fedavg (weighted)"``.
+        ``"fedavg (mean)"`` and ``"fedavg (weighted)"``, then one per strategy (its name)
+        and per personalization (``"fedavg + <method>"``). A site's entry also holds
+        ``auc_low`` and ``auc_high``, its DeLong 95 % interval.
     """
     hospitals = list(hospitals)
+    strategy_options = dict(strategy_options or {})
+    for name in [*strategies, *strategy_options]:
+        if name not in STRATEGY_SETTINGS:
+            raise InvalidParameterError(
+                f"strategy must be one of {sorted(STRATEGY_SETTINGS)}, got {name!r}")
+    for method in personalize:
+        if method not in ("finetune", "recalibrate"):
+            raise InvalidParameterError(
+                f"personalize must be 'finetune' or 'recalibrate', got {method!r}")
     rng = check_rng(random_state)
     evaluator = Evaluator(hospitals)
     methods = {"centralized": _score(evaluator, *centralized(hospitals, l2=l2))}
@@ -79,6 +101,16 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
             test_sets=evaluator, progress=progress and f"fedavg ({rule})",
             random_state=rng)
         methods[f"fedavg ({rule})"] = _score(evaluator, history.params, history.standardizer)
+    weighted = history  # the last run: FedAvg with the weighted mean
+    for method in personalize:
+        methods[f"fedavg + {method}"] = _personalized(hospitals, weighted, method, l2, rng)
+    for name in strategies:
+        settings = {**STRATEGY_SETTINGS[name], **strategy_options.get(name, {})}
+        run = federated.run(
+            [federated.Client.from_hospital(h) for h in hospitals], strategy=name,
+            rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
+            test_sets=evaluator, progress=progress and name, random_state=rng, **settings)
+        methods[name] = _score(evaluator, run.params, run.standardizer)
     return {"methods": methods}
 
 
@@ -89,8 +121,42 @@ def _fit(X, y, *, l2):
 
 
 def _score(evaluator, params, standardizer):
-    """AUC and accuracy, pooled and per site, as plain floats."""
+    """AUC and accuracy, pooled and per site (with the AUC's interval), as plain floats."""
     pooled, sites = evaluator(params, standardizer)
     keep = ("auc", "accuracy")
-    return {"pooled": {k: pooled[k] for k in keep},
-            "sites": {name: {k: m[k] for k in keep} for name, m in sites.items()}}
+    out = {name: {k: m[k] for k in keep} for name, m in sites.items()}
+    for name, (X, y) in evaluator.raw.items():
+        proba = model.predict_proba(params, standardizer.transform(X))
+        out[name].update(_interval(y, proba))
+    return {"pooled": {k: pooled[k] for k in keep}, "sites": out}
+
+
+def _personalized(hospitals, history, method, l2, rng):
+    """Each site's own model from the global one, scored on its own test records."""
+    standardizer, sites, ys, probas = history.standardizer, {}, [], []
+    for h in hospitals:
+        if len(np.unique(h.y_test)) < 2:
+            raise InvalidParameterError(
+                f"personalize={method!r} needs every site's own test records with both "
+                f"outcomes to evaluate it; site {h.name!r} has {h.n_test} test records with "
+                f"{int(h.y_test.sum())} events (use more records or a larger --test-size)")
+        X_train = standardizer.transform(h.X_train)
+        if method == "finetune":
+            params = personal.finetune(history.params, X_train, h.y_train, l2=l2,
+                                       random_state=rng)
+        else:
+            params = personal.recalibrate(history.params, X_train, h.y_train)
+        proba = model.predict_proba(params, standardizer.transform(h.X_test))
+        sites[h.name] = {"auc": roc_auc(h.y_test, proba),
+                         "accuracy": float(np.mean((proba >= 0.5) == h.y_test)),
+                         **_interval(h.y_test, proba)}
+        ys.append(h.y_test)
+        probas.append(proba)
+    y, proba = np.concatenate(ys), np.concatenate(probas)
+    return {"pooled": {"auc": roc_auc(y, proba),
+                       "accuracy": float(np.mean((proba >= 0.5) == y))}, "sites": sites}
+
+
+def _interval(y, proba):
+    m = site_metrics(y, proba)
+    return {"auc_low": m["auc_low"], "auc_high": m["auc_high"]}
