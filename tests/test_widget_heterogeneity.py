@@ -10,13 +10,13 @@ from fedlab.widgets.heterogeneity import STRENGTHS, HeterogeneityDashboard
 
 def test_every_control_redraws_and_reports():
     d = HeterogeneityDashboard(random_state=0)
-    first = d.image.value
+    first = bytes(d.image.value)
     assert first.startswith(b"\x89PNG")
     for control, value in ((d.algorithm, "scaffold"), (d.local_epochs, 3),
                            (d.strength, STRENGTHS[-1])):
-        before = d.image.value
+        before = bytes(d.image.value)
         control.value = value
-        assert d.image.value != before
+        assert bytes(d.image.value) != before
         assert "scaffold" in d.status.value
     assert d.history.config["local_epochs"] == 3
     assert len(d.history.rounds) == d.settings["rounds"] + 1
