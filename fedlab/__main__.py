@@ -126,6 +126,25 @@ def _training_options(parser):
     parser.add_argument("--json", metavar="PATH",
                         help="also write the metrics as JSON to this new file")
     _force_option(parser)
+    _strategy_options(parser)
+
+
+def _strategy_options(parser):
+    """``--strategy`` and ``--personalize`` (lesson 04), with the strategies' own settings."""
+    from fedlab.drift import STRATEGY_SETTINGS
+
+    parser.add_argument("--strategy", action="append", default=[], metavar="NAME",
+                        choices=list(STRATEGY_SETTINGS),
+                        help="also run this strategy (repeatable): "
+                             + ", ".join(STRATEGY_SETTINGS))
+    parser.add_argument("--personalize", action="append", default=[],
+                        choices=["finetune", "recalibrate"],
+                        help="also personalize FedAvg's model at each site (repeatable)")
+    parser.add_argument("--mu", type=float, help="FedProx's proximal weight (>= 0)")
+    parser.add_argument("--beta-1", type=float,
+                        help="FedAdam/FedYogi/FedAdagrad first-moment decay, in [0, 1)")
+    parser.add_argument("--beta-2", type=float,
+                        help="FedAdam/FedYogi second-moment decay, in [0, 1)")
 
 
 def _force_option(parser):
@@ -230,7 +249,11 @@ def _compare_and_report(load_hospitals, args, report):
     try:
         results = compare(load_hospitals(), rounds=args.rounds,
                           local_epochs=args.local_epochs, batch_size=args.batch_size,
-                          lr=args.lr, l2=args.l2, progress=True, random_state=args.seed)
+                          lr=args.lr, l2=args.l2,
+                          strategies=list(dict.fromkeys(args.strategy)),
+                          personalize=list(dict.fromkeys(args.personalize)),
+                          strategy_options=_strategy_settings(args), progress=True,
+                          random_state=args.seed)
         print(format_table(results))
         if report is not None:
             report.commit(json.dumps(results, indent=2) + "\n")
@@ -239,6 +262,31 @@ def _compare_and_report(load_hospitals, args, report):
         if report is not None:
             report.discard()
     return 0
+
+
+def _strategy_settings(args):
+    """``--mu``/``--beta-1``/``--beta-2`` for the strategies given that use them."""
+    from fedlab.federated.fedopt import _check_beta
+
+    options = {}
+    given = {"mu": ("fedprox",), "beta_1": ("fedadam", "fedyogi", "fedadagrad"),
+             "beta_2": ("fedadam", "fedyogi")}
+    for key, owners in given.items():
+        value = getattr(args, key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "mu" and not value >= 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
+        if key != "mu":
+            _check_beta(value, flag)
+        users = [name for name in args.strategy if name in owners]
+        if not users:
+            raise ValueError(f"{flag} applies to --strategy {' or '.join(owners)}, which is "
+                             "not among the strategies given")
+        for name in users:
+            options.setdefault(name, {})[key] = value
+    return options
 
 
 def _pending_json(args, *, inputs=()):

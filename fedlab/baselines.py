@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import federated, model
-from fedlab._validation import check_rng
+from fedlab import personalize as personal
+from fedlab._validation import InvalidParameterError, check_rng
+from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.preprocessing import combine, feature_sums
-from fedlab.metrics import Evaluator, auc_difference
+from fedlab.metrics import Evaluator, auc_difference, site_metrics
 
 __all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
 
@@ -46,8 +48,9 @@ def single_site(hospital, *, l2=DEFAULTS["l2"]):
 
 def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["local_epochs"],
             batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], l2=DEFAULTS["l2"],
-            progress=False, random_state=None):
-    """Centralized vs single hospitals vs FedAvg (plain and weighted mean).
+            strategies=(), personalize=(), strategy_options=None, progress=False,
+            random_state=None):
+    """Centralized vs single hospitals vs FedAvg (plain and weighted mean), and more.
 
     Every model is scored on each hospital's test split and on all of them pooled.
 
@@ -55,6 +58,13 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     ----------
     hospitals : sequence of Hospital
     rounds, local_epochs, batch_size, lr, l2 : FedAvg settings (see :func:`fedlab.federated.run`)
+    strategies : sequence of str, default=()
+        Further strategies to run (names of :data:`fedlab.drift.STRATEGY_SETTINGS`), each
+        with lesson 04's settings.
+    personalize : sequence of {"finetune", "recalibrate"}, default=()
+        Personalize the weighted FedAvg model at every site, on its own training records.
+    strategy_options : dict of str to dict, optional
+        Settings that replace a strategy's defaults, e.g. ``{"fedprox": {"mu": 0.1}}``.
     progress : bool, default=False
         Print a progress bar per federated run on standard error.
     random_state : None, int or numpy.random.Generator
@@ -72,6 +82,15 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
         on all test patients (a paired DeLong interval of the AUC difference).
     """
     hospitals = list(hospitals)
+    strategy_options = dict(strategy_options or {})
+    for name in [*strategies, *strategy_options]:
+        if name not in STRATEGY_SETTINGS:
+            raise InvalidParameterError(
+                f"strategy must be one of {sorted(STRATEGY_SETTINGS)}, got {name!r}")
+    for method in personalize:
+        if method not in ("finetune", "recalibrate"):
+            raise InvalidParameterError(
+                f"personalize must be 'finetune' or 'recalibrate', got {method!r}")
     rng = check_rng(random_state)
     evaluator = Evaluator(hospitals)
     models = {"centralized": centralized(hospitals, l2=l2)}
@@ -84,11 +103,20 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
             test_sets=evaluator, progress=progress and f"fedavg ({rule})",
             random_state=rng)
         models[f"fedavg ({rule})"] = history.params, history.standardizer
-    methods = {}
-    for name, (params, standardizer) in models.items():
-        pooled, sites = evaluator.report(params, standardizer)
-        methods[name] = {"pooled": pooled, "sites": sites}
-    return {"methods": methods, "vs_centralized": _versus(evaluator, models, "centralized")}
+    predictions = {name: evaluator.predictions(params, standardizer)
+                   for name, (params, standardizer) in models.items()}
+    weighted = history  # the last run: FedAvg with the weighted mean
+    for method in personalize:
+        predictions[f"fedavg + {method}"] = _personalized(hospitals, weighted, method, l2, rng)
+    for name in strategies:
+        settings = {**STRATEGY_SETTINGS[name], **strategy_options.get(name, {})}
+        run = federated.run(
+            [federated.Client.from_hospital(h) for h in hospitals], strategy=name,
+            rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
+            test_sets=evaluator, progress=progress and name, random_state=rng, **settings)
+        predictions[name] = evaluator.predictions(run.params, run.standardizer)
+    methods = {name: _report(p, evaluator.level) for name, p in predictions.items()}
+    return {"methods": methods, "vs_centralized": _versus(predictions, "centralized")}
 
 
 def _fit(X, y, *, l2):
@@ -97,12 +125,38 @@ def _fit(X, y, *, l2):
     return model.fit(standardizer.transform(X), y, l2=l2), standardizer
 
 
-def _versus(evaluator, models, reference):
-    """Paired DeLong comparison of every model's AUC with ``reference``'s, all test patients."""
-    risks = {}
-    for name, (params, standardizer) in models.items():
-        predictions = evaluator.predictions(params, standardizer).values()
-        y = np.concatenate([y for y, _ in predictions])
-        risks[name] = np.concatenate([p for _, p in predictions])
+def _report(predictions, level):
+    """Every metric with its interval, on all test patients and at each site."""
+    y = np.concatenate([y for y, _ in predictions.values()])
+    p = np.concatenate([p for _, p in predictions.values()])
+    return {"pooled": site_metrics(y, p, level=level),
+            "sites": {name: site_metrics(y, p, level=level)
+                      for name, (y, p) in predictions.items()}}
+
+
+def _personalized(hospitals, history, method, l2, rng):
+    """Each site's own model from the global one: ``{site: (y_test, predicted risk)}``."""
+    standardizer, out = history.standardizer, {}
+    for h in hospitals:
+        if len(np.unique(h.y_test)) < 2:
+            raise InvalidParameterError(
+                f"personalize={method!r} needs every site's own test records with both "
+                f"outcomes to evaluate it; site {h.name!r} has {h.n_test} test records with "
+                f"{int(h.y_test.sum())} events (use more records or a larger --test-size)")
+        X_train = standardizer.transform(h.X_train)
+        if method == "finetune":
+            params = personal.finetune(history.params, X_train, h.y_train, l2=l2,
+                                       random_state=rng)
+        else:
+            params = personal.recalibrate(history.params, X_train, h.y_train)
+        out[h.name] = h.y_test, model.predict_proba(params, standardizer.transform(h.X_test))
+    return out
+
+
+def _versus(predictions, reference):
+    """Paired DeLong comparison of every method's AUC with ``reference``'s, all test patients."""
+    y = np.concatenate([y for y, _ in predictions[reference].values()])
+    risks = {name: np.concatenate([p for _, p in preds.values()])
+             for name, preds in predictions.items()}
     return {name: auc_difference(y, risks[name], risks[reference])
-            for name in models if name != reference}
+            for name in predictions if name != reference}

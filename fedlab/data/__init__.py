@@ -23,6 +23,7 @@ from .partition import (
 )
 from .profiles import PROFILES, Profile, get_profile
 from .schema import FEATURES, SCHEMA, TARGET, UNITS, Column
+from .shift import shift_concept, shift_covariates, shift_prevalence
 from .sites import Hospital, Site, pool_sites
 
 __all__ = [
@@ -47,7 +48,10 @@ __all__ = [
     "partition_quantity_skew",
     "pool_sites",
     "read_site_csv",
+    "shift_concept",
+    "shift_covariates",
     "shift_feature",
+    "shift_prevalence",
     "train_test_split_site",
     "write_hospitals",
     "write_site_csv",

@@ -7,10 +7,12 @@ algorithm.
 
 from fedlab.federated.client import Client
 from fedlab.federated.engine import run, train_clients
+from fedlab.federated.fednova import FedNova
 from fedlab.federated.fedopt import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Update, Updates
 from fedlab.federated.preprocessing import FeatureSums, Standardizer, combine, feature_sums
+from fedlab.federated.qffl import QFedSGD
 from fedlab.federated.robust import FedMedian, FedTrimmedAvg, Krum
 from fedlab.federated.scaffold import Scaffold
 from fedlab.federated.server import Server
@@ -25,9 +27,10 @@ from fedlab.federated.strategy import (
 
 STRATEGY_NAMES.update({cls.__name__.lower(): cls for cls in (
     FedAvg, FedSGD, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, Scaffold, FedMedian,
-    FedTrimmedAvg, Krum)})
+    FedTrimmedAvg, Krum, FedNova, QFedSGD)})
 
 __all__ = ["Client", "Server", "run", "train_clients", "History", "RoundRecord", "Update",
            "Updates", "FeatureSums", "Standardizer", "combine", "feature_sums", "Strategy",
            "FedAvg", "FedSGD", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad",
-           "Scaffold", "FedMedian", "FedTrimmedAvg", "Krum", "make_strategy", "STRATEGY_NAMES"]
+           "Scaffold", "FedMedian", "FedTrimmedAvg", "Krum", "FedNova", "QFedSGD",
+           "make_strategy", "STRATEGY_NAMES"]

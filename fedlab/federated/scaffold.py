@@ -20,7 +20,10 @@ class Scaffold(Strategy):
     ``c_i+ = c_i - c + (x - y) / (K lr)`` (option II of the paper) and sends
     ``Delta y = y - x`` and ``Delta c_i = c_i+ - c_i``. The server updates
     ``x <- x + eta mean(Delta y)`` and ``c <- c + sum_i Delta c_i / N`` over all ``N``
-    clients.
+    clients. With ``weighted=True`` both averages weight client ``i`` by ``n_i / n``
+    (``n`` the records of the clients heard from so far), so that SCAFFOLD converges to
+    the pooled objective that weighted FedAvg aims at; the plain version converges to
+    the plain mean of the clients' losses (the paper's objective).
 
     The server learns every participating client's update and the change of its control
     variate (twice FedAvg's bytes both ways).
@@ -28,7 +31,8 @@ class Scaffold(Strategy):
     Parameters
     ----------
     weighted : bool, default=False
-        The paper averages ``Delta y`` plainly; ``True`` weights by ``n_k`` as FedAvg.
+        The paper averages ``Delta y`` and the control variates plainly; ``True`` weights
+        both by ``n_k``, as FedAvg weights its updates.
     fraction_train, server_lr : see :class:`~fedlab.federated.Strategy`
 
     Notes
@@ -63,6 +67,7 @@ class Scaffold(Strategy):
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
         self.control = np.zeros(n_params)
+        self._controls, self._sizes = {}, {}  # each client's c_i as the server knows it
 
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         indices, config = super().configure_train(server_round, params, config, n_clients,
@@ -72,8 +77,16 @@ class Scaffold(Strategy):
     def aggregate_train(self, server_round, params, updates, *, rng):
         if not updates:
             return params
-        changes = Updates.of(updates).arrays["control"]
-        self.control = self.control + changes.sum(axis=0) / self.n_clients
+        updates = Updates.of(updates)
+        changes = updates.arrays["control"]
+        if not self.weighted:
+            self.control = self.control + changes.sum(axis=0) / self.n_clients
+        else:  # c = sum_i n_i c_i / n: c_i is the sum of the changes client i has sent
+            for name, change, n in zip(updates.clients, changes, updates.n_samples):
+                self._controls[name] = self._controls.get(name, 0.0) + change
+                self._sizes[name] = n
+            sizes = np.array([self._sizes[k] for k in self._controls], dtype=float)
+            self.control = sizes @ np.array(list(self._controls.values())) / sizes.sum()
         return params + self.server_lr * self.combine(updates)
 
     def bytes_down(self, params, n_selected):

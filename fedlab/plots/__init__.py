@@ -22,6 +22,7 @@ from fedlab.plots.evaluation import (
     site_auc_bars,
 )
 from fedlab.plots.forest import site_forest
+from fedlab.plots.heterogeneity import shift_effects, site_intervals
 from fedlab.plots.privacy import epsilon_per_round, noisy_answers, privacy_utility, rdp_curve
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
@@ -34,4 +35,5 @@ __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison
            "site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
            "site_vs_others", "missing_by_site", "risk_by_sbp", "noisy_answers",
            "batch_weights", "reconstruction_vs_noise", "membership_roc", "membership_losses",
-           "epsilon_per_round", "rdp_curve", "privacy_utility"]
+           "epsilon_per_round", "rdp_curve", "privacy_utility", "site_intervals",
+           "shift_effects"]

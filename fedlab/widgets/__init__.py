@@ -1,6 +1,8 @@
 """Interactive ipywidgets dashboards built on :mod:`fedlab.plots`, one module per lesson."""
 
 from fedlab.widgets.fedavg import FedAvgDashboard, fedavg_dashboard
+from fedlab.widgets.heterogeneity import HeterogeneityDashboard, heterogeneity_dashboard
 from fedlab.widgets.privacy import DPFedAvgDashboard, dp_fedavg_dashboard
 
-__all__ = ["FedAvgDashboard", "fedavg_dashboard", "DPFedAvgDashboard", "dp_fedavg_dashboard"]
+__all__ = ["FedAvgDashboard", "fedavg_dashboard", "DPFedAvgDashboard", "dp_fedavg_dashboard",
+           "HeterogeneityDashboard", "heterogeneity_dashboard"]

@@ -1,0 +1,119 @@
+"""Figures of lesson 04: per-site results with 95 % intervals, and what each kind of shift does."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fedlab.plots.style import color, new_axes
+
+__all__ = ["site_intervals", "shift_effects"]
+
+_AXIS = {
+    "auc": ("ROC AUC on the site's own test patients", 0.5),
+    "oe": ("observed / expected events (1 = calibrated in the large)", 1.0),
+    "slope": ("calibration slope (1 = ideal; < 1 too extreme)", 1.0),
+}
+
+
+def site_intervals(results, metric="auc", *, ax=None, title=None):
+    """Dots with 95 % intervals: one row per site, one colour per method.
+
+    Parameters
+    ----------
+    results : dict of str to (dict of str to dict)
+        ``{method: {site: metrics}}``, each ``metrics`` as returned by
+        :func:`fedlab._sitemetrics.site_metrics` (``metric``, ``metric_low``,
+        ``metric_high``). Every method names the same sites.
+    metric : {"auc", "oe", "slope"}, default="auc"
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to the number of sites where the methods' intervals all overlap.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> m = {"auc": 0.8, "auc_low": 0.7, "auc_high": 0.9}
+    >>> ax = site_intervals({"global": {"A": m}, "local": {"A": dict(m, auc=0.85)}})
+    >>> ax.get_title()
+    'The methods differ by less than their 95 % intervals at 1 of 1 sites'
+    >>> plt.close(ax.figure)
+    """
+    if not isinstance(results, dict) or not results:
+        raise ValueError("results must be a non-empty dict {method: {site: metrics}}")
+    methods = list(results)
+    sites = list(results[methods[0]])
+    for m in methods:
+        if list(results[m]) != sites:
+            raise ValueError(f"method {m!r} names the sites {list(results[m])}, but "
+                             f"{methods[0]!r} names {sites}")
+    label, reference = _AXIS.get(metric, (metric, None))
+    ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.2))
+    step = 0.8 / len(methods)
+    for k, m in enumerate(methods):
+        rows = np.arange(len(sites)) - 0.4 + step * (k + 0.5)
+        values = np.array([[results[m][s][metric + part] for part in ("", "_low", "_high")]
+                           for s in sites], dtype=float)
+        ax.errorbar(values[:, 0], rows, xerr=np.abs(values[:, [0]].T - values[:, 1:].T),
+                    fmt="o", color=color(k), ms=5, capsize=3, label=m)
+    if reference is not None:
+        ax.axvline(reference, color=color(7), ls=":", lw=1)
+    ax.set_yticks(np.arange(len(sites)), [s.replace(" Hospital", "") for s in sites],
+                  fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{label}, with 95 % interval")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="x", alpha=0.3)
+    if title is None:
+        overlap = sum(_all_overlap([results[m][s] for m in methods], metric) for s in sites)
+        title = (f"The methods differ by less than their 95 % intervals at {overlap} of "
+                 f"{len(sites)} sites")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def shift_effects(curves, *, axes=None, title=None):
+    """AUC and O/E of one model as the strength of each kind of shift grows.
+
+    Parameters
+    ----------
+    curves : dict of str to (array-like, list of dict)
+        ``{kind: (strengths, metrics)}``, one :func:`~fedlab._sitemetrics.site_metrics`
+        dict per strength.
+    axes : pair of matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    pair of matplotlib Axes
+    """
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for k, (kind, (strengths, metrics)) in enumerate(curves.items()):
+        strengths = np.asarray(strengths, dtype=float)
+        for ax, metric in zip(axes, ("auc", "oe")):
+            values = np.array([[m[metric + p] for p in ("", "_low", "_high")]
+                               for m in metrics], dtype=float)
+            ax.plot(strengths, values[:, 0], "o-", color=color(k), label=kind, ms=4)
+            ax.fill_between(strengths, values[:, 1], values[:, 2], color=color(k), alpha=0.15)
+    for ax, metric in zip(axes, ("auc", "oe")):
+        label, reference = _AXIS[metric]
+        ax.axhline(reference, color=color(7), ls=":", lw=1)
+        ax.set_xlabel("strength of the shift (0 = none)")
+        ax.set_ylabel(label.split(" (")[0] + " (95 % band)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    axes[0].figure.suptitle(title or "Which shift hurts ranking (AUC) and which hurts "
+                            "calibration (O/E)", fontsize=11)
+    return axes
+
+
+def _all_overlap(metrics, metric):
+    low = max(m[metric + "_low"] for m in metrics)
+    high = min(m[metric + "_high"] for m in metrics)
+    return bool(low <= high)

@@ -1,0 +1,43 @@
+"""Lesson 04's dashboard: every control re-runs and redraws; the numbers are the package's."""
+
+import numpy as np
+
+from fedlab import model
+from fedlab._sitemetrics import site_metrics
+from fedlab.drift import STRATEGY_SETTINGS
+from fedlab.widgets.heterogeneity import STRENGTHS, HeterogeneityDashboard
+
+
+def test_every_control_redraws_and_reports():
+    d = HeterogeneityDashboard(random_state=0)
+    first = bytes(d.image.value)
+    assert first.startswith(b"\x89PNG")
+    for control, value in ((d.algorithm, "scaffold"), (d.local_epochs, 3),
+                           (d.strength, STRENGTHS[-1])):
+        before = bytes(d.image.value)
+        control.value = value
+        assert bytes(d.image.value) != before
+        assert "scaffold" in d.status.value
+    assert d.history.config["local_epochs"] == 3
+    assert len(d.history.rounds) == d.settings["rounds"] + 1
+
+
+def test_the_bars_are_the_final_models_site_metrics():
+    d = HeterogeneityDashboard(random_state=0)
+    _, _, tests, _ = d.federation(d.strength.value)
+    name, (X, y) = next(iter(tests.items()))
+    expected = site_metrics(y, model.predict_proba(d.history.params, X))
+    assert np.isclose(d._lines["auc"].get_xdata()[0], expected["auc"])
+
+
+def test_stronger_heterogeneity_moves_the_sites_apart():
+    d = HeterogeneityDashboard(random_state=0)
+    prevalence = {s: [np.mean(te[1]) for te in d.federation(s)[2].values()] for s in (0.0, 2.0)}
+    assert np.ptp(prevalence[2.0]) > np.ptp(prevalence[0.0])
+
+
+def test_every_algorithm_runs():
+    d = HeterogeneityDashboard(random_state=0)
+    for name in STRATEGY_SETTINGS:
+        d.algorithm.value = name
+        assert np.isfinite(d.history.metric("loss")).all()
