@@ -1,6 +1,7 @@
 """Exercise checks, one module per lesson: ``from fedlab.exercises import lesson03 as ex``.
 
-Each exercise is an object with ``check(answer)``, ``hint(n=1)`` and ``solution()``.
+Each exercise is an object with ``check(answer)``, ``hint(n=1)`` and ``solution()`` (the
+solution notebook's own code, extracted by ``python -m fedlab lessons``).
 """
 
 from fedlab.exercises._core import (
@@ -9,10 +10,11 @@ from fedlab.exercises._core import (
     NOT_ATTEMPTED,
     Exercise,
     FunctionExercise,
+    FunctionsExercise,
     Mistake,
     Result,
     ValueExercise,
 )
 
-__all__ = ["Exercise", "FunctionExercise", "ValueExercise", "Mistake", "Result", "CORRECT",
-           "INCORRECT", "NOT_ATTEMPTED"]
+__all__ = ["Exercise", "FunctionExercise", "FunctionsExercise", "ValueExercise", "Mistake",
+           "Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED"]

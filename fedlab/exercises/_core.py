@@ -1,35 +1,44 @@
 """The machinery behind every exercise: check, tiered hints, solution (as Kaggle learntools).
 
-An exercise's :meth:`Exercise.check` has three outcomes: Correct; Incorrect, with a message
-that names the mistake without handing over the answer; Not attempted, when the learner's
-code still raises the stub's ``NotImplementedError``. Answers are passed explicitly;
-nothing reads the notebook's globals.
+An exercise's ``check`` has three outcomes: Correct; Incorrect, with a message that names
+the mistake without handing over the answer; Not attempted, when the learner's code still
+raises the stub's ``NotImplementedError``. Answers are passed explicitly; nothing reads the
+notebook's globals. Every function exercise also checks, for free, that the function
+returns something, does not raise, has the answer's shape and leaves its inputs alone.
 """
 
 from __future__ import annotations
 
+import copy
 import html
 import inspect
-import textwrap
-from dataclasses import dataclass
+import re
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from fedlab.exercises._blocks import solution_code
+from fedlab.exercises._compare import changed, difference, shape_of, short
+
 __all__ = ["Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED", "Exercise", "FunctionExercise",
-           "ValueExercise", "Mistake"]
+           "FunctionsExercise", "ValueExercise", "Mistake"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
 # Colour-blind-safe (Okabe-Ito) colours, always with a symbol and a word as well.
 _STYLE = {CORRECT: ("#009E73", "\u2714"), INCORRECT: ("#D55E00", "\u2718"),
           NOT_ATTEMPTED: ("#0072B2", "\u2026")}
+_STUB = "replace `raise NotImplementedError()` with your code, then check again"
 
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of a check and the message shown to the learner."""
+    """The outcome of a check, the message shown to the learner, and the case it is about."""
 
     outcome: str
     message: str = ""
+    case: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def correct(self):
@@ -43,36 +52,46 @@ class Result:
 
     def _repr_html_(self):
         colour, symbol = _STYLE[self.outcome]
-        body = html.escape(self.message).replace("\n", "<br>")
+        body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(self.message))
         return (f'<div style="color:{colour}"><b>{symbol} {self.outcome}</b>'
-                + (f": {body}" if body else "") + "</div>")
+                + (f": {body.replace(chr(10), '<br>')}" if body else "") + "</div>")
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong answer: a function (or value) that reproduces it, and what to say."""
-
-    wrong: object
-    message: str
-
-
-class Exercise:
-    """Base class: subclasses implement :meth:`evaluate`.
+    """A typical wrong answer: a function (or value) that reproduces it, and what to say.
 
     Parameters
     ----------
-    title : str
-    hints : sequence of str
-        From a gentle nudge to almost the answer.
-    solution : str, callable or sequence of callables
-        What :meth:`solution` shows: code as text, or the reference function(s)
-        themselves, whose source is shown (so the solution is written only once).
+    wrong : callable or object
+        The wrong function, called with the case's arguments (for a
+        :class:`ValueExercise`: the wrong value, or a function of no argument).
+    message : str
+        What went wrong and a likely cause; never the expected value.
+    match : {"value", "shape"}, default="value"
+        ``"value"``: the learner's output equals ``wrong``'s. ``"shape"``: it has the
+        shape of ``wrong``'s output, which differs from the answer's (an average along
+        the wrong axis, say, whatever the numbers).
+    applies : callable, optional
+        ``applies(*args)`` is False for the cases this mistake cannot be told on (its
+        model must not be called there); by default it applies to every case.
     """
 
-    def __init__(self, title, *, hints=(), solution=""):
+    wrong: object
+    message: str
+    match: str = "value"
+    applies: object = None
+
+
+class Exercise:
+    """Base class: a title, tiered hints and the notebook's solution.
+
+    Subclasses implement :meth:`evaluate`.
+    """
+
+    def __init__(self, title, *, hints=()):
         self.title = title
         self.hints = tuple(hints)
-        self._solution = _solution_text(solution)
         self.last_result = None
 
     def evaluate(self, answer):
@@ -96,170 +115,247 @@ class Exercise:
             _show_text(f"Hint {n}/{len(self.hints)}: {self.hints[n - 1]}{more}")
 
     def solution(self):
-        """Show the solution."""
-        _show_text(f"Solution:\n{self._solution}")
+        """Show the solution: the solution notebook's own code for this exercise."""
+        code = solution_code(self)
+        _show_text(f"Solution:\n{code}" if code else
+                   "No solution is recorded for this exercise (run `python -m fedlab "
+                   "lessons` to extract the solution notebooks' blocks).")
 
     def __repr__(self):
         return f"<exercise: {self.title}>"
 
 
 class FunctionExercise(Exercise):
-    """Checks a function the learner wrote against a reference on many cases.
+    """Checks a function the learner wrote on many cases: random ones and edge cases.
 
     Parameters
     ----------
     title : str
-    reference : callable
-        The correct function.
     cases : callable
-        ``cases(rng)`` returns a list of argument tuples: random cases and edge cases.
+        ``cases(rng)`` returns a list of argument tuples.
+    reference : callable, optional
+        A correct function (a fedlab function where one exists, not a copy of the
+        notebook's solution); the learner's output must match it.
+    judge : callable, optional
+        ``judge(args, got)`` returns ``""`` for a right output, else what is wrong (never
+        the answer); for exercises with more than one right answer. Give ``reference`` or
+        ``judge``.
     mistakes : sequence of Mistake
-        Typical wrong functions; when the learner's output matches one on a failing case,
-        its message is shown.
+        Typical wrong functions; the first that reproduces the learner's output on the
+        failing case is named.
     describe : callable, optional
-        ``describe(args)`` says a case in words for messages.
+        ``describe(args)`` says a case in words; by default each argument is shown after
+        the name the learner's function gives it.
+    returns : sequence of str, optional
+        The names of the returned items when the function returns several, so that a
+        message says which one is wrong.
+    warning_free_on : tuple, optional
+        Arguments on which a right function must also run without a numpy
+        ``RuntimeWarning`` (overflow, say); ``warning_message`` (with ``{warning}``)
+        says why that matters.
     rtol, atol : float
         Tolerances of the comparison.
-    hints, solution : see :class:`Exercise`
+    hints : sequence of str
+        From a gentle nudge to almost the answer.
+    seed : int
+        Seed of the random cases.
     """
 
-    def __init__(self, title, *, reference, cases, mistakes=(), describe=None, rtol=1e-6,
-                 atol=1e-8, hints=(), solution="", seed=0):
-        super().__init__(title, hints=hints, solution=solution)
-        self.reference, self.cases, self.mistakes = reference, cases, tuple(mistakes)
-        self.describe = describe or _describe_args
+    def __init__(self, title, *, cases, reference=None, judge=None, mistakes=(),
+                 describe=None, returns=None, warning_free_on=None, warning_message="",
+                 rtol=1e-6, atol=1e-8, hints=(), seed=0):
+        super().__init__(title, hints=hints)
+        if (reference is None) == (judge is None):
+            raise ValueError("give a FunctionExercise exactly one of reference and judge")
+        if judge is not None and any(m.match == "shape" for m in mistakes):
+            raise ValueError("a judged exercise has no answer's shape to compare with")
+        self.reference, self.judge, self.cases = reference, judge, cases
+        self.mistakes = tuple(mistakes)
+        self.describe = describe
+        self.returns = tuple(returns) if returns else None
+        self.warning_free_on, self.warning_message = warning_free_on, warning_message
         self.rtol, self.atol, self.seed = rtol, atol, seed
 
     def evaluate(self, answer):
         if not callable(answer):
-            return Result(INCORRECT, f"expected a function, got {_short(answer)}; pass the "
-                                     "function itself, without calling it")
-        for args in self.cases(np.random.default_rng(self.seed)):
-            try:
-                got = answer(*_copy(args))
-            except NotImplementedError:
-                return Result(NOT_ATTEMPTED, "replace `raise NotImplementedError()` with "
-                                             "your code, then check again")
-            except Exception as err:  # the learner's code may raise anything
-                return Result(INCORRECT, f"calling your function with {self.describe(args)} "
-                                         f"raised {type(err).__name__}: {err}")
-            expected = self.reference(*_copy(args))
-            problem = _difference(got, expected, self.rtol, self.atol)
-            if problem:
-                return Result(INCORRECT, self._explain(args, got, problem))
-        return Result(CORRECT)
+            return Result(INCORRECT, f"the check needs a function, got {short(answer)}; "
+                                     "pass the function itself, without calling it")
+        with _quiet():
+            for args in self.cases(np.random.default_rng(self.seed)):
+                result = self._evaluate_case(answer, args)
+                if result is not None:
+                    return result
+        return self._warnings(answer) or Result(CORRECT)
 
-    def _explain(self, args, got, problem):
+    def expected(self, args):
+        """The reference's output on ``args`` (a judged exercise has none: None)."""
+        return None if self.reference is None else self.reference(*copy.deepcopy(args))
+
+    def described(self, args, answer=None):
+        """The case ``args`` in words, with the names ``answer`` gives its parameters."""
+        if self.describe is not None:
+            return self.describe(args)
+        names = _parameter_names(answer)
+        return ", ".join((f"{names[k]}=" if k < len(names) else "") + short(a, 60)
+                         for k, a in enumerate(args))
+
+    def _evaluate_case(self, answer, args):
+        given = copy.deepcopy(args)  # the learner's function works on its own copy
+        outcome = _call(answer, given, self.described(args, answer))
+        if isinstance(outcome, Result):
+            return Result(outcome.outcome, outcome.message, case=args)
+        got = outcome
+        where = f"with {self.described(args, answer)}"
+        if got is None:
+            return Result(INCORRECT, f"{where} your function returned None: is a `return` "
+                                     "missing?", case=args)
+        moved = [k for k, (before, after) in enumerate(zip(args, given))
+                 if changed(before, after)]
+        if moved:
+            return Result(INCORRECT, _changed_message(answer, moved[0], args[moved[0]], where),
+                          case=args)
+        expected = self.expected(args)
+        problem = self.judge(args, got) if self.judge else difference(
+            got, expected, rtol=self.rtol, atol=self.atol, names=self.returns)
+        if not problem:
+            return None
         for mistake in self.mistakes:
-            try:
-                wrong = mistake.wrong(*_copy(args))
-            except Exception:  # a mistake model that does not apply to this case
-                continue
-            if not _difference(got, wrong, self.rtol, self.atol):
-                return f"{mistake.message} (with {self.describe(args)} you returned " \
-                       f"{_short(got)})"
-        return f"with {self.describe(args)}: {problem}"
+            if self._reproduces(mistake, args, got, expected):
+                return Result(INCORRECT, f"{mistake.message} ({where} you returned "
+                                         f"{short(got)})", case=args)
+        return Result(INCORRECT, f"{where} you returned {short(got)}: {problem}", case=args)
+
+    def _reproduces(self, mistake, args, got, expected):
+        if mistake.applies is not None and not mistake.applies(*args):
+            return False
+        wrong = mistake.wrong(*copy.deepcopy(args))
+        if mistake.match == "shape":
+            return shape_of(got) == shape_of(wrong) != shape_of(expected)
+        return not difference(got, wrong, rtol=self.rtol, atol=self.atol)
+
+    def _warnings(self, answer):
+        """Incorrect if the answer warns on ``warning_free_on``, else None."""
+        if self.warning_free_on is None:
+            return None
+        args = self.warning_free_on
+        with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outcome = _call(answer, copy.deepcopy(args), self.described(args, answer))
+        if isinstance(outcome, Result):
+            return Result(outcome.outcome, outcome.message, case=args)
+        numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+        if numeric:
+            return Result(INCORRECT, self.warning_message.format(warning=numeric[0].message),
+                          case=args)
+        return None
+
+
+class FunctionsExercise(Exercise):
+    """Several functions checked together, one :class:`FunctionExercise` each.
+
+    ``check(encode, decode)`` checks each function in turn with its own part; a message
+    starts with the function's name.
+
+    Parameters
+    ----------
+    title : str
+    parts : dict of str to FunctionExercise
+        The functions' names, in the order ``check`` takes them, and their checks.
+    hints : sequence of str
+    """
+
+    def __init__(self, title, *, parts, hints=()):
+        super().__init__(title, hints=hints)
+        self.parts = dict(parts)
+
+    def check(self, *functions):
+        """Check the learner's functions, given in the order of ``parts``."""
+        self.last_result = self.evaluate(*functions)
+        _show(self.last_result)
+
+    def evaluate(self, *functions):
+        if len(functions) != len(self.parts):
+            names = ", ".join(self.parts)
+            return Result(INCORRECT, f"pass the {len(self.parts)} functions, in this order: "
+                                     f"check({names})")
+        for (name, part), function in zip(self.parts.items(), functions):
+            result = part.evaluate(function)
+            if not result.correct:
+                return Result(result.outcome, f"`{name}`: {result.message}", case=result.case)
+        return Result(CORRECT)
 
 
 class ValueExercise(Exercise):
-    """Checks a number or array the learner computed, with typical wrong values named."""
+    """Checks a number or array the learner computed, with typical wrong values named.
 
-    def __init__(self, title, *, expected, mistakes=(), rtol=1e-3, atol=1e-8, hints=(),
-                 solution=""):
-        super().__init__(title, hints=hints, solution=solution)
+    ``expected`` and each mistake's ``wrong`` are values or functions of no argument.
+    ``None`` (or ``...``) is Not attempted.
+    """
+
+    def __init__(self, title, *, expected, mistakes=(), rtol=1e-3, atol=1e-8, hints=()):
+        super().__init__(title, hints=hints)
         self.expected, self.mistakes, self.rtol, self.atol = expected, tuple(mistakes), rtol, atol
 
     def evaluate(self, answer):
         if answer is None or answer is Ellipsis:
             return Result(NOT_ATTEMPTED, "compute the value and pass it to check()")
-        expected = self.expected() if callable(self.expected) else self.expected
-        problem = _difference(answer, expected, self.rtol, self.atol)
-        if not problem:
-            return Result(CORRECT)
-        for mistake in self.mistakes:
-            wrong = mistake.wrong() if callable(mistake.wrong) else mistake.wrong
-            if not _difference(answer, wrong, self.rtol, self.atol):
-                return Result(INCORRECT, mistake.message)
+        with _quiet():
+            expected = self.expected() if callable(self.expected) else self.expected
+            problem = difference(answer, expected, rtol=self.rtol, atol=self.atol,
+                                 subject="your value")
+            if not problem:
+                return Result(CORRECT)
+            for mistake in self.mistakes:
+                wrong = mistake.wrong() if callable(mistake.wrong) else mistake.wrong
+                if not difference(answer, wrong, rtol=self.rtol, atol=self.atol):
+                    return Result(INCORRECT, mistake.message)
         return Result(INCORRECT, problem)
 
 
-def _solution_text(solution):
-    """The solution as text: a string as is, a function (or several) by its source."""
-    if isinstance(solution, str):
-        return textwrap.dedent(solution).strip()
-    functions = [solution] if callable(solution) else list(solution)
-    return "\n\n".join(_without_docstring(inspect.getsource(f)) for f in functions)
-
-
-def _without_docstring(source):
-    """Drop a function's docstring: learners see the code, not the maintainers' note."""
-    lines = textwrap.dedent(source).strip().split("\n")
-    for k, line in enumerate(lines[1:], start=1):
-        stripped = line.strip()
-        if stripped.startswith(('"""', "'''")):
-            quote = stripped[:3]
-            end = k if stripped.count(quote) >= 2 and len(stripped) > 3 else next(
-                j for j in range(k + 1, len(lines)) if quote in lines[j])
-            return "\n".join(lines[:k] + lines[end + 1:])
-        if stripped:
-            break
-    return "\n".join(lines)
-
-
-def _difference(got, expected, rtol, atol):
-    """``""`` when ``got`` matches ``expected``; otherwise what is different, in words."""
-    if isinstance(expected, dict):
-        if not isinstance(got, dict):
-            return f"expected a dict, got {_short(got)}"
-        if set(got) != set(expected):
-            return f"expected the keys {sorted(expected)}, got {sorted(got)}"
-        for key in expected:
-            problem = _difference(got[key], expected[key], rtol, atol)
-            if problem:
-                return f"[{key!r}] {problem}"
-        return ""
-    if isinstance(expected, tuple):
-        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"expected {len(expected)} values, got {_short(got)}"
-        for k, (g, e) in enumerate(zip(got, expected)):
-            problem = _difference(g, e, rtol, atol)
-            if problem:
-                return f"value {k + 1}: {problem}"
-        return ""
-    expected = np.asarray(expected, dtype=float)
+def _call(function, args, described):
+    """The learner's output, or the Result that says why there is none."""
     try:
-        got_arr = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"expected a number or array, got {_short(got)}"
-    if got_arr.shape != expected.shape:
-        return (f"expected shape {expected.shape}, got shape {got_arr.shape} "
-                f"({_short(got)})")
-    if not np.allclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=True):
-        return f"expected {_short(expected)}, got {_short(got_arr)}"
-    return ""
+        return function(*args)
+    except NotImplementedError:
+        return Result(NOT_ATTEMPTED, _STUB)
+    except Exception as err:  # the learner's code may raise anything: it is reported
+        return Result(INCORRECT, f"calling your function with {described} raised "
+                                 f"{type(err).__name__}: {err}")
 
 
-def _copy(args):
-    """Fresh copies of array arguments, so a function that modifies its input harms no case."""
-    return tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
+def _parameter_names(function):
+    """The names of ``function``'s positional parameters (none for ``*args``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (ValueError, TypeError):
+        return []
+    return [p.name for p in parameters
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def _short(value, limit=80):
-    if isinstance(value, np.generic):  # np.float64(0.5) reads as 0.5 to a learner
-        value = value.item()
-    if isinstance(value, (list, tuple)) and any(isinstance(v, np.generic) for v in value):
-        value = type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
-    if isinstance(value, float):
-        text = f"{value:.6g}"
+def _changed_message(function, position, value, where):
+    names = _parameter_names(function)
+    if position >= len(names):
+        return (f"{where} your function changed its argument number {position + 1} in place: "
+                "the caller's value changed too. Leave inputs as they are: work on a copy")
+    name = names[position]
+    if isinstance(value, np.ndarray):
+        tip = (f"write `{name} = {name} - ...` instead of `{name} -= ...`, or start from a "
+               f"copy: `{name} = np.array({name}, dtype=float)`")
     else:
-        text = np.array2string(value, precision=4, threshold=6) \
-            if isinstance(value, np.ndarray) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+        tip = f"work on a copy of `{name}`"
+    return (f"{where} your function changed its input `{name}` in place: the caller's "
+            f"`{name}` changed too (were it the global model, every later client would start "
+            f"from the wrong place). Leave inputs as they are: {tip}")
 
 
-def _describe_args(args):
-    return ", ".join(_short(a, 60) for a in args)
+@contextmanager
+def _quiet():
+    """Silence numpy's floating-point warnings: a check prints its verdict, nothing else."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _show(result):
