@@ -56,7 +56,9 @@ def _tuple_difference(got, expected, rtol, atol, names, subject):
     listed = " and ".join(f"`{name}`" for name in names) if names else ""
     names = list(names) if names else [f"returned value {k + 1} of {n}" for k in range(n)]
     wanted = f"the answer has {n} ({listed})" if listed else f"the answer has {n}"
-    if not isinstance(got, (tuple, list, np.ndarray)) or np.ndim(got) == 0:
+    as_rows = isinstance(got, np.ndarray) and (  # a 2-row array for (mean, std), say
+        got.ndim >= 2 or got.ndim == 1 and all(np.ndim(e) == 0 for e in expected))
+    if not (isinstance(got, (tuple, list)) or as_rows):
         return f"{subject} is one value; {wanted}: `return {', '.join(names)}`" \
             if listed else f"{subject} is one value; {wanted}"
     if len(got) != n:
@@ -106,7 +108,7 @@ def _array_difference(got, expected, rtol, atol, subject):
         return f"{subject} holds NaN (not a number)"
     if np.isinf(got_array[off]).any():
         return f"{subject} holds an infinite value"
-    if expected.ndim == 0:
+    if off.all():
         return f"{subject} is not right"
     return f"{subject} is off in {int(off.sum())} of {off.size} entries"
 
