@@ -157,6 +157,8 @@ def test_an_exercise_needs_exactly_one_way_to_grade():
         FunctionExercise("t", cases=cases)
     with pytest.raises(ValueError, match="exactly one of reference and judge"):
         FunctionExercise("t", cases=cases, reference=abs, judge=lambda a, g: "")
+    with pytest.raises(ValueError, match="match must be 'value' or 'shape', got 'type'"):
+        Mistake(abs, "m", match="type")
     with pytest.raises(ValueError, match="no answer's shape"):
         FunctionExercise("t", cases=cases, judge=lambda a, g: "",
                          mistakes=[Mistake(abs, "m", match="shape")])

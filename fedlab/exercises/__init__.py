@@ -9,12 +9,11 @@ from fedlab.exercises._core import (
     INCORRECT,
     NOT_ATTEMPTED,
     Exercise,
-    FunctionExercise,
-    FunctionsExercise,
     Mistake,
     Result,
     ValueExercise,
 )
+from fedlab.exercises._functions import FunctionExercise, FunctionsExercise
 
 __all__ = ["Exercise", "FunctionExercise", "FunctionsExercise", "ValueExercise", "Mistake",
            "Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED"]

@@ -6,7 +6,7 @@ import numpy as np
 
 from fedlab import model
 from fedlab.aggregate import weighted_mean
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2", "q3"]
 

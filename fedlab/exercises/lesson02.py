@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import expit
 
 from fedlab import metrics, model
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2", "q3", "q4"]
 

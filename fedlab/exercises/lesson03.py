@@ -10,8 +10,8 @@ import numpy as np
 
 from fedlab import model
 from fedlab.aggregate import weighted_mean
+from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
-from fedlab.exercises._core import FunctionExercise, Mistake
 from fedlab.federated.preprocessing import FeatureSums, combine
 
 __all__ = ["q1", "q2", "q3", "q4"]

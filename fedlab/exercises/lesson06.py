@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import privacy
+from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
-from fedlab.exercises._core import FunctionExercise, Mistake
 from fedlab.privacy import DEFAULT_ORDERS, noise_multiplier_for
 
 __all__ = ["q1", "q2", "q3", "q4"]

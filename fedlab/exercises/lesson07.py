@@ -10,8 +10,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from fedlab.exercises import FunctionExercise, FunctionsExercise, Mistake
 from fedlab.exercises._compare import as_int, short
-from fedlab.exercises._core import FunctionExercise, FunctionsExercise, Mistake
 from fedlab.secagg.encoding import decode_sum
 from fedlab.secagg.encoding import encode as ring_encode
 
