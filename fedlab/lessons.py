@@ -145,8 +145,11 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None, for
 
 
 def check_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None):
-    """Return a list of problems: lessons missing, stale, extra or unreadable, solutions with
-    outputs or unreadable, or a stale solutions file."""
+    """Return what is wrong with lessons/ and the solutions file: one line each, none if fine.
+
+    Lessons missing, stale or without a solution; solutions unreadable or with outputs; a
+    stale ``solutions.json``. Nothing is written.
+    """
     solutions_dir, lessons_dir, blocks_file = _paths(solutions_dir, lessons_dir, blocks_file)
     try:
         made, problems = _make_all(solutions_dir, lessons_dir)
@@ -162,8 +165,7 @@ def check_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None):
         elif _text(item.target) != _dumps(item.lesson):
             problems.append(f"{item.target}: differs from what {item.source.name} generates; "
                             "run `python -m fedlab lessons`")
-    expected = {item.target.name for item in made} | {
-        path.name for path in _sources(solutions_dir)}
+    expected = {path.name for path in _sources(solutions_dir)}
     for extra in sorted(lessons_dir.glob("*.ipynb")):
         if extra.name not in expected:
             problems.append(f"{extra}: has no solution notebook")

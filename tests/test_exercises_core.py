@@ -105,7 +105,7 @@ def test_returned_items_are_named_and_a_missing_item_is_told():
                           returns=("mean", "std"),
                           cases=lambda rng: [(np.array([1.0, 2.0, 4.0]),)])
     result = ex.evaluate(lambda x: (np.mean(x), np.var(x)))
-    assert result.message.endswith("your `std` is not right (your `mean` is)")
+    assert result.message.endswith("your `std` is not right (your `mean` is right)")
     assert "value 2" not in result.message
     assert ex.evaluate(lambda x: np.mean(x)).message.endswith(
         "that is one value; the answer has 2 (`mean` and `std`): `return mean, std`")

@@ -187,7 +187,7 @@ def test_q3_variance_missing_mean_square_and_wrong_axis():
 
 def test_q3_names_the_returned_item_that_is_wrong_and_the_missing_one():
     result = _says(ex.q3, lambda c, s, q: (_mean_std(c, s, q)[0], _mean_std(c, s, q)[1] + 1),
-                   "your `std` is not right (your `mean` is)")
+                   "your `std` is not right (your `mean` is right)")
     assert "value 2" not in result.message
     _says(ex.q3, lambda c, s, q: _mean_std(c, s, q)[1],
           "the answer has 2 (`mean` and `std`): `return mean, std`")

@@ -31,7 +31,9 @@ def difference(got, expected, *, rtol, atol, names=None, subject="that"):
     Examples
     --------
     >>> difference((1.0, 2.0), (1.0, 3.0), rtol=0, atol=0, names=("mean", "std"))
-    'your `std` is not right (your `mean` is)'
+    'your `std` is not right (your `mean` is right)'
+    >>> difference((1.0, 2.0), (1.0, 3.0), rtol=0, atol=0)
+    'item 2 of the 2 you returned is not right (item 1 of the 2 you returned is right)'
     >>> difference([1.0, 2.0], 3.0, rtol=0, atol=0)
     'that is an array of shape (2,); the answer is a single number'
     """
@@ -54,7 +56,9 @@ def difference(got, expected, *, rtol, atol, names=None, subject="that"):
 def _tuple_difference(got, expected, rtol, atol, names, subject):
     n = len(expected)
     listed = " and ".join(f"`{name}`" for name in names) if names else ""
-    names = list(names) if names else [f"returned value {k + 1} of {n}" for k in range(n)]
+    # what each returned item is called: its name, else its place among the n returned
+    labels = [f"your `{name}`" for name in names] if names else [
+        f"item {k + 1} of the {n} you returned" for k in range(n)]
     wanted = f"the answer has {n} ({listed})" if listed else f"the answer has {n}"
     as_rows = isinstance(got, np.ndarray) and (  # a 2-row array for (mean, std), say
         got.ndim >= 2 or got.ndim == 1 and all(np.ndim(e) == 0 for e in expected))
@@ -64,15 +68,15 @@ def _tuple_difference(got, expected, rtol, atol, names, subject):
     if len(got) != n:
         return f"{subject} holds {len(got)} value{'s' if len(got) != 1 else ''}; {wanted}"
     wrong, right = [], []
-    for name, g, e in zip(names, got, expected):
-        problem = difference(g, e, rtol=rtol, atol=atol, subject=f"your `{name}`")
-        (wrong if problem else right).append((name, problem))
+    for label, g, e in zip(labels, got, expected):
+        problem = difference(g, e, rtol=rtol, atol=atol, subject=label)
+        (wrong if problem else right).append((label, problem))
     if not wrong:
         return ""
     text = "; ".join(problem for _, problem in wrong)
     if right:
-        text += f" (your {' and '.join(f'`{name}`' for name, _ in right)} " \
-                f"{'is' if len(right) == 1 else 'are'})"
+        text += f" ({' and '.join(label for label, _ in right)} " \
+                f"{'is' if len(right) == 1 else 'are'} right)"
     return text
 
 
