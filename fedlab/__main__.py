@@ -213,6 +213,9 @@ def _data(args):
 def _lessons(args):
     from fedlab import lessons
 
+    for stream in (sys.stdout, sys.stderr):  # a path or a message never crashes the output
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if args.check:
         problems = lessons.check_lessons()
         for problem in problems:
@@ -221,9 +224,12 @@ def _lessons(args):
         return 1 if problems else 0
     try:
         written = lessons.write_lessons(force=args.force)
-    except lessons.LessonConflict as conflict:
-        print(f"fedlab lessons: {conflict}", file=sys.stderr)
-        return 1
+    except lessons.LessonError as err:
+        for path in err.written:
+            print(f"wrote {path}")
+        for problem in err.problems:
+            print(f"fedlab lessons: {problem}", file=sys.stderr)
+        return err.exit_status
     for path in written:
         print(f"wrote {path}")
     if not written:

@@ -1,4 +1,7 @@
-"""Lesson 07 checks: each accepts the solution, calls the stub not attempted, names mistakes."""
+"""Lesson 07 checks: other right answers pass, typical mistakes are named.
+
+The notebook's own solution and the lesson's stub are tested in test_exercises_contract.py.
+"""
 
 import numpy as np
 import pytest
@@ -7,6 +10,7 @@ from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED
 from fedlab.exercises import lesson07 as ex
 from fedlab.secagg import reconstruct as package_reconstruct
 from fedlab.secagg import share
+from fedlab.secagg.encoding import decode_sum, encode
 from fedlab.secagg.shamir import PRIME
 
 
@@ -15,15 +19,11 @@ def stub(*args):
 
 
 # q1: masks that cancel -----------------------------------------------------
-def test_q1_accepts_either_sign_convention():
-    assert ex.q1.evaluate(ex.mask_pair).outcome == CORRECT
+def test_q1_accepts_either_sign_convention_and_numpy_integers():
     assert ex.q1.evaluate(lambda a, b, r, m: ((a - r) % m, (b + r) % m)).outcome == CORRECT
     assert ex.q1.evaluate(
         lambda a, b, r, m: (np.int64((a + r) % m), np.int64((b - r) % m))).outcome == CORRECT
-
-
-def test_q1_stub_is_not_attempted():
-    assert ex.q1.evaluate(stub).outcome == NOT_ATTEMPTED
+    assert ex.q1.evaluate(lambda a, b, r, m: [(a + r) % m, (b - r) % m]).outcome == CORRECT
 
 
 @pytest.mark.parametrize(("wrong", "named"), [
@@ -37,30 +37,42 @@ def test_q1_names_typical_mistakes(wrong, named):
     assert result.outcome == INCORRECT and result.message.startswith(named)
 
 
-def test_q1_explains_unknown_wrong_answers():
+def test_q1_explains_unknown_wrong_answers_without_the_answer():
     swapped = ex.q1.evaluate(lambda a, b, r, m: ((b + r) % m, (a - r) % m))
     single = ex.q1.evaluate(lambda a, b, r, m: (a + b) % m)
+    floats = ex.q1.evaluate(lambda a, b, r, m: ((a + r) % m + 0.5, (b - r) % m - 0.5))
     assert swapped.outcome == INCORRECT and "hide its value behind the mask" in swapped.message
-    assert single.outcome == INCORRECT and "expected a pair" in single.message
+    assert single.outcome == INCORRECT and "return a pair" in single.message
+    assert "whole numbers" in floats.message
+    off = ex.q1.evaluate(lambda a, b, r, m: ((a + r) % m, (b - r + 1) % m))
+    assert off.message.endswith("must add up to x_a + x_b modulo 256, and yours do not")
 
 
 # q2: fixed point ---------------------------------------------------------------
-def test_q2_accepts_the_solution_and_other_correct_roundings():
+def _package_encode(x, clip_range, bits):
+    return encode(x, clip_range=clip_range, bits=bits)
+
+
+def _package_decode(k, clip_range, bits):
+    return decode_sum(np.asarray(k), n_summands=1, clip_range=clip_range, bits=bits)
+
+
+def test_q2_accepts_the_package_and_other_correct_roundings():
     def encode_float(x, clip_range, bits):  # no astype(int), np.round: still right
         step = 2 * clip_range / (2**bits - 1)
         return np.round((np.clip(x, -clip_range, clip_range) + clip_range) / step)
 
-    assert ex.q2.evaluate((ex.encode, ex.decode)).outcome == CORRECT
-    assert ex.q2.evaluate((encode_float, ex.decode)).outcome == CORRECT
+    assert ex.q2.evaluate(_package_encode, _package_decode).outcome == CORRECT
+    assert ex.q2.evaluate(encode_float, _package_decode).outcome == CORRECT
 
 
 def test_q2_stub_is_not_attempted_and_so_is_a_missing_decode():
-    assert ex.q2.evaluate((stub, stub)).outcome == NOT_ATTEMPTED
-    result = ex.q2.evaluate((ex.encode, stub))
-    assert result.outcome == NOT_ATTEMPTED and result.message.startswith("decode:")
+    assert ex.q2.evaluate(stub, stub).outcome == NOT_ATTEMPTED
+    result = ex.q2.evaluate(_package_encode, stub)
+    assert result.outcome == NOT_ATTEMPTED and result.message.startswith("`decode`:")
 
 
-@pytest.mark.parametrize(("encode", "named"), [
+@pytest.mark.parametrize(("wrong", "named"), [
     (lambda x, c, b: np.rint((np.clip(x, -c, c) + c) / (2 * c / 2**b)).astype(int),
      "off by one in the levels"),
     (lambda x, c, b: ((np.clip(x, -c, c) + c) / (2 * c / (2**b - 1))).astype(int),
@@ -70,32 +82,41 @@ def test_q2_stub_is_not_attempted_and_so_is_a_missing_decode():
     (lambda x, c, b: np.rint(np.clip(x, -c, c) / (2 * c / (2**b - 1))).astype(int),
      "you forgot to shift by clip_range"),
 ])
-def test_q2_names_typical_encode_mistakes(encode, named):
-    result = ex.q2.evaluate((encode, ex.decode))
-    assert result.outcome == INCORRECT and result.message.startswith("encode: " + named)
+def test_q2_names_typical_encode_mistakes(wrong, named):
+    result = ex.q2.evaluate(wrong, _package_decode)
+    assert result.outcome == INCORRECT and result.message.startswith("`encode`: " + named)
 
 
 def test_q2_names_typical_decode_mistakes():
-    result = ex.q2.evaluate((ex.encode, lambda k, c, b: np.asarray(k) * 2 * c / (2**b - 1)))
+    result = ex.q2.evaluate(_package_encode, lambda k, c, b: np.asarray(k) * 2 * c / (2**b - 1))
     assert result.outcome == INCORRECT
-    assert result.message.startswith("decode: you forgot to shift back")
+    assert result.message.startswith("`decode`: you forgot to shift back")
 
 
 def test_q2_check_takes_both_functions(capsys):
-    ex.q2.check(ex.encode, ex.decode)
+    ex.q2.check(_package_encode, _package_decode)
     assert "Correct" in capsys.readouterr().out
-    assert "pass both functions" in ex.q2.evaluate(ex.encode).message
+    result = ex.q2.evaluate(_package_encode)
+    assert result.outcome == INCORRECT
+    assert "pass the 2 functions, in this order: check(encode, decode)" in result.message
 
 
 # q3: Shamir --------------------------------------------------------------------
-def test_q3_accepts_the_solution_and_agrees_with_the_package():
+def test_q3_the_reference_agrees_with_the_package_on_its_prime():
     shares = share(123456789, threshold=3, n_shares=5, random_state=0)
-    assert ex.reconstruct(shares[1:4], PRIME) == package_reconstruct(shares, threshold=3)
-    assert ex.q3.evaluate(ex.reconstruct).outcome == CORRECT
+    assert ex.q3.expected((shares[1:4], PRIME)) == package_reconstruct(shares, threshold=3)
+    assert ex.q3.expected((shares[1:4], PRIME)) == 123456789
 
 
-def test_q3_stub_is_not_attempted():
-    assert ex.q3.evaluate(stub).outcome == NOT_ATTEMPTED
+def test_q3_accepts_a_learner_using_fractions():
+    from fractions import Fraction
+
+    def with_fractions(shares, prime):
+        total = sum(y * np.prod([Fraction(xj, xj - x) for xj, _ in shares if xj != x])
+                    for x, y in shares)
+        return total.numerator * pow(total.denominator, -1, prime) % prime
+
+    assert ex.q3.evaluate(with_fractions).outcome == CORRECT
 
 
 @pytest.mark.parametrize(("wrong", "named"), [
@@ -109,18 +130,19 @@ def test_q3_names_typical_mistakes(wrong, named):
     assert result.outcome == INCORRECT and result.message.startswith(named)
 
 
-def test_q3_compares_big_integers_exactly():
+def test_q3_compares_big_integers_exactly_and_never_shows_the_secret():
     def off_by_one(shares, prime):
-        return (ex.reconstruct(shares, prime) + 1) % prime
+        return (ex.q3.expected((shares, prime)) + 1) % prime
 
     result = ex.q3.evaluate(off_by_one)
-    assert result.outcome == INCORRECT and "expected" in result.message
+    shares, prime = result.case
+    returned = (ex.q3.expected(result.case) + 1) % prime
+    assert result.message == (f"with {ex.q3.described(result.case)} you returned {returned}: "
+                              "that is not right")
 
 
-def test_learner_errors_are_wrapped_and_hints_exist(capsys):
+def test_learner_errors_are_wrapped_and_hints_exist():
     result = ex.q3.evaluate(lambda shares, prime: shares[10])
     assert result.outcome == INCORRECT and "raised IndexError" in result.message
     for q in (ex.q1, ex.q2, ex.q3):
         assert len(q.hints) >= 2
-        q.solution()
-    assert "def reconstruct" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """Exercise checks, one module per lesson: ``from fedlab.exercises import lesson03 as ex``.
 
-Each exercise is an object with ``check(answer)``, ``hint(n=1)`` and ``solution()``.
+Each exercise is an object with ``check(answer)``, ``hint(n=1)`` and ``solution()`` (the
+solution notebook's own code, extracted by ``python -m fedlab lessons``).
 """
 
 from fedlab.exercises._core import (
@@ -8,11 +9,11 @@ from fedlab.exercises._core import (
     INCORRECT,
     NOT_ATTEMPTED,
     Exercise,
-    FunctionExercise,
     Mistake,
     Result,
     ValueExercise,
 )
+from fedlab.exercises._functions import FunctionExercise, FunctionsExercise
 
-__all__ = ["Exercise", "FunctionExercise", "ValueExercise", "Mistake", "Result", "CORRECT",
-           "INCORRECT", "NOT_ATTEMPTED"]
+__all__ = ["Exercise", "FunctionExercise", "FunctionsExercise", "ValueExercise", "Mistake",
+           "Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED"]

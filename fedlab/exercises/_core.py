@@ -1,22 +1,26 @@
 """The machinery behind every exercise: check, tiered hints, solution (as Kaggle learntools).
 
-An exercise's :meth:`Exercise.check` has three outcomes: Correct; Incorrect, with a message
-that names the mistake without handing over the answer; Not attempted, when the learner's
-code still raises the stub's ``NotImplementedError``. Answers are passed explicitly;
-nothing reads the notebook's globals.
+An exercise's ``check`` has three outcomes: Correct; Incorrect, with a message that names
+the mistake without handing over the answer; Not attempted, when the learner's code still
+raises the stub's ``NotImplementedError``. Answers are passed explicitly; nothing reads the
+notebook's globals. Function exercises live in :mod:`fedlab.exercises._functions`.
 """
 
 from __future__ import annotations
 
 import html
-import inspect
-import textwrap
-from dataclasses import dataclass
+import re
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED", "Exercise", "FunctionExercise",
-           "ValueExercise", "Mistake"]
+from fedlab.exercises._blocks import solution_code
+from fedlab.exercises._compare import difference
+
+__all__ = ["Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED", "Exercise", "ValueExercise",
+           "Mistake"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
 # Colour-blind-safe (Okabe-Ito) colours, always with a symbol and a word as well.
@@ -26,10 +30,11 @@ _STYLE = {CORRECT: ("#009E73", "\u2714"), INCORRECT: ("#D55E00", "\u2718"),
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of a check and the message shown to the learner."""
+    """The outcome of a check, the message shown to the learner, and the case it is about."""
 
     outcome: str
     message: str = ""
+    case: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def correct(self):
@@ -43,36 +48,50 @@ class Result:
 
     def _repr_html_(self):
         colour, symbol = _STYLE[self.outcome]
-        body = html.escape(self.message).replace("\n", "<br>")
+        body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(self.message))
         return (f'<div style="color:{colour}"><b>{symbol} {self.outcome}</b>'
-                + (f": {body}" if body else "") + "</div>")
+                + (f": {body.replace(chr(10), '<br>')}" if body else "") + "</div>")
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong answer: a function (or value) that reproduces it, and what to say."""
-
-    wrong: object
-    message: str
-
-
-class Exercise:
-    """Base class: subclasses implement :meth:`evaluate`.
+    """A typical wrong answer: a function (or value) that reproduces it, and what to say.
 
     Parameters
     ----------
-    title : str
-    hints : sequence of str
-        From a gentle nudge to almost the answer.
-    solution : str, callable or sequence of callables
-        What :meth:`solution` shows: code as text, or the reference function(s)
-        themselves, whose source is shown (so the solution is written only once).
+    wrong : callable or object
+        The wrong function, called with the case's arguments (for a
+        :class:`ValueExercise`: the wrong value, or a function of no argument).
+    message : str
+        What went wrong and a likely cause; never the expected value.
+    match : {"value", "shape"}, default="value"
+        ``"value"``: the learner's output equals ``wrong``'s. ``"shape"``: it has the
+        shape of ``wrong``'s output, which differs from the answer's (an average along
+        the wrong axis, say, whatever the numbers).
+    applies : callable, optional
+        ``applies(*args)`` is False for the cases this mistake cannot be told on (its
+        model must not be called there); by default it applies to every case.
     """
 
-    def __init__(self, title, *, hints=(), solution=""):
+    wrong: object
+    message: str
+    match: str = "value"
+    applies: object = None
+
+    def __post_init__(self):
+        if self.match not in ("value", "shape"):
+            raise ValueError(f"match must be 'value' or 'shape', got {self.match!r}")
+
+
+class Exercise:
+    """Base class: a title, tiered hints and the notebook's solution.
+
+    Subclasses implement :meth:`evaluate`.
+    """
+
+    def __init__(self, title, *, hints=()):
         self.title = title
         self.hints = tuple(hints)
-        self._solution = _solution_text(solution)
         self.last_result = None
 
     def evaluate(self, answer):
@@ -96,170 +115,49 @@ class Exercise:
             _show_text(f"Hint {n}/{len(self.hints)}: {self.hints[n - 1]}{more}")
 
     def solution(self):
-        """Show the solution."""
-        _show_text(f"Solution:\n{self._solution}")
+        """Show the solution: the solution notebook's own code for this exercise."""
+        code = solution_code(self)
+        _show_text(f"Solution:\n{code}" if code else
+                   "No solution is recorded for this exercise (run `python -m fedlab "
+                   "lessons` to extract the solution notebooks' blocks).")
 
     def __repr__(self):
         return f"<exercise: {self.title}>"
 
 
-class FunctionExercise(Exercise):
-    """Checks a function the learner wrote against a reference on many cases.
+class ValueExercise(Exercise):
+    """Checks a number or array the learner computed, with typical wrong values named.
 
-    Parameters
-    ----------
-    title : str
-    reference : callable
-        The correct function.
-    cases : callable
-        ``cases(rng)`` returns a list of argument tuples: random cases and edge cases.
-    mistakes : sequence of Mistake
-        Typical wrong functions; when the learner's output matches one on a failing case,
-        its message is shown.
-    describe : callable, optional
-        ``describe(args)`` says a case in words for messages.
-    rtol, atol : float
-        Tolerances of the comparison.
-    hints, solution : see :class:`Exercise`
+    ``expected`` and each mistake's ``wrong`` are values or functions of no argument.
+    ``None`` (or ``...``) is Not attempted.
     """
 
-    def __init__(self, title, *, reference, cases, mistakes=(), describe=None, rtol=1e-6,
-                 atol=1e-8, hints=(), solution="", seed=0):
-        super().__init__(title, hints=hints, solution=solution)
-        self.reference, self.cases, self.mistakes = reference, cases, tuple(mistakes)
-        self.describe = describe or _describe_args
-        self.rtol, self.atol, self.seed = rtol, atol, seed
-
-    def evaluate(self, answer):
-        if not callable(answer):
-            return Result(INCORRECT, f"expected a function, got {_short(answer)}; pass the "
-                                     "function itself, without calling it")
-        for args in self.cases(np.random.default_rng(self.seed)):
-            try:
-                got = answer(*_copy(args))
-            except NotImplementedError:
-                return Result(NOT_ATTEMPTED, "replace `raise NotImplementedError()` with "
-                                             "your code, then check again")
-            except Exception as err:  # the learner's code may raise anything
-                return Result(INCORRECT, f"calling your function with {self.describe(args)} "
-                                         f"raised {type(err).__name__}: {err}")
-            expected = self.reference(*_copy(args))
-            problem = _difference(got, expected, self.rtol, self.atol)
-            if problem:
-                return Result(INCORRECT, self._explain(args, got, problem))
-        return Result(CORRECT)
-
-    def _explain(self, args, got, problem):
-        for mistake in self.mistakes:
-            try:
-                wrong = mistake.wrong(*_copy(args))
-            except Exception:  # a mistake model that does not apply to this case
-                continue
-            if not _difference(got, wrong, self.rtol, self.atol):
-                return f"{mistake.message} (with {self.describe(args)} you returned " \
-                       f"{_short(got)})"
-        return f"with {self.describe(args)}: {problem}"
-
-
-class ValueExercise(Exercise):
-    """Checks a number or array the learner computed, with typical wrong values named."""
-
-    def __init__(self, title, *, expected, mistakes=(), rtol=1e-3, atol=1e-8, hints=(),
-                 solution=""):
-        super().__init__(title, hints=hints, solution=solution)
+    def __init__(self, title, *, expected, mistakes=(), rtol=1e-3, atol=1e-8, hints=()):
+        super().__init__(title, hints=hints)
         self.expected, self.mistakes, self.rtol, self.atol = expected, tuple(mistakes), rtol, atol
 
     def evaluate(self, answer):
         if answer is None or answer is Ellipsis:
             return Result(NOT_ATTEMPTED, "compute the value and pass it to check()")
-        expected = self.expected() if callable(self.expected) else self.expected
-        problem = _difference(answer, expected, self.rtol, self.atol)
-        if not problem:
-            return Result(CORRECT)
-        for mistake in self.mistakes:
-            wrong = mistake.wrong() if callable(mistake.wrong) else mistake.wrong
-            if not _difference(answer, wrong, self.rtol, self.atol):
-                return Result(INCORRECT, mistake.message)
+        with _quiet():
+            expected = self.expected() if callable(self.expected) else self.expected
+            problem = difference(answer, expected, rtol=self.rtol, atol=self.atol,
+                                 subject="your value")
+            if not problem:
+                return Result(CORRECT)
+            for mistake in self.mistakes:
+                wrong = mistake.wrong() if callable(mistake.wrong) else mistake.wrong
+                if not difference(answer, wrong, rtol=self.rtol, atol=self.atol):
+                    return Result(INCORRECT, mistake.message)
         return Result(INCORRECT, problem)
 
 
-def _solution_text(solution):
-    """The solution as text: a string as is, a function (or several) by its source."""
-    if isinstance(solution, str):
-        return textwrap.dedent(solution).strip()
-    functions = [solution] if callable(solution) else list(solution)
-    return "\n\n".join(_without_docstring(inspect.getsource(f)) for f in functions)
-
-
-def _without_docstring(source):
-    """Drop a function's docstring: learners see the code, not the maintainers' note."""
-    lines = textwrap.dedent(source).strip().split("\n")
-    for k, line in enumerate(lines[1:], start=1):
-        stripped = line.strip()
-        if stripped.startswith(('"""', "'''")):
-            quote = stripped[:3]
-            end = k if stripped.count(quote) >= 2 and len(stripped) > 3 else next(
-                j for j in range(k + 1, len(lines)) if quote in lines[j])
-            return "\n".join(lines[:k] + lines[end + 1:])
-        if stripped:
-            break
-    return "\n".join(lines)
-
-
-def _difference(got, expected, rtol, atol):
-    """``""`` when ``got`` matches ``expected``; otherwise what is different, in words."""
-    if isinstance(expected, dict):
-        if not isinstance(got, dict):
-            return f"expected a dict, got {_short(got)}"
-        if set(got) != set(expected):
-            return f"expected the keys {sorted(expected)}, got {sorted(got)}"
-        for key in expected:
-            problem = _difference(got[key], expected[key], rtol, atol)
-            if problem:
-                return f"[{key!r}] {problem}"
-        return ""
-    if isinstance(expected, tuple):
-        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"expected {len(expected)} values, got {_short(got)}"
-        for k, (g, e) in enumerate(zip(got, expected)):
-            problem = _difference(g, e, rtol, atol)
-            if problem:
-                return f"value {k + 1}: {problem}"
-        return ""
-    expected = np.asarray(expected, dtype=float)
-    try:
-        got_arr = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"expected a number or array, got {_short(got)}"
-    if got_arr.shape != expected.shape:
-        return (f"expected shape {expected.shape}, got shape {got_arr.shape} "
-                f"({_short(got)})")
-    if not np.allclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=True):
-        return f"expected {_short(expected)}, got {_short(got_arr)}"
-    return ""
-
-
-def _copy(args):
-    """Fresh copies of array arguments, so a function that modifies its input harms no case."""
-    return tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
-
-
-def _short(value, limit=80):
-    if isinstance(value, np.generic):  # np.float64(0.5) reads as 0.5 to a learner
-        value = value.item()
-    if isinstance(value, (list, tuple)) and any(isinstance(v, np.generic) for v in value):
-        value = type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    else:
-        text = np.array2string(value, precision=4, threshold=6) \
-            if isinstance(value, np.ndarray) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _describe_args(args):
-    return ", ".join(_short(a, 60) for a in args)
+@contextmanager
+def _quiet():
+    """Silence numpy's floating-point warnings: a check prints its verdict, nothing else."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _show(result):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab import model
+from fedlab.aggregate import weighted_mean
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2"]
 
 
 # --- Exercise 1: a federated mean from each hospital's (count, sum) -------------------------
 
-def federated_mean(counts, sums):
-    return float(np.sum(sums) / np.sum(counts))
+def _pooled_mean(counts, sums):
+    """The hospitals' own means, weighted by their numbers of patients (FedAvg's average)."""
+    means = np.divide(sums, counts, dtype=float)
+    return float(weighted_mean(means[:, None], weights=counts)[0])
 
 
 def _q1_cases(rng):
@@ -39,7 +43,7 @@ def _q1_describe(args):
 
 q1 = FunctionExercise(
     "federated mean from per-hospital counts and sums",
-    reference=federated_mean,
+    reference=_pooled_mean,
     cases=_q1_cases,
     describe=_q1_describe,
     mistakes=[
@@ -65,24 +69,24 @@ q1 = FunctionExercise(
         "counts gives the number of patients.",
         "`np.sum(sums) / np.sum(counts)` works for lists and arrays alike.",
     ],
-    solution=federated_mean,
 )
 
 
 # --- Exercise 2: how many bytes one model takes on the wire ----------------------------------
 
-def model_bytes(n_features):
-    return 8 * (int(n_features) + 1)
+def _model_bytes(n_features):
+    """What fedlab's parameter vector for ``n_features`` features takes in memory."""
+    return model.init_params(n_features).nbytes
 
 
 def _q2_cases(rng):
     return [(11,), (1,), (30,), *((int(n),) for n in rng.integers(2, 5000, size=3)),
-            (0,), (1_000_000,)]
+            (1_000_000,)]
 
 
 q2 = FunctionExercise(
     "bytes of a logistic-regression model in float64",
-    reference=model_bytes,
+    reference=_model_bytes,
     cases=_q2_cases,
     describe=lambda args: f"n_features={args[0]}",
     rtol=0.0,
@@ -112,5 +116,4 @@ q2 = FunctionExercise(
         "bias (the intercept).",
         "`8 * (n_features + 1)`",
     ],
-    solution=model_bytes,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -13,8 +13,9 @@ _PERCENT = "you returned percentages; give fractions between 0 and 1"
 
 # --- Exercise 1: the event rate (prevalence) of every site -----------------------------------
 
-def site_prevalence(labels):
-    return np.array([np.mean(y) for y in labels], dtype=float)
+def _prevalence(labels):
+    """Events over patients, site by site."""
+    return np.array([np.count_nonzero(y) / np.size(y) for y in labels])
 
 
 def _q1_cases(rng):
@@ -51,15 +52,15 @@ def _share_of_all_patients(labels):
 
 q1 = FunctionExercise(
     "prevalence of every site",
-    reference=site_prevalence,
+    reference=_prevalence,
     cases=_q1_cases,
     describe=_q1_describe,
     mistakes=[
         Mistake(lambda labels: np.array([np.sum(y) for y in labels], dtype=float),
                 "you returned the number of events at each site; prevalence is a share of "
                 "the site's patients"),
-        Mistake(lambda labels: 100 * site_prevalence(labels), _PERCENT),
-        Mistake(lambda labels: 1 - site_prevalence(labels),
+        Mistake(lambda labels: 100 * _prevalence(labels), _PERCENT),
+        Mistake(lambda labels: 1 - _prevalence(labels),
                 "you computed the share of patients *without* an event (label 0)"),
         Mistake(_pooled,
                 "you returned the same pooled rate for every site; each site needs its own"),
@@ -77,14 +78,17 @@ q1 = FunctionExercise(
         "per site in a list and turn it into an array.",
         "`np.array([np.mean(y) for y in labels])`",
     ],
-    solution=site_prevalence,
 )
 
 
 # --- Exercise 2: how far one site's mean is from the others', skipping missing values --------
 
-def mean_difference(x_site, x_others):
-    return float(np.nanmean(x_site) - np.nanmean(x_others))
+def _mean_difference(x_site, x_others):
+    """Mean of the observed values at the site minus the others', NaN left out."""
+    def observed_mean(x):
+        x = np.asarray(x, dtype=float)
+        return x[~np.isnan(x)].mean()
+    return float(observed_mean(x_site) - observed_mean(x_others))
 
 
 def _with_gaps(rng, x, fraction):
@@ -126,7 +130,7 @@ def _zero_filled(x_site, x_others):
 
 q2 = FunctionExercise(
     "difference in means between one site and the others, ignoring missing values",
-    reference=mean_difference,
+    reference=_mean_difference,
     cases=_q2_cases,
     describe=_q2_describe,
     mistakes=[
@@ -152,14 +156,15 @@ q2 = FunctionExercise(
         "`nan`.",
         "`np.nanmean(x_site) - np.nanmean(x_others)`",
     ],
-    solution=mean_difference,
 )
 
 
 # --- Exercise 3: the fraction of missing values in each column ------------------------------
 
-def missing_fraction(X):
-    return np.isnan(np.asarray(X, dtype=float)).mean(axis=0)
+def _missing_fraction(X):
+    """Missing values of each column over the number of rows."""
+    X = np.asarray(X, dtype=float)
+    return np.count_nonzero(np.isnan(X), axis=0) / X.shape[0]
 
 
 def _q3_cases(rng):
@@ -192,7 +197,7 @@ def _q3_describe(args):
 
 q3 = FunctionExercise(
     "fraction of missing values per column",
-    reference=missing_fraction,
+    reference=_missing_fraction,
     cases=_q3_cases,
     describe=_q3_describe,
     mistakes=[
@@ -219,5 +224,4 @@ q3 = FunctionExercise(
         "rows of each column?",
         "`np.isnan(X).mean(axis=0)`",
     ],
-    solution=missing_fraction,
 )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab.exercises._core import FunctionExercise, Mistake, _short
+from fedlab.aggregate import weighted_mean
+from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import short
+from fedlab.federated.preprocessing import FeatureSums, combine
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -17,47 +20,12 @@ HOSPITAL_SIZES = (2250, 225, 525, 487, 337)
 """Training records of the five hospitals, for realistic cases."""
 
 
-class _Exercise(FunctionExercise):
-    """A FunctionExercise that also names answers of the wrong shape or form.
-
-    ``shape_message(args, got)`` returns a sentence when ``got`` has a telling wrong
-    shape (e.g. averaged along the wrong axis), else ``""``. ``coerce(got)`` turns an
-    acceptable alternative form (a 2-row array for a pair) into the expected one.
-    """
-
-    def __init__(self, title, *, shape_message=None, coerce=None, **kwargs):
-        super().__init__(title, **kwargs)
-        self.shape_message, self.coerce = shape_message, coerce
-
-    def evaluate(self, answer):
-        if callable(answer) and self.coerce is not None:
-            coerce, inner = self.coerce, answer
-
-            def answer(*args):
-                return coerce(inner(*args))
-        return super().evaluate(answer)
-
-    def _explain(self, args, got, problem):
-        if self.shape_message is not None:
-            message = self.shape_message(args, got)
-            if message:
-                return f"{message} (with {self.describe(args)} you returned {_short(got)})"
-        return super()._explain(args, got, problem)
-
-
-def _returned_none(*args):
-    return None
-
-
-_NONE = Mistake(_returned_none, "your function returned None: is a `return` missing?")
+def _local_training(theta, X, y, lr, epochs):
+    """fedlab's local training, the whole data set as one batch: ``epochs`` gradient steps."""
+    return model.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
 
 
 # -- q1: the FedAvg average ---------------------------------------------------------------
-
-def _fedavg_aggregate(updates, n_samples):
-    return np.average(np.asarray(updates, dtype=float), axis=0,
-                      weights=np.asarray(n_samples, dtype=float))
-
 
 def _q1_cases(rng):
     cases = []
@@ -69,29 +37,16 @@ def _q1_cases(rng):
     return cases
 
 
-def _q1_shape(args, got):
-    updates = np.asarray(args[0], dtype=float)
-    shape = np.shape(got) if isinstance(got, (np.ndarray, list, tuple, float, int)) else None
-    if shape == (len(updates),) and updates.shape[0] != updates.shape[1]:
-        return ("you averaged along the wrong axis: the result should have one entry per "
-                "parameter, not one per client; average over the clients (axis 0)")
-    if shape == ():
-        return ("you returned a single number: the average of the updates is a vector with "
-                "one entry per parameter")
-    return ""
-
-
 def _stack(updates, n_samples):
     return np.asarray(updates, dtype=float), np.asarray(n_samples, dtype=float)
 
 
-q1 = _Exercise(
+q1 = FunctionExercise(
     "FedAvg's weighted average of client updates",
-    reference=_fedavg_aggregate,
+    reference=lambda updates, n_samples: weighted_mean(updates, weights=n_samples),
     cases=_q1_cases,
-    shape_message=_q1_shape,
     describe=lambda a: (f"{len(a[1])} client(s) of sizes {list(np.asarray(a[1]).tolist())} "
-                        f"and updates {_short(np.asarray(a[0], dtype=float), 50)}"),
+                        f"and updates {short(np.asarray(a[0], dtype=float), 50)}"),
     mistakes=[
         Mistake(lambda u, n: np.mean(_stack(u, n)[0], axis=0),
                 "your average ignores client sizes: every client counts the same, but FedAvg "
@@ -105,10 +60,13 @@ q1 = _Exercise(
                 "instead, so the weights add up to one"),
         Mistake(lambda u, n: np.sum(_stack(u, n)[0], axis=0),
                 "you added the updates up without averaging them"),
-        Mistake(lambda u, n: np.average(_stack(u, n)[0], axis=1, weights=_stack(u, n)[1]),
-                "you averaged along the wrong axis: average over the clients (axis 0), one "
-                "result per parameter"),
-        _NONE,
+        Mistake(lambda u, n: np.mean(_stack(u, n)[0], axis=1),
+                "you averaged along the wrong axis: the result should have one entry per "
+                "parameter, not one per client; average over the clients (axis 0)",
+                match="shape"),
+        Mistake(lambda u, n: float(np.mean(_stack(u, n)[0])),
+                "you returned a single number: the average of the updates is a vector with "
+                "one entry per parameter", match="shape"),
     ],
     hints=[
         "Client k counts in proportion to its number of records n_k: its weight is "
@@ -117,24 +75,10 @@ q1 = _Exercise(
         "w[k] * updates[k] over the clients (axis 0). The result has one entry per parameter.",
         "np.average(updates, axis=0, weights=n_samples) does it in one line.",
     ],
-    solution="""
-    def fedavg_aggregate(updates, n_samples):
-        updates = np.asarray(updates, dtype=float)      # (n_clients, n_params)
-        weights = np.asarray(n_samples, dtype=float)
-        weights = weights / weights.sum()               # they add up to one
-        return weights @ updates                        # sum_k w_k * update_k
-    """,
 )
 
 
 # -- q2: a client's local update ----------------------------------------------------------
-
-def local_update(theta, X, y, lr, epochs):
-    theta = np.array(theta, dtype=float)            # a copy: the global model stays
-    for _ in range(epochs):
-        theta = theta - lr * model.gradient(theta, X, y)
-    return theta
-
 
 def _client_data(rng, n, d, prevalence=0.3):
     X = rng.normal(size=(n, d)).round(3)
@@ -158,6 +102,13 @@ def _grad_once(theta, X, y, lr, epochs):
     return np.asarray(theta, float) - epochs * lr * model.gradient(theta, X, y)
 
 
+def _uphill(theta, X, y, lr, epochs):
+    theta = np.asarray(theta, float)
+    for _ in range(epochs):
+        theta = theta + lr * model.gradient(theta, X, y)
+    return theta
+
+
 def _weights_only(theta, X, y, lr, epochs):
     theta = np.array(theta, dtype=float)
     for _ in range(epochs):
@@ -165,22 +116,22 @@ def _weights_only(theta, X, y, lr, epochs):
     return theta
 
 
-q2 = _Exercise(
+q2 = FunctionExercise(
     "A client's local update: full-batch gradient descent from the global model",
-    reference=local_update,
+    reference=_local_training,
     cases=_q2_cases,
-    describe=lambda a: (f"theta={_short(np.asarray(a[0]), 40)}, {len(a[2])} records x "
+    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[2])} records x "
                         f"{np.shape(a[1])[1]} features, lr={a[3]}, epochs={a[4]}"),
     mistakes=[
         Mistake(lambda t, X, y, lr, e: model.gradient(t, X, y),
                 "you returned the gradient, not the updated weights: the client steps "
                 "theta <- theta - lr * gradient and returns the new theta"),
-        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr, e) - np.asarray(t, float),
+        Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr, e) - np.asarray(t, float),
                 "you returned the change (new theta minus old theta) instead of the new "
                 "parameters themselves"),
-        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, -lr, e),
+        Mistake(_uphill,
                 "you stepped uphill: gradient descent subtracts lr * gradient (check the sign)"),
-        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr, 1),
+        Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr, 1),
                 "you took a single step: the client takes one full-batch step per epoch, "
                 "`epochs` steps in all"),
         Mistake(_grad_once,
@@ -189,10 +140,9 @@ q2 = _Exercise(
         Mistake(_weights_only,
                 "the bias (the last entry of theta) never moves: it has a gradient too, "
                 "the mean of (p - y)"),
-        Mistake(lambda t, X, y, lr, e: local_update(t, X, y, lr * len(y), e),
+        Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr * len(y), e),
                 "your gradient is a sum over the records, not a mean: divide by the number of "
                 "records (model.gradient already does)"),
-        _NONE,
     ],
     hints=[
         "Start from a copy of theta. In each epoch compute the gradient of the client's loss "
@@ -202,18 +152,15 @@ q2 = _Exercise(
         "theta = np.array(theta, dtype=float)\nfor _ in range(epochs):\n"
         "    theta = theta - lr * model.gradient(theta, X, y)\nreturn theta",
     ],
-    solution=local_update,
 )
 
 
 # -- q3: federated standardization ----------------------------------------------------------
 
-def global_mean_std(counts, sums, sums_sq):
-    counts, sums, sums_sq = (np.asarray(a, dtype=float) for a in (counts, sums, sums_sq))
-    n = counts.sum(axis=0)                          # per feature, over the hospitals
-    mean = sums.sum(axis=0) / n
-    variance = sums_sq.sum(axis=0) / n - mean**2    # population variance
-    return mean, np.sqrt(variance)
+def _global_mean_std(counts, sums, sums_sq):
+    """fedlab's federated standardization: the server combines the hospitals' sums."""
+    standardizer = combine(FeatureSums(*site) for site in zip(counts, sums, sums_sq))
+    return standardizer.mean, standardizer.scale
 
 
 def _site_stats(counts, sums, sums_sq):
@@ -222,16 +169,16 @@ def _site_stats(counts, sums, sums_sq):
     return counts, means, np.sqrt(np.maximum(sums_sq / counts - means**2, 0.0))
 
 
-def _averaged_sites(counts, sums, sums_sq, *, weighted_mean, weighted_std):
+def _averaged_sites(counts, sums, sums_sq, *, weigh_means, weigh_stds):
     counts, means, stds = _site_stats(counts, sums, sums_sq)
     w = counts / counts.sum(axis=0)
-    mean = (w * means).sum(axis=0) if weighted_mean else means.mean(axis=0)
-    std = (w * stds).sum(axis=0) if weighted_std else stds.mean(axis=0)
+    mean = (w * means).sum(axis=0) if weigh_means else means.mean(axis=0)
+    std = (w * stds).sum(axis=0) if weigh_stds else stds.mean(axis=0)
     return mean, std
 
 
 def _sample_variance(counts, sums, sums_sq):
-    mean, std = global_mean_std(counts, sums, sums_sq)
+    mean, std = _global_mean_std(counts, sums, sums_sq)
     n = np.asarray(counts, dtype=float).sum(axis=0)
     return mean, std * np.sqrt(n / (n - 1))
 
@@ -255,55 +202,39 @@ def _q3_cases(rng):
     return cases
 
 
-def _q3_shape(args, got):
-    n_sites, n_features = np.shape(args[0])
-    if isinstance(got, np.ndarray) and got.shape == (n_features,):
-        return ("return two arrays, the mean and the standard deviation: `return mean, std`")
-    try:
-        shapes = [np.shape(part) for part in got]
-    except TypeError:
-        return ""
-    if n_sites != n_features and (n_sites,) in shapes:
-        return ("you added up along the wrong axis: sum over the hospitals (axis 0), which "
-                "leaves one number per feature")
-    return ""
+def _summed_per_hospital(counts, sums, sums_sq):
+    counts, sums, sums_sq = (np.asarray(a, dtype=float) for a in (counts, sums, sums_sq))
+    mean = sums.sum(axis=1) / counts.sum(axis=1)
+    return mean, np.sqrt(np.maximum(sums_sq.sum(axis=1) / counts.sum(axis=1) - mean**2, 0.0))
 
 
-def _pair(got):
-    """Accept a 2-row array as (mean, std)."""
-    if isinstance(got, np.ndarray) and got.ndim == 2 and len(got) == 2:
-        return got[0], got[1]
-    return got
-
-
-q3 = _Exercise(
+q3 = FunctionExercise(
     "Federated standardization: global mean and standard deviation from sums and counts",
-    reference=global_mean_std,
+    reference=_global_mean_std,
+    returns=("mean", "std"),
     cases=_q3_cases,
-    coerce=_pair,
-    shape_message=_q3_shape,
     describe=lambda a: (f"{np.shape(a[0])[0]} hospital(s) x {np.shape(a[0])[1]} feature(s), "
-                        f"counts {_short(a[0], 50)}"),
+                        f"counts {short(a[0], 50)}"),
     mistakes=[
-        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weighted_mean=False,
-                                                weighted_std=False),
+        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weigh_means=False,
+                                                weigh_stds=False),
                 "you averaged the hospitals' means and standard deviations: a clinic of 225 "
                 "then counts as much as a hospital of 2,250, and the spread between the "
                 "hospitals' means is lost. Add up the sums, the sums of squares and the "
                 "counts first"),
-        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weighted_mean=True,
-                                                weighted_std=True),
+        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weigh_means=True,
+                                                weigh_stds=True),
                 "you averaged the hospitals' standard deviations (weighted by count): the mean "
                 "is right, but the spread between the hospitals' means is missing. Build the "
                 "variance from the total sum of squares"),
-        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weighted_mean=True,
-                                                weighted_std=False),
+        Mistake(lambda c, s, q: _averaged_sites(c, s, q, weigh_means=True,
+                                                weigh_stds=False),
                 "you averaged the hospitals' standard deviations: the mean is right, but the "
                 "spread between the hospitals' means is missing. Build the variance from the "
                 "total sum of squares"),
-        Mistake(lambda c, s, q: (_averaged_sites(c, s, q, weighted_mean=False,
-                                                 weighted_std=False)[0],
-                                 global_mean_std(c, s, q)[1]),
+        Mistake(lambda c, s, q: (_averaged_sites(c, s, q, weigh_means=False,
+                                                 weigh_stds=False)[0],
+                                 _global_mean_std(c, s, q)[1]),
                 "you averaged the hospitals' means, so a small clinic counts as much as a big "
                 "hospital: divide the total of the sums by the total count"),
         Mistake(_sample_variance,
@@ -311,14 +242,16 @@ q3 = _Exercise(
                 "population variance, dividing by N, as fedlab.federated.combine and np.std "
                 "do; with thousands of patients the two differ by less than 0.1 %, but the "
                 "check asks for N"),
-        Mistake(lambda c, s, q: (global_mean_std(c, s, q)[0],
-                                 global_mean_std(c, s, q)[1] ** 2),
+        Mistake(lambda c, s, q: (_global_mean_std(c, s, q)[0],
+                                 _global_mean_std(c, s, q)[1] ** 2),
                 "you returned the variance: the standard deviation is its square root"),
-        Mistake(lambda c, s, q: (global_mean_std(c, s, q)[0],
+        Mistake(lambda c, s, q: (_global_mean_std(c, s, q)[0],
                                  np.sqrt(np.sum(q, axis=0) / np.sum(c, axis=0))),
                 "you forgot to subtract the squared mean: variance = (sum of squares) / N - "
                 "mean**2"),
-        _NONE,
+        Mistake(_summed_per_hospital,
+                "you added up along the wrong axis: sum over the hospitals (axis 0), which "
+                "leaves one number per feature", match="shape"),
     ],
     hints=[
         "First add up each input over the hospitals: the total count N, the total sum S and "
@@ -328,15 +261,15 @@ q3 = _Exercise(
         "n = counts.sum(axis=0); mean = sums.sum(axis=0) / n\n"
         "std = np.sqrt(sums_sq.sum(axis=0) / n - mean**2); return mean, std",
     ],
-    solution=global_mean_std,
 )
 
 
 # -- q4: one full round of FedAvg -----------------------------------------------------------
 
 def _fedavg_round(theta, client_data, lr, epochs):
-    new = [local_update(theta, X, y, lr, epochs) for X, y in client_data]
-    return np.average(new, axis=0, weights=[len(y) for _, y in client_data])
+    """fedlab's local training at every client, then the weighted mean at the server."""
+    new = [_local_training(theta, X, y, lr, epochs) for X, y in client_data]
+    return weighted_mean(new, weights=[len(y) for _, y in client_data])
 
 
 def _q4_cases(rng):
@@ -355,14 +288,14 @@ def _q4_cases(rng):
 
 def _sequential(theta, client_data, lr, epochs):
     for X, y in client_data:
-        theta = local_update(theta, X, y, lr, epochs)
+        theta = _local_training(theta, X, y, lr, epochs)
     return theta
 
 
 def _shared_theta(theta, client_data, lr, epochs):
     chain, sizes = [], []
     for X, y in client_data:
-        theta = local_update(theta, X, y, lr, epochs)
+        theta = _local_training(theta, X, y, lr, epochs)
         chain.append(theta)
         sizes.append(len(y))
     return np.average(chain, axis=0, weights=sizes)
@@ -374,14 +307,14 @@ def _fedsgd_step(theta, client_data, lr, epochs):
         grads, axis=0, weights=[len(y) for _, y in client_data])
 
 
-q4 = _Exercise(
+q4 = FunctionExercise(
     "One full round of FedAvg",
     reference=_fedavg_round,
     cases=_q4_cases,
-    describe=lambda a: (f"theta={_short(np.asarray(a[0]), 40)}, {len(a[1])} client(s) with "
+    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[1])} client(s) with "
                         f"{[len(y) for _, y in a[1]]} records, lr={a[2]}, epochs={a[3]}"),
     mistakes=[
-        Mistake(lambda t, c, lr, e: np.mean([local_update(t, X, y, lr, e) for X, y in c],
+        Mistake(lambda t, c, lr, e: np.mean([_local_training(t, X, y, lr, e) for X, y in c],
                                             axis=0),
                 "your average ignores client sizes: weight each client's new model by its "
                 "number of records"),
@@ -398,7 +331,6 @@ q4 = _Exercise(
         Mistake(_fedsgd_step,
                 "you took a single gradient step (that is FedSGD): in FedAvg every client "
                 "trains for `epochs` steps before the server averages"),
-        _NONE,
     ],
     hints=[
         "Every client starts from the same theta and takes `epochs` gradient steps on its own "
@@ -407,15 +339,4 @@ q4 = _Exercise(
         "Loop over client_data, collect each client's new parameters and len(y), then return "
         "weighted_mean(new_params, weights=sizes) (fedlab.aggregate.weighted_mean).",
     ],
-    solution="""
-    def fedavg_round(theta, client_data, lr, epochs):
-        new_params, sizes = [], []
-        for X, y in client_data:                        # in reality: in parallel, at each site
-            local = np.array(theta, dtype=float)        # every client starts from theta
-            for _ in range(epochs):
-                local = local - lr * model.gradient(local, X, y)
-            new_params.append(local)
-            sizes.append(len(y))
-        return weighted_mean(new_params, weights=sizes)  # the server's step
-    """,
 )

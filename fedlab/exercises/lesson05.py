@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
-from fedlab.exercises._core import FunctionExercise, Mistake
+from fedlab import attacks, model
+from fedlab.exercises import FunctionExercise, Mistake
 
 __all__ = ["q1", "q2"]
 
 
 # q1: rebuild a record from its gradient --------------------------------------------------
-def reconstruct(gradient):
-    """Reference: the record behind a one-record gradient is ``g_w / g_b``."""
-    gradient = np.asarray(gradient, dtype=float)
-    return gradient[:-1] / gradient[-1]
-
-
 def _q1_cases(rng):
     cases = []
     for n_features in (1, 3, 11, 11, 5):
@@ -36,7 +30,7 @@ def _q1_cases(rng):
 
 q1 = FunctionExercise(
     "rebuild a patient's record from a one-record gradient",
-    reference=reconstruct,
+    reference=attacks.reconstruct_record,
     cases=_q1_cases,
     mistakes=[
         Mistake(lambda g: np.asarray(g)[:-1],
@@ -61,20 +55,11 @@ q1 = FunctionExercise(
         "The bias part is the last entry, gradient[-1]; the weights part is gradient[:-1].",
         "return gradient[:-1] / gradient[-1]",
     ],
-    solution=reconstruct,
 )
 
 
 # q2: the membership score -----------------------------------------------------------------
-def membership_score(params, X, y):
-    """Reference: ``-loss`` of each record (higher = more likely a training record)."""
-    params = np.asarray(params, dtype=float)
-    z = np.asarray(X, dtype=float) @ params[:-1] + params[-1]
-    return -(np.logaddexp(0.0, z) - np.asarray(y, dtype=float) * z)
-
-
-def _loss(params, X, y):
-    return -membership_score(params, X, y)
+_loss = attacks.per_record_loss
 
 
 def _q2_cases(rng):
@@ -89,7 +74,7 @@ def _q2_cases(rng):
 
 q2 = FunctionExercise(
     "the loss-threshold membership score",
-    reference=membership_score,
+    reference=attacks.membership_scores,
     cases=_q2_cases,
     mistakes=[
         Mistake(_loss,
@@ -115,5 +100,4 @@ q2 = FunctionExercise(
         "(stable for large z).",
         "z = X @ params[:-1] + params[-1]; return -(np.logaddexp(0, z) - y * z)",
     ],
-    solution=membership_score,
 )

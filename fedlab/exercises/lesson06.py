@@ -2,26 +2,22 @@
 
 ``from fedlab.exercises import lesson06 as ex``, then ``ex.q1.check(clip)``,
 ``ex.q2.check(gaussian_release)``, ``ex.q3.check(epsilon_by_hand)`` and
-``ex.q4.check(sigma)``.
+``ex.q4.check(noise_for_budget)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake, ValueExercise
+from fedlab import privacy
+from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import short
 from fedlab.privacy import DEFAULT_ORDERS, noise_multiplier_for
 
-__all__ = ["q1", "q2", "q3", "q4", "TARGET_EPSILON", "SAMPLE_RATE", "ROUNDS", "DELTA"]
+__all__ = ["q1", "q2", "q3", "q4"]
 
 
 # q1: clipping -----------------------------------------------------------------------------
-def clip(v, C):
-    """Reference: scale ``v`` down to L2 norm ``C`` if it is longer; leave it otherwise."""
-    v = np.asarray(v, dtype=float)
-    norm = np.linalg.norm(v)
-    return v if norm <= C else v * (C / norm)
-
 
 def _q1_cases(rng):
     cases = [(np.array([3.0, 4.0]), 1.0), (np.array([0.3, 0.4]), 1.0),
@@ -34,7 +30,7 @@ def _q1_cases(rng):
 
 q1 = FunctionExercise(
     "clip a vector to L2 norm at most C",
-    reference=clip,
+    reference=privacy.clip_by_l2_norm,
     cases=_q1_cases,
     mistakes=[
         Mistake(lambda v, C: np.asarray(v) * (C / np.linalg.norm(v)),
@@ -59,15 +55,15 @@ q1 = FunctionExercise(
         "C / ||v||, so its direction is kept and its length becomes C.",
         "norm = np.linalg.norm(v); return v if norm <= C else v * (C / norm)",
     ],
-    solution=clip,
 )
 
 
 # q2: the Gaussian mechanism ---------------------------------------------------------------
-def gaussian_release(value, sensitivity, noise_multiplier, random_state):
-    """Reference: ``value + N(0, (noise_multiplier * sensitivity)^2)`` in every coordinate."""
-    rng = np.random.default_rng(random_state)
-    return value + rng.normal(0.0, noise_multiplier * sensitivity, size=np.shape(value))
+def _gaussian_release(value, sensitivity, noise_multiplier, random_state):
+    """fedlab's Gaussian mechanism, its arguments in the exercise's order."""
+    return privacy.gaussian_mechanism(value, sensitivity=sensitivity,
+                                      noise_multiplier=noise_multiplier,
+                                      random_state=random_state)
 
 
 def _with_seed(wrong):
@@ -88,7 +84,7 @@ def _q2_cases(rng):
 
 q2 = FunctionExercise(
     "the Gaussian mechanism",
-    reference=gaussian_release,
+    reference=_gaussian_release,
     cases=_q2_cases,
     mistakes=[
         Mistake(_with_seed(lambda v, s, m, g: v + g.normal(0.0, m, size=np.shape(v))),
@@ -99,14 +95,15 @@ q2 = FunctionExercise(
                 "standard deviation"),
         Mistake(_with_seed(lambda v, s, m, g: v + g.normal(0.0, s / m, size=np.shape(v))),
                 "you divided the sensitivity by the noise multiplier: more noise must come "
-                "from a larger multiplier, std = noise_multiplier * sensitivity"),
+                "from a larger multiplier, std = noise_multiplier * sensitivity",
+                applies=lambda v, s, m, seed: m > 0),
         Mistake(_with_seed(lambda v, s, m, g: v + g.normal(0.0, m * s)),
                 "you drew one noise number and added it to every coordinate: each "
                 "coordinate needs its own draw (size=np.shape(value))"),
         Mistake(lambda v, s, m, seed: v,
                 "no noise was added: the exact answer is what differential privacy hides"),
     ],
-    describe=lambda args: (f"value={np.round(args[0], 3)!r}, sensitivity={args[1]:.3g}, "
+    describe=lambda args: (f"value={short(np.round(args[0], 3))}, sensitivity={args[1]:.3g}, "
                            f"noise_multiplier={args[2]:.3g}, random_state={args[3]}"),
     hints=[
         "Make a generator with rng = np.random.default_rng(random_state), then add "
@@ -115,17 +112,13 @@ q2 = FunctionExercise(
         "coordinate with size=np.shape(value).",
         "return value + rng.normal(0, noise_multiplier * sensitivity, size=np.shape(value))",
     ],
-    solution=gaussian_release,
 )
 
 
 # q3: epsilon of one Gaussian release, by hand ---------------------------------------------
-def epsilon_by_hand(sigma, delta, orders):
-    """Reference: RDP ``alpha / (2 sigma^2)``, converted (Balle et al. 2020), best order."""
-    alphas = np.asarray(orders, dtype=float)
-    rdp = alphas / (2 * sigma**2)
-    eps = rdp + np.log1p(-1 / alphas) - (np.log(delta) + np.log(alphas)) / (alphas - 1)
-    return float(np.min(eps))
+def _epsilon_of_one_release(sigma, delta, orders):
+    """fedlab's accountant for one Gaussian release (no subsampling, one step)."""
+    return privacy.epsilon(sigma, 1.0, 1, delta, orders=orders)
 
 
 def _q3_mistake(rdp, convert, pick=np.min):
@@ -154,7 +147,7 @@ def _q3_cases(rng):
 
 q3 = FunctionExercise(
     "epsilon of one Gaussian release, by hand (RDP)",
-    reference=epsilon_by_hand,
+    reference=_epsilon_of_one_release,
     cases=_q3_cases,
     mistakes=[
         Mistake(_q3_mistake(_half, lambda r, a, d: r + np.log(1 / d) / (a - 1)),
@@ -183,40 +176,49 @@ q3 = FunctionExercise(
         "return float(np.min(rdp + np.log1p(-1 / alphas) - (np.log(delta) + "
         "np.log(alphas)) / (alphas - 1)))",
     ],
-    solution=epsilon_by_hand,
 )
 
 
-# q4: the noise for a budget ---------------------------------------------------------------
-TARGET_EPSILON, SAMPLE_RATE, ROUNDS, DELTA = 1.0, 0.05, 30, 1e-5
-"""The setting of exercise 4: 30 rounds of DP-FedAvg, each client sampled with 5 %."""
+# q4: the noise for a budget --------------------------------------------------------------
+def _q4_cases(rng):
+    cases = [(1.0, 0.05, 30, 1e-5),  # the lesson's setting: 500 clients, 30 rounds
+             (2.0, 0.01, 100, 1e-6), (0.5, 0.1, 50, 1e-5), (4.0, 0.02, 200, 1e-5)]
+    for _ in range(2):
+        cases.append((float(rng.choice([0.5, 1.0, 3.0])), float(rng.choice([0.01, 0.05, 0.2])),
+                      int(rng.integers(10, 300)), float(rng.choice([1e-5, 1e-6]))))
+    return cases
 
-q4 = ValueExercise(
+
+q4 = FunctionExercise(
     "the least noise that meets a privacy budget",
-    expected=lambda: noise_multiplier_for(TARGET_EPSILON, SAMPLE_RATE, ROUNDS, DELTA),
-    rtol=5e-3,
+    reference=noise_multiplier_for,  # (target_epsilon, sample_rate, steps, delta)
+    cases=_q4_cases,
+    rtol=5e-3,  # a learner's own bisection stops at some tolerance too
+    describe=lambda a: (f"target_epsilon={a[0]:g}, sample_rate={a[1]:g}, rounds={a[2]}, "
+                        f"delta={a[3]:g}"),
     mistakes=[
-        Mistake(lambda: noise_multiplier_for(TARGET_EPSILON, 1.0, ROUNDS, DELTA),
+        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, 1.0, rounds, delta),
                 "that is the noise without subsampling (sample rate 1): each client takes "
-                "part in a round only with probability q = 0.05, which amplifies privacy"),
-        Mistake(lambda: noise_multiplier_for(TARGET_EPSILON, SAMPLE_RATE, 1, DELTA),
-                "that noise meets the budget for one round only: the budget must cover all "
-                "30 rounds (steps=30)"),
-        Mistake(lambda: noise_multiplier_for(TARGET_EPSILON / ROUNDS, SAMPLE_RATE, 1, DELTA),
+                "part in a round only with probability `sample_rate`, which amplifies "
+                "privacy; pass it to the accountant"),
+        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, q, 1, delta),
+                "that noise meets the budget for one round only: the budget must cover every "
+                "round (steps=rounds)"),
+        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps / rounds, q, 1, delta),
                 "you split the budget evenly over the rounds (basic composition): the "
-                "accountant composes the rounds much more tightly; give it all 30 steps"),
-        Mistake(lambda: noise_multiplier_for(TARGET_EPSILON, SAMPLE_RATE, ROUNDS, 1e-3),
-                "check delta: the budget is epsilon = 1 at delta = 1e-5"),
+                "accountant composes the rounds much more tightly; give it all the rounds "
+                "as steps and the whole budget"),
+        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, q, round(rounds / q),
+                                                                   delta),
+                "you counted 1 / sample_rate steps per round, as for the epochs of DP-SGD; in "
+                "DP-FedAvg a round is one step of the accountant (each client is sampled "
+                "once per round): steps=rounds"),
     ],
     hints=[
         "fedlab.privacy.noise_multiplier_for(target_epsilon, sample_rate, steps, delta) "
         "searches for the noise for you; or bisect on fedlab.privacy.epsilon yourself.",
-        "Here one step is one round: steps=ROUNDS, sample_rate=SAMPLE_RATE.",
-        "sigma = privacy.noise_multiplier_for(ex.TARGET_EPSILON, ex.SAMPLE_RATE, "
-        "ex.ROUNDS, ex.DELTA)",
+        "In DP-FedAvg one step of the accountant is one round: steps=rounds, with the "
+        "clients' sample rate.",
+        "return privacy.noise_multiplier_for(target_epsilon, sample_rate, rounds, delta)",
     ],
-    solution="""
-    sigma = privacy.noise_multiplier_for(ex.TARGET_EPSILON, ex.SAMPLE_RATE, ex.ROUNDS,
-                                         ex.DELTA)
-    """,
 )
