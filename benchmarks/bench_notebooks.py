@@ -12,6 +12,7 @@ from pathlib import Path
 from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
 from fedlab._nbrun import execute_notebook
+from fedlab.lessons import NOTEBOOK_GLOB
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main():
     print(f"machine: {describe()}")
     total = 0.0
-    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb")):
+    for path in sorted((ROOT / "solutions").glob(NOTEBOOK_GLOB)):
         start = time.perf_counter()
         notebook = execute_notebook(path)
         seconds = time.perf_counter() - start

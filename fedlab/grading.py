@@ -30,8 +30,8 @@ CORRECT, INCORRECT, NOT_ATTEMPTED, ERROR = "correct", "incorrect", "not attempte
 FIELDS = ("notebook", "exercise", "outcome", "message")
 
 _CHECK_CALL = re.compile(r"\bex\.(q\d+)\.check\(")
-_LESSON_IMPORT = re.compile(r"from\s+fedlab\.exercises\s+import\s+lesson(\d\d)\s+as\s+ex\b")
-_LESSON_NAME = re.compile(r"(?:^|\D)(\d\d)-[A-Za-z]")
+_LESSON_IMPORT = re.compile(r"from\s+fedlab\.exercises\s+import\s+lesson(\d\d[a-z]?)\s+as\s+ex\b")
+_LESSON_NAME = re.compile(r"(?:^|\D)(\d\d[a-z]?)-[A-Za-z]")
 # what a check shows, as text/plain or printed: symbol (optional), outcome, ": message"
 _RESULT = re.compile(r"^[\s\u2714\u2718\u2026]*(Correct|Incorrect|Not attempted)\b:?[ \t]*(.*)",
                      re.MULTILINE | re.DOTALL)

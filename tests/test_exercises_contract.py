@@ -24,7 +24,7 @@ from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED, FunctionsExercis
 from fedlab.exercises._blocks import check_calls, exercise_blocks, lesson_key
 from fedlab.exercises._compare import short
 
-SOLUTIONS = sorted((lessons.ROOT / "solutions").glob("[0-9][0-9]-*.ipynb"))
+SOLUTIONS = sorted((lessons.ROOT / "solutions").glob(lessons.NOTEBOOK_GLOB))
 NOTEBOOKS = {path: nbformat.read(path, as_version=4) for path in SOLUTIONS}
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fedlab.lessons import STUB
+from fedlab.lessons import NOTEBOOK_GLOB, STUB
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]-*.ipynb"))
-LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob(NOTEBOOK_GLOB))
+LESSONS = sorted((ROOT / "lessons").glob(NOTEBOOK_GLOB))
 # what changes between runs without being a result: object addresses, widget model ids, timings
 VOLATILE = re.compile(r"0x[0-9a-f]+|model_id['\"]?: ?['\"][0-9a-f]+['\"]|\d+(\.\d+)? ?(ms|s)\b")
 

@@ -28,12 +28,14 @@ _EXERCISE = re.compile(r"q\d+")
 def lesson_key(notebook_name):
     """The exercise module of a notebook: ``"03-federated-averaging.ipynb"`` -> ``"lesson03"``.
 
+    A lesson split in parts carries a letter after its number: ``"03b-..."`` -> ``"lesson03b"``.
+
     Examples
     --------
-    >>> lesson_key("03-federated-averaging.ipynb")
-    'lesson03'
+    >>> lesson_key("03-federated-averaging.ipynb"), lesson_key("06b-dp-training.ipynb")
+    ('lesson03', 'lesson06b')
     """
-    return f"lesson{notebook_name[:2]}"
+    return f"lesson{Path(notebook_name).name.split('-', 1)[0]}"
 
 
 def check_calls(source):
