@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data} ...``."""
+"""The command line: ``python -m fedlab {demo,train,data,describe,kmeans,lessons} ...``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,33 @@ def _parser():
     data.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     data.set_defaults(handler=_data)
 
+    describe = sub.add_parser("describe", help="a federated summary table of your per-site "
+                                               "CSV files, with small-cell suppression")
+    describe.add_argument("--site", action="append", required=True, metavar="CSV",
+                          help="one site's records (numeric columns); repeat for each site")
+    describe.add_argument("--columns", metavar="COL,COL,...",
+                          help="the columns to describe (default: every column of the first "
+                               "site's header)")
+    describe.add_argument("--min-cell", type=int, default=5, metavar="N",
+                          help="a site refuses any answer with a cell of 1 to N-1 patients "
+                               "(default 5)")
+    _output_options(describe)
+    describe.set_defaults(handler=_describe)
+
+    kmeans = sub.add_parser("kmeans", help="federated k-means on your per-site CSV files")
+    kmeans.add_argument("--site", action="append", required=True, metavar="CSV",
+                        help="one site's records (numeric columns); repeat for each site")
+    kmeans.add_argument("--k", type=int, required=True, help="the number of clusters")
+    kmeans.add_argument("--columns", metavar="COL,COL,...",
+                        help="the columns to cluster on (default: every column of the first "
+                             "site's header)")
+    kmeans.add_argument("--max-iter", type=int, default=300, help="most rounds (default 300)")
+    kmeans.add_argument("--secure-aggregation", action="store_true",
+                        help="sum the sites' cluster sums with secure aggregation")
+    kmeans.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    _output_options(kmeans)
+    kmeans.set_defaults(handler=_kmeans)
+
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if lessons/ is not what solutions/ make")
@@ -74,6 +101,26 @@ def _training_options(parser):
     parser.add_argument("--l2", type=float, default=DEFAULTS["l2"])
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--json", metavar="PATH", help="also write the metrics as JSON here")
+
+
+def _output_options(parser):
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+
+
+def _describe(args):
+    from fedlab.analytics.commands import describe_command
+
+    return describe_command(args.site, columns=args.columns, min_cell=args.min_cell,
+                            json_path=args.json, force=args.force)
+
+
+def _kmeans(args):
+    from fedlab.analytics.commands import kmeans_command
+
+    return kmeans_command(args.site, k=args.k, columns=args.columns, max_iter=args.max_iter,
+                          secure_aggregation=args.secure_aggregation, seed=args.seed,
+                          json_path=args.json, force=args.force)
 
 
 def _demo(args):
