@@ -20,7 +20,8 @@ from fedlab.analytics.disclosure import DEFAULT_MIN_CELL
 
 __all__ = ["FederatedKMeans"]
 
-_LOCAL_ITERATIONS = 10  # Lloyd steps a site runs on its own records to summarise them
+_LOCAL_ITERATIONS = 10  # Lloyd steps on a site's records, or on the summaries at the server
+_SERVER_STARTS = 10  # k-means++ starts the server tries on the summaries
 
 
 class FederatedKMeans:
@@ -34,8 +35,10 @@ class FederatedKMeans:
         ``"k-means++"``: each site summarises its records as at most ``k`` local cluster
         means with their counts (clusters of fewer than 5 records are withheld); the
         server seeds ``k`` centres from these summaries by k-means++ sampling (D^2
-        weighting, Arthur & Vassilvitskii 2007), weighted by the counts. No record leaves
-        a site. An array: these initial centres.
+        weighting, Arthur & Vassilvitskii 2007), weighted by the counts, refines them by
+        Lloyd's algorithm on the summaries and keeps the best of 10 such starts (as the
+        one-shot k-FED of Dennis et al. 2021). No record leaves a site. An array: these
+        initial centres.
     max_iter : int, default=300
         Most rounds of Lloyd's algorithm.
     tol : float, default=1e-4
@@ -98,6 +101,8 @@ class FederatedKMeans:
        seeding", SODA 2007.
     .. [3] A. Blum, C. Dwork, F. McSherry, K. Nissim, "Practical privacy: the SuLQ
        framework", PODS 2005.
+    .. [4] D. K. Dennis, T. Li, V. Smith, "Heterogeneity for the win: one-shot federated
+       clustering", ICML 2021.
 
     Examples
     --------
@@ -227,18 +232,17 @@ class FederatedKMeans:
         return result.sum
 
     def _seed(self, sites):
-        """k-means++ seeding on the sites' local summaries (cluster means and counts)."""
+        """k-means++ on the sites' local summaries (cluster means and counts), then Lloyd.
+
+        The server can afford several starts: they run on the summaries, with no message.
+        """
         points, weights = [], []
         for k, (X, stream) in enumerate(zip(sites, self._streams)):
             local_k = min(self.n_clusters, len(X) // DEFAULT_MIN_CELL)
             if local_k == 0:
                 continue  # too few records to summarise without disclosing them
-            centres = _kmeans_plus_plus(X, np.ones(len(X)), local_k, stream)
-            for _ in range(_LOCAL_ITERATIONS):
-                sums, counts, _ = _local_sums(X, centres)
-                centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None],
-                                   centres)
-            _, counts, _ = _local_sums(X, centres)
+            start = _kmeans_plus_plus(X, np.ones(len(X)), local_k, stream)
+            centres, counts, _ = _lloyd(X, np.ones(len(X)), start, _LOCAL_ITERATIONS)
             keep = counts >= DEFAULT_MIN_CELL
             points.append(centres[keep])
             weights.append(counts[keep])
@@ -249,7 +253,14 @@ class FederatedKMeans:
                 f"the sites' summaries hold {len(points)} cluster means of at least "
                 f"{DEFAULT_MIN_CELL} records, fewer than n_clusters={self.n_clusters}: "
                 "lower n_clusters or pass init=centres")
-        return _kmeans_plus_plus(points, np.concatenate(weights), self.n_clusters, self._rng)
+        weights = np.concatenate(weights)
+        best, best_cost = None, np.inf
+        for _ in range(_SERVER_STARTS):
+            start = _kmeans_plus_plus(points, weights, self.n_clusters, self._rng)
+            centres, _, cost = _lloyd(points, weights, start, _LOCAL_ITERATIONS)
+            if cost < best_cost:
+                best, best_cost = centres, cost
+        return best
 
     def _check_params(self, sites, names):
         k = check_int(self.n_clusters, "n_clusters", minimum=1)
@@ -298,15 +309,40 @@ def _local_sums(X, centres):
     return onehot.T @ X, onehot.sum(axis=0), float(d2.sum())
 
 
+def _lloyd(points, weights, centres, n_iter):
+    """Weighted Lloyd steps: the centres, the weight nearest each, and the weighted inertia."""
+    for _ in range(n_iter + 1):
+        labels, d2 = _nearest(points, centres)
+        onehot = np.zeros((len(points), len(centres)))
+        onehot[np.arange(len(points)), labels] = weights
+        counts = onehot.sum(axis=0)
+        if _ == n_iter:
+            break
+        centres = np.where(counts[:, None] > 0,
+                           onehot.T @ points / np.maximum(counts, 1e-300)[:, None], centres)
+    return centres, counts, float(weights @ d2)
+
+
 def _kmeans_plus_plus(points, weights, k, rng):
-    """k centres drawn from ``points``: the first by weight, then by weight times D^2."""
-    chosen = [rng.choice(len(points), p=weights / weights.sum())]
-    d2 = ((points - points[chosen[0]]) ** 2).sum(axis=1)
+    """k of ``points``, by greedy k-means++ (Arthur & Vassilvitskii 2007), with weights.
+
+    The first is drawn in proportion to the weights; each next one is the best (lowest
+    weighted potential) of ``2 + log k`` candidates drawn in proportion to weight times
+    the squared distance to the nearest centre so far, as scikit-learn does.
+    """
+    trials = 2 + int(np.log(k))
+    first = rng.choice(len(points), p=weights / weights.sum())
+    chosen = [first]
+    d2 = ((points - points[first]) ** 2).sum(axis=1)
     for _ in range(1, k):
         score = weights * d2
         p = score / score.sum() if score.sum() > 0 else weights / weights.sum()
-        chosen.append(rng.choice(len(points), p=p))
-        d2 = np.minimum(d2, ((points - points[chosen[-1]]) ** 2).sum(axis=1))
+        candidates = rng.choice(len(points), size=trials, p=p)
+        new_d2 = np.minimum(d2, ((points[:, None, :] - points[candidates][None]) ** 2)
+                            .sum(axis=2).T)
+        best = int(np.argmin(new_d2 @ weights))
+        chosen.append(candidates[best])
+        d2 = new_d2[best]
     return points[chosen].astype(float)
 
 
