@@ -120,6 +120,9 @@ def phenotype_profiles(centres, feature_names, *, labels=None, values=None, ax=N
 def cluster_composition(counts, site_names, *, labels=None, ax=None, title=None):
     """Horizontal stacked bars: which sites each cluster's patients come from (in %).
 
+    The title names the site most over-represented in a cluster (among cells of at
+    least 5 patients), against its share of all patients.
+
     Parameters
     ----------
     counts : array-like of shape (n_sites, n_clusters)
@@ -147,10 +150,11 @@ def cluster_composition(counts, site_names, *, labels=None, ax=None, title=None)
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the cluster's patients (%)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    top = share.max(axis=0)
-    j = int(np.argmax(top))
-    ax.set_title(title or f"{labels[j]}: {top[j]:.0f} % of its patients are at "
-                          f"{site_names[int(np.argmax(share[:, j]))]}", fontsize=11)
+    overall = 100 * counts.sum(axis=1) / counts.sum()
+    ratio = share / np.maximum(overall, 1e-12)[:, None]
+    s, j = np.unravel_index(np.argmax(np.where(counts >= 5, ratio, 0)), ratio.shape)
+    ax.set_title(title or f"{site_names[s]}: {share[s, j]:.0f} % of '{labels[j]}', "
+                          f"{overall[s]:.0f} % of all patients", fontsize=11)
     return ax
 
 

@@ -1,4 +1,4 @@
-"""Federated k-means: Lloyd's algorithm on the sites' per-cluster sums and counts (Lloyd 1982).
+"""The FederatedKMeans estimator: Lloyd's algorithm on the sites' per-cluster sums and counts.
 
 Each round the server broadcasts the centres; every site assigns its records to the
 nearest centre and sends, per cluster, the sum of its records and their number. The
@@ -17,6 +17,9 @@ import numpy as np
 
 from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng
 from fedlab.analytics.disclosure import DEFAULT_MIN_CELL
+
+from ._checks import as_records, check_site_arrays
+from .steps import kmeans_plus_plus, lloyd, local_sums, nearest
 
 __all__ = ["FederatedKMeans"]
 
@@ -139,7 +142,7 @@ class FederatedKMeans:
         -------
         self
         """
-        sites, names = _check_sites(site_arrays, site_names)
+        sites, names = check_site_arrays(site_arrays, site_names)
         self._check_params(sites, names)
         rng = check_rng(self.random_state)
         noise = float(self.noise_multiplier)
@@ -166,7 +169,7 @@ class FederatedKMeans:
         self.n_iter_ = 0
         while self.n_iter_ < self.max_iter:
             self.n_iter_ += 1
-            local = [_local_sums(X, centres) for X in sites]
+            local = [local_sums(X, centres) for X in sites]
             total = self._aggregate([np.r_[s.ravel(), n] for s, n, _ in local], sensitivity)
             sums, counts = total[:k * d].reshape(k, d), total[k * d:]
             filled = counts >= (1.0 if noise == 0 else 0.5)  # a noisy count below 1/2: empty
@@ -179,7 +182,7 @@ class FederatedKMeans:
         self.site_counts_ = None if self.secure_aggregation else np.array(
             [n for _, n, _ in local], dtype=float)
 
-        final = [_local_sums(X, centres) for X in sites]
+        final = [local_sums(X, centres) for X in sites]
         reach = (self.clip_norm or 0.0) + float(np.linalg.norm(centres, axis=1).min())
         total = self._aggregate([np.r_[n, inertia] for _, n, inertia in final],
                                 math.sqrt(1 + reach**4))
@@ -198,8 +201,8 @@ class FederatedKMeans:
         """The index of the nearest centre for each record of ``X`` (computed where X is)."""
         if not hasattr(self, "cluster_centers_"):
             raise InvalidParameterError("this FederatedKMeans is not fitted yet: call fit")
-        X = _as_records(X, "X", self.n_features_in_)
-        return _nearest(X, self.cluster_centers_)[0]
+        X = as_records(X, "X", self.n_features_in_)
+        return nearest(X, self.cluster_centers_)[0]
 
     # -- the rounds ----------------------------------------------------------------------
     def _aggregate(self, vectors, sensitivity):
@@ -241,8 +244,8 @@ class FederatedKMeans:
             local_k = min(self.n_clusters, len(X) // DEFAULT_MIN_CELL)
             if local_k == 0:
                 continue  # too few records to summarise without disclosing them
-            start = _kmeans_plus_plus(X, np.ones(len(X)), local_k, stream)
-            centres, counts, _ = _lloyd(X, np.ones(len(X)), start, _LOCAL_ITERATIONS)
+            start = kmeans_plus_plus(X, np.ones(len(X)), local_k, stream)
+            centres, counts, _ = lloyd(X, np.ones(len(X)), start, _LOCAL_ITERATIONS)
             keep = counts >= DEFAULT_MIN_CELL
             points.append(centres[keep])
             weights.append(counts[keep])
@@ -256,8 +259,8 @@ class FederatedKMeans:
         weights = np.concatenate(weights)
         best, best_cost = None, np.inf
         for _ in range(_SERVER_STARTS):
-            start = _kmeans_plus_plus(points, weights, self.n_clusters, self._rng)
-            centres, _, cost = _lloyd(points, weights, start, _LOCAL_ITERATIONS)
+            start = kmeans_plus_plus(points, weights, self.n_clusters, self._rng)
+            centres, _, cost = lloyd(points, weights, start, _LOCAL_ITERATIONS)
             if cost < best_cost:
                 best, best_cost = centres, cost
         return best
@@ -276,7 +279,7 @@ class FederatedKMeans:
                 raise InvalidParameterError(f"init must be 'k-means++' or an array of "
                                             f"centres, got {self.init!r}")
         else:
-            _as_records(self.init, "init", d, rows=k)
+            as_records(self.init, "init", d, rows=k)
         check_positive(self.noise_multiplier, "noise_multiplier", strict=False)
         if self.noise_multiplier > 0:
             if self.clip_norm is None:
@@ -290,104 +293,3 @@ class FederatedKMeans:
             if len(sites) < 2:
                 raise InvalidParameterError("secure aggregation needs at least 2 sites, "
                                             f"got {len(sites)} ({names[0]!r})")
-
-
-# -- what a site computes on its own records ---------------------------------------------
-def _nearest(X, centres):
-    """Index of the nearest centre of each row, and the squared distance to it."""
-    d2 = (X**2).sum(axis=1)[:, None] - 2 * X @ centres.T + (centres**2).sum(axis=1)
-    labels = d2.argmin(axis=1)
-    return labels, np.maximum(d2[np.arange(len(X)), labels], 0.0)
-
-
-def _local_sums(X, centres):
-    """Per cluster: the sum of the site's records nearest to it and their number; inertia."""
-    labels, d2 = _nearest(X, centres)
-    k = len(centres)
-    onehot = np.zeros((len(X), k))
-    onehot[np.arange(len(X)), labels] = 1.0
-    return onehot.T @ X, onehot.sum(axis=0), float(d2.sum())
-
-
-def _lloyd(points, weights, centres, n_iter):
-    """Weighted Lloyd steps: the centres, the weight nearest each, and the weighted inertia."""
-    for _ in range(n_iter + 1):
-        labels, d2 = _nearest(points, centres)
-        onehot = np.zeros((len(points), len(centres)))
-        onehot[np.arange(len(points)), labels] = weights
-        counts = onehot.sum(axis=0)
-        if _ == n_iter:
-            break
-        centres = np.where(counts[:, None] > 0,
-                           onehot.T @ points / np.maximum(counts, 1e-300)[:, None], centres)
-    return centres, counts, float(weights @ d2)
-
-
-def _kmeans_plus_plus(points, weights, k, rng):
-    """k of ``points``, by greedy k-means++ (Arthur & Vassilvitskii 2007), with weights.
-
-    The first is drawn in proportion to the weights; each next one is the best (lowest
-    weighted potential) of ``2 + log k`` candidates drawn in proportion to weight times
-    the squared distance to the nearest centre so far, as scikit-learn does.
-    """
-    trials = 2 + int(np.log(k))
-    first = rng.choice(len(points), p=weights / weights.sum())
-    chosen = [first]
-    d2 = ((points - points[first]) ** 2).sum(axis=1)
-    for _ in range(1, k):
-        score = weights * d2
-        p = score / score.sum() if score.sum() > 0 else weights / weights.sum()
-        candidates = rng.choice(len(points), size=trials, p=p)
-        new_d2 = np.minimum(d2, ((points[:, None, :] - points[candidates][None]) ** 2)
-                            .sum(axis=2).T)
-        best = int(np.argmin(new_d2 @ weights))
-        chosen.append(candidates[best])
-        d2 = new_d2[best]
-    return points[chosen].astype(float)
-
-
-def _check_sites(site_arrays, site_names):
-    if isinstance(site_arrays, np.ndarray) and site_arrays.ndim == 2:
-        raise InvalidParameterError("site_arrays must hold one array per site, got a single "
-                                    "2-D array (pass [X] for one site)")
-    arrays = list(site_arrays)
-    if not arrays:
-        raise InvalidParameterError("site_arrays must hold one array per site, got none")
-    names = [f"site {k}" for k in range(len(arrays))] if site_names is None else \
-        [str(n) for n in site_names]
-    if len(names) != len(arrays):
-        raise InvalidParameterError(f"site_names has {len(names)} names for "
-                                    f"{len(arrays)} sites")
-    sites, d = [], None
-    for X, name in zip(arrays, names):
-        try:
-            X = np.asarray(X, dtype=float)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"site {name!r}: the records must be numbers") \
-                from None
-        if X.ndim != 2 or X.shape[0] == 0:
-            raise InvalidParameterError(f"site {name!r} has no records" if X.size == 0 else
-                                        f"site {name!r}: records must be 2-D, got shape "
-                                        f"{X.shape}")
-        if np.isnan(X).any():
-            raise InvalidParameterError(
-                f"site {name!r} has {int(np.isnan(X).sum())} missing values: k-means needs "
-                "complete records (impute them first, e.g. with the federated mean)")
-        if not np.isfinite(X).all():
-            raise InvalidParameterError(f"site {name!r} has infinite values")
-        if d is not None and X.shape[1] != d:
-            raise InvalidParameterError(f"site {name!r} has {X.shape[1]} features, the "
-                                        f"first site {d}")
-        d = X.shape[1]
-        sites.append(X)
-    return sites, names
-
-
-def _as_records(X, name, n_features, rows=None):
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[1] != n_features or (rows is not None and len(X) != rows):
-        shape = f"({rows if rows is not None else 'n'}, {n_features})"
-        raise InvalidParameterError(f"{name} must have shape {shape}, got {X.shape}")
-    if not np.isfinite(X).all():
-        raise InvalidParameterError(f"{name} must be finite")
-    return X
