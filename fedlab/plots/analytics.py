@@ -11,7 +11,7 @@ import numpy as np
 from fedlab.plots.style import color, new_axes
 
 __all__ = ["histogram_by_site", "correlation_heatmap", "phenotype_profiles",
-           "cluster_composition", "clusters_2d"]
+           "cluster_composition"]
 
 
 def histogram_by_site(counts, edges, site_names, *, ax=None, title=None, xlabel="value"):
@@ -155,44 +155,4 @@ def cluster_composition(counts, site_names, *, labels=None, ax=None, title=None)
     s, j = np.unravel_index(np.argmax(np.where(counts >= 5, ratio, 0)), ratio.shape)
     ax.set_title(title or f"{site_names[s]}: {share[s, j]:.0f} % of '{labels[j]}', "
                           f"{overall[s]:.0f} % of all patients", fontsize=11)
-    return ax
-
-
-def clusters_2d(points, labels, centres, *, reference=None, ax=None, title=None,
-                axis_labels=("first principal axis", "second principal axis")):
-    """Records and centres in a 2-D projection, coloured by cluster.
-
-    Parameters
-    ----------
-    points : array-like of shape (n_records, 2)
-    labels : array-like of shape (n_records,)
-        Each record's cluster.
-    centres : array-like of shape (n_clusters, 2)
-        Drawn as black-edged crosses.
-    reference : array-like of shape (n_clusters', 2), optional
-        Other centres (e.g. pooled k-means), drawn as hollow circles.
-    ax : matplotlib Axes, optional
-    title : str, optional
-    axis_labels : pair of str
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    points, centres = np.asarray(points, dtype=float), np.asarray(centres, dtype=float)
-    labels = np.asarray(labels)
-    ax = new_axes(ax, figsize=(6, 5))
-    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.35,
-               c=[color(int(j)) for j in labels], linewidths=0)
-    ax.scatter(centres[:, 0], centres[:, 1], marker="X", s=140,
-               c=[color(j) for j in range(len(centres))], edgecolors="black", lw=1.2,
-               label="federated centres")
-    if reference is not None:
-        reference = np.asarray(reference, dtype=float)
-        ax.scatter(reference[:, 0], reference[:, 1], marker="o", s=160, facecolors="none",
-                   edgecolors="black", lw=1.5, label="pooled k-means centres")
-    ax.set_xlabel(axis_labels[0])
-    ax.set_ylabel(axis_labels[1])
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title or f"{len(centres)} clusters of {len(points):,} patients", fontsize=11)
     return ax
