@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data,lessons,grade} ...``.
+"""The command line: ``python -m fedlab {demo,train,data,describe,kmeans,lessons,grade} ...``.
 
 Every command follows the same rules, kept in one place here: bad input is one line on
 standard error naming the option or file and the problem, with exit status 2 (never a
@@ -89,6 +89,34 @@ def _parser():
     _force_option(data)
     data.set_defaults(handler=_data)
 
+    describe = sub.add_parser("describe", help="a federated summary table of your per-site "
+                                               "CSV files, with small-cell suppression")
+    describe.add_argument("--site", action="append", required=True, metavar="CSV",
+                          help="one site's records (numeric columns); repeat for each site")
+    describe.add_argument("--columns", metavar="COL,COL,...",
+                          help="the columns to describe (default: every column of the first "
+                               "site's header)")
+    describe.add_argument("--min-cell", type=_count, default=5, metavar="N",
+                          help="a site refuses any answer with a cell of 1 to N-1 patients "
+                               "(default 5)")
+    _output_options(describe)
+    describe.set_defaults(handler=_describe_sites)
+
+    kmeans = sub.add_parser("kmeans", help="federated k-means on your per-site CSV files")
+    kmeans.add_argument("--site", action="append", required=True, metavar="CSV",
+                        help="one site's records (numeric columns); repeat for each site")
+    kmeans.add_argument("--k", type=_count, required=True, help="the number of clusters")
+    kmeans.add_argument("--columns", metavar="COL,COL,...",
+                        help="the columns to cluster on (default: every column of the first "
+                             "site's header)")
+    kmeans.add_argument("--max-iter", type=_count, default=300,
+                        help="most rounds (default 300)")
+    kmeans.add_argument("--secure-aggregation", action="store_true",
+                        help="sum the sites' cluster sums with secure aggregation")
+    kmeans.add_argument("--seed", type=_seed, default=SEED, help=f"random seed (default {SEED})")
+    _output_options(kmeans)
+    kmeans.set_defaults(handler=_kmeans)
+
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if lessons/ is not what solutions/ make")
@@ -153,6 +181,27 @@ def _force_option(parser):
 
 
 # -- the commands ---------------------------------------------------------------------------
+
+
+def _output_options(parser):
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the results as JSON to this new file")
+    _force_option(parser)
+
+
+def _describe_sites(args):
+    from fedlab.analytics.commands import describe_command
+
+    return describe_command(args.site, columns=args.columns, min_cell=args.min_cell,
+                            json_path=args.json, force=args.force)
+
+
+def _kmeans(args):
+    from fedlab.analytics.commands import kmeans_command
+
+    return kmeans_command(args.site, k=args.k, columns=args.columns, max_iter=args.max_iter,
+                          secure_aggregation=args.secure_aggregation, seed=args.seed,
+                          json_path=args.json, force=args.force)
 
 
 def _demo(args):

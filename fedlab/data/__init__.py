@@ -4,7 +4,7 @@ Records follow the Framingham general cardiovascular risk equation (D'Agostino e
 Circulation 2008); partitions follow Hsu et al. (2019) and Li et al. (2021).
 """
 
-from .csvio import read_site_csv, write_site_csv
+from .csvio import read_site_csv, read_table, write_site_csv
 from .framingham import framingham_risk
 from .generate import generate_patients
 from .hospitals import (
@@ -48,6 +48,7 @@ __all__ = [
     "partition_quantity_skew",
     "pool_sites",
     "read_site_csv",
+    "read_table",
     "shift_concept",
     "shift_covariates",
     "shift_feature",

@@ -20,13 +20,15 @@ from .sites import Site
 class Table:
     """The records read so far, in arrays sized once for the whole file."""
 
-    def __init__(self, where, header, features, target, *, schema, inferred, capacity):
+    def __init__(self, where, header, features, target, *, schema, inferred, capacity,
+                 column_option="--features"):  # the option that names the columns
         self.where, self.features, self.target = where, features, target
         self.schema, self.inferred, self.n_columns = schema, inferred, len(header)
+        self.column_option = column_option
         index = {name: i for i, name in enumerate(header)}
         self.positions = [index[name] for name in features]
-        self.target_position = index[target]
-        self.usecols = [*self.positions, self.target_position]
+        self.target_position = None if target is None else index[target]
+        self.usecols = [*self.positions] + ([] if target is None else [self.target_position])
         self.X = np.empty((capacity, len(features)))
         self.y = np.empty(capacity, dtype=np.int64)
         self.n = 0
@@ -37,14 +39,15 @@ class Table:
 
     def add_plain(self, values):
         """Take parsed rows if every value passes the checks; else return False."""
-        X, y = values[:, :-1], values[:, -1]
+        X, y = (values, None) if self.target is None else (values[:, :-1], values[:, -1])
         bad = np.isinf(X) | (X < self.low) | (X > self.high)
         if self.binary.any():
             bad |= self.binary & (X != 0) & (X != 1) & ~np.isnan(X)
-        if bad.any() or not np.isin(y, (0.0, 1.0)).all():
+        if bad.any() or (y is not None and not np.isin(y, (0.0, 1.0)).all()):
             return False  # the careful reader finds the cell and words the message
         self.X[self.n:self.n + len(X)] = X
-        self.y[self.n:self.n + len(X)] = y
+        if y is not None:
+            self.y[self.n:self.n + len(X)] = y
         self.n += len(X)
         return True
 
@@ -74,12 +77,20 @@ class Table:
             except ValueError as error:
                 if not self.inferred:
                     raise
+                argument = self.column_option.lstrip("-")
                 raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
-                                 "pass features=[...] with the columns to read (on the "
-                                 "command line: --features a,b,c)") from None
-        self.y[self.n] = _parse_target(cells[self.target_position], self.where, self.target,
-                                       row_number)
+                                 f"pass {argument}=[...] with the columns to read (on the "
+                                 f"command line: pass {self.column_option} a,b,c)") from None
+        if self.target is not None:
+            self.y[self.n] = _parse_target(cells[self.target_position], self.where,
+                                           self.target, row_number)
         self.n += 1
+
+    def values(self):
+        """The records read, shape (n_records, n_features); an error if there are none."""
+        if self.n == 0:
+            raise ValueError(f"{self.where}: no data rows below the header")
+        return self.X[:self.n]
 
     def site(self, name):
         if self.n == 0:

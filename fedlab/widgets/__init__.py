@@ -1,8 +1,10 @@
 """Interactive ipywidgets dashboards built on :mod:`fedlab.plots`, one module per lesson."""
 
+from fedlab.widgets.analytics import KMeansDashboard, kmeans_dashboard
 from fedlab.widgets.fedavg import FedAvgDashboard, fedavg_dashboard
 from fedlab.widgets.heterogeneity import HeterogeneityDashboard, heterogeneity_dashboard
 from fedlab.widgets.privacy import DPFedAvgDashboard, dp_fedavg_dashboard
 
 __all__ = ["FedAvgDashboard", "fedavg_dashboard", "DPFedAvgDashboard", "dp_fedavg_dashboard",
-           "HeterogeneityDashboard", "heterogeneity_dashboard"]
+           "HeterogeneityDashboard", "heterogeneity_dashboard", "KMeansDashboard",
+           "kmeans_dashboard"]

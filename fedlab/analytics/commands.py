@@ -1,0 +1,164 @@
+"""The ``describe`` and ``kmeans`` commands on users' per-site CSV files.
+
+``python -m fedlab describe --site a.csv --site b.csv`` prints a federated summary table;
+``python -m fedlab kmeans --site a.csv --site b.csv --k 3`` clusters the records. Each
+file plays one site: the command reads it as that site would and shares only what the
+site would send.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fedlab._files import PendingFile, check_new_file
+from fedlab.data import csvio
+
+from .disclosure import DEFAULT_MIN_CELL
+from .site import DataSite
+from .stats import combine_moments
+from .summary import describe
+
+__all__ = ["read_site_tables", "describe_command", "kmeans_command"]
+
+
+def read_site_tables(paths, *, columns=None):
+    """Read numeric per-site CSV files: the sites' names, the column names and the arrays.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        One CSV file per site, named after the file's stem; a header row, then numbers
+        (an empty cell is a missing value).
+    columns : sequence of str, optional
+        The columns to read, in this order; default every column of the first file.
+
+    Returns
+    -------
+    names : list of str
+    columns : tuple of str
+    arrays : list of ndarray of shape (n_records_k, n_columns)
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the column and the row: a missing file or column, a cell that is
+        not a number, an empty file or one without data rows, two files with one name.
+    """
+    names, arrays = [], []
+    for path in paths:
+        path = Path(path)
+        columns, X = csvio.read_table(path, columns=columns)
+        names.append(path.stem)
+        arrays.append(X)
+    if len(set(names)) != len(names):
+        raise ValueError(f"--site files must have distinct names, got {names}")
+    return names, columns, arrays
+
+
+def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, json_path=None,
+                     force=False):
+    """Print the federated summary of every column (``python -m fedlab describe``)."""
+    with _reserved(json_path, force, paths) as report:
+        return _describe(report, paths, columns, min_cell)
+
+
+def _describe(report, paths, columns, min_cell):
+    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    sites = [DataSite(X, columns, name=name, min_cell=min_cell)
+             for name, X in zip(names, arrays)]
+    summary = describe(sites)
+    print(f"{len(sites)} sites: {', '.join(names)}; cells of fewer than {min_cell} "
+          "patients are refused")
+    print(summary.format())
+    _write_json(report, {"sites": names, "min_cell": min_cell, **summary.to_dict()})
+    return 0
+
+
+def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=False,
+                   seed=None, json_path=None, force=False):
+    """Federated k-means on standardized columns (``python -m fedlab kmeans``).
+
+    Each site standardizes with the federated mean and standard deviation and fills a
+    missing value with the mean (0 after standardization), as lesson 03's federated
+    preprocessing does; the centres are printed back in the columns' own units.
+    """
+    with _reserved(json_path, force, paths) as report:
+        return _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed)
+
+
+def _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed):
+    from fedlab.kmeans import FederatedKMeans
+
+    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    total = sum(len(X) for X in arrays)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= total:
+        raise ValueError(f"--k must be between 1 and the {total} records of all sites "
+                         f"together, got {k}")
+    sites = [DataSite(X, columns, name=name) for name, X in zip(names, arrays)]
+    _, mean, var = combine_moments(site.moments() for site in sites)
+    if np.isnan(mean).any():
+        empty = [c for c, m in zip(columns, mean) if np.isnan(m)]
+        raise ValueError(f"columns {empty} have no value at any site")
+    scale = np.where(var > 1e-24, np.sqrt(var), 1.0)
+    standardized = [np.nan_to_num((X - mean) / scale, nan=0.0) for X in arrays]
+    model = FederatedKMeans(k, max_iter=max_iter, secure_aggregation=secure_aggregation,
+                            random_state=seed).fit(standardized, site_names=names)
+
+    centres = mean + model.cluster_centers_ * scale
+    width = max(10, *(len(c) for c in columns)) + 2
+    print(f"Federated k-means, k = {k}, on {total} records at {len(names)} sites "
+          f"({'secure aggregation' if secure_aggregation else 'sums sent in the clear'})")
+    for name, X in zip(names, arrays):
+        missing = int(np.isnan(X).any(axis=1).sum())
+        if missing:
+            print(f"  {name}: {missing} record(s) with missing values filled with the mean")
+    print(f"{'cluster':<{width}}" + "".join(f"{j:>10}" for j in range(k)))
+    print(f"{'records':<{width}}" + "".join(f"{n:>10.0f}" for n in model.cluster_sizes_))
+    for c, column in enumerate(columns):
+        print(f"{column:<{width}}" + "".join(f"{round(v, 6) + 0.0:>10.4g}"
+                                             for v in centres[:, c]))
+    print(f"inertia {model.inertia_:.4g} (standardized units), {model.n_iter_} rounds; bytes "
+          "sent: " + ", ".join(f"{n} {b:,}" for n, b in zip(names, model.bytes_sent_)))
+    _write_json(report, {
+        "sites": names, "columns": list(columns), "n_clusters": k,
+        "secure_aggregation": secure_aggregation, "centres": centres.tolist(),
+        "centres_standardized": model.cluster_centers_.tolist(),
+        "cluster_sizes": model.cluster_sizes_.tolist(), "inertia": model.inertia_,
+        "n_iter": model.n_iter_,
+        "bytes_sent": dict(zip(names, (int(b) for b in model.bytes_sent_)))})
+    return 0
+
+
+def _split(columns):
+    if columns is None or isinstance(columns, (list, tuple)):
+        return columns
+    return [c.strip() for c in columns.split(",") if c.strip()]
+
+
+@contextlib.contextmanager
+def _reserved(json_path, force, inputs):
+    """The ``--json`` file checked and reserved before any work, removed if nothing is written.
+
+    The CLI's rule (:mod:`fedlab._files`): never replace a file without ``--force``, never
+    an input; ``None`` without ``--json``.
+    """
+    if not json_path:
+        yield None
+        return
+    report = PendingFile(check_new_file(json_path, option="--json", force=force,
+                                        inputs=inputs))
+    try:
+        yield report
+    finally:
+        report.discard()
+
+
+def _write_json(report, content):
+    """Write ``content`` whole through a temporary file (nothing without ``--json``)."""
+    if report is not None:
+        report.commit(json.dumps(content, indent=2) + "\n")
+        print(f"written to {report.path}")

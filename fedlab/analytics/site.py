@@ -1,0 +1,295 @@
+"""One site's records behind a query interface: aggregates go out, records never do.
+
+As in DataSHIELD (Gaye et al. 2014), the analyst sends a query; the site computes the
+answer on its own records, checks it against its disclosure rule, and returns the answer
+or a refusal. Every answer is a count or a sum, so the server can add up the sites'
+answers into exactly the statistic of the pooled records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fedlab._validation import InvalidParameterError
+
+from .disclosure import (
+    DEFAULT_MIN_CELL,
+    OPERATORS,
+    DisclosureRefused,
+    check_cells,
+    check_min_cell,
+    check_where,
+    describe_where,
+)
+
+__all__ = ["DataSite", "Moments", "CoMoments"]
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A site's answer to a moments query: per column, over its observed (non-missing) values.
+
+    Attributes
+    ----------
+    count, total, total_sq : ndarray of shape (n_columns,)
+        Number of observed values, their sum, and the sum of their squares.
+    columns : tuple of str
+    """
+
+    count: np.ndarray
+    total: np.ndarray
+    total_sq: np.ndarray
+    columns: tuple
+
+
+@dataclass(frozen=True)
+class CoMoments:
+    """A site's answer to a co-moments query: pairwise-complete sums for correlations.
+
+    Entry ``[i, j]`` is over the records where both column ``i`` and column ``j`` are
+    observed.
+
+    Attributes
+    ----------
+    count : ndarray of shape (n_columns, n_columns)
+        Number of such records.
+    total, total_sq : ndarray of shape (n_columns, n_columns)
+        Sum of column ``i`` and of its square over them.
+    cross : ndarray of shape (n_columns, n_columns)
+        Sum of the products of columns ``i`` and ``j`` over them.
+    columns : tuple of str
+    """
+
+    count: np.ndarray
+    total: np.ndarray
+    total_sq: np.ndarray
+    cross: np.ndarray
+    columns: tuple
+
+
+class DataSite:
+    """A site that answers aggregate queries on its records and refuses small cells.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_records, n_columns)
+        The records: numbers, ``nan`` for a missing value. Copied; kept private.
+    columns : sequence of str
+        A name for each column of ``X``.
+    name : str
+        The site's name, used in refusals and errors.
+    min_cell : int, default=5
+        The disclosure threshold: the site refuses any answer in which a non-empty cell
+        (a count, the records a sum is built on, the records a condition selects or
+        leaves out) holds fewer than ``min_cell`` patients. 1 switches the rule off.
+
+    Attributes
+    ----------
+    log : list of str
+        Every query the site received, answered or refused (what an auditor reads).
+
+    Raises
+    ------
+    InvalidParameterError
+        If the site has no records, a value is infinite, or the columns do not match.
+
+    Examples
+    --------
+    >>> site = DataSite([[50, 1], [61, 0], [70, 1], [45, 0], [58, 1], [66, 1]],
+    ...                 ["age", "smoker"], name="clinic")
+    >>> site.count(where=("smoker", "==", 1))
+    Traceback (most recent call last):
+    ...
+    fedlab.analytics.disclosure.DisclosureRefused: site 'clinic' refuses the count where \
+smoker == 1: the cells 'smoker == 1', 'not (smoker == 1)' hold fewer than 5 patients (the \
+minimum for any non-empty cell)
+    >>> m = site.moments(["age"])
+    >>> int(m.count[0]), float(m.total[0])
+    (6, 350.0)
+    """
+
+    def __init__(self, X, columns, *, name, min_cell=DEFAULT_MIN_CELL):
+        self.name = str(name)
+        try:
+            X = np.array(X, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise InvalidParameterError(f"site {self.name!r}: the records must be numbers "
+                                        f"({err})") from None
+        if X.ndim != 2:
+            raise InvalidParameterError(f"site {self.name!r}: X must be 2-D of shape "
+                                        f"(n_records, n_columns), got shape {X.shape}")
+        self.columns = tuple(str(c) for c in columns)
+        if len(self.columns) != X.shape[1] or len(set(self.columns)) != len(self.columns):
+            raise InvalidParameterError(f"site {self.name!r}: columns must name each of the "
+                                        f"{X.shape[1]} columns once, got {list(self.columns)}")
+        if len(X) == 0:
+            raise InvalidParameterError(f"site {self.name!r} has no records")
+        if np.isinf(X).any():
+            raise InvalidParameterError(f"site {self.name!r}: the records hold infinite "
+                                        "values (use nan for a missing value)")
+        self._X = X
+        self.min_cell = check_min_cell(min_cell)
+        self.log = []
+
+    @classmethod
+    def from_hospital(cls, hospital, *, split="train", target="cvd_10y",
+                      min_cell=DEFAULT_MIN_CELL):
+        """A site holding a :class:`fedlab.data.Hospital`'s records, the label as a column.
+
+        Examples
+        --------
+        >>> from fedlab import data
+        >>> site = DataSite.from_hospital(data.load_hospitals()[1])
+        >>> site.name, site.columns[-1], site.count()
+        ('Hillcrest Rural Clinic', 'cvd_10y', 225)
+        """
+        if split not in ("train", "test"):
+            raise InvalidParameterError(f"split must be 'train' or 'test', got {split!r}")
+        part = getattr(hospital, split)
+        X = np.column_stack([part.X, part.y])
+        return cls(X, (*part.feature_names, target), name=hospital.name, min_cell=min_cell)
+
+    def __repr__(self):
+        return (f"DataSite(name={self.name!r}, columns={len(self.columns)}, "
+                f"min_cell={self.min_cell})")
+
+    # -- queries -------------------------------------------------------------------------
+    def count(self, *, where=None):
+        """The number of records (that meet ``where``): one cell, plus the ones left out."""
+        rows, conditions = self._select(where)
+        return self._release(f"the count{_where_text(conditions)}", [],
+                             lambda: int(rows.sum()), rows=rows, conditions=conditions)
+
+    def moments(self, columns=None, *, where=None):
+        """Per column: the number of observed values, their sum and sum of squares.
+
+        Returns
+        -------
+        Moments
+        """
+        names, X = self._columns(columns, where)
+        rows, conditions = self._select(where)
+        Xs = X[rows]
+        observed = ~np.isnan(Xs)
+        filled = np.where(observed, Xs, 0.0)
+        count = observed.sum(axis=0)
+        query = f"the moments of {', '.join(names)}{_where_text(conditions)}"
+        return self._release(query, [(count, [f"observed {n}" for n in names])],
+                             lambda: Moments(count.astype(float), filled.sum(axis=0),
+                                             (filled**2).sum(axis=0), names),
+                             rows=rows, conditions=conditions)
+
+    def comoments(self, columns=None, *, where=None):
+        """Pairwise-complete counts, sums, sums of squares and cross products (correlations).
+
+        Returns
+        -------
+        CoMoments
+        """
+        names, X = self._columns(columns, where)
+        rows, conditions = self._select(where)
+        Xs = X[rows]
+        observed = (~np.isnan(Xs)).astype(float)
+        filled = np.where(observed > 0, Xs, 0.0)
+        count = observed.T @ observed
+        labels = [f"observed {a} and {b}" for a in names for b in names]
+        query = f"the co-moments of {', '.join(names)}{_where_text(conditions)}"
+        return self._release(query, [(count, labels)],
+                             lambda: CoMoments(count, filled.T @ observed,
+                                               (filled**2).T @ observed, filled.T @ filled,
+                                               names),
+                             rows=rows, conditions=conditions)
+
+    def histogram(self, column, edges, *, where=None):
+        """Counts of the observed values of ``column`` in each bin ``[edges[i], edges[i+1])``.
+
+        The last bin includes its right edge (as ``numpy.histogram``). Values outside the
+        edges are not returned, but they form two more cells that must pass the rule.
+
+        Returns
+        -------
+        ndarray of shape (len(edges) - 1,)
+        """
+        (name,), X = self._columns([column], where)
+        edges = _check_edges(edges)
+        rows, conditions = self._select(where)
+        values = X[rows, 0]
+        values = values[~np.isnan(values)]
+        counts, _ = np.histogram(values, bins=edges)
+        outside = [np.sum(values < edges[0]), np.sum(values > edges[-1])]
+        labels = [f"{name} in [{lo:g}, {hi:g})" for lo, hi in zip(edges[:-1], edges[1:])]
+        cells = (np.r_[counts, outside], labels + [f"{name} < {edges[0]:g}",
+                                                   f"{name} > {edges[-1]:g}"])
+        return self._release(f"a histogram of {name}{_where_text(conditions)}", [cells],
+                             lambda: counts, rows=rows, conditions=conditions)
+
+    def count_at_most(self, column, threshold, *, where=None):
+        """How many observed values of ``column`` are ``<= threshold``, and how many observed.
+
+        Both cells (at most and above the threshold) must pass the rule.
+
+        Returns
+        -------
+        (int, int)
+        """
+        (name,), X = self._columns([column], where)
+        rows, conditions = self._select(where)
+        values = X[rows, 0]
+        values = values[~np.isnan(values)]
+        below = int(np.sum(values <= threshold))
+        cells = ([below, len(values) - below],
+                 [f"{name} <= {threshold:.6g}", f"{name} > {threshold:.6g}"])
+        return self._release(f"the count of {name} <= {threshold:.6g}"
+                             f"{_where_text(conditions)}", [cells],
+                             lambda: (below, len(values)), rows=rows, conditions=conditions)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _columns(self, columns, where):
+        names = self.columns if columns is None else tuple(
+            [columns] if isinstance(columns, str) else columns)
+        unknown = [c for c in names if c not in self.columns]
+        if unknown or not names:
+            raise InvalidParameterError(
+                f"site {self.name!r} has no column {unknown[0]!r}; its columns are "
+                f"{', '.join(self.columns)}" if unknown else "columns must not be empty")
+        return names, self._X[:, [self.columns.index(c) for c in names]]
+
+    def _select(self, where):
+        conditions = check_where(where, self.columns)
+        rows = np.ones(len(self._X), dtype=bool)
+        for column, operator, value in conditions:
+            values = self._X[:, self.columns.index(column)]
+            rows &= ~np.isnan(values) & OPERATORS[operator](values, value)
+        return rows, conditions
+
+    def _release(self, query, tables, answer, *, rows, conditions):
+        """Check every cell (the selection and what it leaves out first), then answer."""
+        try:
+            selection = [rows.sum(), (~rows).sum()] if conditions else [rows.sum()]
+            text = describe_where(conditions)
+            labels = [text, f"not ({text})"] if conditions else ["all records"]
+            check_cells(selection, min_cell=self.min_cell, site=self.name, query=query,
+                        labels=labels)
+            for counts, cell_labels in tables:
+                check_cells(counts, min_cell=self.min_cell, site=self.name, query=query,
+                            labels=cell_labels)
+        except DisclosureRefused:
+            self.log.append(f"refused: {query}")
+            raise
+        self.log.append(f"answered: {query}")
+        return answer()
+
+
+def _where_text(conditions):
+    return f" where {describe_where(conditions)}" if conditions else ""
+
+
+def _check_edges(edges):
+    edges = np.asarray(edges, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) \
+            or np.any(np.diff(edges) <= 0):
+        raise InvalidParameterError(f"edges must be at least two finite, increasing numbers, "
+                                    f"got {edges.tolist()}")
+    return edges
