@@ -11,7 +11,7 @@ from fedlab.federated.fedopt import FedAdagrad, FedAdam, FedAvgM, FedYogi
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Update
 from fedlab.federated.preprocessing import FeatureSums, Standardizer, combine, feature_sums
-from fedlab.federated.robust import FedMedian, FedTrimmedAvg, Krum
+from fedlab.federated.robust import CosineFilter, FedMedian, FedTrimmedAvg, Krum, NormBounding
 from fedlab.federated.scaffold import Scaffold
 from fedlab.federated.server import Server
 from fedlab.federated.strategy import (
@@ -25,9 +25,10 @@ from fedlab.federated.strategy import (
 
 STRATEGY_NAMES.update({cls.__name__.lower(): cls for cls in (
     FedAvg, FedSGD, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, Scaffold, FedMedian,
-    FedTrimmedAvg, Krum)})
+    FedTrimmedAvg, Krum, NormBounding, CosineFilter)})
 
 __all__ = ["Client", "Server", "run", "train_clients", "History", "RoundRecord", "Update",
            "FeatureSums", "Standardizer", "combine", "feature_sums", "Strategy", "FedAvg",
            "FedSGD", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "Scaffold",
-           "FedMedian", "FedTrimmedAvg", "Krum", "make_strategy", "STRATEGY_NAMES"]
+           "FedMedian", "FedTrimmedAvg", "Krum", "NormBounding", "CosineFilter",
+           "make_strategy", "STRATEGY_NAMES"]

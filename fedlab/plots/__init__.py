@@ -22,6 +22,7 @@ from fedlab.plots.evaluation import (
     site_auc_bars,
 )
 from fedlab.plots.privacy import epsilon_per_round, noisy_answers, privacy_utility, rdp_curve
+from fedlab.plots.robustness import defence_grid, price_of_robustness, site_mean_ratios
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
 from fedlab.plots.training import learning_curves, method_comparison
@@ -32,4 +33,5 @@ __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison
            "site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
            "site_vs_others", "missing_by_site", "risk_by_sbp", "noisy_answers",
            "batch_weights", "reconstruction_vs_noise", "membership_roc", "membership_losses",
-           "epsilon_per_round", "rdp_curve", "privacy_utility"]
+           "epsilon_per_round", "rdp_curve", "privacy_utility", "site_mean_ratios",
+           "defence_grid", "price_of_robustness"]
