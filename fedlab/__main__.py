@@ -47,6 +47,10 @@ def _parser():
                             "target, taken from the first site's header)")
     train.add_argument("--test-size", type=float, default=0.25,
                        help="fraction of each site held out for testing (default 0.25)")
+    train.add_argument("--strategy", metavar="NAME",
+                       help="also train with this server strategy, by its name in "
+                            "fedlab.federated.STRATEGY_NAMES (e.g. fedmedian, fedtrimmedavg, "
+                            "krum)")
     _training_options(train)
     train.set_defaults(handler=_train)
 
@@ -130,16 +134,43 @@ def _lessons(args):
 
 
 def _compare_and_report(hospitals, args):
+    from fedlab import federated
     from fedlab.baselines import compare
 
+    strategy = getattr(args, "strategy", None)
+    if strategy and strategy.lower() not in federated.STRATEGY_NAMES:
+        raise ValueError(f"--strategy must be one of {', '.join(sorted(federated.STRATEGY_NAMES))}"
+                         f", got {strategy!r}")
+    if strategy:  # fail before training if the rule cannot run on these sites
+        federated.make_strategy(strategy).start(len(hospitals[0].feature_names) + 1,
+                                                len(hospitals))
     results = compare(hospitals, rounds=args.rounds, local_epochs=args.local_epochs,
                       batch_size=args.batch_size, lr=args.lr, l2=args.l2, progress=True,
                       random_state=args.seed)
+    if getattr(args, "strategy", None):
+        results["methods"][args.strategy.lower()] = _run_strategy(hospitals, args)
     print(format_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
         print(f"metrics written to {args.json}")
     return 0
+
+
+def _run_strategy(hospitals, args):
+    """Pooled and per-site AUC and accuracy of a run with ``--strategy``."""
+    from fedlab import federated
+    from fedlab.metrics import Evaluator
+
+    evaluator = Evaluator(hospitals)
+    history = federated.run([federated.Client.from_hospital(h) for h in hospitals],
+                            strategy=args.strategy.lower(), rounds=args.rounds,
+                            local_epochs=args.local_epochs, batch_size=args.batch_size,
+                            lr=args.lr, l2=args.l2, test_sets=evaluator, progress=args.strategy,
+                            random_state=args.seed)
+    pooled, sites = evaluator(history.params, history.standardizer)
+    keep = ("auc", "accuracy")
+    return {"pooled": {k: pooled[k] for k in keep},
+            "sites": {name: {k: m[k] for k in keep} for name, m in sites.items()}}
 
 
 def format_table(results):
