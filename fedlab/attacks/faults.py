@@ -97,9 +97,10 @@ def flag_unit_errors(sums, *, factor=2.0):
 
     A unit error multiplies every value by a constant (38.67 between mg/dL and
     mmol/L of cholesterol), far more than real sites differ (a few per cent for
-    laboratory values, see CLINICAL-FACTS): the ratio of a site's mean to the median of
-    all sites' means shows it. Only for positive quantities (laboratory values,
-    pressures, ages); binary features are skipped by the caller.
+    laboratory values): the ratio of a site's mean to the median of all sites' means
+    shows it. Meant for positive quantities (laboratory values, pressures, ages); 0/1
+    features are never flagged (recognised from the sums: their sum of squares equals
+    their sum at every site), since a site may simply have no smokers or no men.
 
     Parameters
     ----------
@@ -127,9 +128,10 @@ def flag_unit_errors(sums, *, factor=2.0):
     if factor <= 1:
         raise InvalidParameterError(f"factor must be > 1, got {factor}")
     means = site_means(sums)
-    ratio = means / np.nanmedian(means, axis=0)
-    with np.errstate(invalid="ignore"):
-        return (ratio > factor) | (ratio < 1 / factor)
+    binary = np.all([np.isclose(s.total_sq, s.total) for s in sums], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = means / np.nanmedian(means, axis=0)
+        return ((ratio > factor) | (ratio < 1 / factor)) & ~binary
 
 
 def outcome_contrast(X, y):

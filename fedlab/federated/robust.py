@@ -72,7 +72,7 @@ class FedTrimmedAvg(Strategy):
         if isinstance(beta, bool) or not isinstance(beta, (int, float, np.number)) \
                 or not 0.0 <= float(beta) < 0.5:
             raise InvalidParameterError(
-                f"beta (the fraction trimmed at each end) must be a number in [0, 0.5), "
+                f"beta must be in [0, 0.5) (a number: the fraction trimmed at each end), "
                 f"got {beta!r}")
         self.beta = float(beta)
 
@@ -216,8 +216,8 @@ class CosineFilter(Strategy):
     Notes
     -----
     No breakdown point is claimed: the median reference tolerates fewer than half
-    attackers, but an attacker aligned with the median is never flagged. The server
-    learns every update, as for every rule of this module. A server validation set
+    attackers, but an attacker aligned with the median is never flagged. The
+    server learns every update, as for every rule of this module. A server validation set
     (FLTrust, Cao et al. 2021) is the other common reference; it needs records at the
     server, which these hospitals cannot share.
 

@@ -1,4 +1,4 @@
-"""Figures of lesson 08: site sums that give a faulty export away, attacks x defences, their price."""
+"""Figures of lesson 08: site sums that give a faulty export away, attacks x defences, costs."""
 
 from __future__ import annotations
 

@@ -74,9 +74,11 @@ def make_clients(hospitals, population, n_malicious, attack, params, *, random_s
     per = POPULATIONS[population]
     clients = []
     for h in hospitals:
+        if per == 1:
+            clients.append(Client.from_hospital(h))
+            continue
         parts = np.array_split(np.random.default_rng(random_state).permutation(h.n_train), per)
-        clients += [Client(h.X_train[p], h.y_train[p],
-                           name=h.name if per == 1 else f"{h.name} {k + 1}")
+        clients += [Client(h.X_train[p], h.y_train[p], name=f"{h.name} {k + 1}")
                     for k, p in enumerate(parts)]
     if per == 1:
         bad = list(ATTACKER_ORDER[:n_malicious])
