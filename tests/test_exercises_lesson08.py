@@ -29,10 +29,10 @@ def unit_sites(counts, totals, factor):
 
 
 @pytest.mark.parametrize("question, answers", [
-    (ex.q1, [lambda u: aggregate.coordinate_median(u), lambda u: np.median(u, axis=0)]),
-    (ex.q2, [lambda u, b: aggregate.trimmed_mean(u, trim=b)]),
-    (ex.q3, [krum_loop]),
-    (ex.q4, [unit_sites, lambda c, t, f: list(unit_sites(c, t, f))]),
+    (ex.q1, [unit_sites, lambda c, t, f: list(unit_sites(c, t, f))]),
+    (ex.q2, [lambda u: aggregate.coordinate_median(u), lambda u: np.median(u, axis=0)]),
+    (ex.q3, [lambda u, b: aggregate.trimmed_mean(u, trim=b)]),
+    (ex.q4, [krum_loop]),
 ], ids=["q1", "q2", "q3", "q4"])
 def test_solutions_are_correct(question, answers):
     assert question.evaluate(question.reference).outcome == CORRECT
@@ -72,10 +72,10 @@ def test_messages_never_print_the_expected_value(question):
 def test_an_exception_in_the_learners_code_is_reported():
     def broken(updates):
         return updates.nope
-    result = ex.q1.evaluate(broken)
+    result = ex.q2.evaluate(broken)
     assert result.outcome == INCORRECT and "raised AttributeError" in result.message
 
 
 def test_solutions_are_shown_from_the_reference_functions(capsys):
-    ex.q3.solution()
+    ex.q4.solution()
     assert "def krum_scores" in capsys.readouterr().out

@@ -122,7 +122,7 @@ def _bootstrap(y, scores, n_boot, level, random_state, return_samples=False):
         diff = s[y][:, None] - s[~y][None, :]
         H = (diff > 0) + 0.5 * (diff == 0)
         aucs.append(float(H.mean()))
-        samples.append(np.einsum("bi,ij,bj->b", c_pos, H, c_neg) / (n_pos * n_neg))
+        samples.append(np.sum((c_pos @ H) * c_neg, axis=1) / (n_pos * n_neg))
     tail = (1 - level) / 2
     intervals = [tuple(float(q) for q in np.quantile(s, [tail, 1 - tail])) for s in samples]
     if return_samples:

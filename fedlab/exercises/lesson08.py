@@ -1,7 +1,7 @@
 """Exercises of lesson 08, faulty and malicious hospitals and robust aggregation.
 
-q1 the coordinate-wise median of updates, q2 the trimmed mean, q3 Krum's scores
-(Blanchard et al. 2017), q4 spotting a unit error from per-site counts and sums.
+q1 spotting a unit error from per-site counts and sums, q2 the coordinate-wise median
+of updates, q3 the trimmed mean, q4 Krum's scores (Blanchard et al. 2017).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _describe_updates(a):
     return f"{u.shape[0]} updates of {u.shape[1]} parameters {_short(u, 60)}{extra}"
 
 
-# -- q1: coordinate-wise median -----------------------------------------------------------
+# -- q2: coordinate-wise median -----------------------------------------------------------
 
 def coordinate_median(updates):
     updates = np.asarray(updates, dtype=float)      # (n_clients, n_params)
@@ -54,7 +54,7 @@ def _sorted_middle(updates, upper):
     return u[n // 2] if upper or n % 2 else u[n // 2 - 1]
 
 
-q1 = FunctionExercise(
+q2 = FunctionExercise(
     "The coordinate-wise median of the updates",
     reference=coordinate_median,
     cases=_q1_cases,
@@ -89,7 +89,7 @@ q1 = FunctionExercise(
 )
 
 
-# -- q2: trimmed mean ---------------------------------------------------------------------
+# -- q3: trimmed mean ---------------------------------------------------------------------
 
 def trimmed_mean(updates, beta):
     updates = np.sort(np.asarray(updates, dtype=float), axis=0)  # each parameter sorted
@@ -135,7 +135,7 @@ def _trim_sum_over_n(u, beta):
     return u[k:len(u) - k].sum(axis=0) / len(u)
 
 
-q2 = FunctionExercise(
+q3 = FunctionExercise(
     "The coordinate-wise trimmed mean",
     reference=trimmed_mean,
     cases=_q2_cases,
@@ -172,7 +172,7 @@ q2 = FunctionExercise(
 )
 
 
-# -- q3: Krum scores ----------------------------------------------------------------------
+# -- q4: Krum scores ----------------------------------------------------------------------
 
 def krum_scores(updates, f):
     updates = np.asarray(updates, dtype=float)
@@ -198,7 +198,7 @@ def _krum_variant(u, f, *, squared=True, skip_self=True, k_offset=0):
     return (ordered[:, 1:k + 1] if skip_self else ordered[:, :k]).sum(axis=1)
 
 
-q3 = FunctionExercise(
+q4 = FunctionExercise(
     "Krum's score of every update",
     reference=krum_scores,
     cases=_q3_cases,
@@ -228,7 +228,7 @@ q3 = FunctionExercise(
 )
 
 
-# -- q4: a unit error from site sums ------------------------------------------------------
+# -- q1: a unit error from site sums ------------------------------------------------------
 
 def unit_error_sites(counts, totals, factor):
     means = np.asarray(totals, dtype=float) / np.asarray(counts, dtype=float)
@@ -272,7 +272,7 @@ def _pooled_mean(c, t, factor):
     return (ratio > factor) | (ratio < 1 / factor)
 
 
-q4 = FunctionExercise(
+q1 = FunctionExercise(
     "Spot a site that exported a value in other units, from counts and sums",
     reference=unit_error_sites,
     cases=_q4_cases,
