@@ -159,12 +159,12 @@ def _training_options(parser):
 
 def _strategy_options(parser):
     """``--strategy`` and ``--personalize`` (lesson 04), with the strategies' own settings."""
-    from fedlab.drift import STRATEGY_SETTINGS
+    from fedlab.federated import STRATEGY_NAMES
 
     parser.add_argument("--strategy", action="append", default=[], metavar="NAME",
-                        choices=list(STRATEGY_SETTINGS),
+                        type=str.lower, choices=sorted(STRATEGY_NAMES),
                         help="also run this strategy (repeatable): "
-                             + ", ".join(STRATEGY_SETTINGS))
+                             + ", ".join(sorted(STRATEGY_NAMES)))
     parser.add_argument("--personalize", action="append", default=[],
                         choices=["finetune", "recalibrate"],
                         help="also personalize FedAvg's model at each site (repeatable)")

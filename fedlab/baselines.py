@@ -59,8 +59,8 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     hospitals : sequence of Hospital
     rounds, local_epochs, batch_size, lr, l2 : FedAvg settings (see :func:`fedlab.federated.run`)
     strategies : sequence of str, default=()
-        Further strategies to run (names of :data:`fedlab.drift.STRATEGY_SETTINGS`), each
-        with lesson 04's settings.
+        Further strategies to run, by their names in ``fedlab.federated.STRATEGY_NAMES``;
+        those of lesson 04 with its settings (:data:`fedlab.drift.STRATEGY_SETTINGS`).
     personalize : sequence of {"finetune", "recalibrate"}, default=()
         Personalize the weighted FedAvg model at every site, on its own training records.
     strategy_options : dict of str to dict, optional
@@ -84,9 +84,13 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     hospitals = list(hospitals)
     strategy_options = dict(strategy_options or {})
     for name in [*strategies, *strategy_options]:
-        if name not in STRATEGY_SETTINGS:
+        if name not in federated.STRATEGY_NAMES:
             raise InvalidParameterError(
-                f"strategy must be one of {sorted(STRATEGY_SETTINGS)}, got {name!r}")
+                f"strategy must be one of {sorted(federated.STRATEGY_NAMES)}, got {name!r}")
+        settings = {**STRATEGY_SETTINGS.get(name, {}), **strategy_options.get(name, {})}
+        # fail before any training if the rule cannot run on these sites (Krum: m >= 2f + 3)
+        federated.make_strategy(name, **settings).start(
+            len(hospitals[0].feature_names) + 1, len(hospitals))
     for method in personalize:
         if method not in ("finetune", "recalibrate"):
             raise InvalidParameterError(
@@ -109,7 +113,7 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     for method in personalize:
         predictions[f"fedavg + {method}"] = _personalized(hospitals, weighted, method, l2, rng)
     for name in strategies:
-        settings = {**STRATEGY_SETTINGS[name], **strategy_options.get(name, {})}
+        settings = {**STRATEGY_SETTINGS.get(name, {}), **strategy_options.get(name, {})}
         run = federated.run(
             [federated.Client.from_hospital(h) for h in hospitals], strategy=name,
             rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,

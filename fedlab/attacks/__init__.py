@@ -1,11 +1,23 @@
-"""Attacks that show what model updates and models leak: gradient inversion, membership inference.
+"""Attacks on federated learning: what updates leak, and what a bad or malicious site can do.
 
 ``inversion`` rebuilds a patient's record from a one-record gradient or update (and shows
 what a batch average gives away); ``membership`` tells whether a patient was in a
 model's training set from the model's loss on the record (Yeom et al. 2018; Carlini et
-al. 2022).
+al. 2022). ``faults`` makes and spots faulty exports from per-site sums; ``poisoning``
+turns an honest hospital into a malicious one (:func:`malicious`); ``robustness``
+measures what a defence costs each honest site, with intervals.
 """
 
+from .faults import (
+    MG_DL_PER_MMOL_L,
+    duplicated_records,
+    flag_unit_errors,
+    flipped_outcome,
+    local_duplicates,
+    outcome_contrast,
+    site_means,
+    unit_error,
+)
 from .inversion import (
     batch_leak,
     gradient_from_update,
@@ -23,19 +35,36 @@ from .membership import (
     roc_curve,
     tpr_at_fpr,
 )
+from .poisoning import ATTACKS, MaliciousClient, little_is_enough_z, malicious
+from .robustness import auc_difference, auc_interval, site_auc_differences
 
 __all__ = [
+    "ATTACKS",
+    "MG_DL_PER_MMOL_L",
+    "MaliciousClient",
     "MembershipAttack",
+    "auc_difference",
+    "auc_interval",
     "batch_leak",
     "design_matrices",
+    "duplicated_records",
     "expand_features",
+    "flag_unit_errors",
+    "flipped_outcome",
     "gradient_from_update",
     "infer_label",
+    "little_is_enough_z",
+    "local_duplicates",
     "loss_threshold_attack",
+    "malicious",
     "membership_scores",
+    "outcome_contrast",
     "per_record_loss",
     "reconstruct_record",
     "reconstruction_error",
     "roc_curve",
+    "site_auc_differences",
+    "site_means",
     "tpr_at_fpr",
+    "unit_error",
 ]

@@ -13,7 +13,7 @@ from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Update, Updates
 from fedlab.federated.preprocessing import FeatureSums, Standardizer, combine, feature_sums
 from fedlab.federated.qffl import QFedSGD
-from fedlab.federated.robust import FedMedian, FedTrimmedAvg, Krum
+from fedlab.federated.robust import CosineFilter, FedMedian, FedTrimmedAvg, Krum, NormBounding
 from fedlab.federated.scaffold import Scaffold
 from fedlab.federated.server import Server
 from fedlab.federated.strategy import (
@@ -27,10 +27,11 @@ from fedlab.federated.strategy import (
 
 STRATEGY_NAMES.update({cls.__name__.lower(): cls for cls in (
     FedAvg, FedSGD, FedProx, FedAvgM, FedAdam, FedYogi, FedAdagrad, Scaffold, FedMedian,
-    FedTrimmedAvg, Krum, FedNova, QFedSGD)})
+    FedTrimmedAvg, Krum, FedNova, QFedSGD, NormBounding, CosineFilter)})
 
 __all__ = ["Client", "Server", "run", "train_clients", "History", "RoundRecord", "Update",
            "Updates", "FeatureSums", "Standardizer", "combine", "feature_sums", "Strategy",
            "FedAvg", "FedSGD", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad",
            "Scaffold", "FedMedian", "FedTrimmedAvg", "Krum", "FedNova", "QFedSGD",
+           "NormBounding", "CosineFilter",
            "make_strategy", "STRATEGY_NAMES"]

@@ -24,6 +24,7 @@ from fedlab.plots.evaluation import (
 from fedlab.plots.forest import site_forest
 from fedlab.plots.heterogeneity import shift_effects, site_intervals
 from fedlab.plots.privacy import epsilon_per_round, noisy_answers, privacy_utility, rdp_curve
+from fedlab.plots.robustness import defence_grid, price_of_robustness, site_mean_ratios
 from fedlab.plots.secagg import masked_vs_raw, noise_under_dropouts, protocol_cost_curves
 from fedlab.plots.style import PALETTE, color, new_axes
 from fedlab.plots.training import learning_curves, method_comparison
@@ -36,4 +37,4 @@ __all__ = ["PALETTE", "color", "new_axes", "learning_curves", "method_comparison
            "site_vs_others", "missing_by_site", "risk_by_sbp", "noisy_answers",
            "batch_weights", "reconstruction_vs_noise", "membership_roc", "membership_losses",
            "epsilon_per_round", "rdp_curve", "privacy_utility", "site_intervals",
-           "shift_effects"]
+           "shift_effects", "site_mean_ratios", "defence_grid", "price_of_robustness"]

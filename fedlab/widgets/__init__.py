@@ -4,7 +4,8 @@ from fedlab.widgets.analytics import KMeansDashboard, kmeans_dashboard
 from fedlab.widgets.fedavg import FedAvgDashboard, fedavg_dashboard
 from fedlab.widgets.heterogeneity import HeterogeneityDashboard, heterogeneity_dashboard
 from fedlab.widgets.privacy import DPFedAvgDashboard, dp_fedavg_dashboard
+from fedlab.widgets.robustness import RobustnessDashboard, robustness_dashboard
 
 __all__ = ["FedAvgDashboard", "fedavg_dashboard", "DPFedAvgDashboard", "dp_fedavg_dashboard",
            "HeterogeneityDashboard", "heterogeneity_dashboard", "KMeansDashboard",
-           "kmeans_dashboard"]
+           "kmeans_dashboard", "RobustnessDashboard", "robustness_dashboard"]
