@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data} ...``."""
+"""The command line: ``python -m fedlab {demo,train,flower,data,lessons} ...``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def _parser():
     _training_options(train)
     train.set_defaults(handler=_train)
 
+    flower = sub.add_parser("flower", help="the same FedAvg on Flower: one process per site "
+                                           "(needs the flower extra)")
+    from fedlab.flower.cli import add_arguments
+
+    add_arguments(flower)
+    flower.set_defaults(handler=_flower)
+
     data = sub.add_parser("data", help="regenerate the shipped synthetic hospital CSVs")
     data.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     data.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
@@ -98,6 +105,17 @@ def _train(args):
     if len(set(names)) != len(names):
         raise ValueError(f"--site files must have distinct names, got {names}")
     return _compare_and_report(hospitals, args)
+
+
+def _flower(args):
+    from fedlab.flower import FlowerNotInstalled, StudyError
+    from fedlab.flower.cli import run_command
+
+    try:
+        return run_command(args)
+    except (FlowerNotInstalled, StudyError) as err:
+        print(f"fedlab flower: error: {err}", file=sys.stderr)
+        return 2
 
 
 def _data(args):

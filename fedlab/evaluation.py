@@ -69,12 +69,24 @@ def site_metrics(y, proba):
             "intercept_se": intercept_se, "brier": float(np.mean((p - y) ** 2))}
 
 
-def evaluate_site(params, X, y, *, standardizer=None):
-    """:func:`site_metrics` of a logistic-regression model on one site's raw records."""
+def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5):
+    """:func:`site_metrics` of a logistic-regression model on one site's raw records.
+
+    Adds ``accuracy`` at ``threshold``, so that the report has the command line's
+    metrics too.
+
+    Examples
+    --------
+    >>> m = evaluate_site([1.0, 0.0], [[-1.0], [1.0], [2.0]], [0, 1, 1])
+    >>> m["auc"], m["accuracy"], m["slope"]  # separated outcomes: no slope
+    (1.0, 1.0, nan)
+    """
     X = np.asarray(X, dtype=float)
     if standardizer is not None:
         X = standardizer.transform(X)
-    return site_metrics(y, model.predict_proba(params, X))
+    proba = model.predict_proba(params, X)
+    accuracy = float(np.mean((proba >= threshold) == np.asarray(y, dtype=float)))
+    return {**site_metrics(y, proba), "accuracy": accuracy}
 
 
 def delong_auc(y, score):
@@ -114,7 +126,8 @@ def pool_site_metrics(sites):
     dict of str to float
         ``n``, ``events`` and ``observed``/``expected`` summed (so ``oe`` is the
         events-weighted mean of the sites' ratios, exactly the pooled patients' O/E);
-        ``brier`` the patient-weighted mean (exact); ``auc``, ``slope`` and
+        ``brier`` (and ``accuracy`` when the sites report it) the patient-weighted mean
+        (exact); ``auc``, ``slope`` and
         ``intercept`` from a DerSimonian-Laird random-effects meta-analysis (AUC on the
         logit scale), with ``*_low``/``*_high`` and the between-site spread ``*_tau2``.
 
@@ -143,6 +156,8 @@ def pool_site_metrics(sites):
               "expected": expected, "oe": oe, "oe_low": oe * np.exp(-Z95 * oe_se),
               "oe_high": oe * np.exp(Z95 * oe_se),
               "brier": sum(s["brier"] * s["n"] for s in sites) / n}
+    if all("accuracy" in s for s in sites):
+        pooled["accuracy"] = sum(s["accuracy"] * s["n"] for s in sites) / n
     logit_auc = [(np.log(s["auc"] / (1 - s["auc"])), s["auc_se"] / (s["auc"] * (1 - s["auc"])))
                  if 0 < s["auc"] < 1 else (np.nan, np.nan) for s in sites]
     est, low, high, tau2 = meta_analysis(*zip(*logit_auc))
@@ -220,15 +235,21 @@ def _logistic_fit(x, y, *, offset=None, slope=True, iterations=50):
     if slope and (y.min() == y.max()):
         return (np.nan, np.nan), (np.nan, np.nan)
     beta = np.zeros(Z.shape[1])
-    for _ in range(iterations):
+    nan = (float("nan"),) * Z.shape[1]
+    try:
+        for _ in range(iterations):
+            p = _expit(Z @ beta + offset)
+            hessian = Z.T @ (Z * (p * (1 - p))[:, None])
+            step = np.linalg.solve(hessian, Z.T @ (y - p))
+            beta += step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        else:  # no maximum: the outcomes are separated (the estimate diverges)
+            return nan, nan
         p = _expit(Z @ beta + offset)
-        hessian = Z.T @ (Z * (p * (1 - p))[:, None])
-        step = np.linalg.solve(hessian, Z.T @ (y - p))
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = _expit(Z @ beta + offset)
-    cov = np.linalg.inv(Z.T @ (Z * (p * (1 - p))[:, None]))
+        cov = np.linalg.inv(Z.T @ (Z * (p * (1 - p))[:, None]))
+    except np.linalg.LinAlgError:
+        return nan, nan
     return tuple(float(b) for b in beta), tuple(float(s) for s in np.sqrt(np.diag(cov)))
 
 
