@@ -60,11 +60,10 @@ def site_metrics(y, proba):
     (_, slope), (_, slope_se) = _logistic_fit(lp, y)
     intercept, intercept_se = _intercept_with_offset(lp, y)
     oe = events / expected
-    oe_se = 1 / np.sqrt(events) if events > 0 else np.inf
     return {"n": float(len(y)), "events": events, "auc": auc, "auc_se": auc_se,
             **dict(zip(("auc_low", "auc_high"), _logit_interval(auc, auc_se))),
             "observed": events, "expected": expected, "oe": oe,
-            "oe_low": oe * np.exp(-Z95 * oe_se), "oe_high": oe * np.exp(Z95 * oe_se),
+            **dict(zip(("oe_low", "oe_high"), _oe_interval(events, expected))),
             "slope": slope, "slope_se": slope_se, "intercept": intercept,
             "intercept_se": intercept_se, "brier": float(np.mean((p - y) ** 2))}
 
@@ -150,11 +149,9 @@ def pool_site_metrics(sites):
         raise ValueError("sites must hold at least one site's metrics, got none")
     n = sum(s["n"] for s in sites)
     observed, expected = sum(s["observed"] for s in sites), sum(s["expected"] for s in sites)
-    oe = observed / expected
-    oe_se = 1 / np.sqrt(observed) if observed > 0 else np.inf
     pooled = {"n": n, "events": sum(s["events"] for s in sites), "observed": observed,
-              "expected": expected, "oe": oe, "oe_low": oe * np.exp(-Z95 * oe_se),
-              "oe_high": oe * np.exp(Z95 * oe_se),
+              "expected": expected, "oe": observed / expected,
+              **dict(zip(("oe_low", "oe_high"), _oe_interval(observed, expected))),
               "brier": sum(s["brier"] * s["n"] for s in sites) / n}
     if all("accuracy" in s for s in sites):
         pooled["accuracy"] = sum(s["accuracy"] * s["n"] for s in sites) / n
@@ -259,6 +256,14 @@ def _intercept_with_offset(lp, y):
         return float("nan"), float("nan")
     (a,), (se,) = _logistic_fit(lp, y, offset=lp, slope=False)
     return a, se
+
+
+def _oe_interval(observed, expected):
+    """95 % interval of O/E, Poisson on the log scale (NaN without events)."""
+    if observed <= 0:
+        return float("nan"), float("nan")
+    oe, half = observed / expected, Z95 / np.sqrt(observed)
+    return float(oe * np.exp(-half)), float(oe * np.exp(half))
 
 
 def _logit_interval(auc, se):

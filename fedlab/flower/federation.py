@@ -119,6 +119,7 @@ class Federation:
         self.workdir = Path(tempfile.mkdtemp(prefix="fedlab-flower-") if workdir is None
                             else workdir)
         self.processes = {}  # "superlink" or a site's name -> Popen
+        self._started_pids = []  # each the leader of a process group
         self.runs = 0
         self.seconds_to_ready = None
 
@@ -201,6 +202,12 @@ class Federation:
                                         f"got {name!r}")
         _signal(self.processes[name], sig)
 
+    @property
+    def running_sites(self):
+        """The sites whose SuperNode is still running."""
+        return [n for n in self.names if n in self.processes
+                and self.processes[n].poll() is None]
+
     def log(self, name):
         """What a process (``"superlink"`` or a site's name) has written so far."""
         path = self.workdir / "logs" / f"{_slug(name)}.log"
@@ -210,7 +217,8 @@ class Federation:
     def run(self, *, strategy="fedavg", rounds=3, local_epochs=1, batch_size=32, lr=0.1,
             l2=0.0, target="cvd_10y", features=None, test_size=0.25, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
-            timeout=None, callback=None, progress=False, random_state=2026, **options):
+            connect_timeout=60.0, timeout=None, callback=None, progress=False,
+            random_state=2026, **options):
         """Run one study on this federation and return its History.
 
         Parameters mirror :func:`fedlab.federated.run` (``random_state`` must be an
@@ -242,7 +250,8 @@ class Federation:
         config = {"num-rounds": rounds, "local-epochs": local_epochs,
                   "batch-size": batch_size or 0, "lr": float(lr), "l2": float(l2),
                   "seed": random_state, "standardize": bool(standardize), "evaluate": evaluate,
-                  "exclude-site": exclude_site or "", "n-sites": len(self.specs),
+                  "exclude-site": exclude_site or "", "n-sites": len(self.running_sites),
+                  "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
                   "target": target, "features": ",".join(features or ()),
                   "test-size": float(test_size), "study-dir": str(study)}
@@ -315,6 +324,7 @@ class Federation:
             [str(self.bin / command[0]), *command[1:]], stdout=self._logs[name],
             stderr=subprocess.STDOUT, env=self._env(), cwd=self.workdir,
             start_new_session=True)
+        self._started_pids.append(self.processes[name].pid)
 
     def _await(self, ready, what, condition, start):
         while not ready():
