@@ -6,7 +6,6 @@ import pytest
 from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED
 from fedlab.exercises import lesson10 as ex
 
-
 Z = 1.959963984540054
 
 

@@ -13,6 +13,7 @@ import atexit
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -184,6 +185,9 @@ class Federation:
                 pass
             _signal(proc, signal.SIGKILL)  # the process group: flower-superexec, apps
             proc.wait()
+        for pgid in self._started_pids:  # until every process of every group is gone
+            while time.monotonic() < deadline + 10 and _group_alive(pgid):
+                time.sleep(0.05)
         for f in getattr(self, "_logs", {}).values():
             f.close()
         self.processes = {}
@@ -266,7 +270,7 @@ class Federation:
                                                 for k, v in config.items()))
         out = self._flwr("run", str(app), "local", "--run-config", str(study / "run.toml"),
                          "--format", "json")
-        run_id = json.loads(out[out.index("{"):]).get("run-id")
+        run_id = _run_id(out)
         timeout = timeout or 60 + rounds * (2 * round_timeout if evaluate == "every-round"
                                             else round_timeout)
         try:
@@ -308,7 +312,10 @@ class Federation:
         package_root = str(Path(fedlab.__file__).resolve().parents[1])
         paths = [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                   if p and p != package_root]
-        return {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
+        return {**env, "NO_COLOR": "1",
+                "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
                 "PYTHONPATH": os.pathsep.join(paths), "FLWR_HOME": str(self.workdir / "flwr-home"),
                 "FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1",
                 "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
@@ -357,6 +364,20 @@ def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0,
         return history
 
 
+def _run_id(output):
+    """The run ID in ``flwr run --format json``'s output (which may follow other text)."""
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)  # colours, when a terminal asked for them
+    decoder = json.JSONDecoder()
+    for start in [i for i, c in enumerate(output) if c == "{"]:
+        try:
+            value, _ = decoder.raw_decode(output, start)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "run-id" in value:
+            return value["run-id"]
+    raise StudyError(f"flwr run started no run: {_tail(output)}")
+
+
 def _healthy(port):
     try:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -372,6 +393,16 @@ def _signal(proc, sig):
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _slug(name):

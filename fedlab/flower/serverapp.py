@@ -85,7 +85,7 @@ def run_study(grid, cfg, *, progress=None):
             if train_names[i] in alive}
         replies, failed = _exchange(grid, sites, messages, MessageType.TRAIN, t,
                                     float(cfg["round-timeout"]))
-        dropped = [train_names[i] for i in chosen if train_names[i] not in replies]
+        dropped = [name for name in messages if name not in replies]  # lost this round
         alive -= set(dropped)
         updates = [records.read_reply(replies[train_names[i]]) for i in chosen
                    if train_names[i] in replies]

@@ -28,7 +28,8 @@ class StudyRound(RoundRecord):
     Attributes
     ----------
     dropped : list of str
-        Sites chosen this round whose reply did not arrive (stopped, failed or late).
+        Sites sent the model this round whose reply did not arrive (stopped, failed or
+        late); they get no more messages in this study, and are not listed again.
     seconds : float
         Wall-clock time of the round, from sending the model to aggregating.
     """
