@@ -91,11 +91,11 @@ def test_fedavg_on_flower_equals_federated_run_and_sites_evaluate_themselves(
 def test_scaffold_with_client_sampling_keeps_client_state_in_the_context(
         federation, site_files):
     strategy = federated.Scaffold(fraction_train=2 / 3)
-    history = federation.run(strategy=strategy, rounds=3, target=TARGET, random_state=SEED,
+    history = federation.run(strategy=strategy, rounds=2, target=TARGET, random_state=SEED,
                              evaluate="none")
     clients, _ = _in_process_clients(site_files)
     expected = federated.run(clients, strategy=federated.Scaffold(fraction_train=2 / 3),
-                             rounds=3, random_state=SEED)
+                             rounds=2, random_state=SEED)
     assert [r.participants for r in history.rounds] == [r.participants for r in
                                                         expected.rounds]
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=1e-9)
@@ -136,7 +136,7 @@ def test_a_stopped_site_drops_out_and_the_study_goes_on(federation):
         if record.round == 1:
             federation.stop_site("east")
 
-    history = federation.run(rounds=3, target=TARGET, random_state=SEED, min_sites=2,
+    history = federation.run(rounds=2, target=TARGET, random_state=SEED, min_sites=2,
                              evaluate="none", callback=stop_east)
     dropped = {r.round: r.dropped for r in history.rounds if r.dropped}
     assert dropped == {2: ["east"]}
@@ -149,7 +149,7 @@ def test_too_few_sites_stop_the_study_with_the_rule(federation):
             federation.stop_site("south")
 
     with pytest.raises(flower.StudyError, match=r"'south'.*round 2.*min_sites=2"):
-        federation.run(rounds=3, target=TARGET, min_sites=2, evaluate="none",
+        federation.run(rounds=2, target=TARGET, min_sites=2, evaluate="none",
                        callback=stop_south)
 
 
