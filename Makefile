@@ -1,6 +1,7 @@
 # The course's two commands: `make lab` opens it, `make test` runs every test.
 # Both create the virtual environment .venv on first use (and refresh it when
-# pyproject.toml changes), so a fresh clone needs nothing but Python >= 3.10 and make.
+# pyproject.toml changes), so a fresh clone needs nothing but Python >= 3.10 and make (lesson 10's
+# Flower extra installs on Python >= 3.11 only; its tests skip without it).
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,flower]"
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab, at the welcome lesson

@@ -1,4 +1,4 @@
-"""The command line: ``python -m fedlab {demo,train,data,describe,kmeans,lessons,grade} ...``.
+"""The command line: ``python -m fedlab COMMAND ...`` (``--help`` lists the commands).
 
 Every command follows the same rules, kept in one place here: bad input is one line on
 standard error naming the option or file and the problem, with exit status 2 (never a
@@ -80,6 +80,13 @@ def _parser():
                        help="fraction of each site held out for testing (default 0.25)")
     _training_options(train)
     train.set_defaults(handler=_train)
+
+    flower = sub.add_parser("flower", help="the same FedAvg on Flower: one process per site "
+                                           "(needs the flower extra)")
+    from fedlab.flower.cli import add_arguments
+
+    add_arguments(flower)
+    flower.set_defaults(handler=_flower)
 
     data = sub.add_parser("data", help="regenerate the shipped synthetic hospital CSVs",
                           epilog=FILE_RULE)
@@ -246,6 +253,17 @@ def _check_standardizable(hospitals, paths):
     sums = [feature_sums(h.X_train, site=path, feature_names=names)
             for h, path in zip(hospitals, paths)]
     combine(sums, names=paths, feature_names=names)
+
+
+def _flower(args):
+    from fedlab.flower import FlowerNotInstalled, StudyError
+    from fedlab.flower.cli import run_command
+
+    try:
+        return run_command(args)
+    except (FlowerNotInstalled, StudyError) as err:
+        print(f"fedlab flower: error: {err}", file=sys.stderr)
+        return 2
 
 
 def _data(args):

@@ -1,0 +1,98 @@
+"""The ClientApp: one hospital's fedlab Client, answering Flower messages where its data is.
+
+Each SuperNode runs this app on its own CSV, named in its node config
+(``partition-id=0 csv-path="/data/site.csv"``, optionally ``test-path=...`` and
+``site-name=...``). The records never leave the node: a reply holds only the
+feature sums (standardization), a model update, or evaluation metrics. Training calls
+the same code as :func:`fedlab.federated.run` (:func:`fedlab.federated.train_clients`,
+i.e. ``Client.train``), with the client's memory and random stream kept in Flower's
+``Context.state`` between rounds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from fedlab import data
+from fedlab.evaluation import evaluate_site
+from fedlab.federated import Client, train_clients
+from fedlab.flower import records
+
+app = ClientApp()
+
+
+@app.query()
+def describe(msg: Message, context: Context) -> Message:
+    """Setup: the site's name, sizes and feature names, and its feature sums if asked."""
+    train, test, name = load_site(context)
+    content = RecordDict({
+        "site": ConfigRecord({"name": name, "features": list(train.feature_names),
+                              "partition_id": int(context.node_config.get("partition-id", -1))}),
+        "metrics": MetricRecord({"n_train": train.n_records, "n_test": test.n_records,
+                                 "events_train": int(train.y.sum())}),
+    })
+    if msg.content["config"].get("standardize", True):
+        sums = Client(train.X, train.y, name=name).feature_sums()
+        content["sums"] = ArrayRecord({"count": Array(sums.count), "total": Array(sums.total),
+                                       "total_sq": Array(sums.total_sq)})
+    return Message(content=content, reply_to=msg)
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    """One round of local training: the same ``train_clients`` that ``federated.run`` calls."""
+    train_site, _, name = load_site(context)
+    params, config, standardizer = records.read_instructions(msg.content)
+    client = Client(train_site.X, train_site.y, name=name)
+    if standardizer is not None:
+        client.preprocess(standardizer)
+    if "fedlab-rng" in context.state:
+        rng = records.rng_from_record(context.state["fedlab-rng"])
+    else:  # the stream federated.run gives client k: rng.spawn(n)[k]
+        rng = np.random.default_rng(config["seed"]).spawn(config["n_clients"])[
+            config["client_index"]]
+    state = {k: a.numpy() for k, a in context.state["fedlab-client"].items()} \
+        if "fedlab-client" in context.state else {}
+    [update] = train_clients([client], params, config, states=[state], rngs=[rng])
+    context.state["fedlab-rng"] = records.rng_to_record(rng)
+    if state:
+        context.state["fedlab-client"] = ArrayRecord({k: Array(v) for k, v in state.items()})
+    return Message(content=records.reply(update), reply_to=msg)
+
+
+@app.evaluate()
+def evaluate(msg: Message, context: Context) -> Message:
+    """Score the global model on this site's held-out patients; reply with metrics only."""
+    _, test, name = load_site(context)
+    params, _, standardizer = records.read_instructions(msg.content)
+    metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer)
+    return Message(content=RecordDict({"metrics": MetricRecord(metrics),
+                                       "site": ConfigRecord({"name": name})}), reply_to=msg)
+
+
+def load_site(context):
+    """``(train, test, name)`` of this node's site, read from the files in its node config.
+
+    Without ``test-path`` the one CSV is split with the run's ``test-size`` and ``seed``
+    (stratified, as ``python -m fedlab train`` does).
+    """
+    node, run = context.node_config, context.run_config
+    path = Path(str(node.get("csv-path", "")))
+    name = str(node.get("site-name", "")) or path.stem
+    if not node.get("csv-path") or not path.is_file():
+        raise FileNotFoundError(f"site {name!r} (partition-id {node.get('partition-id')}): "
+                                f"csv-path {str(path)!r} is not a file on this node")
+    target = str(run["target"])
+    features = [f for f in str(run["features"]).split(",") if f] or None
+    site = data.read_site_csv(path, target=target, features=features)
+    if node.get("test-path"):
+        test = data.read_site_csv(str(node["test-path"]), target=target,
+                                  features=site.feature_names)
+        return site, test, name
+    train, test = data.train_test_split_site(site, test_size=float(run["test-size"]),
+                                             random_state=int(run["seed"]))
+    return train, test, name

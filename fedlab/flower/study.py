@@ -1,0 +1,74 @@
+"""What a study on Flower leaves behind, readable without Flower installed.
+
+The ServerApp writes its rounds to ``progress.jsonl`` and its result to ``result.json``;
+:func:`history_from_result` turns them back into a :class:`fedlab.federated.History`
+whose rounds are :class:`StudyRound` (a ``RoundRecord`` that also names the sites that
+dropped out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fedlab.federated import History, RoundRecord, Standardizer
+
+__all__ = ["StudyError", "StudyRound", "history_from_result", "min_sites_rule"]
+
+
+class StudyError(RuntimeError):
+    """A federated study could not go on (too few sites, a site that failed, a time-out)."""
+
+
+@dataclass
+class StudyRound(RoundRecord):
+    """A :class:`~fedlab.federated.RoundRecord` of a study, plus who dropped out.
+
+    Attributes
+    ----------
+    dropped : list of str
+        Sites sent the model this round whose reply did not arrive (stopped, failed or
+        late); they get no more messages in this study, and are not listed again.
+    seconds : float
+        Wall-clock time of the round, from sending the model to aggregating.
+    """
+
+    dropped: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def min_sites_rule(alive, min_sites, dropped, server_round):
+    """Raise :class:`StudyError` when fewer than ``min_sites`` sites remain.
+
+    Examples
+    --------
+    >>> min_sites_rule(["a", "b"], 2, [], 1)
+    >>> min_sites_rule(["a"], 2, ["b"], 3)
+    Traceback (most recent call last):
+    ...
+    fedlab.flower.study.StudyError: site 'b' dropped out in round 3; 1 site remains (['a']), \
+fewer than min_sites=2: the study stops
+    """
+    if len(alive) >= min_sites:
+        return
+    names = ", ".join(repr(d) for d in dropped) or "none"
+    word = "site remains" if len(alive) == 1 else "sites remain"
+    raise StudyError(f"site {names} dropped out in round {server_round}; {len(alive)} {word} "
+                     f"({sorted(alive)}), fewer than min_sites={min_sites}: the study stops")
+
+
+def history_from_result(result):
+    """The :class:`~fedlab.federated.History` in a ServerApp's ``result.json`` (a dict).
+
+    Besides the rounds, ``history.config`` holds the run's settings, ``"sites"`` (each
+    site's sizes) and ``"engine": "flower"``; ``history.params`` is the final model.
+    """
+    rounds = [StudyRound(**r) for r in result["rounds"]]
+    standardizer = None
+    if result.get("standardizer"):
+        standardizer = Standardizer(mean=np.array(result["standardizer"]["mean"]),
+                                    scale=np.array(result["standardizer"]["scale"]))
+    config = dict(result["config"], sites=result.get("sites", {}), engine="flower")
+    return History(rounds, params=np.array(result["params"]), standardizer=standardizer,
+                   config=config)
