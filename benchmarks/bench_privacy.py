@@ -31,23 +31,47 @@ def timed(func, *, repeat=5, before=None):
 
 
 def main():
-    epsilon(1.0, 0.01, 10, DELTA, method="pld")  # import dp_accounting before timing
+    epsilon(
+        noise_multiplier=1.0, sample_rate=0.01, steps=10, delta=DELTA, method="pld"
+    )  # import dp_accounting before timing
     cold = dict(before=_rdp_one_step.cache_clear)
     rows = [
-        ("epsilon, RDP, cold (sigma=1, q=0.01, T=1000)",
-         timed(lambda: epsilon(1.0, 0.01, 1000, DELTA), **cold)),
-        ("epsilon, RDP, warm (same sigma, q; any T)",
-         timed(lambda: epsilon(1.0, 0.01, 1000, DELTA), repeat=1000)),
-        ("accountant.step + epsilon, warm (per round)",
-         timed(_accountant_round, repeat=1000)),
-        ("noise_multiplier_for, RDP, cold (eps=2, q=0.01, T=1000)",
-         timed(lambda: noise_multiplier_for(2.0, 0.01, 1000, DELTA), **cold)),
-        ("epsilon, PLD (sigma=1, q=0.01, T=1000)",
-         timed(lambda: _uncached_pld(1.0, 0.01, 1000), repeat=3)),
-        ("epsilon, PLD (sigma=0.8, q=0.1, T=10000)",
-         timed(lambda: _uncached_pld(0.8, 0.1, 10_000), repeat=3)),
-        ("noise_multiplier_for, PLD, tol=1e-3 (eps=2, q=0.01, T=1000)",
-         timed(lambda: _uncached_pld_search(), repeat=1)),
+        (
+            "epsilon, RDP, cold (sigma=1, q=0.01, T=1000)",
+            timed(
+                lambda: epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=DELTA),
+                **cold,
+            ),
+        ),
+        (
+            "epsilon, RDP, warm (same sigma, q; any T)",
+            timed(
+                lambda: epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=DELTA),
+                repeat=1000,
+            ),
+        ),
+        ("accountant.step + epsilon, warm (per round)", timed(_accountant_round, repeat=1000)),
+        (
+            "noise_multiplier_for, RDP, cold (eps=2, q=0.01, T=1000)",
+            timed(
+                lambda: noise_multiplier_for(
+                    target_epsilon=2.0, sample_rate=0.01, steps=1000, delta=DELTA
+                ),
+                **cold,
+            ),
+        ),
+        (
+            "epsilon, PLD (sigma=1, q=0.01, T=1000)",
+            timed(lambda: _uncached_pld(1.0, 0.01, 1000), repeat=3),
+        ),
+        (
+            "epsilon, PLD (sigma=0.8, q=0.1, T=10000)",
+            timed(lambda: _uncached_pld(0.8, 0.1, 10_000), repeat=3),
+        ),
+        (
+            "noise_multiplier_for, PLD, tol=1e-3 (eps=2, q=0.01, T=1000)",
+            timed(lambda: _uncached_pld_search(), repeat=1),
+        ),
     ]
     print(f"# fedlab.privacy benchmark: {describe()}")
     width = max(len(name) for name, _ in rows)
@@ -68,15 +92,16 @@ def _uncached_pld(sigma, q, steps):
     from fedlab.privacy.accounting import _pld_epsilon
 
     _pld_epsilon.cache_clear()
-    return epsilon(sigma, q, steps, DELTA, method="pld")
+    return epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA, method="pld")
 
 
 def _uncached_pld_search():
     from fedlab.privacy.accounting import _pld_epsilon
 
     _pld_epsilon.cache_clear()
-    return noise_multiplier_for(2.0, 0.01, 1000, DELTA, method="pld", tol=1e-3)
-
+    return noise_multiplier_for(
+        target_epsilon=2.0, sample_rate=0.01, steps=1000, delta=DELTA, method="pld", tol=1e-3
+    )
 
 
 if __name__ == "__main__":

@@ -81,15 +81,21 @@ def test_q2_a_mistake_that_divides_by_the_noise_multiplier_is_not_tried_at_zero_
 
 
 def test_q3_accepts_the_accountant():
-    assert ex.q3.evaluate(
-        lambda sigma, delta, orders: privacy.epsilon(sigma, 1.0, 1, delta, orders=orders)
-    ).outcome == CORRECT
+    assert (
+        ex.q3.evaluate(
+            lambda sigma, delta, orders: privacy.epsilon(
+                noise_multiplier=sigma, sample_rate=1.0, steps=1, delta=delta, orders=orders
+            )
+        ).outcome
+        == CORRECT
+    )
 
 
 def _q3_wrong(rdp, convert, pick=np.min):
     def wrong(sigma, delta, orders):
         a = np.asarray(orders, dtype=float)
         return float(pick(convert(rdp(a, sigma), a, delta)))
+
     return wrong
 
 
@@ -97,14 +103,23 @@ def _improved(r, a, d):
     return r + np.log1p(-1 / a) - (np.log(d) + np.log(a)) / (a - 1)
 
 
-@pytest.mark.parametrize(("wrong", "named"), [
-    (_q3_wrong(lambda a, s: a / (2 * s**2), lambda r, a, d: r + np.log(1 / d) / (a - 1)),
-     "that is Mironov's original conversion"),
-    (_q3_wrong(lambda a, s: a / s**2, _improved), "the RDP of the Gaussian mechanism is alpha / "
-                                                  "(2 sigma^2): you forgot the 2"),
-    (_q3_wrong(lambda a, s: a / (2 * s**2), _improved, pick=np.max),
-     "you took the largest epsilon"),
-])
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        (
+            _q3_wrong(lambda a, s: a / (2 * s**2), lambda r, a, d: r + np.log(1 / d) / (a - 1)),
+            "that is Mironov's original conversion",
+        ),
+        (
+            _q3_wrong(lambda a, s: a / s**2, _improved),
+            "the RDP of the Gaussian mechanism is alpha / (2 sigma^2): you forgot the 2",
+        ),
+        (
+            _q3_wrong(lambda a, s: a / (2 * s**2), _improved, pick=np.max),
+            "you took the largest epsilon",
+        ),
+    ],
+)
 def test_q3_names_typical_mistakes(wrong, named):
     result = ex.q3.evaluate(wrong)
     assert result.outcome == INCORRECT and result.message.startswith(named), result.message
@@ -115,7 +130,12 @@ def _bisection(target_epsilon, sample_rate, rounds, delta):
     lo, hi = 0.1, 100.0
     while hi / lo > 1.001:
         mid = (lo * hi) ** 0.5
-        if privacy.epsilon(mid, sample_rate, rounds, delta) <= target_epsilon:
+        if (
+            privacy.epsilon(
+                noise_multiplier=mid, sample_rate=sample_rate, steps=rounds, delta=delta
+            )
+            <= target_epsilon
+        ):
             hi = mid
         else:
             lo = mid
@@ -123,26 +143,50 @@ def _bisection(target_epsilon, sample_rate, rounds, delta):
 
 
 def test_q4_accepts_the_accountant_and_a_learners_bisection():
-    assert ex.q4.evaluate(privacy.noise_multiplier_for).outcome == CORRECT
+    def accountant(target_epsilon, sample_rate, rounds, delta):
+        return privacy.noise_multiplier_for(target_epsilon=target_epsilon,
+                                            sample_rate=sample_rate, steps=rounds, delta=delta)
+
+    assert ex.q4.evaluate(accountant).outcome == CORRECT
     assert ex.q4.evaluate(_bisection).outcome == CORRECT
 
 
-@pytest.mark.parametrize(("wrong", "named"), [
-    (lambda e, q, t, d: privacy.noise_multiplier_for(e, 1.0, t, d),
-     "that is the noise without subsampling"),
-    (lambda e, q, t, d: privacy.noise_multiplier_for(e, q, 1, d),
-     "that noise meets the budget for one round only"),
-    (lambda e, q, t, d: privacy.noise_multiplier_for(e / t, q, 1, d), "you split the budget"),
-    (lambda e, q, t, d: privacy.noise_multiplier_for(e, q, t * round(1 / q), d),
-     "you counted 1 / sample_rate steps per round"),
-])
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        (
+            lambda e, q, t, d: privacy.noise_multiplier_for(
+                target_epsilon=e, sample_rate=1.0, steps=t, delta=d
+            ),
+            "that is the noise without subsampling",
+        ),
+        (
+            lambda e, q, t, d: privacy.noise_multiplier_for(
+                target_epsilon=e, sample_rate=q, steps=1, delta=d
+            ),
+            "that noise meets the budget for one round only",
+        ),
+        (
+            lambda e, q, t, d: privacy.noise_multiplier_for(
+                target_epsilon=e / t, sample_rate=q, steps=1, delta=d
+            ),
+            "you split the budget",
+        ),
+        (
+            lambda e, q, t, d: privacy.noise_multiplier_for(
+                target_epsilon=e, sample_rate=q, steps=t * round(1 / q), delta=d
+            ),
+            "you counted 1 / sample_rate steps per round",
+        ),
+    ],
+)
 def test_q4_names_typical_mistakes(wrong, named):
     result = ex.q4.evaluate(wrong)
     assert result.outcome == INCORRECT and result.message.startswith(named), result.message
 
 
 def test_q4_a_wrong_value_is_never_told_the_right_one():
-    sigma = privacy.noise_multiplier_for(1.0, 0.05, 30, 1e-5)
+    sigma = privacy.noise_multiplier_for(target_epsilon=1.0, sample_rate=0.05, steps=30, delta=1e-5)
     result = ex.q4.evaluate(lambda e, q, t, d: 2.0)
     assert result.outcome == INCORRECT
     assert f"{sigma:.4g}" not in result.message and f"{sigma:.3g}" not in result.message

@@ -78,7 +78,7 @@ def log_a_by_quadrature(q, sigma, alpha):
 def test_rdp_equals_dp_accounting_at_integer_orders(sigma, q, steps):
     reference = steps * reference_rdp_one_step(sigma, q, tuple(INTEGER_ORDERS))
 
-    ours = rdp(sigma, q, steps, INTEGER_ORDERS)
+    ours = rdp(noise_multiplier=sigma, sample_rate=q, steps=steps, orders=INTEGER_ORDERS)
 
     np.testing.assert_allclose(ours, reference, rtol=1e-9)
 
@@ -91,7 +91,7 @@ def test_rdp_equals_dp_accounting_at_integer_orders(sigma, q, steps):
 def test_rdp_at_fractional_orders_matches_numerical_integral(q, sigma, alpha):
     expected = log_a_by_quadrature(q, sigma, alpha) / (alpha - 1)
 
-    ours = rdp(sigma, q, 1, [alpha])[0]
+    ours = rdp(noise_multiplier=sigma, sample_rate=q, steps=1, orders=[alpha])[0]
 
     np.testing.assert_allclose(ours, expected, rtol=1e-8)
 
@@ -100,24 +100,27 @@ def test_rdp_is_continuous_across_integer_orders():
     # the fractional series and the integer sum are different formulas for one curve
     orders = [2.999999, 3.0, 3.000001]
 
-    curve = rdp(1.0, 0.05, 1, orders)
+    curve = rdp(noise_multiplier=1.0, sample_rate=0.05, steps=1, orders=orders)
 
     np.testing.assert_allclose(curve, curve[1], rtol=1e-5)
 
 
 def test_rdp_full_batch_is_gaussian_and_scales_with_steps():
-    np.testing.assert_allclose(rdp(2.0, 1.0, 3, [2.0, 5.5]), [3 * 2 / 8, 3 * 5.5 / 8])
+    np.testing.assert_allclose(
+        rdp(noise_multiplier=2.0, sample_rate=1.0, steps=3, orders=[2.0, 5.5]),
+        [3 * 2 / 8, 3 * 5.5 / 8],
+    )
 
 
 def test_rdp_without_noise_is_infinite():
-    assert np.all(np.isinf(rdp(0.0, 0.1, 1)))
+    assert np.all(np.isinf(rdp(noise_multiplier=0.0, sample_rate=0.1, steps=1)))
 
 
 def test_rdp_returns_a_fresh_array_each_call():
-    first = rdp(1.0, 0.01, 1)
+    first = rdp(noise_multiplier=1.0, sample_rate=0.01, steps=1)
     first[:] = -1.0
 
-    assert np.all(rdp(1.0, 0.01, 1) > 0)
+    assert np.all(rdp(noise_multiplier=1.0, sample_rate=0.01, steps=1) > 0)
 
 
 def test_rdp_to_epsilon_is_the_improved_conversion():
@@ -137,7 +140,9 @@ def test_rdp_to_epsilon_is_the_improved_conversion():
 def test_epsilon_equals_rdp_accountant_with_same_integer_orders(sigma, q, steps):
     reference = reference_epsilon(sigma, q, steps, INTEGER_ORDERS)
 
-    ours = epsilon(sigma, q, steps, DELTA, orders=INTEGER_ORDERS)
+    ours = epsilon(
+        noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA, orders=INTEGER_ORDERS
+    )
 
     assert ours == pytest.approx(reference, rel=1e-9)
 
@@ -149,7 +154,7 @@ def test_epsilon_never_above_rdp_accountant_with_default_orders(sigma, q, steps)
     # that sum does not converge, so ours can only be lower there.
     reference = reference_epsilon(sigma, q, steps, DEFAULT_ORDERS)
 
-    ours = epsilon(sigma, q, steps, DELTA)
+    ours = epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA)
 
     assert ours <= reference * (1 + 1e-9)
 
@@ -160,9 +165,9 @@ PLD_GRID = list(itertools.product([0.5, 1.0, 3.0], [0.001, 0.01, 0.1, 0.5], [1, 
 
 @pytest.mark.parametrize(("sigma", "q", "steps"), PLD_GRID)
 def test_rdp_epsilon_is_sound_and_not_far_above_pld(sigma, q, steps):
-    tight = epsilon(sigma, q, steps, DELTA, method="pld")
+    tight = epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA, method="pld")
 
-    loose = epsilon(sigma, q, steps, DELTA)
+    loose = epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA)
 
     assert loose >= tight  # RDP below the near-exact PLD would be unsound
     # In the regime of DP training (an epoch or more, epsilon >= 1) RDP is within 50%;
@@ -179,7 +184,7 @@ def test_single_gaussian_release_rdp_vs_analytic_vs_pld(sigma):
 
     exact = gaussian_epsilon(sigma, DELTA)
 
-    assert epsilon(sigma, 1.0, 1, DELTA) >= exact
+    assert epsilon(noise_multiplier=sigma, sample_rate=1.0, steps=1, delta=DELTA) >= exact
     assert pld.get_epsilon(DELTA) == pytest.approx(exact, rel=1e-3)
     assert pld.get_epsilon(DELTA) >= exact * (1 - 1e-9)  # PLD is pessimistic
 
@@ -196,14 +201,17 @@ def test_gaussian_epsilon_solves_the_balle_wang_equation(sigma):
 
 def test_full_batch_pld_is_the_exact_composed_gaussian():
     # T Gaussian releases with noise sigma are one release with noise sigma / sqrt(T)
-    assert epsilon(1.0, 1.0, 100, DELTA, method="pld") == pytest.approx(
-        gaussian_epsilon(0.1, DELTA), rel=1e-12
-    )
+    assert epsilon(
+        noise_multiplier=1.0, sample_rate=1.0, steps=100, delta=DELTA, method="pld"
+    ) == pytest.approx(gaussian_epsilon(0.1, DELTA), rel=1e-12)
 
 
 def test_epsilon_without_noise_is_infinite():
-    assert epsilon(0.0, 0.01, 10, DELTA) == math.inf
-    assert epsilon(0.0, 0.01, 10, DELTA, method="pld") == math.inf
+    assert epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA) == math.inf
+    assert (
+        epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=10, delta=DELTA, method="pld")
+        == math.inf
+    )
 
 
 # -- monotonicity -------------------------------------------------------------------------
@@ -217,11 +225,17 @@ def test_epsilon_without_noise_is_infinite():
     factor=st.floats(1.01, 3.0),
 )
 def test_epsilon_is_monotone(sigma, q, steps, factor):
-    eps = epsilon(sigma, q, steps, DELTA)
+    eps = epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA)
 
-    assert epsilon(sigma * factor, q, steps, DELTA) <= eps * (1 + 1e-12)
-    assert epsilon(sigma, q, steps + int(10 * factor), DELTA) >= eps * (1 - 1e-12)
-    assert epsilon(sigma, min(1.0, q * factor), steps, DELTA) >= eps * (1 - 1e-12)
+    assert epsilon(
+        noise_multiplier=sigma * factor, sample_rate=q, steps=steps, delta=DELTA
+    ) <= eps * (1 + 1e-12)
+    assert epsilon(
+        noise_multiplier=sigma, sample_rate=q, steps=steps + int(10 * factor), delta=DELTA
+    ) >= eps * (1 - 1e-12)
+    assert epsilon(
+        noise_multiplier=sigma, sample_rate=min(1.0, q * factor), steps=steps, delta=DELTA
+    ) >= eps * (1 - 1e-12)
 
 
 # -- noise_multiplier_for ----------------------------------------------------------------------
@@ -230,23 +244,35 @@ def test_epsilon_is_monotone(sigma, q, steps, factor):
 @pytest.mark.parametrize("target", [0.5, 1.0, 3.0, 8.0])
 @pytest.mark.parametrize(("q", "steps"), [(0.01, 1000), (0.1, 100), (1.0, 50)])
 def test_noise_multiplier_for_round_trips(target, q, steps):
-    sigma = noise_multiplier_for(target, q, steps, DELTA)
+    sigma = noise_multiplier_for(target_epsilon=target, sample_rate=q, steps=steps, delta=DELTA)
 
-    assert epsilon(sigma, q, steps, DELTA) <= target
-    assert epsilon(sigma * (1 - 2e-4), q, steps, DELTA) > target  # smallest, up to tol
-    assert epsilon(sigma, q, steps, DELTA) == pytest.approx(target, rel=1e-2)
+    assert epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA) <= target
+    assert (
+        epsilon(noise_multiplier=sigma * (1 - 2e-4), sample_rate=q, steps=steps, delta=DELTA)
+        > target
+    )  # smallest, up to tol
+    assert epsilon(
+        noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA
+    ) == pytest.approx(target, rel=1e-2)
 
 
 def test_noise_multiplier_for_with_pld_needs_less_noise():
-    sigma_pld = noise_multiplier_for(2.0, 0.01, 1000, DELTA, method="pld", tol=1e-2)
+    sigma_pld = noise_multiplier_for(
+        target_epsilon=2.0, sample_rate=0.01, steps=1000, delta=DELTA, method="pld", tol=1e-2
+    )
 
-    assert epsilon(sigma_pld, 0.01, 1000, DELTA, method="pld") <= 2.0
-    assert sigma_pld < noise_multiplier_for(2.0, 0.01, 1000, DELTA)
+    assert (
+        epsilon(noise_multiplier=sigma_pld, sample_rate=0.01, steps=1000, delta=DELTA, method="pld")
+        <= 2.0
+    )
+    assert sigma_pld < noise_multiplier_for(
+        target_epsilon=2.0, sample_rate=0.01, steps=1000, delta=DELTA
+    )
 
 
 def test_noise_multiplier_for_unreachable_target():
     with pytest.raises(ValueError, match="target_epsilon=1e-06 is out of reach"):
-        noise_multiplier_for(1e-6, 1.0, 1000, 1e-9)
+        noise_multiplier_for(target_epsilon=1e-6, sample_rate=1.0, steps=1000, delta=1e-9)
 
 
 # -- PrivacyAccountant --------------------------------------------------------------------
@@ -258,7 +284,9 @@ def test_accountant_stepping_k_times_equals_k_steps():
         accountant.step(noise_multiplier=1.1, sample_rate=0.02)
 
     assert accountant.steps == 250
-    assert accountant.epsilon(DELTA) == pytest.approx(epsilon(1.1, 0.02, 250, DELTA), rel=1e-12)
+    assert accountant.epsilon(DELTA) == pytest.approx(
+        epsilon(noise_multiplier=1.1, sample_rate=0.02, steps=250, delta=DELTA), rel=1e-12
+    )
 
 
 def test_accountant_heterogeneous_steps_add_rdp_curves():
@@ -266,7 +294,9 @@ def test_accountant_heterogeneous_steps_add_rdp_curves():
     accountant.step(noise_multiplier=2.0, sample_rate=1.0, steps=5)
     accountant.step(noise_multiplier=0.9, sample_rate=0.01, steps=300)
 
-    total = rdp(2.0, 1.0, 5) + rdp(0.9, 0.01, 300)
+    total = rdp(noise_multiplier=2.0, sample_rate=1.0, steps=5) + rdp(
+        noise_multiplier=0.9, sample_rate=0.01, steps=300
+    )
     np.testing.assert_allclose(accountant.rdp, total, rtol=1e-12)
     assert accountant.epsilon(DELTA) == pytest.approx(rdp_to_epsilon(total, DELTA), rel=1e-12)
     assert accountant.history == [(2.0, 1.0, 5), (0.9, 0.01, 300)]
@@ -354,8 +384,8 @@ def test_a_vanishing_noise_never_reads_as_perfect_privacy(sigma, q):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        eps = epsilon(sigma, q, 100, DELTA)
-        curve = rdp(sigma, q, 100)
+        eps = epsilon(noise_multiplier=sigma, sample_rate=q, steps=100, delta=DELTA)
+        curve = rdp(noise_multiplier=sigma, sample_rate=q, steps=100)
     assert eps > 1e100
     assert not np.isnan(curve).any()
 
@@ -368,9 +398,14 @@ def test_rdp_to_epsilon_refuses_a_nan_curve():
 @pytest.mark.parametrize("tol", [1e-300, 1e-17, 5e-324])
 def test_noise_search_ends_for_a_tolerance_below_float_resolution(tol):
     # Regression (issue 14): tol=1e-300 looped for ever (1 + tol == 1).
-    sigma = noise_multiplier_for(2.0, 0.01, 1000, DELTA, tol=tol)
-    assert epsilon(sigma, 0.01, 1000, DELTA) <= 2.0
-    assert epsilon(sigma * (1 - 1e-14), 0.01, 1000, DELTA) > 2.0
+    sigma = noise_multiplier_for(
+        target_epsilon=2.0, sample_rate=0.01, steps=1000, delta=DELTA, tol=tol
+    )
+    assert epsilon(noise_multiplier=sigma, sample_rate=0.01, steps=1000, delta=DELTA) <= 2.0
+    assert (
+        epsilon(noise_multiplier=sigma * (1 - 1e-14), sample_rate=0.01, steps=1000, delta=DELTA)
+        > 2.0
+    )
 
 
 def test_pld_at_small_noise_coarsens_its_grid_and_stays_a_tight_upper_bound():
@@ -379,20 +414,26 @@ def test_pld_at_small_noise_coarsens_its_grid_and_stays_a_tight_upper_bound():
     from fedlab.privacy.accounting import _pld_epsilon
 
     _pld_epsilon.cache_clear()
-    coarse = epsilon(0.05, 0.5, 3, DELTA, method="pld")
+    coarse = epsilon(noise_multiplier=0.05, sample_rate=0.5, steps=3, delta=DELTA, method="pld")
     fine = PLDAccountant(value_discretization_interval=1e-3)
-    fine.compose(dp_accounting.SelfComposedDpEvent(
-        dp_accounting.PoissonSampledDpEvent(0.5, dp_accounting.GaussianDpEvent(0.05)), 3))
+    fine.compose(
+        dp_accounting.SelfComposedDpEvent(
+            dp_accounting.PoissonSampledDpEvent(0.5, dp_accounting.GaussianDpEvent(0.05)), 3
+        )
+    )
     reference = fine.get_epsilon(DELTA)
     assert reference <= coarse <= reference * (1 + 1e-3)
-    assert coarse < epsilon(0.05, 0.5, 3, DELTA)  # still tighter than RDP
+    assert coarse < epsilon(
+        noise_multiplier=0.05, sample_rate=0.5, steps=3, delta=DELTA
+    )  # still tighter than RDP
 
 
-@pytest.mark.parametrize("sigma, q, steps", [(1e-4, 0.01, 10), (1e-200, 0.01, 10),
-                                             (1e-3, 1.0, 10**7)])
+@pytest.mark.parametrize(
+    "sigma, q, steps", [(1e-4, 0.01, 10), (1e-200, 0.01, 10), (1e-3, 1.0, 10**7)]
+)
 def test_pld_refuses_noise_it_cannot_grid(sigma, q, steps):
     with pytest.raises(ValueError, match="method='rdp'"):
-        epsilon(sigma, q, steps, DELTA, method="pld")
+        epsilon(noise_multiplier=sigma, sample_rate=q, steps=steps, delta=DELTA, method="pld")
     accountant = PrivacyAccountant()
     accountant.step(noise_multiplier=sigma, sample_rate=q, steps=steps)
     with pytest.raises(ValueError, match="method='rdp'"):

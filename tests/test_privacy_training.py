@@ -115,7 +115,9 @@ def test_dp_sgd_counts_steps_and_epsilon_like_the_accountant():
                     steps=10, accountant=acc, random_state=1)
 
     assert acc.steps == 40
-    assert acc.epsilon(DELTA) == pytest.approx(privacy.epsilon(1.1, 0.1, 40, DELTA))
+    assert acc.epsilon(DELTA) == pytest.approx(
+        privacy.epsilon(noise_multiplier=1.1, sample_rate=0.1, steps=40, delta=DELTA)
+    )
 
 
 def test_dp_sgd_is_reproducible_with_a_seed():
@@ -126,16 +128,19 @@ def test_dp_sgd_is_reproducible_with_a_seed():
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    (dict(noise_multiplier=-1.0), ValueError, "noise_multiplier must be a finite number >= 0"),
-    (dict(clip_norm=0.0), ValueError, "clip_norm must be a finite number > 0, got 0"),
-    (dict(sample_rate=0.1, batch_size=10), ValueError, "give sample_rate or batch_size"),
-    (dict(steps=5, epochs=1), ValueError, "give steps or epochs"),
-    (dict(sample_rate=1.5), ValueError, r"sample_rate must be in \(0, 1\], got 1.5"),
-    (dict(steps=0), ValueError, "steps must be >= 1, got 0"),
-    (dict(theta=np.zeros(3)), ValueError, r"theta must have shape \(4,\)"),
-    (dict(accountant="acc"), TypeError, "accountant must be a PrivacyAccountant"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(noise_multiplier=-1.0), ValueError, "noise_multiplier must be a finite number >= 0"),
+        (dict(clip_norm=0.0), ValueError, "clip_norm must be a finite number > 0, got 0"),
+        (dict(sample_rate=0.1, batch_size=10), ValueError, "give sample_rate or batch_size"),
+        (dict(steps=5, epochs=1), ValueError, "give steps or epochs"),
+        (dict(sample_rate=1.5), ValueError, r"sample_rate must be in \(0, 1\], got 1.5"),
+        (dict(steps=0), ValueError, "steps must be >= 1, got 0"),
+        (dict(theta=np.zeros(3)), ValueError, r"theta must have shape \(4,\)"),
+        (dict(accountant="acc"), TypeError, "accountant must be a PrivacyAccountant"),
+    ],
+)
 def test_dp_sgd_rejects_bad_arguments(kwargs, error, message):
     X, y = _data(n=20)
     args = dict(theta=np.zeros(4), noise_multiplier=1.0, clip_norm=1.0)
@@ -146,17 +151,25 @@ def test_dp_sgd_rejects_bad_arguments(kwargs, error, message):
 
 def test_dp_sgd_clients_compose_every_local_step_of_every_round():
     X, y = _data(n=400)
-    clients = [DPSGDClient(X[:100], y[:100], noise_multiplier=1.0, clip_norm=1.0, name="a"),
-               DPSGDClient(X[100:], y[100:], noise_multiplier=1.0, clip_norm=1.0,
-                           sample_rate=0.1, name="b")]
+    clients = [
+        DPSGDClient(X[:100], y[:100], noise_multiplier=1.0, clip_norm=1.0, name="a"),
+        DPSGDClient(
+            X[100:], y[100:], noise_multiplier=1.0, clip_norm=1.0, sample_rate=0.1, name="b"
+        ),
+    ]
 
-    history = federated.run(clients, rounds=4, local_epochs=2, batch_size=20,
-                            test_sets={"all": (X, y)}, random_state=0)
+    history = federated.run(
+        clients, rounds=4, local_epochs=2, batch_size=20, test_sets={"all": (X, y)}, random_state=0
+    )
 
     assert clients[0].accountant.steps == 4 * 10  # 2 epochs at q = 20/100
     assert clients[1].accountant.steps == 4 * 20  # 2 epochs at its own q = 0.1
-    assert clients[0].epsilon() == pytest.approx(privacy.epsilon(1.0, 0.2, 40, DELTA))
-    assert clients[1].epsilon(1e-6) == pytest.approx(privacy.epsilon(1.0, 0.1, 80, 1e-6))
+    assert clients[0].epsilon() == pytest.approx(
+        privacy.epsilon(noise_multiplier=1.0, sample_rate=0.2, steps=40, delta=DELTA)
+    )
+    assert clients[1].epsilon(1e-6) == pytest.approx(
+        privacy.epsilon(noise_multiplier=1.0, sample_rate=0.1, steps=80, delta=1e-6)
+    )
     assert history.final.pooled["auc"] > 0.8
 
 
@@ -199,22 +212,30 @@ def test_dpfedavg_without_noise_or_clipping_is_the_fixed_denominator_mean():
 
 def test_dpfedavg_with_everyone_and_no_noise_is_fedavg_with_the_plain_mean():
     X, y = _data(n=300)
+
     def clients():
         return [Client(X[k::3], y[k::3], name=f"c{k}") for k in range(3)]
-    kwargs = dict(rounds=5, batch_size=None, lr=0.5, test_sets={"all": (X, y)},
-                  random_state=0)
 
-    private = federated.run(clients(), aggregate=DPFedAvg(noise_multiplier=0.0, clip_norm=1e9,
-                                                          sample_rate=1.0), **kwargs)
+    kwargs = dict(rounds=5, batch_size=None, lr=0.5, test_sets={"all": (X, y)}, random_state=0)
+
+    private = federated.run(
+        clients(),
+        aggregate=DPFedAvg(noise_multiplier=0.0, clip_norm=1e9, sample_rate=1.0),
+        **kwargs,
+    )
     plain = federated.run(clients(), aggregate="mean", **kwargs)
 
     np.testing.assert_allclose(private.params, plain.params, rtol=1e-10)
 
 
 @settings(max_examples=100, deadline=None)
-@given(vectors=hnp.arrays(np.float64, st.tuples(st.integers(1, 10), st.integers(1, 5)),
-                          elements=st.floats(-1e3, 1e3)),
-       clip_norm=st.floats(1e-3, 10.0), n_clients=st.integers(10, 100))
+@given(
+    vectors=hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 10), st.integers(1, 5)), elements=st.floats(-1e3, 1e3)
+    ),
+    clip_norm=st.floats(1e-3, 10.0),
+    n_clients=st.integers(10, 100),
+)
 def test_dpfedavg_bounds_each_clients_influence_by_the_clip(vectors, clip_norm, n_clients):
     strategy = DPFedAvg(noise_multiplier=0.0, clip_norm=clip_norm, sample_rate=0.1)
     strategy.select(n_clients, rng=np.random.default_rng(0))
@@ -263,11 +284,20 @@ def test_epsilon_in_the_history_is_the_accountants_after_each_round():
     clients = [Client(X[k::40], y[k::40], name=f"c{k}") for k in range(40)]
     strategy = DPFedAvg(noise_multiplier=1.2, clip_norm=0.5, sample_rate=0.25, n_params=4)
 
-    history = federated.run(clients, rounds=6, aggregate=strategy, batch_size=None,
-                            test_sets={"all": (X, y)}, random_state=0)
+    history = federated.run(
+        clients,
+        rounds=6,
+        aggregate=strategy,
+        batch_size=None,
+        test_sets={"all": (X, y)},
+        random_state=0,
+    )
 
     assert np.isnan(history.epsilons[0]) or history.epsilons[0] == 0
-    expected = [privacy.epsilon(1.2, 0.25, t, DELTA) for t in range(1, 7)]
+    expected = [
+        privacy.epsilon(noise_multiplier=1.2, sample_rate=0.25, steps=t, delta=DELTA)
+        for t in range(1, 7)
+    ]
     np.testing.assert_allclose(history.epsilons[1:], expected, rtol=1e-12)
 
 
@@ -279,8 +309,7 @@ def test_the_summation_can_be_replaced_for_secure_aggregation():
             calls.append((vectors.copy(), noise_std))
             return vectors.sum(axis=0) + 1.0  # pretend noise
 
-    strategy = DPFedAvg(noise_multiplier=2.0, clip_norm=1.0, sample_rate=0.5,
-                        summation=Recorder())
+    strategy = DPFedAvg(noise_multiplier=2.0, clip_norm=1.0, sample_rate=0.5, summation=Recorder())
     strategy.select(4, rng=np.random.default_rng(0))
 
     direction = strategy.combine(_updates([[3.0, 4.0], [0.3, 0.4]]))
@@ -293,18 +322,26 @@ def test_the_summation_can_be_replaced_for_secure_aggregation():
 
 def test_for_epsilon_meets_the_budget():
     strategy = DPFedAvg.for_epsilon(1.0, rounds=30, clip_norm=0.5, sample_rate=0.05)
-    assert privacy.epsilon(strategy.noise_multiplier, 0.05, 30, DELTA) <= 1.0
+    assert (
+        privacy.epsilon(
+            noise_multiplier=strategy.noise_multiplier, sample_rate=0.05, steps=30, delta=DELTA
+        )
+        <= 1.0
+    )
     assert strategy.clip_norm == 0.5
 
 
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    (dict(noise_multiplier=-0.5), ValueError, "noise_multiplier must be a finite number >= 0"),
-    (dict(clip_norm=0), ValueError, "clip_norm must be a finite number > 0, got 0"),
-    (dict(sample_rate=0.0), ValueError, r"sample_rate must be in \(0, 1\], got 0.0"),
-    (dict(delta=1.0), ValueError, r"delta must be in \(0, 1\), got 1.0"),
-    (dict(summation="secagg"), TypeError, "summation must be None or callable"),
-    (dict(n_params=0), ValueError, "n_params must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (dict(noise_multiplier=-0.5), ValueError, "noise_multiplier must be a finite number >= 0"),
+        (dict(clip_norm=0), ValueError, "clip_norm must be a finite number > 0, got 0"),
+        (dict(sample_rate=0.0), ValueError, r"sample_rate must be in \(0, 1\], got 0.0"),
+        (dict(delta=1.0), ValueError, r"delta must be in \(0, 1\), got 1.0"),
+        (dict(summation="secagg"), TypeError, "summation must be None or callable"),
+        (dict(n_params=0), ValueError, "n_params must be >= 1, got 0"),
+    ],
+)
 def test_dpfedavg_rejects_bad_arguments(kwargs, error, message):
     args = dict(noise_multiplier=1.0, clip_norm=1.0, sample_rate=0.1)
     args.update(kwargs)
@@ -327,8 +364,7 @@ def test_history_records_the_largest_record_level_epsilon_of_the_hospitals():
     from fedlab.privacy import DPSGDClient
 
     hospitals = data.load_hospitals()[:3]
-    clients = [DPSGDClient.from_hospital(h, noise_multiplier=1.0, clip_norm=1.0)
-               for h in hospitals]
+    clients = [DPSGDClient.from_hospital(h, noise_multiplier=1.0, clip_norm=1.0) for h in hospitals]
     history = federated.run(clients, rounds=3, test_sets=hospitals, random_state=0)
     spent = [c.epsilon() for c in clients]
     assert np.isnan(history.epsilons[0])
@@ -343,8 +379,16 @@ def test_dp_sgd_refuses_a_non_finite_record_before_spending_privacy(bad):
     X[17, 1] = bad
     accountant = privacy.PrivacyAccountant()
     with pytest.raises(ValueError, match="record 17"):
-        dp_sgd(np.zeros(4), X, y, noise_multiplier=1.0, clip_norm=1.0, steps=5,
-               accountant=accountant, random_state=0)
+        dp_sgd(
+            np.zeros(4),
+            X,
+            y,
+            noise_multiplier=1.0,
+            clip_norm=1.0,
+            steps=5,
+            accountant=accountant,
+            random_state=0,
+        )
     assert accountant.steps == 0
 
 

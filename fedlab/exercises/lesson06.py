@@ -118,7 +118,8 @@ q2 = FunctionExercise(
 # q3: epsilon of one Gaussian release, by hand ---------------------------------------------
 def _epsilon_of_one_release(sigma, delta, orders):
     """fedlab's accountant for one Gaussian release (no subsampling, one step)."""
-    return privacy.epsilon(sigma, 1.0, 1, delta, orders=orders)
+    return privacy.epsilon(noise_multiplier=sigma, sample_rate=1.0, steps=1, delta=delta,
+                           orders=orders)
 
 
 def _q3_mistake(rdp, convert, pick=np.min):
@@ -189,26 +190,31 @@ def _q4_cases(rng):
     return cases
 
 
+def _sigma(target_epsilon, sample_rate, steps, delta):
+    return noise_multiplier_for(target_epsilon=target_epsilon, sample_rate=sample_rate,
+                                steps=steps, delta=delta)
+
+
 q4 = FunctionExercise(
     "the least noise that meets a privacy budget",
-    reference=noise_multiplier_for,  # (target_epsilon, sample_rate, steps, delta)
+    reference=lambda eps, q, rounds, delta: _sigma(eps, q, rounds, delta),
     cases=_q4_cases,
     rtol=5e-3,  # a learner's own bisection stops at some tolerance too
     describe=lambda a: (f"target_epsilon={a[0]:g}, sample_rate={a[1]:g}, rounds={a[2]}, "
                         f"delta={a[3]:g}"),
     mistakes=[
-        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, 1.0, rounds, delta),
+        Mistake(lambda eps, q, rounds, delta: _sigma(eps, 1.0, rounds, delta),
                 "that is the noise without subsampling (sample rate 1): each client takes "
                 "part in a round only with probability `sample_rate`, which amplifies "
                 "privacy; pass it to the accountant"),
-        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, q, 1, delta),
+        Mistake(lambda eps, q, rounds, delta: _sigma(eps, q, 1, delta),
                 "that noise meets the budget for one round only: the budget must cover every "
                 "round (steps=rounds)"),
-        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps / rounds, q, 1, delta),
+        Mistake(lambda eps, q, rounds, delta: _sigma(eps / rounds, q, 1, delta),
                 "you split the budget evenly over the rounds (basic composition): the "
                 "accountant composes the rounds much more tightly; give it all the rounds "
                 "as steps and the whole budget"),
-        Mistake(lambda eps, q, rounds, delta: noise_multiplier_for(eps, q, round(rounds / q),
+        Mistake(lambda eps, q, rounds, delta: _sigma(eps, q, round(rounds / q),
                                                                    delta),
                 "you counted 1 / sample_rate steps per round, as for the epochs of DP-SGD; in "
                 "DP-FedAvg a round is one step of the accountant (each client is sampled "

@@ -192,7 +192,8 @@ class FederatedKMeans:
         if noise > 0:
             from fedlab.privacy import epsilon
 
-            self.epsilon_ = epsilon(noise, 1.0, self.n_iter_ + 1, self.delta)
+            self.epsilon_ = epsilon(noise_multiplier=noise, sample_rate=1.0,
+                                    steps=self.n_iter_ + 1, delta=self.delta)
         else:
             self.epsilon_ = math.inf
         return self

@@ -56,7 +56,7 @@ _METHODS = ("rdp", "pld")
 _MAX_NOISE = 1e6
 
 
-def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method="rdp"):
+def epsilon(*, noise_multiplier, sample_rate, steps, delta, orders=None, method="rdp"):
     """Epsilon of the Poisson-subsampled Gaussian mechanism composed ``steps`` times.
 
     Parameters
@@ -115,11 +115,12 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
 
     Examples
     --------
-    >>> round(epsilon(1.0, 0.01, 1000, 1e-5), 2)
+    >>> round(epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5), 2)
     2.1
-    >>> epsilon(0.0, 0.01, 1000, 1e-5)
+    >>> epsilon(noise_multiplier=0.0, sample_rate=0.01, steps=1000, delta=1e-5)
     inf
-    >>> epsilon(1.0, 0.01, 1000, 1e-5, method="pld") < epsilon(1.0, 0.01, 1000, 1e-5)
+    >>> setting = dict(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5)
+    >>> epsilon(**setting, method="pld") < epsilon(**setting)
     True
     """
     noise_multiplier = check_noise_multiplier(noise_multiplier)
@@ -137,9 +138,8 @@ def epsilon(noise_multiplier, sample_rate, steps, delta, *, orders=None, method=
     return rdp_to_epsilon(curve, delta, orders=orders)
 
 
-def noise_multiplier_for(
-    target_epsilon, sample_rate, steps, delta, *, orders=None, method="rdp", tol=1e-4
-):
+def noise_multiplier_for(*, target_epsilon, sample_rate, steps, delta, orders=None,
+                         method="rdp", tol=1e-4):
     """Smallest noise multiplier whose epsilon is at most ``target_epsilon``.
 
     Parameters
@@ -173,10 +173,11 @@ def noise_multiplier_for(
 
     Examples
     --------
-    >>> sigma = noise_multiplier_for(2.0, 0.01, 1000, 1e-5)
+    >>> sigma = noise_multiplier_for(target_epsilon=2.0, sample_rate=0.01, steps=1000,
+    ...                              delta=1e-5)
     >>> round(sigma, 3)
     1.022
-    >>> epsilon(sigma, 0.01, 1000, 1e-5) <= 2.0
+    >>> epsilon(noise_multiplier=sigma, sample_rate=0.01, steps=1000, delta=1e-5) <= 2.0
     True
     """
     if not isinstance(target_epsilon, numbers.Real) or not 0 < target_epsilon < math.inf:
@@ -185,7 +186,8 @@ def noise_multiplier_for(
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
 
     def eps(sigma):
-        return epsilon(sigma, sample_rate, steps, delta, orders=orders, method=method)
+        return epsilon(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps,
+                       delta=delta, orders=orders, method=method)
 
     eps(1.0)  # validates every argument before the search starts
     lo, hi = 0.5, 1.0
@@ -237,7 +239,8 @@ class PrivacyAccountant:
     ...     acc.step(noise_multiplier=1.0, sample_rate=0.01, steps=100)
     >>> acc.steps
     1000
-    >>> acc.epsilon(1e-5) == epsilon(1.0, 0.01, 1000, 1e-5)
+    >>> acc.epsilon(1e-5) == epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000,
+    ...                              delta=1e-5)
     True
     """
 

@@ -76,8 +76,8 @@ class DPFedAvg(Strategy):
     client still releases the noise, as the analysis assumes. With ``K`` clients the
     noise on the average shrinks like ``sigma C / (q K)``: client-level DP needs many
     clients. Each round is the sampled Gaussian mechanism, composed by the RDP
-    accountant: after ``T`` rounds epsilon is ``fedlab.privacy.epsilon(sigma, q, T,
-    delta)``.
+    accountant: after ``T`` rounds epsilon is
+    ``fedlab.privacy.epsilon(noise_multiplier=sigma, sample_rate=q, steps=T, delta=delta)``.
 
     References
     ----------
@@ -131,7 +131,8 @@ class DPFedAvg(Strategy):
         >>> round(dp.noise_multiplier, 3)
         1.89
         """
-        sigma = noise_multiplier_for(target_epsilon, sample_rate, rounds, delta)
+        sigma = noise_multiplier_for(target_epsilon=target_epsilon, sample_rate=sample_rate,
+                                     steps=rounds, delta=delta)
         return cls(noise_multiplier=sigma, clip_norm=clip_norm, sample_rate=sample_rate,
                    delta=delta, **kwargs)
 

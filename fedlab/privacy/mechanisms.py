@@ -202,7 +202,8 @@ def gaussian_epsilon(noise_multiplier, delta):
     >>> round(gaussian_epsilon(1.0, 1e-5), 3)
     4.377
     >>> from fedlab.privacy import epsilon
-    >>> gaussian_epsilon(1.0, 1e-5) < epsilon(1.0, 1.0, 1, 1e-5)  # RDP is looser
+    >>> rdp_bound = epsilon(noise_multiplier=1.0, sample_rate=1.0, steps=1, delta=1e-5)
+    >>> gaussian_epsilon(1.0, 1e-5) < rdp_bound  # RDP is looser
     True
     """
     sigma = check_noise_multiplier(noise_multiplier)

@@ -26,7 +26,7 @@ _FRAC_TERMS = 128  # terms of the fractional-order series beyond ceil(alpha)
 _EULER_LEVELS = 8  # rounds of averaging of its alternating tail
 
 
-def rdp(noise_multiplier, sample_rate, steps, orders=None):
+def rdp(*, noise_multiplier, sample_rate, steps, orders=None):
     """RDP curve of the Poisson-subsampled Gaussian mechanism run ``steps`` times.
 
     Parameters
@@ -77,9 +77,10 @@ def rdp(noise_multiplier, sample_rate, steps, orders=None):
 
     Examples
     --------
-    >>> rdp(2.0, 1.0, 1, orders=[2, 4])  # full-batch Gaussian: alpha / (2 sigma^2)
+    >>> # full-batch Gaussian: alpha / (2 sigma^2)
+    >>> rdp(noise_multiplier=2.0, sample_rate=1.0, steps=1, orders=[2, 4])
     array([0.25, 0.5 ])
-    >>> curve = rdp(1.0, 0.01, 1000)
+    >>> curve = rdp(noise_multiplier=1.0, sample_rate=0.01, steps=1000)
     >>> bool(np.all(np.diff(curve) >= 0))  # RDP grows with the order
     True
     """
@@ -139,8 +140,10 @@ def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
             f"rdp_curve must have one value per order ({orders.size}), got shape {r.shape}"
         )
     if np.isnan(r).any() or (r < 0).any():
-        raise ValueError("rdp_curve must hold numbers >= 0 (inf allowed), got "
-                         f"{r[np.isnan(r) | (r < 0)][0]!r}; a NaN would read as epsilon 0")
+        raise ValueError(
+            "rdp_curve must hold numbers >= 0 (inf allowed), got "
+            f"{r[np.isnan(r) | (r < 0)][0]!r}; a NaN would read as epsilon 0"
+        )
     with np.errstate(invalid="ignore", over="ignore"):
         eps = r + np.log1p(-1 / orders) - (math.log(delta) + np.log(orders)) / (orders - 1)
         eps = np.where(delta**2 + np.expm1(-r) > 0, 0.0, eps)
@@ -169,8 +172,10 @@ def check_delta(value):
 
 
 def check_steps(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        float(value).is_integer() and value >= 1
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (float(value).is_integer() and value >= 1)
     ):
         raise ValueError(f"steps must be an integer >= 1, got {value!r}")
     return int(value)
@@ -220,8 +225,11 @@ def _log_a_int(q, sigma, alpha):
     i = np.arange(2, alpha + 1)
     y = (i * i - i) / (2 * sigma**2)
     log_terms = (
-        _log_comb(alpha, i) + i * math.log(q) + (alpha - i) * math.log1p(-q)
-        + y + np.log(-np.expm1(-y))  # log(exp(y) - 1), stable for small and large y
+        _log_comb(alpha, i)
+        + i * math.log(q)
+        + (alpha - i) * math.log1p(-q)
+        + y
+        + np.log(-np.expm1(-y))  # log(exp(y) - 1), stable for small and large y
     )
     top = log_terms.max()
     log_a_minus_1 = top + math.log(np.exp(log_terms - top).sum())
@@ -237,16 +245,22 @@ def _log_a_frac(q, sigma, alphas):
     log_coef = _log_comb(a, i)
     sign = special.gammasgn(a - i + 1)  # sign of C(alpha, i): alternates once i > alpha
     log_s0 = (
-        log_coef + i * math.log(q) + j * math.log1p(-q) + (i * i - i) / (2 * sigma**2)
+        log_coef
+        + i * math.log(q)
+        + j * math.log1p(-q)
+        + (i * i - i) / (2 * sigma**2)
         + special.log_ndtr((z0 - i) / sigma)
     )
     log_s1 = (
-        log_coef + j * math.log(q) + i * math.log1p(-q) + (j * j - j) / (2 * sigma**2)
+        log_coef
+        + j * math.log(q)
+        + i * math.log1p(-q)
+        + (j * j - j) / (2 * sigma**2)
         + special.log_ndtr((j - z0) / sigma)
     )
     log_t = np.logaddexp(log_s0, log_s1)
     top = log_t.max(axis=1, keepdims=True)
-    partial = np.cumsum(sign * np.exp(log_t - top), axis=1)[:, -(_EULER_LEVELS + 1):]
+    partial = np.cumsum(sign * np.exp(log_t - top), axis=1)[:, -(_EULER_LEVELS + 1) :]
     for _ in range(_EULER_LEVELS):  # Euler: average consecutive partial sums
         partial = 0.5 * (partial[:, :-1] + partial[:, 1:])
     return top[:, 0] + np.log(partial[:, 0])
