@@ -27,27 +27,27 @@ bounds = st.floats(1e-3, 1e3)
 
 
 @settings(max_examples=200, deadline=None)
-@given(vectors=matrices, max_norm=bounds)
-def test_clipped_norms_never_exceed_the_bound(vectors, max_norm):
-    clipped = clip_by_l2_norm(vectors, max_norm)
+@given(vectors=matrices, clip_norm=bounds)
+def test_clipped_norms_never_exceed_the_bound(vectors, clip_norm):
+    clipped = clip_by_l2_norm(vectors, clip_norm)
 
     norms = np.linalg.norm(clipped, axis=1)
-    assert np.all(norms <= max_norm * (1 + 1e-12))
+    assert np.all(norms <= clip_norm * (1 + 1e-12))
 
 
 @settings(max_examples=200, deadline=None)
-@given(vectors=matrices, max_norm=bounds)
-def test_clipping_keeps_short_rows_and_directions(vectors, max_norm):
-    clipped, norms = clip_by_l2_norm(vectors, max_norm, return_norms=True)
+@given(vectors=matrices, clip_norm=bounds)
+def test_clipping_keeps_short_rows_and_directions(vectors, clip_norm):
+    clipped, norms = clip_by_l2_norm(vectors, clip_norm, return_norms=True)
 
     np.testing.assert_allclose(norms, np.linalg.norm(vectors, axis=1))
-    short = norms <= max_norm
+    short = norms <= clip_norm
     np.testing.assert_array_equal(clipped[short], vectors[short])
     # every row is the original times a factor in (0, 1]: same direction
-    scale = np.minimum(1.0, max_norm / np.maximum(norms, 1e-300))
+    scale = np.minimum(1.0, clip_norm / np.maximum(norms, 1e-300))
     np.testing.assert_allclose(clipped, vectors * scale[:, None], rtol=1e-12, atol=1e-300)
-    long = norms > max_norm
-    np.testing.assert_allclose(np.linalg.norm(clipped[long], axis=1), max_norm, rtol=1e-12)
+    long = norms > clip_norm
+    np.testing.assert_allclose(np.linalg.norm(clipped[long], axis=1), clip_norm, rtol=1e-12)
 
 
 def test_clip_one_vector_and_the_zero_vector():
@@ -67,17 +67,17 @@ def test_clip_does_not_modify_its_input():
 
 
 @pytest.mark.parametrize(
-    ("vectors", "max_norm", "message"),
+    ("vectors", "clip_norm", "message"),
     [
-        ([1.0, 2.0], 0, r"max_norm must be a finite number > 0, got 0"),
-        ([1.0, 2.0], -1.5, r"max_norm must be a finite number > 0, got -1.5"),
-        ([1.0, 2.0], float("nan"), r"max_norm must be a finite number > 0, got nan"),
+        ([1.0, 2.0], 0, r"clip_norm must be a finite number > 0, got 0"),
+        ([1.0, 2.0], -1.5, r"clip_norm must be a finite number > 0, got -1.5"),
+        ([1.0, 2.0], float("nan"), r"clip_norm must be a finite number > 0, got nan"),
         (np.zeros((2, 2, 2)), 1.0, r"vectors must be 1-D .* or 2-D .*, got shape \(2, 2, 2\)"),
     ],
 )
-def test_clip_rejects_bad_arguments(vectors, max_norm, message):
+def test_clip_rejects_bad_arguments(vectors, clip_norm, message):
     with pytest.raises(ValueError, match=message):
-        clip_by_l2_norm(vectors, max_norm)
+        clip_by_l2_norm(vectors, clip_norm)
 
 
 # -- Gaussian noise -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from .mechanisms import (
     clip_by_l2_norm,
     gaussian_epsilon,
     gaussian_mechanism,
+    noisy_clipped_sum,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "add_gaussian_noise",
     "classic_gaussian_sigma",
     "clip_by_l2_norm",
+    "noisy_clipped_sum",
     "dp_sgd",
     "epsilon",
     "gaussian_epsilon",

@@ -15,7 +15,7 @@ from fedlab.federated.messages import Updates
 from fedlab.federated.strategy import Strategy
 
 from .accounting import PrivacyAccountant, noise_multiplier_for
-from .mechanisms import clip_by_l2_norm
+from .mechanisms import clip_by_l2_norm, noisy_clipped_sum
 from .renyi import check_delta, check_noise_multiplier, check_sample_rate
 
 __all__ = ["DPFedAvg"]
@@ -215,14 +215,17 @@ class DPFedAvg(Strategy):
             raise ValueError(f"vectors must be 2-D of shape (n_updates, n_params), got shape "
                              f"{vectors.shape}")
         d = self._dimension(vectors.shape[1] or None)
-        if len(vectors):
-            vectors, self.last_norms = clip_by_l2_norm(vectors, self.clip_norm,
-                                                       return_norms=True)
-        else:
-            self.last_norms = np.zeros(0)
+        vectors = vectors.reshape(len(vectors), d)
         if self.summation is None:
-            total = vectors.sum(axis=0) + rng.normal(0.0, self.noise_std, size=d)
-        else:
+            total, self.last_norms = noisy_clipped_sum(vectors, self.clip_norm,
+                                                       self.noise_std, rng=rng,
+                                                       return_norms=True)
+        else:  # each client clips its own update; the summation adds the noise
+            if len(vectors):
+                vectors, self.last_norms = clip_by_l2_norm(vectors, self.clip_norm,
+                                                           return_norms=True)
+            else:
+                self.last_norms = np.zeros(0)
             total = np.asarray(self.summation(vectors, noise_std=self.noise_std,
                                               bound=self.clip_norm, rng=rng), dtype=float)
             if total.shape != (d,):

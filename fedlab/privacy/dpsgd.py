@@ -17,7 +17,7 @@ from fedlab.federated.client import Client
 from fedlab.federated.messages import Update
 
 from .accounting import PrivacyAccountant
-from .mechanisms import clip_by_l2_norm
+from .mechanisms import noisy_clipped_sum
 from .renyi import check_delta, check_noise_multiplier, check_sample_rate
 
 __all__ = ["dp_sgd", "DPSGDClient"]
@@ -128,11 +128,9 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     penalty[-1] = 0.0
     for _ in range(steps):
         batch = np.flatnonzero(rng.random(n) < q)  # Poisson sampling
-        total = np.zeros_like(theta)
-        if batch.size:
-            per_record = model.per_example_gradients(theta, X[batch], y[batch])
-            total = clip_by_l2_norm(per_record, clip_norm).sum(axis=0)
-        noisy = total + rng.normal(0.0, sigma * clip_norm, size=theta.shape)
+        per_record = model.per_example_gradients(theta, X[batch], y[batch]) if batch.size \
+            else np.zeros((0, len(theta)))
+        noisy = noisy_clipped_sum(per_record, clip_norm, sigma * clip_norm, rng=rng)
         theta -= lr * (noisy / (q * n) + penalty * theta)
     accountant.step(noise_multiplier=sigma, sample_rate=q, steps=steps)
     return theta, accountant
@@ -241,11 +239,10 @@ class DPSGDClient(Client):
     def gradient(self, params, *, l2=0.0, random_state=None):
         """FedSGD with DP: the clipped, noised mean gradient over all records (``q = 1``)."""
         X = self._records()
-        per_record = clip_by_l2_norm(model.per_example_gradients(params, X, self._y),
-                                     self.clip_norm)
         rng = self._rng if random_state is None else check_rng(random_state)
-        noisy = per_record.sum(axis=0) + rng.normal(
-            0.0, self.noise_multiplier * self.clip_norm, size=per_record.shape[1])
+        noisy = noisy_clipped_sum(model.per_example_gradients(params, X, self._y),
+                                  self.clip_norm, self.noise_multiplier * self.clip_norm,
+                                  rng=rng)
         grad = noisy / self.n_samples
         grad[:-1] += l2 * np.asarray(params, dtype=float)[:-1]
         self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=1.0)

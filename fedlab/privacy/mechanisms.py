@@ -22,6 +22,7 @@ __all__ = [
     "add_gaussian_noise",
     "classic_gaussian_sigma",
     "clip_by_l2_norm",
+    "noisy_clipped_sum",
     "gaussian_epsilon",
     "gaussian_mechanism",
 ]
@@ -32,14 +33,14 @@ __all__ = [
 EXACT_MIN_NOISE = 1e-6
 
 
-def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
-    """Scale each vector down to L2 norm at most ``max_norm``; shorter ones are unchanged.
+def clip_by_l2_norm(vectors, clip_norm, *, return_norms=False):
+    """Scale each vector down to L2 norm at most ``clip_norm``; shorter ones are unchanged.
 
     Parameters
     ----------
     vectors : array-like of shape (n_features,) or (n_vectors, n_features)
         One vector, or one per row (e.g. per-example gradients, per-client updates).
-    max_norm : float
+    clip_norm : float
         The clipping bound ``C``, > 0.
     return_norms : bool, default=False
         Also return the norms before clipping (to see how many were clipped).
@@ -53,7 +54,7 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
     Raises
     ------
     ValueError
-        If ``max_norm`` is not a finite number > 0, ``vectors`` is not 1-D or 2-D, or a
+        If ``clip_norm`` is not a finite number > 0, ``vectors`` is not 1-D or 2-D, or a
         vector holds NaN or infinity (its norm would be NaN or infinite: clipping could not
         bound it, and the noisy sum would be NaN).
 
@@ -77,7 +78,7 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
     >>> float(norms)
     5.0
     """
-    max_norm = _check_positive(max_norm, "max_norm")
+    clip_norm = _check_positive(clip_norm, "clip_norm")
     arr = np.asarray(vectors, dtype=float)
     if arr.ndim not in (1, 2):
         raise ValueError(
@@ -89,10 +90,51 @@ def clip_by_l2_norm(vectors, max_norm, *, return_norms=False):
         where = "" if arr.ndim == 1 else f" (row {int(np.argmin(finite))})"
         raise ValueError(f"vectors must be finite to be clipped, got NaN or infinity{where}")
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
-    clipped = arr * (max_norm / np.maximum(norms, max_norm))
+    clipped = arr * (clip_norm / np.maximum(norms, clip_norm))
     if return_norms:
         return clipped, (float(norms[0]) if arr.ndim == 1 else norms[:, 0])
     return clipped
+
+
+def noisy_clipped_sum(vectors, clip_norm, noise_std, *, rng, return_norms=False):
+    """Clip each row to L2 norm ``clip_norm``, sum the rows, add ``N(0, noise_std^2)`` noise.
+
+    The one step that DP-SGD (per example) and DP-FedAvg (per client) share.
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n_vectors, n_params)
+        Possibly no rows: the noise is added to a zero sum all the same.
+    clip_norm : float
+        ``C``, > 0.
+    noise_std : float
+        Standard deviation of the noise on each coordinate of the sum (``sigma C``), >= 0.
+    rng : numpy.random.Generator
+    return_norms : bool, default=False
+        Also return the rows' norms before clipping.
+
+    Returns
+    -------
+    ndarray of shape (n_params,)
+        ``sum_i clip(v_i) + N(0, noise_std^2 I)``; with ``return_norms``, also the norms.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> noisy_clipped_sum([[3.0, 4.0], [0.3, 0.4]], 1.0, 0.0, rng=rng)
+    array([0.9, 1.2])
+    """
+    arr = np.asarray(vectors, dtype=float)
+    if arr.ndim != 2:
+        raise ValueError(f"vectors must be 2-D (n_vectors, n_params), got shape {arr.shape}")
+    if len(arr):
+        clipped, norms = clip_by_l2_norm(arr, clip_norm, return_norms=True)
+        total = clipped.sum(axis=0)
+    else:
+        _check_positive(clip_norm, "clip_norm")
+        total, norms = np.zeros(arr.shape[1]), np.zeros(0)
+    total = total + rng.normal(0.0, noise_std, size=arr.shape[1])
+    return (total, norms) if return_norms else total
 
 
 def gaussian_mechanism(value, *, sensitivity, noise_multiplier, random_state=None):
