@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from fedlab._validation import InvalidParameterError
+
 __all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder"]
 
 
@@ -46,27 +48,29 @@ def check_new_file(path, *, option, force=False, inputs=()):
     >>> check_new_file(folder, option="--json")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: --json ...: is a folder; give a file name inside it, e.g. .../metrics.json
+    fedlab._validation.InvalidParameterError: --json ...: is a folder; give a file name ...
     """
     path = _nonempty_path(path, option)
     if path.is_dir():
-        raise ValueError(f"{option} {path}: is a folder; give a file name inside it, "
+        raise InvalidParameterError(f"{option} {path}: is a folder; give a file name inside it, "
                          f"e.g. {path / 'metrics.json'}")
     parent = path.parent
     if not parent.exists():
-        raise ValueError(f"{option} {path}: the folder {parent} does not exist")
+        raise InvalidParameterError(f"{option} {path}: the folder {parent} does not exist")
     if not parent.is_dir():
-        raise ValueError(f"{option} {path}: {parent} is not a folder")
+        raise InvalidParameterError(f"{option} {path}: {parent} is not a folder")
     for source in inputs:
         if _same_file(path, source):
-            raise ValueError(f"{option} {path}: this file is an input of the command; "
+            raise InvalidParameterError(f"{option} {path}: this file is an input of the command; "
                              "choose another output file")
     if path.exists() or path.is_symlink():
         if not path.is_file():
-            raise ValueError(f"{option} {path}: exists and is not a regular file")
+            raise InvalidParameterError(f"{option} {path}: exists and is not a regular file")
         if not force:
-            raise ValueError(f"{option} {path}: the file already exists; fedlab replaces no "
-                             "existing file (pass --force to replace it)")
+            raise InvalidParameterError(
+                f"{option} {path}: the file already exists; fedlab replaces no "
+                "existing file (pass --force to replace it)"
+            )
     return path
 
 
@@ -83,16 +87,23 @@ def check_output_folder(folder, names, *, option, force=False):
     """
     folder = _nonempty_path(folder, option)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{option} {folder}: is a file, not a folder")
+        raise InvalidParameterError(f"{option} {folder}: is a file, not a folder")
     existing = [name for name in names if (folder / name).exists()]
     if existing and not force:
-        which = (f"{existing[0]} already exists" if len(existing) == 1 else
-                 f"{existing[0]} and {len(existing) - 1} more already exist")
-        raise ValueError(f"{option} {folder}: {which}; fedlab replaces no existing file "
-                         "(pass --force to replace them)")
+        which = (
+            f"{existing[0]} already exists"
+            if len(existing) == 1
+            else f"{existing[0]} and {len(existing) - 1} more already exist"
+        )
+        raise InvalidParameterError(
+            f"{option} {folder}: {which}; fedlab replaces no existing file "
+            "(pass --force to replace them)"
+        )
     for name in existing:
         if not (folder / name).is_file():
-            raise ValueError(f"{option} {folder / name}: exists and is not a regular file")
+            raise InvalidParameterError(
+                f"{option} {folder / name}: exists and is not a regular file"
+            )
     return folder
 
 
@@ -192,13 +203,14 @@ def _about(err, path):
 def _nonempty_path(path, option):
     text = os.fspath(path)
     if not text.strip():
-        raise ValueError(f"{option}: the path is empty; give a file or folder name")
+        raise InvalidParameterError(f"{option}: the path is empty; give a file or folder name")
     return Path(text)
 
 
 def _same_file(path, other):
     try:
         return Path(path).resolve() == Path(other).resolve() or (
-            Path(path).exists() and os.path.samefile(path, other))
+            Path(path).exists() and os.path.samefile(path, other)
+        )
     except OSError:
         return False

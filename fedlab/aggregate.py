@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 __all__ = ["weighted_mean", "coordinate_median", "trimmed_mean", "krum", "RULES"]
 
 
@@ -58,13 +60,13 @@ def weighted_mean(updates, weights=None):
         return stacked.mean(axis=0)
     w = np.asarray(weights, dtype=float)
     if w.shape != (len(stacked),):
-        raise ValueError(
+        raise InvalidParameterError(
             f"weights must have one entry per update ({len(stacked)}), got shape {w.shape}"
         )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"weights must be finite and >= 0, got {w.tolist()}")
+        raise InvalidParameterError(f"weights must be finite and >= 0, got {w.tolist()}")
     if not w.any():
-        raise ValueError("weights must not all be zero")
+        raise InvalidParameterError("weights must not all be zero")
     w = w / w.max()  # in (0, 1]: the sum below cannot overflow (1e308 + 1e308 would)
     return np.tensordot(w / w.sum(), stacked, axes=1)
 
@@ -90,7 +92,7 @@ def trimmed_mean(updates, weights=None, *, trim=0.2):
     """
     stacked = _stack(updates)
     if not 0 <= trim < 0.5:
-        raise ValueError(f"trim must be in [0, 0.5), got {trim}")
+        raise InvalidParameterError(f"trim must be in [0, 0.5), got {trim}")
     k = int(np.floor(trim * len(stacked)))
     ordered = np.sort(stacked, axis=0)
     return ordered[k:len(stacked) - k].mean(axis=0)
@@ -111,15 +113,16 @@ def krum(updates, weights=None, *, n_byzantine=1, multi=1):
     stacked = _stack(updates)
     n = len(stacked)
     if not 0 <= n_byzantine or n - n_byzantine - 2 < 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"krum needs n_clients - n_byzantine - 2 >= 1, got {n} clients and "
             f"n_byzantine={n_byzantine}"
         )
     if not 1 <= multi <= n:
-        raise ValueError(f"multi must be in [1, {n}] (the number of updates), got {multi}")
+        raise InvalidParameterError(f"multi must be in [1, {n}] (the number of updates), got "
+                                    f"{multi}")
     sq = np.sum((stacked[:, None, :] - stacked[None, :, :]) ** 2, axis=-1)
     k = n - n_byzantine - 2
-    scores = np.sort(sq, axis=1)[:, 1:k + 1].sum(axis=1)  # column 0 is the distance to itself
+    scores = np.sort(sq, axis=1)[:, 1 : k + 1].sum(axis=1)  # column 0 is the distance to itself
     best = np.argsort(scores, kind="stable")[:multi]
     return stacked[best].mean(axis=0)
 
@@ -140,11 +143,13 @@ def _stack(updates):
         stacked = np.asarray(updates, dtype=float)
     except ValueError as err:
         shapes = [np.shape(u) for u in updates]
-        raise ValueError(f"updates must all have the same shape, got shapes {shapes}") from err
+        raise InvalidParameterError(
+            f"updates must all have the same shape, got shapes {shapes}"
+        ) from err
     if stacked.ndim == 1:
         stacked = stacked[:, None]
     if stacked.ndim != 2 or len(stacked) == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             "updates must be a non-empty sequence of 1-D arrays of equal length, "
             f"got an array of shape {stacked.shape}"
         )

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedlab._validation import check_positive
+from fedlab._validation import InvalidParameterError, check_positive
 
 __all__ = ["CORRECT", "INCORRECT", "NOT_ATTEMPTED", "ERROR", "Grade", "grade_notebook",
            "grade_notebooks", "read_check", "check_out_path", "write_grades"]
@@ -180,10 +180,10 @@ def check_out_path(out, *, force=False):
     """Refuse an output file that exists (unless ``force``) or whose folder does not."""
     out = Path(out)
     if out.exists() and (not force or out.is_dir()):
-        raise ValueError(f"--out {out} already exists; add --force to overwrite it"
+        raise InvalidParameterError(f"--out {out} already exists; add --force to overwrite it"
                          if not out.is_dir() else f"--out {out} is a folder, not a file")
     if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        raise InvalidParameterError(f"--out {out}: the folder {out.parent} does not exist")
     return out
 
 
@@ -200,7 +200,8 @@ def write_grades(grades, out, *, force=False):
             writer.writerow(FIELDS)
             writer.writerows((g.notebook, g.exercise, g.outcome, g.message) for g in grades)
     except FileExistsError:  # created while the notebooks ran
-        raise ValueError(f"--out {out} already exists; add --force to overwrite it") from None
+        raise InvalidParameterError(
+            f"--out {out} already exists; add --force to overwrite it") from None
     return out
 
 
@@ -230,8 +231,11 @@ def _exercises(lesson):
         return []
     from fedlab.exercises._core import Exercise
 
-    names = [n for n in vars(module) if re.fullmatch(r"q\d+", n)
-             and isinstance(getattr(module, n), Exercise)]
+    names = [
+        n
+        for n in vars(module)
+        if re.fullmatch(r"q\d+", n) and isinstance(getattr(module, n), Exercise)
+    ]
     return sorted(names, key=lambda q: int(q[1:]))
 
 
@@ -250,7 +254,8 @@ def _lesson_from_name(name):
 
 def _all_rows(label, names, outcome, message):
     return [Grade(label, n, outcome, message) for n in names] or [
-        Grade(label, "", outcome, message)]
+        Grade(label, "", outcome, message)
+    ]
 
 
 def _first_line(err):
@@ -260,4 +265,4 @@ def _first_line(err):
 def _short(text, limit=300):
     """One line (a CSV cell a spreadsheet shows whole), at most ``limit`` characters."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from fedlab._validation import InvalidParameterError
 from fedlab.exercises._blocks import BLOCKS_FILE, exercise_blocks, lesson_key
 from fedlab.exercises._blocks import NOTICE as BLOCKS_NOTICE
 
@@ -90,10 +91,14 @@ def make_lesson(solution, *, source="solution"):
             cell.outputs = []
             cell.execution_count = None
         elif BEGIN in cell.source or END in cell.source:
-            raise ValueError(f"{source}, cell {index + 1}: solution markers are only allowed "
-                             f"in code cells, found one in a {cell.cell_type} cell")
-    lesson.metadata["fedlab"] = {"generated": NOTICE.format(source=source),
-                                 "content_hash": content_hash(lesson)}
+            raise InvalidParameterError(
+                f"{source}, cell {index + 1}: solution markers are only allowed "
+                f"in code cells, found one in a {cell.cell_type} cell"
+            )
+    lesson.metadata["fedlab"] = {
+        "generated": NOTICE.format(source=source),
+        "content_hash": content_hash(lesson),
+    }
     return lesson
 
 
@@ -136,8 +141,9 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None, for
             _write(item.target, text)
             written.append(item.target)
     if not every_solution_read:
-        problems.append(f"{blocks_file}: not updated, since not every solution notebook "
-                        "could be read")
+        problems.append(
+            f"{blocks_file}: not updated, since not every solution notebook could be read"
+        )
     elif _text(blocks_file) != _blocks_text(made):
         _write(blocks_file, _blocks_text(made))
         written.append(blocks_file)
@@ -159,28 +165,36 @@ def check_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None):
         return err.problems
     unreadable = bool(problems)
     for item in made:
-        if any(c.get("outputs") or c.get("execution_count") for c in item.solution.cells
-               if c.cell_type == "code"):
+        if any(
+            c.get("outputs") or c.get("execution_count")
+            for c in item.solution.cells
+            if c.cell_type == "code"
+        ):
             problems.append(f"{item.source}: has outputs; strip them before committing")
         if not item.target.exists():
             problems.append(f"{item.target}: missing; run `python -m fedlab lessons`")
         elif _text(item.target) != _dumps(item.lesson):
-            problems.append(f"{item.target}: differs from what {item.source.name} generates; "
-                            "run `python -m fedlab lessons`")
+            problems.append(
+                f"{item.target}: differs from what {item.source.name} generates; "
+                "run `python -m fedlab lessons`"
+            )
     expected = {path.name for path in _sources(solutions_dir)}
     for extra in sorted(lessons_dir.glob("*.ipynb")):
         if extra.name not in expected:
             problems.append(f"{extra}: has no solution notebook")
     if not unreadable and _text(blocks_file) != _blocks_text(made):
-        problems.append(f"{blocks_file}: differs from the solution notebooks' exercises; "
-                        "run `python -m fedlab lessons`")
+        problems.append(
+            f"{blocks_file}: differs from the solution notebooks' exercises; "
+            "run `python -m fedlab lessons`"
+        )
     return problems
 
 
 def learner_work(lesson):
     """Why ``lesson`` holds a learner's work (a reason string), or ``""`` if it does not."""
-    if any(c.get("outputs") or c.get("execution_count") for c in lesson.cells
-           if c.cell_type == "code"):
+    if any(
+        c.get("outputs") or c.get("execution_count") for c in lesson.cells if c.cell_type == "code"
+    ):
         return "it has outputs (it was run)"
     recorded = lesson.metadata.get("fedlab", {}).get("content_hash")
     if recorded != content_hash(lesson):
@@ -201,29 +215,47 @@ def _make_all(solutions_dir, lessons_dir):
     """Each readable solution made into its lesson, and one line for each that is not."""
     made, problems = [], []
     for source in _sources(solutions_dir):
-        relative = source.relative_to(solutions_dir.parent).as_posix() \
-            if source.is_relative_to(solutions_dir.parent) else source.name
+        relative = (
+            source.relative_to(solutions_dir.parent).as_posix()
+            if source.is_relative_to(solutions_dir.parent)
+            else source.name
+        )
         try:
             solution = _read(source)
             lesson = make_lesson(solution, source=relative)
-            blocks = exercise_blocks([c.source if c.cell_type == "code" else None
-                                      for c in solution.cells], where=relative)
+            blocks = exercise_blocks(
+                [c.source if c.cell_type == "code" else None for c in solution.cells],
+                where=relative,
+            )
         except ValueError as err:  # each names the file and what is wrong with it
             problems.append(str(err))
             continue
-        made.append(_Made(source, lessons_dir / source.name, solution, lesson,
-                          {"notebook": relative, "exercises": blocks}))
+        made.append(
+            _Made(
+                source,
+                lessons_dir / source.name,
+                solution,
+                lesson,
+                {"notebook": relative, "exercises": blocks},
+            )
+        )
     return made, problems
 
 
 def _sources(solutions_dir):
     if not solutions_dir.is_dir():
-        raise LessonError([f"{solutions_dir}: no such folder (the solution notebooks, "
-                           "NN-slug.ipynb, live there)"], bad_input=True)
+        raise LessonError(
+            [
+                f"{solutions_dir}: no such folder (the solution notebooks, "
+                "NN-slug.ipynb, live there)"
+            ],
+            bad_input=True,
+        )
     sources = sorted(solutions_dir.glob(NOTEBOOK_GLOB))
     if not sources:
-        raise LessonError([f"{solutions_dir}: holds no solution notebook (NN-slug.ipynb)"],
-                          bad_input=True)
+        raise LessonError(
+            [f"{solutions_dir}: holds no solution notebook (NN-slug.ipynb)"], bad_input=True
+        )
     return sources
 
 
@@ -232,23 +264,26 @@ def _read(path):
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as err:
-        raise ValueError(f"{path}: cannot be read ({err.strerror})") from None
+        raise InvalidParameterError(f"{path}: cannot be read ({err.strerror})") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a notebook (not UTF-8 text)") from None
+        raise InvalidParameterError(f"{path}: not a notebook (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not a notebook (invalid JSON, line {err.lineno} column "
-                         f"{err.colno}: {err.msg})") from None
+        raise InvalidParameterError(
+            f"{path}: not a notebook (invalid JSON, line {err.lineno} column "
+            f"{err.colno}: {err.msg})"
+        ) from None
     if not isinstance(data, dict) or not {"cells", "nbformat"} <= set(data):
-        raise ValueError(f"{path}: not a notebook (JSON without a notebook's cells and "
-                         "nbformat)") from None
+        raise InvalidParameterError(
+            f"{path}: not a notebook (JSON without a notebook's cells and nbformat)"
+        ) from None
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except Exception as err:  # nbformat raises many kinds; each is reported, with the file
         reason = str(err).strip().split("\n", 1)[0][:200]
-        raise ValueError(f"{path}: not a valid notebook ({reason})") from None
+        raise InvalidParameterError(f"{path}: not a valid notebook ({reason})") from None
     return notebook
 
 
@@ -265,10 +300,13 @@ def _write(path, text):
 
 
 def _blocks_text(made):
-    lessons = {lesson_key(item.source.name): item.blocks for item in made
-               if item.blocks["exercises"]}
-    return json.dumps({"generated": BLOCKS_NOTICE, "lessons": lessons}, indent=1,
-                      ensure_ascii=False) + "\n"
+    lessons = {
+        lesson_key(item.source.name): item.blocks for item in made if item.blocks["exercises"]
+    }
+    return (
+        json.dumps({"generated": BLOCKS_NOTICE, "lessons": lessons}, indent=1, ensure_ascii=False)
+        + "\n"
+    )
 
 
 def _strip_solutions(text, *, where):
@@ -277,19 +315,21 @@ def _strip_solutions(text, *, where):
         marker = line.strip()
         if marker == BEGIN:
             if inside is not None:
-                raise ValueError(f"{where}, line {number}: nested {BEGIN} (the one on line "
-                                 f"{inside} is not closed)")
+                raise InvalidParameterError(
+                    f"{where}, line {number}: nested {BEGIN} (the one on line "
+                    f"{inside} is not closed)"
+                )
             inside = number
-            indent = line[:len(line) - len(line.lstrip())]
+            indent = line[: len(line) - len(line.lstrip())]
             out.extend(indent + stub for stub in STUB)
         elif marker == END:
             if inside is None:
-                raise ValueError(f"{where}, line {number}: {END} without a {BEGIN}")
+                raise InvalidParameterError(f"{where}, line {number}: {END} without a {BEGIN}")
             inside = None
         elif inside is None:
             out.append(line)
     if inside is not None:
-        raise ValueError(f"{where}, line {inside}: {BEGIN} is never closed by {END}")
+        raise InvalidParameterError(f"{where}, line {inside}: {BEGIN} is never closed by {END}")
     return "\n".join(out)
 
 
@@ -298,6 +338,8 @@ def _dumps(notebook):
 
 
 def _paths(solutions_dir, lessons_dir, blocks_file):
-    return (Path(solutions_dir) if solutions_dir else ROOT / "solutions",
-            Path(lessons_dir) if lessons_dir else ROOT / "lessons",
-            Path(blocks_file) if blocks_file else BLOCKS_FILE)
+    return (
+        Path(solutions_dir) if solutions_dir else ROOT / "solutions",
+        Path(lessons_dir) if lessons_dir else ROOT / "lessons",
+        Path(blocks_file) if blocks_file else BLOCKS_FILE,
+    )

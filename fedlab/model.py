@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import check_choice, check_int, check_positive, check_rng, check_xy
+from fedlab._validation import (
+    InvalidParameterError,
+    check_choice,
+    check_int,
+    check_positive,
+    check_rng,
+    check_xy,
+)
 
 __all__ = [
     "sigmoid",
@@ -56,7 +63,7 @@ def init_params(n_features):
     array([0., 0., 0., 0.])
     """
     if int(n_features) != n_features or n_features < 1:
-        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+        raise InvalidParameterError(f"n_features must be a positive integer, got {n_features!r}")
     return np.zeros(int(n_features) + 1)
 
 
@@ -182,12 +189,13 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
     X, y = check_xy(X, y)
     check_positive(lr, "lr")
     if int(epochs) != epochs or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        raise InvalidParameterError(f"epochs must be a non-negative integer, got {epochs!r}")
     n = len(y)
     if batch_size is None:
         batch_size = n
     elif int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        raise InvalidParameterError(f"batch_size must be a positive integer or None, got "
+                                    f"{batch_size!r}")
     rng = check_rng(random_state)
     theta = np.array(theta, dtype=float)
     anchor = theta.copy() if anchor is None else np.asarray(anchor, dtype=float)
@@ -204,9 +212,9 @@ def sgd(theta, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0, anchor=
                 order = rng.permutation(n)
                 X_epoch, y_epoch = X1[order], y[order]  # shuffle once, then slice views
             for start in range(0, n, batch_size):
-                Xb = X_epoch[start:start + batch_size]
+                Xb = X_epoch[start : start + batch_size]
                 residual = _sigmoid_inplace(Xb @ -theta)
-                residual -= y_epoch[start:start + batch_size]
+                residual -= y_epoch[start : start + batch_size]
                 step = Xb.T @ residual
                 step *= 1.0 / len(Xb)
                 if l2:
@@ -296,7 +304,11 @@ def _fit_lbfgs(X, y, *, l2, max_iter, tol):
     def objective(theta):
         return loss(theta, X, y, l2=l2), gradient(theta, X, y, l2=l2)
 
-    result = optimize.minimize(objective, np.zeros(X.shape[1] + 1), jac=True,
-                               method="L-BFGS-B",
-                               options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15})
+    result = optimize.minimize(
+        objective,
+        np.zeros(X.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15},
+    )
     return result.x

@@ -19,8 +19,9 @@ def _name_and_spec(requirement):
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     # Arrange
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(_name_and_spec(r) for r in
-                  project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    wanted = dict(_name_and_spec(r.split(";")[0]) for r in
+                  project["dependencies"] + extras["dev"] + extras["flower"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     # Act: conda-forge packages, then those pip installs (conda-forge lacks them)
     conda = [_name_and_spec(d) for d in env["dependencies"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fedlab._files import PendingFile, check_new_file
+from fedlab._validation import InvalidParameterError
 from fedlab.data import csvio
 
 from .disclosure import DEFAULT_MIN_CELL
@@ -55,7 +56,7 @@ def read_site_tables(paths, *, columns=None):
         names.append(path.stem)
         arrays.append(X)
     if len(set(names)) != len(names):
-        raise ValueError(f"--site files must have distinct names, got {names}")
+        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
     return names, columns, arrays
 
 
@@ -96,13 +97,13 @@ def _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed):
     names, columns, arrays = read_site_tables(paths, columns=_split(columns))
     total = sum(len(X) for X in arrays)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= total:
-        raise ValueError(f"--k must be between 1 and the {total} records of all sites "
+        raise InvalidParameterError(f"--k must be between 1 and the {total} records of all sites "
                          f"together, got {k}")
     sites = [DataSite(X, columns, name=name) for name, X in zip(names, arrays)]
     _, mean, var = combine_moments(site.moments() for site in sites)
     if np.isnan(mean).any():
         empty = [c for c, m in zip(columns, mean) if np.isnan(m)]
-        raise ValueError(f"columns {empty} have no value at any site")
+        raise InvalidParameterError(f"columns {empty} have no value at any site")
     scale = np.where(var > 1e-24, np.sqrt(var), 1.0)
     standardized = [np.nan_to_num((X - mean) / scale, nan=0.0) for X in arrays]
     model = FederatedKMeans(k, max_iter=max_iter, secure_aggregation=secure_aggregation,

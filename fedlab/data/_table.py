@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .sites import Site
 
 
@@ -64,52 +66,61 @@ class Table:
             if len(cells) != self.n_columns:
                 hint = (" (decimal commas? write 61.5, not 61,5)"
                         if len(cells) > self.n_columns else "")
-                raise ValueError(f"{self.where}: row {row_number} has {len(cells)} values "
-                                 f"but the header has {self.n_columns} columns{hint}")
+                raise InvalidParameterError(
+                    f"{self.where}: row {row_number} has {len(cells)} values "
+                    f"but the header has {self.n_columns} columns{hint}"
+                )
             self._add_row(row_number, cells)
         return seen
 
     def _add_row(self, row_number, cells):
         for j, (name, position) in enumerate(zip(self.features, self.positions)):
             try:
-                self.X[self.n, j] = _parse_cell(cells[position], self.where, name, row_number,
-                                                self.schema)
+                self.X[self.n, j] = _parse_cell(
+                    cells[position], self.where, name, row_number, self.schema
+                )
             except ValueError as error:
                 if not self.inferred:
                     raise
                 argument = self.column_option.lstrip("-")
-                raise ValueError(f"{error}; to skip a non-numeric column such as an ID, "
-                                 f"pass {argument}=[...] with the columns to read (on the "
-                                 f"command line: pass {self.column_option} a,b,c)") from None
+                raise InvalidParameterError(
+                    f"{error}; to skip a non-numeric column such as an ID, "
+                    f"pass {argument}=[...] with the columns to read (on the "
+                    f"command line: pass {self.column_option} a,b,c)"
+                ) from None
         if self.target is not None:
-            self.y[self.n] = _parse_target(cells[self.target_position], self.where,
-                                           self.target, row_number)
+            self.y[self.n] = _parse_target(
+                cells[self.target_position], self.where, self.target, row_number
+            )
         self.n += 1
 
     def values(self):
         """The records read, shape (n_records, n_features); an error if there are none."""
         if self.n == 0:
-            raise ValueError(f"{self.where}: no data rows below the header")
-        return self.X[:self.n]
+            raise InvalidParameterError(f"{self.where}: no data rows below the header")
+        return self.X[: self.n]
 
     def site(self, name):
         if self.n == 0:
-            raise ValueError(f"{self.where}: no data rows below the header")
-        return Site._adopt(name, self.X[:self.n], self.y[:self.n], self.features)
+            raise InvalidParameterError(f"{self.where}: no data rows below the header")
+        return Site._adopt(name, self.X[: self.n], self.y[: self.n], self.features)
 
 
 def records(block, where, first_row):
     """The CSV records of a ``bytes`` block as ``(row_number, cells)``, errors named."""
     if b"\0" in block:
-        raise ValueError(f"{where}: not a text CSV file (it holds NUL bytes: binary data, "
-                         "or UTF-16 text?)")
+        raise InvalidParameterError(
+            f"{where}: not a text CSV file (it holds NUL bytes: binary data, or UTF-16 text?)"
+        )
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError as err:
         row = first_row + block.count(b"\n", 0, err.start)
         line = "the header" if row == 0 else f"row {row}"
-        raise ValueError(f"{where}: {line}: byte 0x{block[err.start]:02x} is not UTF-8 text; "
-                         "save the file as UTF-8 (in Excel: 'CSV UTF-8')") from None
+        raise InvalidParameterError(
+            f"{where}: {line}: byte 0x{block[err.start]:02x} is not UTF-8 text; "
+            "save the file as UTF-8 (in Excel: 'CSV UTF-8')"
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     records = []
     try:
@@ -118,7 +129,7 @@ def records(block, where, first_row):
     except csv.Error as err:
         row = first_row + len(records)
         line = "the header" if row == 0 else f"row {row}"
-        raise ValueError(f"{where}: {line}: {err} (is this a CSV file?)") from None
+        raise InvalidParameterError(f"{where}: {line}: {err} (is this a CSV file?)") from None
     return records
 
 
@@ -131,9 +142,11 @@ def _parse_cell(text, where, name, row_number, schema):
     if column is None:
         return value
     if column.binary and value not in (0.0, 1.0):
-        raise ValueError(f"{where}: column '{name}' row {row_number}: value {text} is not 0 or 1")
+        raise InvalidParameterError(
+            f"{where}: column '{name}' row {row_number}: value {text} is not 0 or 1"
+        )
     if not column.low <= value <= column.high:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: value {text} is outside the "
             f"plausible range {column.low:g}-{column.high:g} {column.unit}"
         )
@@ -143,13 +156,13 @@ def _parse_cell(text, where, name, row_number, schema):
 def _parse_target(text, where, name, row_number):
     text = text.strip()
     if text == "":
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: the target is missing "
             "(every row needs 0 or 1)"
         )
     value = _to_float(text, where, name, row_number)
     if value not in (0.0, 1.0):
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: value {text} is not a valid "
             "target (it must be 0 or 1)"
         )
@@ -160,12 +173,12 @@ def _to_float(text, where, name, row_number):
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: {text!r} is not a number "
             "(leave the cell empty for a missing value)"
         ) from None
     if not math.isfinite(value):
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "
             "(leave the cell empty for a missing value)"
         )

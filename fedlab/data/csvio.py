@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from fedlab._files import atomic_open
+from fedlab._validation import InvalidParameterError
 
 from ._blocks import PROGRESS_BYTES, blocks, count_line_ends, parse_plain
 from ._table import Table, records
@@ -124,7 +125,7 @@ def read_table(path, *, columns=None, progress=False, column_option="--columns")
         columns = tuple(header) if inferred else tuple(columns)
         for name in columns:
             if name not in header:
-                raise ValueError(f"{where}: missing column '{name}' (expected columns: "
+                raise InvalidParameterError(f"{where}: missing column '{name}' (expected columns: "
                                  f"{', '.join(columns)}){_separator_hint(header)}")
         table = Table(where, header, columns, None, schema=None, inferred=inferred,
                       capacity=count_line_ends(f) + 1, column_option=column_option)
@@ -195,9 +196,9 @@ def _open_site_file(path):
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a CSV file")
+        raise InvalidParameterError(f"{path}: is a folder, not a CSV file")
     if not path.is_file():
-        raise ValueError(f"{path}: is not a regular file (a pipe or a device?); "
+        raise InvalidParameterError(f"{path}: is not a regular file (a pipe or a device?); "
                          "give a CSV file")
     return path.open("rb")
 
@@ -208,21 +209,25 @@ def _read_header(f, where):
     while first.count(b'"') % 2 and (more := f.readline()):
         first += more  # a quoted name spanning lines
     if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValueError(f"{where}: the file is UTF-16 text; save it as UTF-8 "
+        raise InvalidParameterError(f"{where}: the file is UTF-16 text; save it as UTF-8 "
                          "(in Excel: 'CSV UTF-8')")
     first = first.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark Excel writes
     found = records(first, where, 0)
     if len(found) > 1:
-        raise ValueError(f"{where}: lines end with a lone carriage return (old Mac format); "
-                         "save the file with Windows or Unix line ends")
+        raise InvalidParameterError(
+            f"{where}: lines end with a lone carriage return (old Mac format); "
+            "save the file with Windows or Unix line ends"
+        )
     header = found[0][1] if found else []
     if not any(cell.strip() for cell in header):
-        raise ValueError(f"{where}: the file is empty (expected a header row of column names)")
+        raise InvalidParameterError(
+            f"{where}: the file is empty (expected a header row of column names)"
+        )
     header = [name.strip() for name in header]
     counts = collections.Counter(header)
     duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:
-        raise ValueError(f"{where}: duplicate column names in the header: {duplicates}")
+        raise InvalidParameterError(f"{where}: duplicate column names in the header: {duplicates}")
     return header
 
 
@@ -238,10 +243,12 @@ def _choose_columns(header, target, features, schema, where):
     for name in (*features, target):
         if name not in present:
             expected = ", ".join((*features, target))
-            raise ValueError(f"{where}: missing column '{name}' (expected columns: "
-                             f"{expected}){_separator_hint(header)}")
+            raise InvalidParameterError(
+                f"{where}: missing column '{name}' (expected columns: "
+                f"{expected}){_separator_hint(header)}"
+            )
     if target in features:
-        raise ValueError(f"{where}: the target '{target}' cannot also be a feature")
+        raise InvalidParameterError(f"{where}: the target '{target}' cannot also be a feature")
     return features, inferred
 
 
@@ -250,7 +257,9 @@ def _separator_hint(header):
         return ""
     for separator, said in _SEPARATORS.items():
         if separator in header[0]:
-            return (f"; the header is one column '{header[0][:60]}': the file seems to use "
-                    f"{said} between values, but fedlab reads comma-separated files (use ',' "
-                    "between values and '.' as the decimal point)")
+            return (
+                f"; the header is one column '{header[0][:60]}': the file seems to use "
+                f"{said} between values, but fedlab reads comma-separated files (use ',' "
+                "between values and '.' as the decimal point)"
+            )
     return ""

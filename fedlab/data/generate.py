@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import check_int
+from fedlab._validation import InvalidParameterError, check_int
 from fedlab._validation import check_rng as check_random_state
 
 from .framingham import framingham_risk
@@ -75,7 +75,9 @@ def generate_patients(n, *, profile="metro_university", random_state=None):
     recorded["sbp"] = true["sbp"] + p.sbp_offset
     for column, fraction in p.missing:
         if column not in recorded:
-            raise ValueError(f"profile {p.slug!r}: missing column {column!r} is not a feature")
+            raise InvalidParameterError(
+                f"profile {p.slug!r}: missing column {column!r} is not a feature"
+            )
         rows = permutation(rng, n)[: int(round(fraction * n))]
         recorded[column] = recorded[column].copy()
         recorded[column][rows] = np.nan
@@ -103,11 +105,16 @@ def _draw_true_values(n, p, rng):
     sbp = np.round(np.maximum(sbp_untreated - treated * drop, 80))
 
     total_chol = np.round(
-        _truncated_normal(rng, 188 + 0.5 * (age - 50) + 1.0 * (bmi - 27) + 6 * (1 - male),
-                          36, 110, 360, n)
+        _truncated_normal(
+            rng, 188 + 0.5 * (age - 50) + 1.0 * (bmi - 27) + 6 * (1 - male), 36, 110, 360, n
+        )
     )
-    log_hdl_mean = (np.log(np.where(male == 1, 46.0, 57.0)) - 0.015 * (bmi - 27)
-                    - 0.07 * smoker - 0.06 * diabetes)
+    log_hdl_mean = (
+        np.log(np.where(male == 1, 46.0, 57.0))
+        - 0.015 * (bmi - 27)
+        - 0.07 * smoker
+        - 0.06 * diabetes
+    )
     hdl = np.round(np.exp(_truncated_normal(rng, log_hdl_mean, 0.24, np.log(20), np.log(120), n)))
 
     glucose_normal = _truncated_normal(rng, 93 + 0.7 * (bmi - 27) + 0.1 * (age - 50), 9, 65, 125, n)
@@ -121,9 +128,17 @@ def _draw_true_values(n, p, rng):
     hba1c = np.round(np.where(diabetes == 1, hba1c_diabetic, hba1c_normal), 1)
 
     return {
-        "age": age, "sex": male, "bmi": bmi, "sbp": sbp, "bp_treated": treated,
-        "total_chol": total_chol, "hdl": hdl, "smoker": smoker, "diabetes": diabetes,
-        "glucose": glucose, "hba1c": hba1c,
+        "age": age,
+        "sex": male,
+        "bmi": bmi,
+        "sbp": sbp,
+        "bp_treated": treated,
+        "total_chol": total_chol,
+        "hdl": hdl,
+        "smoker": smoker,
+        "diabetes": diabetes,
+        "glucose": glucose,
+        "hba1c": hba1c,
     }
 
 

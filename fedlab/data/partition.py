@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import check_fraction, check_int, check_positive
+from fedlab._validation import InvalidParameterError, check_fraction, check_int, check_positive
 from fedlab._validation import check_rng as check_random_state
 
 from .sites import Site
@@ -41,10 +41,12 @@ def train_test_split_site(site, *, test_size=0.25, random_state=None):
     (4, 4, 1)
     """
     if not isinstance(site, Site):
-        raise TypeError(f"site must be a Site, got {type(site).__name__}")
+        raise InvalidParameterError(f"site must be a Site, got {type(site).__name__}")
     test_size = check_fraction(test_size, "test_size", include_one=False)
     if site.n_records < 2:
-        raise ValueError(f"site must hold at least 2 records to split, got {site.n_records}")
+        raise InvalidParameterError(
+            f"site must hold at least 2 records to split, got {site.n_records}"
+        )
     rng = check_random_state(random_state)
     is_test = np.zeros(site.n_records, dtype=bool)
     for label in np.unique(site.y):  # one group per class: a stratified split
@@ -128,7 +130,7 @@ def partition_label_skew(y, n_clients, *, alpha, random_state=None):
     """
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_records,), got shape {y.shape}")
+        raise InvalidParameterError(f"y must be 1-D (n_records,), got shape {y.shape}")
     n_records, n_clients = _check_counts(len(y), n_clients, records_name="len(y)")
     alpha = check_positive(alpha, "alpha")
     rng = check_random_state(random_state)
@@ -216,9 +218,9 @@ def shift_feature(site, feature, *, offset=0.0, scale=1.0, noise_sd=0.0, random_
     array([130., 150.])
     """
     if feature not in site.feature_names:
-        raise ValueError(f"feature must be one of {site.feature_names}, got {feature!r}")
+        raise InvalidParameterError(f"feature must be one of {site.feature_names}, got {feature!r}")
     if not noise_sd >= 0:
-        raise ValueError(f"noise_sd must be >= 0, got {noise_sd}")
+        raise InvalidParameterError(f"noise_sd must be >= 0, got {noise_sd}")
     rng = check_random_state(random_state)
     X = site.X.copy()
     j = site.feature_names.index(feature)
@@ -232,7 +234,7 @@ def _check_counts(n_records, n_clients, *, records_name="n_records"):
     n_clients = check_int(n_clients, "n_clients", minimum=1)
     n_records = check_int(n_records, records_name, minimum=0)
     if n_records < n_clients:
-        raise ValueError(
+        raise InvalidParameterError(
             f"{records_name} must be >= n_clients so every client gets a record, "
             f"got {records_name}={n_records} and n_clients={n_clients}"
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fedlab._validation import InvalidParameterError
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -113,4 +115,5 @@ def get_profile(profile):
         return profile
     if isinstance(profile, str) and profile in PROFILES:
         return PROFILES[profile]
-    raise ValueError(f"profile must be a Profile or one of {tuple(PROFILES)}, got {profile!r}")
+    raise InvalidParameterError(f"profile must be a Profile or one of {tuple(PROFILES)}, got "
+                                f"{profile!r}")

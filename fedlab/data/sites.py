@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 
 @dataclass(frozen=True, eq=False)
 class Site:
@@ -72,7 +74,9 @@ class Site:
     def column(self, name):
         """Return one feature column as a 1-D array (a copy)."""
         if name not in self.feature_names:
-            raise ValueError(f"no feature named {name!r}; features are {self.feature_names}")
+            raise InvalidParameterError(
+                f"no feature named {name!r}; features are {self.feature_names}"
+            )
         return self.X[:, self.feature_names.index(name)].copy()
 
     def take(self, indices, *, name=None):
@@ -84,7 +88,9 @@ class Site:
         if indices.dtype == bool:
             indices = np.flatnonzero(indices)
         elif indices.size and not np.issubdtype(indices.dtype, np.integer):
-            raise TypeError(f"indices must be integers or a boolean mask, got {indices.dtype}")
+            raise InvalidParameterError(
+                f"indices must be integers or a boolean mask, got {indices.dtype}"
+            )
         return Site(name or self.name, self.X[indices], self.y[indices], self.feature_names)
 
     def __repr__(self):
@@ -132,8 +138,12 @@ class Hospital:
     def __post_init__(self):
         names = self.feature_names
         for split in ("train", "test"):
-            X, y, names = _check_table(getattr(self, f"X_{split}"), getattr(self, f"y_{split}"),
-                                       names, where=f"{self.name} ({split})")
+            X, y, names = _check_table(
+                getattr(self, f"X_{split}"),
+                getattr(self, f"y_{split}"),
+                names,
+                where=f"{self.name} ({split})",
+            )
             object.__setattr__(self, f"X_{split}", X)
             object.__setattr__(self, f"y_{split}", y)
         object.__setattr__(self, "feature_names", names)
@@ -142,9 +152,17 @@ class Hospital:
     def from_sites(cls, train, test, *, description="", slug="", name=None):
         """Build a ``Hospital`` from a train ``Site`` and a test ``Site``."""
         if tuple(train.feature_names) != tuple(test.feature_names):
-            raise ValueError("train and test sites must have the same feature_names")
-        return cls(name or train.name, train.X, train.y, test.X, test.y,
-                   train.feature_names, description=description, slug=slug)
+            raise InvalidParameterError("train and test sites must have the same feature_names")
+        return cls(
+            name or train.name,
+            train.X,
+            train.y,
+            test.X,
+            test.y,
+            train.feature_names,
+            description=description,
+            slug=slug,
+        )
 
     @property
     def n_train(self):
@@ -202,11 +220,11 @@ def pool_sites(sites, *, name="pooled"):
     """
     sites = list(sites)
     if not sites:
-        raise ValueError("sites must hold at least one Site, got an empty sequence")
+        raise InvalidParameterError("sites must hold at least one Site, got an empty sequence")
     names = sites[0].feature_names
     for site in sites[1:]:
         if site.feature_names != names:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"site {site.name!r} has features {site.feature_names}, "
                 f"but site {sites[0].name!r} has {names}"
             )
@@ -222,17 +240,21 @@ def _check_table(X, y, feature_names, *, where, copy=True):
     if X.ndim == 1 and X.size == 0:
         X = X.reshape(0, len(names))
     if X.ndim != 2:
-        raise ValueError(f"{where}: X must be 2-D (n_records, n_features), got shape {X.shape}")
+        raise InvalidParameterError(
+            f"{where}: X must be 2-D (n_records, n_features), got shape {X.shape}"
+        )
     if y_raw.ndim != 1 or len(y_raw) != len(X):
-        raise ValueError(f"{where}: y must have shape ({len(X)},), got shape {y_raw.shape}")
+        raise InvalidParameterError(
+            f"{where}: y must have shape ({len(X)},), got shape {y_raw.shape}"
+        )
     if X.shape[1] != len(names):
-        raise ValueError(
+        raise InvalidParameterError(
             f"{where}: X has {X.shape[1]} columns but {len(names)} feature_names were given"
         )
     if len(set(names)) != len(names):
-        raise ValueError(f"{where}: feature_names must be unique, got {names}")
+        raise InvalidParameterError(f"{where}: feature_names must be unique, got {names}")
     valid = (y_raw == 0) | (y_raw == 1)  # no temporary copy of y (np.isin makes one)
     if not valid.all():
         bad = y_raw[~valid][0].item()
-        raise ValueError(f"{where}: y must hold only 0 and 1, got {bad!r}")
+        raise InvalidParameterError(f"{where}: y must hold only 0 and 1, got {bad!r}")
     return X, y_raw.astype(np.int64, copy=copy), names

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_xy
+from fedlab._validation import InvalidParameterError, check_xy
 from fedlab.federated.messages import Update
 from fedlab.federated.preprocessing import feature_sums
 
@@ -39,7 +39,7 @@ class Client:
     def __init__(self, X, y, *, name="client"):
         X, y = check_xy(X, y)
         if not np.all(np.isin(y, (0.0, 1.0))):
-            raise ValueError(f"y of client {name!r} must hold only 0 and 1")
+            raise InvalidParameterError(f"y of client {name!r} must hold only 0 and 1")
         self.name = str(name)
         self._X_raw = X
         self._y = y
@@ -162,7 +162,7 @@ class Client:
     def _records(self):
         if self._X is None:
             if np.isnan(self._X_raw).any():
-                raise ValueError(
+                raise InvalidParameterError(
                     f"client {self.name!r} has missing values: call preprocess() with a "
                     "Standardizer (federated.run does this when standardize=True)"
                 )

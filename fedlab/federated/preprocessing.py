@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 __all__ = ["FeatureSums", "Standardizer", "feature_sums", "combine"]
 
 #: A feature whose spread is below this fraction of its magnitude is treated as constant.
@@ -82,7 +84,7 @@ class Standardizer:
         """Standardize ``X`` of shape (n_samples, n_features); NaN becomes the mean (0)."""
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != len(self.mean):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"X must have shape (n_samples, {len(self.mean)}), got {X.shape}"
             )
         Z = (X - self.mean) / self.scale
@@ -126,12 +128,12 @@ def feature_sums(X, *, site=None, feature_names=None):
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise InvalidParameterError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
     observed = ~np.isnan(X)
     count = observed.sum(axis=0).astype(float)
     infinite = np.isinf(X).any(axis=0)
     if infinite.any():
-        raise ValueError(f"{_where(site, feature_names, np.flatnonzero(infinite)[0])}: "
+        raise InvalidParameterError(f"{_where(site, feature_names, np.flatnonzero(infinite)[0])}: "
                          "holds an infinite value; standardization needs finite numbers")
     n = np.maximum(count, 1.0)
     work = np.where(observed, X, 0.0)  # the one n x d temporary
@@ -150,7 +152,7 @@ def feature_sums(X, *, site=None, feature_names=None):
     overflow = ~np.isfinite(mean) | ~np.isfinite(m2)
     if overflow.any():
         j = np.flatnonzero(overflow)[0]
-        raise ValueError(f"{_where(site, feature_names, j)}: values as large as "
+        raise InvalidParameterError(f"{_where(site, feature_names, j)}: values as large as "
                          f"{scale[j]:.3g} cannot be standardized in float64 (their squared "
                          "spread overflows); check the column's units or for an entry error")
     return FeatureSums(count, mean, m2)
@@ -197,13 +199,13 @@ def combine(messages, *, names=None, feature_names=None):
     """
     messages = list(messages)
     if not messages:
-        raise ValueError("combine needs at least one client's FeatureSums, got none")
+        raise InvalidParameterError("combine needs at least one client's FeatureSums, got none")
     counts = np.array([m.count for m in messages], dtype=float)
     means = np.array([m.mean for m in messages], dtype=float)
     count = counts.sum(axis=0)
     if np.any(count == 0):
         empty = np.flatnonzero(count == 0).tolist()
-        raise ValueError(f"features {empty} have no observed value at any client")
+        raise InvalidParameterError(f"features {empty} have no observed value at any client")
     weights = counts / count
     with np.errstate(over="ignore", invalid="ignore"):
         mean = (weights * means).sum(axis=0)
@@ -214,9 +216,11 @@ def combine(messages, *, names=None, feature_names=None):
         j = np.flatnonzero(overflow)[0]
         k = int(np.argmax(np.where(counts[:, j] > 0, np.abs(means[:, j]), -1.0)))
         site = names[k] if names is not None else f"client {k}"
-        raise ValueError(f"{_where(site, feature_names, j)}: a mean of {means[k, j]:.3g} is "
-                         "too far from the other clients' to standardize in float64; "
-                         "check the column's units or for an entry error")
+        raise InvalidParameterError(
+            f"{_where(site, feature_names, j)}: a mean of {means[k, j]:.3g} is "
+            "too far from the other clients' to standardize in float64; "
+            "check the column's units or for an entry error"
+        )
     scale = np.sqrt(m2 / count)
     scale[scale <= RELATIVE_SPREAD_FLOOR * np.maximum(np.abs(mean), 1.0)] = 1.0
     return Standardizer(mean=mean, scale=scale)

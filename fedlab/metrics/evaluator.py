@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
+from fedlab._validation import InvalidParameterError
 from fedlab.metrics.auc import roc_auc
 from fedlab.metrics.sites import site_metrics
 
@@ -78,7 +79,7 @@ class Evaluator:
         if not isinstance(test_sets, dict):
             test_sets = {h.name: (h.X_test, h.y_test) for h in test_sets}
         if not test_sets:
-            raise ValueError("test_sets must name at least one site, got none")
+            raise InvalidParameterError("test_sets must name at least one site, got none")
         self.raw = {name: (np.asarray(X, float), np.asarray(y)) for name, (X, y) in
                     test_sets.items()}
         self.intervals, self.level = bool(intervals), level

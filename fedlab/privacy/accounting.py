@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .mechanisms import EXACT_MIN_NOISE, classic_gaussian_sigma, gaussian_epsilon
 from .renyi import (
     DEFAULT_ORDERS,
@@ -181,20 +183,27 @@ def noise_multiplier_for(*, target_epsilon, sample_rate, steps, delta, orders=No
     True
     """
     if not isinstance(target_epsilon, numbers.Real) or not 0 < target_epsilon < math.inf:
-        raise ValueError(f"target_epsilon must be a finite number > 0, got {target_epsilon!r}")
+        raise InvalidParameterError(f"target_epsilon must be a finite number > 0, got "
+                                    f"{target_epsilon!r}")
     if not isinstance(tol, numbers.Real) or not 0 < tol < 1:
-        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+        raise InvalidParameterError(f"tol must be in (0, 1), got {tol!r}")
 
     def eps(sigma):
-        return epsilon(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps,
-                       delta=delta, orders=orders, method=method)
+        return epsilon(
+            noise_multiplier=sigma,
+            sample_rate=sample_rate,
+            steps=steps,
+            delta=delta,
+            orders=orders,
+            method=method,
+        )
 
     eps(1.0)  # validates every argument before the search starts
     lo, hi = 0.5, 1.0
     while eps(hi) > target_epsilon:
         lo, hi = hi, 2 * hi
         if hi > _MAX_NOISE:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"target_epsilon={target_epsilon!r} is out of reach: even "
                 f"noise_multiplier={_MAX_NOISE:g} gives epsilon={eps(_MAX_NOISE):.3g} "
                 f"(sample_rate={sample_rate!r}, steps={steps!r}, delta={delta!r})"
@@ -255,8 +264,9 @@ class PrivacyAccountant:
         sample_rate = check_sample_rate(sample_rate)
         steps = check_steps(steps)
         with np.errstate(over="ignore"):
-            self._rdp = self._rdp + steps * _rdp_one_step(noise_multiplier, sample_rate,
-                                                          self._orders)
+            self._rdp = self._rdp + steps * _rdp_one_step(
+                noise_multiplier, sample_rate, self._orders
+            )
         self.history.append((noise_multiplier, sample_rate, steps))
 
     def epsilon(self, delta, *, method="rdp"):
@@ -292,7 +302,7 @@ class PrivacyAccountant:
 
 def _check_method(method):
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        raise InvalidParameterError(f"method must be one of {_METHODS}, got {method!r}")
 
 
 @functools.lru_cache(maxsize=256)
@@ -312,18 +322,20 @@ def _pld_epsilon(events, delta):
     merged = [full_batch_precision**-0.5] if full_batch_precision > 0 else []
     if all(q == 1 for _, q, _ in events):
         if merged[0] < EXACT_MIN_NOISE:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"the full-batch steps together are one Gaussian release with noise "
                 f"multiplier {merged[0]:.3g}, below the {EXACT_MIN_NOISE:g} that "
-                "method='pld' takes (epsilon beyond 10^11); use method='rdp'")
+                "method='pld' takes (epsilon beyond 10^11); use method='rdp'"
+            )
         return gaussian_epsilon(merged[0], delta)
     smallest = min([sigma for sigma, q, _ in events if q < 1] + merged)
     if smallest < PLD_MIN_NOISE:
-        raise ValueError(
+        raise InvalidParameterError(
             f"noise_multiplier must be >= {PLD_MIN_NOISE:g} with method='pld', got "
             f"{smallest:.3g} (for full-batch steps: all of them together): the privacy-loss "
             "grid would not fit in memory, and epsilon is beyond 10^4 anyway; use "
-            "method='rdp'")
+            "method='rdp'"
+        )
     import dp_accounting  # imported here: a second or so, and only the PLD needs it
     from dp_accounting.pld import PLDAccountant
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import check_int, check_positive, check_rng
+from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng
 from fedlab.federated.messages import Updates
 from fedlab.federated.strategy import Strategy
 
@@ -111,18 +111,18 @@ class DPFedAvg(Strategy):
         self.sample_rate = check_sample_rate(sample_rate)
         self.delta = check_delta(delta)
         if summation is not None and not callable(summation):
-            raise TypeError(f"summation must be None or callable as summation(vectors, *, "
-                            f"noise_std, bound, rng), got {type(summation).__name__}")
+            raise InvalidParameterError(
+                f"summation must be None or callable as summation(vectors, *, "
+                f"noise_std, bound, rng), got {type(summation).__name__}"
+            )
         self.summation = summation
-        self.n_params = None if n_params is None else check_int(n_params, "n_params",
-                                                                minimum=1)
+        self.n_params = None if n_params is None else check_int(n_params, "n_params", minimum=1)
         self.accountant = PrivacyAccountant()
         self.n_clients = None
         self.last_norms = np.zeros(0)
 
     @classmethod
-    def for_epsilon(cls, target_epsilon, *, rounds, clip_norm, sample_rate, delta=1e-5,
-                    **kwargs):
+    def for_epsilon(cls, target_epsilon, *, rounds, clip_norm, sample_rate, delta=1e-5, **kwargs):
         """The least noise that keeps ``rounds`` rounds within ``target_epsilon``.
 
         Examples
@@ -131,15 +131,23 @@ class DPFedAvg(Strategy):
         >>> round(dp.noise_multiplier, 3)
         1.89
         """
-        sigma = noise_multiplier_for(target_epsilon=target_epsilon, sample_rate=sample_rate,
-                                     steps=rounds, delta=delta)
-        return cls(noise_multiplier=sigma, clip_norm=clip_norm, sample_rate=sample_rate,
-                   delta=delta, **kwargs)
+        sigma = noise_multiplier_for(
+            target_epsilon=target_epsilon, sample_rate=sample_rate, steps=rounds, delta=delta
+        )
+        return cls(
+            noise_multiplier=sigma,
+            clip_norm=clip_norm,
+            sample_rate=sample_rate,
+            delta=delta,
+            **kwargs,
+        )
 
     def __repr__(self):
-        return (f"DPFedAvg(noise_multiplier={self.noise_multiplier:.4g}, "
-                f"clip_norm={self.clip_norm:g}, sample_rate={self.sample_rate:g}, "
-                f"delta={self.delta:g})")
+        return (
+            f"DPFedAvg(noise_multiplier={self.noise_multiplier:.4g}, "
+            f"clip_norm={self.clip_norm:g}, sample_rate={self.sample_rate:g}, "
+            f"delta={self.delta:g})"
+        )
 
     @property
     def noise_std(self):
@@ -207,32 +215,38 @@ class DPFedAvg(Strategy):
         ndarray of shape (n_params,)
         """
         if self.n_clients is None:
-            raise ValueError("DPFedAvg.combine needs the number of clients K: call "
-                             "select(n_clients, rng=...) first (federated.run does)")
+            raise InvalidParameterError(
+                "DPFedAvg.combine needs the number of clients K: call "
+                "select(n_clients, rng=...) first (federated.run does)"
+            )
         rng = check_rng(rng)
         vectors = np.asarray(vectors, dtype=float)
         if vectors.ndim != 2:
-            raise ValueError(f"vectors must be 2-D of shape (n_updates, n_params), got shape "
-                             f"{vectors.shape}")
+            raise InvalidParameterError(
+                f"vectors must be 2-D of shape (n_updates, n_params), got shape {vectors.shape}"
+            )
         d = self._dimension(vectors.shape[1] or None)
         vectors = vectors.reshape(len(vectors), d)
         if self.summation is None:
-            total, self.last_norms = noisy_clipped_sum(vectors, self.clip_norm,
-                                                       self.noise_std, rng=rng,
-                                                       return_norms=True)
+            total, self.last_norms = noisy_clipped_sum(
+                vectors, self.clip_norm, self.noise_std, rng=rng, return_norms=True
+            )
         else:  # each client clips its own update; the summation adds the noise
             if len(vectors):
-                vectors, self.last_norms = clip_by_l2_norm(vectors, self.clip_norm,
-                                                           return_norms=True)
+                vectors, self.last_norms = clip_by_l2_norm(
+                    vectors, self.clip_norm, return_norms=True
+                )
             else:
                 self.last_norms = np.zeros(0)
-            total = np.asarray(self.summation(vectors, noise_std=self.noise_std,
-                                              bound=self.clip_norm, rng=rng), dtype=float)
+            total = np.asarray(
+                self.summation(vectors, noise_std=self.noise_std, bound=self.clip_norm, rng=rng),
+                dtype=float,
+            )
             if total.shape != (d,):
-                raise ValueError(f"summation must return a vector of shape ({d},), got "
-                                 f"shape {total.shape}")
-        self.accountant.step(noise_multiplier=self.noise_multiplier,
-                             sample_rate=self.sample_rate)
+                raise InvalidParameterError(
+                    f"summation must return a vector of shape ({d},), got shape {total.shape}"
+                )
+        self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
         return total / (self.sample_rate * self.n_clients)
 
     def epsilon(self):
@@ -248,12 +262,16 @@ class DPFedAvg(Strategy):
         """The model's size: from this round (``n_params``), or remembered from before."""
         if n_params is None:
             if self.n_params is None:
-                raise ValueError("no client was sampled this round and the model's size is "
-                                 "not known yet, so the noise has no shape: pass n_params "
-                                 "(the number of features + 1) to DPFedAvg")
+                raise InvalidParameterError(
+                    "no client was sampled this round and the model's size is "
+                    "not known yet, so the noise has no shape: pass n_params "
+                    "(the number of features + 1) to DPFedAvg"
+                )
             return self.n_params
         if self.n_params is not None and n_params != self.n_params:
-            raise ValueError(f"every update must have n_params={self.n_params} entries (the "
-                             f"model's size), got {n_params}")
+            raise InvalidParameterError(
+                f"every update must have n_params={self.n_params} entries (the "
+                f"model's size), got {n_params}"
+            )
         self.n_params = int(n_params)
         return self.n_params

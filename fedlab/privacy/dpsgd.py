@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_finite, check_int, check_positive, check_rng, check_xy
+from fedlab._validation import (
+    InvalidParameterError,
+    check_finite,
+    check_int,
+    check_positive,
+    check_rng,
+    check_xy,
+)
 from fedlab.federated.client import Client
 from fedlab.federated.messages import Update
 
@@ -107,7 +114,7 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     _check_finite_records(X, y)
     theta = np.array(theta, dtype=float)
     if theta.shape != (X.shape[1] + 1,):
-        raise ValueError(f"theta must have shape ({X.shape[1] + 1},) for {X.shape[1]} "
+        raise InvalidParameterError(f"theta must have shape ({X.shape[1] + 1},) for {X.shape[1]} "
                          f"features, got shape {theta.shape}")
     check_finite(theta, "theta")
     sigma = check_noise_multiplier(noise_multiplier)
@@ -120,7 +127,7 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     if accountant is None:
         accountant = PrivacyAccountant()
     elif not isinstance(accountant, PrivacyAccountant):
-        raise TypeError(f"accountant must be a PrivacyAccountant, got "
+        raise InvalidParameterError(f"accountant must be a PrivacyAccountant, got "
                         f"{type(accountant).__name__}")
     rng = check_rng(random_state)
 
@@ -223,26 +230,42 @@ class DPSGDClient(Client):
             ``vector`` is ``theta_local - params``; ``metrics`` holds ``{"epsilon": ...}``.
         """
         if mu:
-            raise ValueError(f"mu must be 0 for a DPSGDClient (FedProx is not supported), "
-                             f"got {mu!r}")
+            raise InvalidParameterError(
+                f"mu must be 0 for a DPSGDClient (FedProx is not supported), got {mu!r}"
+            )
         if correction is not None:
-            raise ValueError("a DPSGDClient cannot run SCAFFOLD: its control variates are "
-                             "not covered by the DP-SGD accounting")
+            raise InvalidParameterError(
+                "a DPSGDClient cannot run SCAFFOLD: its control variates are "
+                "not covered by the DP-SGD accounting"
+            )
         q = self.sample_rate
         if q is None:
             q = 1.0 if batch_size is None else min(1.0, batch_size / self.n_samples)
-        new, _ = dp_sgd(params, self._records(), self._y, noise_multiplier=self.noise_multiplier,
-                        clip_norm=self.clip_norm, sample_rate=q, epochs=epochs, lr=lr, l2=l2,
-                        accountant=self.accountant, random_state=random_state)
+        new, _ = dp_sgd(
+            params,
+            self._records(),
+            self._y,
+            noise_multiplier=self.noise_multiplier,
+            clip_norm=self.clip_norm,
+            sample_rate=q,
+            epochs=epochs,
+            lr=lr,
+            l2=l2,
+            accountant=self.accountant,
+            random_state=random_state,
+        )
         return Update(self.name, new - params, self.n_samples, {"epsilon": self.epsilon()})
 
     def gradient(self, params, *, l2=0.0, random_state=None):
         """FedSGD with DP: the clipped, noised mean gradient over all records (``q = 1``)."""
         X = self._records()
         rng = self._rng if random_state is None else check_rng(random_state)
-        noisy = noisy_clipped_sum(model.per_example_gradients(params, X, self._y),
-                                  self.clip_norm, self.noise_multiplier * self.clip_norm,
-                                  rng=rng)
+        noisy = noisy_clipped_sum(
+            model.per_example_gradients(params, X, self._y),
+            self.clip_norm,
+            self.noise_multiplier * self.clip_norm,
+            rng=rng,
+        )
         grad = noisy / self.n_samples
         grad[:-1] += l2 * np.asarray(params, dtype=float)[:-1]
         self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=1.0)
@@ -255,8 +278,10 @@ class DPSGDClient(Client):
 
 def _sample_rate(sample_rate, batch_size, n):
     if sample_rate is not None and batch_size is not None:
-        raise ValueError(f"give sample_rate or batch_size, not both (got sample_rate="
-                         f"{sample_rate!r}, batch_size={batch_size!r})")
+        raise InvalidParameterError(
+            f"give sample_rate or batch_size, not both (got sample_rate="
+            f"{sample_rate!r}, batch_size={batch_size!r})"
+        )
     if sample_rate is not None:
         return check_sample_rate(sample_rate)
     batch_size = 32 if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
@@ -265,8 +290,9 @@ def _sample_rate(sample_rate, batch_size, n):
 
 def _steps(steps, epochs, q):
     if steps is not None and epochs is not None:
-        raise ValueError(f"give steps or epochs, not both (got steps={steps!r}, "
-                         f"epochs={epochs!r})")
+        raise InvalidParameterError(
+            f"give steps or epochs, not both (got steps={steps!r}, epochs={epochs!r})"
+        )
     if steps is not None:
         return check_int(steps, "steps", minimum=1)
     epochs = 1 if epochs is None else check_positive(epochs, "epochs")
@@ -278,5 +304,7 @@ def _check_finite_records(X, y):
     bad = ~np.isfinite(X).all(axis=1) | ~np.isfinite(y)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"X and y must be finite for DP-SGD: record {row} holds NaN or "
-                         "infinity (impute or standardize missing values first)")
+        raise InvalidParameterError(
+            f"X and y must be finite for DP-SGD: record {row} holds NaN or "
+            "infinity (impute or standardize missing values first)"
+        )

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from scipy import optimize, special
 
-from fedlab._validation import check_rng
+from fedlab._validation import InvalidParameterError, check_rng
 
 from .renyi import check_delta, check_noise_multiplier
 
@@ -81,14 +81,16 @@ def clip_by_l2_norm(vectors, clip_norm, *, return_norms=False):
     clip_norm = _check_positive(clip_norm, "clip_norm")
     arr = np.asarray(vectors, dtype=float)
     if arr.ndim not in (1, 2):
-        raise ValueError(
+        raise InvalidParameterError(
             "vectors must be 1-D (n_features,) or 2-D (n_vectors, n_features), "
             f"got shape {arr.shape}"
         )
     finite = np.isfinite(arr).all(axis=-1)
     if not np.all(finite):
         where = "" if arr.ndim == 1 else f" (row {int(np.argmin(finite))})"
-        raise ValueError(f"vectors must be finite to be clipped, got NaN or infinity{where}")
+        raise InvalidParameterError(
+            f"vectors must be finite to be clipped, got NaN or infinity{where}"
+        )
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
     clipped = arr * (clip_norm / np.maximum(norms, clip_norm))
     if return_norms:
@@ -126,7 +128,9 @@ def noisy_clipped_sum(vectors, clip_norm, noise_std, *, rng, return_norms=False)
     """
     arr = np.asarray(vectors, dtype=float)
     if arr.ndim != 2:
-        raise ValueError(f"vectors must be 2-D (n_vectors, n_params), got shape {arr.shape}")
+        raise InvalidParameterError(
+            f"vectors must be 2-D (n_vectors, n_params), got shape {arr.shape}"
+        )
     if len(arr):
         clipped, norms = clip_by_l2_norm(arr, clip_norm, return_norms=True)
         total = clipped.sum(axis=0)
@@ -204,7 +208,7 @@ def add_gaussian_noise(values, *, noise_std, random_state=None):
     array([1., 2.])
     """
     if not isinstance(noise_std, numbers.Real) or not 0 <= noise_std < math.inf:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+        raise InvalidParameterError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
     rng = check_rng(random_state)
     arr = np.asarray(values, dtype=float)
     noisy = arr + rng.normal(0.0, noise_std, size=arr.shape)
@@ -250,8 +254,10 @@ def gaussian_epsilon(noise_multiplier, delta):
     """
     sigma = check_noise_multiplier(noise_multiplier)
     if sigma < EXACT_MIN_NOISE:
-        raise ValueError(f"noise_multiplier must be >= {EXACT_MIN_NOISE:g} (its epsilon is "
-                         f"already above 10^11), got {sigma!r}")
+        raise InvalidParameterError(
+            f"noise_multiplier must be >= {EXACT_MIN_NOISE:g} (its epsilon is "
+            f"already above 10^11), got {sigma!r}"
+        )
     delta = check_delta(delta)
 
     def log_delta_gap(eps):
@@ -305,7 +311,7 @@ def classic_gaussian_sigma(epsilon, delta):
     0.353
     """
     if not isinstance(epsilon, numbers.Real) or not 0 < epsilon < math.inf:
-        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+        raise InvalidParameterError(f"epsilon must be a finite number > 0, got {epsilon!r}")
     delta = check_delta(delta)
     if epsilon >= 1:
         warnings.warn(
@@ -319,5 +325,5 @@ def classic_gaussian_sigma(epsilon, delta):
 
 def _check_positive(value, name):
     if not isinstance(value, numbers.Real) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)

@@ -13,6 +13,8 @@ import numbers
 import numpy as np
 from scipy import special
 
+from fedlab._validation import InvalidParameterError
+
 __all__ = ["DEFAULT_ORDERS", "rdp", "rdp_to_epsilon"]
 
 #: Rényi orders alpha tried by default: those of ``dp_accounting``'s ``RdpAccountant``
@@ -136,11 +138,11 @@ def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
     orders = np.asarray(check_orders(orders))
     r = np.asarray(rdp_curve, dtype=float)
     if r.shape != orders.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"rdp_curve must have one value per order ({orders.size}), got shape {r.shape}"
         )
     if np.isnan(r).any() or (r < 0).any():
-        raise ValueError(
+        raise InvalidParameterError(
             "rdp_curve must hold numbers >= 0 (inf allowed), got "
             f"{r[np.isnan(r) | (r < 0)][0]!r}; a NaN would read as epsilon 0"
         )
@@ -155,19 +157,19 @@ def rdp_to_epsilon(rdp_curve, delta, *, orders=None):
 
 def check_noise_multiplier(value):
     if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"noise_multiplier must be a finite number >= 0, got {value!r}")
+        raise InvalidParameterError(f"noise_multiplier must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 def check_sample_rate(value):
     if not isinstance(value, numbers.Real) or not 0 < value <= 1:
-        raise ValueError(f"sample_rate must be in (0, 1], got {value!r}")
+        raise InvalidParameterError(f"sample_rate must be in (0, 1], got {value!r}")
     return float(value)
 
 
 def check_delta(value):
     if not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"delta must be in (0, 1), got {value!r}")
+        raise InvalidParameterError(f"delta must be in (0, 1), got {value!r}")
     return float(value)
 
 
@@ -177,7 +179,7 @@ def check_steps(value):
         or not isinstance(value, numbers.Real)
         or not (float(value).is_integer() and value >= 1)
     ):
-        raise ValueError(f"steps must be an integer >= 1, got {value!r}")
+        raise InvalidParameterError(f"steps must be an integer >= 1, got {value!r}")
     return int(value)
 
 
@@ -187,10 +189,11 @@ def check_orders(orders):
         return DEFAULT_ORDERS
     arr = np.atleast_1d(np.asarray(orders, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"orders must be a non-empty 1-D sequence, got shape {arr.shape}")
+        raise InvalidParameterError(f"orders must be a non-empty 1-D sequence, got shape "
+                                    f"{arr.shape}")
     bad = arr[~(arr > 1)]
     if bad.size:
-        raise ValueError(f"orders must all be > 1, got {float(bad[0])!r}")
+        raise InvalidParameterError(f"orders must all be > 1, got {float(bad[0])!r}")
     return tuple(arr.tolist())
 
 

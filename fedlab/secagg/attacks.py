@@ -27,6 +27,8 @@ from dataclasses import replace
 import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fedlab._validation import InvalidParameterError
+
 from .client import SecAggClient
 from .encoding import _as_finite_floats, decode_sum, encode
 from .keys import KEY_BYTES, agree, byte_source, generate_key, private_key_from_int, public_bytes
@@ -162,7 +164,7 @@ def split_survivors(vectors, *, threshold, target=0, colluders=(), clip_range=1.
     n, dim = x.shape
     r, colluders = server.round_id, [int(c) for c in colluders]
     if target in colluders:
-        raise ValueError(f"the target {target} cannot also be a colluder")
+        raise InvalidParameterError(f"the target {target} cannot also be a colluder")
     encoded = _encode(x, clip_range, bits)
     broadcast = server.receive_keys([c.advertise_keys() for c in clients])
     routed = server.receive_shares([c.share_keys(broadcast) for c in clients])
@@ -204,7 +206,8 @@ def _setup(vectors, threshold, bits, authenticated, random_state):
     """Clients (enrolled in a PKI if authenticated), an honest server, the server's randomness."""
     x = _as_finite_floats(vectors, "vectors")
     if x.ndim != 2:
-        raise ValueError(f"vectors must have shape (n_clients, dim), got shape {x.shape}")
+        raise InvalidParameterError(f"vectors must have shape (n_clients, dim), got shape "
+                                    f"{x.shape}")
     n, dim = x.shape
     byte_source(random_state)  # validates the type
     streams = np.random.default_rng(random_state).spawn(n + 1)
@@ -212,8 +215,10 @@ def _setup(vectors, threshold, bits, authenticated, random_state):
     pki = PublicKeyInfrastructure() if authenticated else None
     signing_keys = [pki.enroll(u, random_state=keys[u]) if pki else None for u in range(n)]
     common = dict(n_clients=n, threshold=threshold, dim=dim, bits=bits)
-    clients = [SecAggClient(u, random_state=keys[u], pki=pki, signing_key=signing_keys[u],
-                            **common) for u in range(n)]
+    clients = [
+        SecAggClient(u, random_state=keys[u], pki=pki, signing_key=signing_keys[u], **common)
+        for u in range(n)
+    ]
     with warnings.catch_warnings():  # the threshold warning is for honest servers
         warnings.simplefilter("ignore", UserWarning)
         server = SecAggServer(pki=pki, **common)

@@ -6,6 +6,8 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fedlab._validation import InvalidParameterError
+
 from .client_checks import ServerMessageChecks
 from .encoding import value_bits
 from .keys import agree, byte_source, generate_key, private_int, public_bytes
@@ -34,15 +36,17 @@ def check_setup(*, n_clients, threshold, dim, bits, round_id):
     for name, value in (("n_clients", n_clients), ("threshold", threshold), ("dim", dim),
                         ("bits", bits), ("round_id", round_id)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            raise InvalidParameterError(f"{name} must be an int, got {type(value).__name__}")
     if n_clients < 2:
-        raise ValueError(f"n_clients must be >= 2, got {n_clients}")
+        raise InvalidParameterError(f"n_clients must be >= 2, got {n_clients}")
     if not 2 <= threshold <= n_clients:
-        raise ValueError(f"threshold must be between 2 and n_clients={n_clients}, got {threshold}")
+        raise InvalidParameterError(
+            f"threshold must be between 2 and n_clients={n_clients}, got {threshold}"
+        )
     if dim < 1:
-        raise ValueError(f"dim must be >= 1, got {dim}")
+        raise InvalidParameterError(f"dim must be >= 1, got {dim}")
     if not 0 <= round_id < 2**32:
-        raise ValueError(f"round_id must be in [0, 2^32), got {round_id}")
+        raise InvalidParameterError(f"round_id must be in [0, 2^32), got {round_id}")
     value_bits(bits=bits, n_clients=n_clients)
 
 
@@ -121,25 +125,39 @@ class SecAggClient(ServerMessageChecks):
        active model needs), Section 6 (security), Theorems 6.3 and 6.5.
     """
 
-    def __init__(self, client_id, *, n_clients, threshold, dim, bits=32, round_id=0,
-                 random_state=None, pki=None, signing_key=None):
-        check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits,
-                    round_id=round_id)
+    def __init__(
+        self,
+        client_id,
+        *,
+        n_clients,
+        threshold,
+        dim,
+        bits=32,
+        round_id=0,
+        random_state=None,
+        pki=None,
+        signing_key=None,
+    ):
+        check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits, round_id=round_id)
         if not 0 <= client_id < n_clients:
-            raise ValueError(f"client_id must be in [0, {n_clients}), got {client_id}")
+            raise InvalidParameterError(f"client_id must be in [0, {n_clients}), got {client_id}")
         if (pki is None) != (signing_key is None):
-            raise ValueError("pki and signing_key go together: pass both (actively secure "
-                             "version) or neither (honest-but-curious version)")
+            raise InvalidParameterError(
+                "pki and signing_key go together: pass both (actively secure "
+                "version) or neither (honest-but-curious version)"
+            )
         if pki is not None:
             if not isinstance(pki, PublicKeyInfrastructure):
-                raise TypeError(f"pki must be a PublicKeyInfrastructure, got "
-                                f"{type(pki).__name__}")
+                raise InvalidParameterError(
+                    f"pki must be a PublicKeyInfrastructure, got {type(pki).__name__}"
+                )
             if 2 * threshold <= n_clients:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"client {client_id} refuses threshold={threshold} with "
                     f"n_clients={n_clients}: at most half, so a server could collect both "
                     "shares of one client from two groups; use threshold > n_clients / 2 "
-                    f"(> 2n/3 = {2 * n_clients / 3:.4g} to tolerate colluding clients)")
+                    f"(> 2n/3 = {2 * n_clients / 3:.4g} to tolerate colluding clients)"
+                )
         self.pki, self._signing_key = pki, signing_key
         self.client_id, self.n_clients, self.threshold = int(client_id), n_clients, threshold
         self.dim, self.bits, self.round_id = dim, bits, round_id
@@ -166,8 +184,13 @@ class SecAggClient(ServerMessageChecks):
     def advertise_keys(self):
         """Phase 0: publish the two public keys (signed, in the actively secure version)."""
         c_public, s_public = public_bytes(self._c_key), public_bytes(self._s_key)
-        signature = b"" if self._signing_key is None else self._signing_key.sign(
-            key_statement(self.round_id, self.client_id, c_public, s_public))
+        signature = (
+            b""
+            if self._signing_key is None
+            else self._signing_key.sign(
+                key_statement(self.round_id, self.client_id, c_public, s_public)
+            )
+        )
         return AdvertiseKeys(self.round_id, self.client_id, c_public, s_public, signature)
 
     # Phase 1 ---------------------------------------------------------------
@@ -175,14 +198,24 @@ class SecAggClient(ServerMessageChecks):
         """Phase 1: Shamir-share ``s_sk`` and ``b``, one AEAD ciphertext per peer."""
         peers = self._check_broadcast(broadcast)
         if len(peers) < self.threshold:
-            raise SecAggAbort(f"only {len(peers)} clients advertised keys, fewer than "
-                              f"threshold={self.threshold}: round aborted")
+            raise SecAggAbort(
+                f"only {len(peers)} clients advertised keys, fewer than "
+                f"threshold={self.threshold}: round aborted"
+            )
         self._peers = peers
         self._b_seed = self._random_bytes(32)
-        s_shares = share(private_int(self._s_key), threshold=self.threshold,
-                         n_shares=self.n_clients, random_state=self._rng)
-        b_shares = share(int.from_bytes(self._b_seed, "little"), threshold=self.threshold,
-                         n_shares=self.n_clients, random_state=self._rng)
+        s_shares = share(
+            private_int(self._s_key),
+            threshold=self.threshold,
+            n_shares=self.n_clients,
+            random_state=self._rng,
+        )
+        b_shares = share(
+            int.from_bytes(self._b_seed, "little"),
+            threshold=self.threshold,
+            n_shares=self.n_clients,
+            random_state=self._rng,
+        )
         ciphertexts = []
         for v in sorted(peers):
             s_v, b_v = s_shares[v][1], b_shares[v][1]
@@ -211,37 +244,47 @@ class SecAggClient(ServerMessageChecks):
         x = self._check_encoded(encoded)
         self._check_from_server(routed, RoutedShares)
         if routed.recipient != self.client_id:
-            raise MalformedMessageError(f"shares for client {routed.recipient} were routed to "
-                                        f"client {self.client_id}", None)
+            raise MalformedMessageError(
+                f"shares for client {routed.recipient} were routed to client {self.client_id}", None
+            )
         for item in routed.ciphertexts:
             sender = getattr(item, "sender", None)
-            if (not isinstance(item, EncryptedShare) or sender not in self._peers
-                    or sender == self.client_id or sender in self._held
-                    or item.recipient != self.client_id):
-                raise MalformedMessageError(f"unexpected share ciphertext from client {sender}",
-                                            sender)
+            if (
+                not isinstance(item, EncryptedShare)
+                or sender not in self._peers
+                or sender == self.client_id
+                or sender in self._held
+                or item.recipient != self.client_id
+            ):
+                raise MalformedMessageError(
+                    f"unexpected share ciphertext from client {sender}", sender
+                )
             aead, nonce, aad = self._channel(sender, sender=sender, recipient=self.client_id)
             try:
                 plain = aead.decrypt(nonce, item.ciphertext, aad)
             except InvalidTag:
-                raise MalformedMessageError(f"the share ciphertext from client {sender} failed "
-                                            "authentication (tampered or misrouted)",
-                                            sender) from None
+                raise MalformedMessageError(
+                    f"the share ciphertext from client {sender} failed "
+                    "authentication (tampered or misrouted)",
+                    sender,
+                ) from None
             s_v = int.from_bytes(plain[:SHARE_BYTES], "little")
             b_v = int.from_bytes(plain[SHARE_BYTES:], "little")
             if len(plain) != 2 * SHARE_BYTES or s_v >= PRIME or b_v >= PRIME:
                 raise MalformedMessageError(f"client {sender} sent malformed shares", sender)
             self._held[sender] = (s_v, b_v)
         if len(self._held) < self.threshold:
-            raise SecAggAbort(f"only {len(self._held)} clients shared keys, fewer than "
-                              f"threshold={self.threshold}: round aborted")
+            raise SecAggAbort(
+                f"only {len(self._held)} clients shared keys, fewer than "
+                f"threshold={self.threshold}: round aborted"
+            )
         y = x + prg(self._b_seed, self.dim, bits=self.bits)
         for v in self._held:
             if v != self.client_id:
-                seed = agree(self._s_key, self._peers[v].s_public, purpose="mask",
-                             round_id=self.round_id)
-                y += pairwise_mask(seed, self.dim, bits=self.bits, own_id=self.client_id,
-                                   peer_id=v)
+                seed = agree(
+                    self._s_key, self._peers[v].s_public, purpose="mask", round_id=self.round_id
+                )
+                y += pairwise_mask(seed, self.dim, bits=self.bits, own_id=self.client_id, peer_id=v)
         y &= ring_mask(self.bits)
         return MaskedInput(self.round_id, self.client_id, self.bits, self.dim, y)
 
@@ -255,12 +298,15 @@ class SecAggClient(ServerMessageChecks):
             In the honest-but-curious version, which has no such phase.
         """
         if not self.authenticated:
-            raise RuntimeError("consistency_check belongs to the actively secure version; "
-                               "create the client with pki= and signing_key=")
+            raise RuntimeError(
+                "consistency_check belongs to the actively secure version; "
+                "create the client with pki= and signing_key="
+            )
         listed = self._check_survivors(survivors, SurvivorList)
         if self._signed is not None and self._signed != listed:
-            raise SecAggAbort(f"client {self.client_id} refuses to sign a second, different "
-                              "survivor list")
+            raise SecAggAbort(
+                f"client {self.client_id} refuses to sign a second, different survivor list"
+            )
         self._signed = listed
         signature = self._signing_key.sign(survivors_statement(self.round_id, listed))
         return ConsistencyCheck(self.round_id, self.client_id, signature)
@@ -293,19 +339,25 @@ class SecAggClient(ServerMessageChecks):
         dropped = set(self._held) - listed
         both = (listed & self._revealed_s) | (dropped & self._revealed_b)
         if both:
-            raise SecAggAbort(f"client {self.client_id} refuses: revealing both the b-share and "
-                              f"the s-share of client(s) {sorted(both)} would expose their input")
+            raise SecAggAbort(
+                f"client {self.client_id} refuses: revealing both the b-share and "
+                f"the s-share of client(s) {sorted(both)} would expose their input"
+            )
         self._revealed_b |= listed
         self._revealed_s |= dropped
-        return UnmaskShares(self.round_id, self.client_id,
-                            b_shares={u: self._held[u][1] for u in sorted(listed)},
-                            s_shares={u: self._held[u][0] for u in sorted(dropped)})
+        return UnmaskShares(
+            self.round_id,
+            self.client_id,
+            b_shares={u: self._held[u][1] for u in sorted(listed)},
+            s_shares={u: self._held[u][0] for u in sorted(dropped)},
+        )
 
     # helpers ---------------------------------------------------------------
     def _channel(self, peer, *, sender, recipient):
         if peer not in self._channels:  # one key agreement per peer, kept for phase 2
-            key = agree(self._c_key, self._peers[peer].c_public, purpose="channel",
-                        round_id=self.round_id)
+            key = agree(
+                self._c_key, self._peers[peer].c_public, purpose="channel", round_id=self.round_id
+            )
             self._channels[peer] = AESGCM(key)
         header = SHARE_PLAINTEXT.pack(self.round_id, sender, recipient)  # 12 bytes
         return self._channels[peer], header, header  # unique nonce per key and direction

@@ -7,6 +7,8 @@ ConsistencyCheck signatures (Bonawitz et al. 2017, Figure 4).
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .encoding import ring_dtype
 from .messages import (
     AdvertiseKeys,
@@ -95,7 +97,7 @@ class ServerMessageChecks:
 
     def _check_from_server(self, message, cls):
         if not isinstance(message, cls):
-            raise TypeError(f"expected a {cls.__name__}, got {type(message).__name__}")
+            raise InvalidParameterError(f"expected a {cls.__name__}, got {type(message).__name__}")
         if message.round_id != self.round_id:
             raise MalformedMessageError(f"the server sent a message of round {message.round_id} "
                                         f"in round {self.round_id}", None)
@@ -103,9 +105,10 @@ class ServerMessageChecks:
     def _check_encoded(self, encoded):
         x = np.asarray(encoded)
         if x.dtype.kind not in "ui" or x.shape != (self.dim,):
-            raise ValueError(f"encoded must be integers of shape ({self.dim},), got dtype "
-                             f"{x.dtype} and shape {x.shape}")
+            raise InvalidParameterError(
+                f"encoded must be integers of shape ({self.dim},), got dtype "
+                f"{x.dtype} and shape {x.shape}"
+            )
         if x.size and (x.min() < 0 or int(x.max()) >= 2**self.bits):
-            raise ValueError(f"encoded must hold ring elements in [0, 2^{self.bits})")
+            raise InvalidParameterError(f"encoded must hold ring elements in [0, 2^{self.bits})")
         return x.astype(ring_dtype(self.bits))
-

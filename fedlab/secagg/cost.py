@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .encoding import ring_dtype
 from .protocol import secure_sum
 from .rounds import default_threshold
@@ -55,11 +57,11 @@ def protocol_cost(n_clients=(5, 10, 20, 40, 60), *, dim=100, bits=32, dropout=0.
     """
     counts = np.array([int(n) for n in n_clients])
     if counts.size == 0 or (counts < 2).any():
-        raise ValueError(f"n_clients must be counts >= 2, got {list(n_clients)}")
+        raise InvalidParameterError(f"n_clients must be counts >= 2, got {list(n_clients)}")
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+        raise InvalidParameterError(f"repeats must be an int >= 1, got {repeats!r}")
     rng = np.random.default_rng(random_state)
     up, down, seconds = [], [], []
     for n in counts:

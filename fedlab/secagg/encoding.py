@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 MIN_VALUE_BITS = 8
 MAX_VALUE_BITS = 52  # float64 has a 53-bit significand: finer levels would not be exact
 MAX_BITS = 62
@@ -70,18 +72,18 @@ def value_bits(*, bits, n_clients):
     >>> value_bits(bits=16, n_clients=1000)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: bits=16 cannot hold the sum of 1000 clients; need at least bits=18 ...
+    fedlab._validation.InvalidParameterError: bits=16 cannot hold the sum of 1000 clients; ...
     """
     _check_bits(bits)
     if isinstance(n_clients, bool) or not isinstance(n_clients, (int, np.integer)):
-        raise TypeError(f"n_clients must be an int, got {type(n_clients).__name__}")
+        raise InvalidParameterError(f"n_clients must be an int, got {type(n_clients).__name__}")
     if n_clients < 1:
-        raise ValueError(f"n_clients must be >= 1, got {n_clients}")
+        raise InvalidParameterError(f"n_clients must be >= 1, got {n_clients}")
     headroom = (int(n_clients) - 1).bit_length()  # ceil(log2(n)), exactly
     q = bits - headroom
     if q < MIN_VALUE_BITS:
         need = MIN_VALUE_BITS + headroom
-        raise ValueError(
+        raise InvalidParameterError(
             f"bits={bits} cannot hold the sum of {n_clients} clients; need at least "
             f"bits={need} ({MIN_VALUE_BITS} bits per value plus {headroom} bits of "
             "headroom for the sum)"
@@ -194,20 +196,20 @@ def decode_sum(ring_sum, *, n_summands, clip_range, bits=32, n_clients=None):
     array([0.75, 0.  ])
     """
     if isinstance(n_summands, bool) or not isinstance(n_summands, (int, np.integer)):
-        raise TypeError(f"n_summands must be an int, got {type(n_summands).__name__}")
+        raise InvalidParameterError(f"n_summands must be an int, got {type(n_summands).__name__}")
     if n_summands < 1:
-        raise ValueError(f"n_summands must be >= 1, got {n_summands}")
+        raise InvalidParameterError(f"n_summands must be >= 1, got {n_summands}")
     n_clients = n_summands if n_clients is None else n_clients
     if n_summands > n_clients:
-        raise ValueError(f"n_summands={n_summands} exceeds n_clients={n_clients}")
+        raise InvalidParameterError(f"n_summands={n_summands} exceeds n_clients={n_clients}")
     step = quantization_step(clip_range=clip_range, bits=bits, n_clients=n_clients)
     q = value_bits(bits=bits, n_clients=n_clients)
     total = np.asarray(ring_sum)
     if total.dtype.kind not in "ui":
-        raise TypeError(f"ring_sum must hold integers, got dtype {total.dtype}")
+        raise InvalidParameterError(f"ring_sum must hold integers, got dtype {total.dtype}")
     largest = int(n_summands) * (2**q - 1)
     if total.size and (total.min() < 0 or int(total.max()) > largest):
-        raise ValueError(
+        raise InvalidParameterError(
             f"ring_sum holds {int(total.max())}, above {largest}, the largest sum of "
             f"{n_summands} encoded values: inputs or n_summands are inconsistent"
         )
@@ -216,16 +218,17 @@ def decode_sum(ring_sum, *, n_summands, clip_range, bits=32, n_clients=None):
 
 def _check_bits(bits):
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
-        raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+        raise InvalidParameterError(f"bits must be an int, got {type(bits).__name__}")
     if not MIN_VALUE_BITS <= bits <= MAX_BITS:
-        raise ValueError(f"bits must be between {MIN_VALUE_BITS} and {MAX_BITS}, got {bits}")
+        raise InvalidParameterError(f"bits must be between {MIN_VALUE_BITS} and {MAX_BITS}, got "
+                                    f"{bits}")
 
 
 def _check_clip_range(clip_range):
     if isinstance(clip_range, bool) or not isinstance(clip_range, (int, float, np.number)):
-        raise TypeError(f"clip_range must be a number, got {type(clip_range).__name__}")
+        raise InvalidParameterError(f"clip_range must be a number, got {type(clip_range).__name__}")
     if not np.isfinite(clip_range) or clip_range <= 0:
-        raise ValueError(f"clip_range must be a finite number > 0, got {clip_range}")
+        raise InvalidParameterError(f"clip_range must be a finite number > 0, got {clip_range}")
     return float(clip_range)
 
 
@@ -233,8 +236,9 @@ def _as_finite_floats(values, name):
     try:
         x = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be array-like of floats: {err}") from None
+        raise InvalidParameterError(f"{name} must be array-like of floats: {err}") from None
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite, got {np.count_nonzero(~np.isfinite(x))} "
-                         "NaN or infinite values")
+        raise InvalidParameterError(
+            f"{name} must be finite, got {np.count_nonzero(~np.isfinite(x))} NaN or infinite values"
+        )
     return x

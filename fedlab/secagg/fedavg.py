@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
 from fedlab.federated.messages import Updates
 from fedlab.federated.strategy import Strategy
 
@@ -180,7 +181,7 @@ class SecureFedAvg(_SecureRounds, Strategy):
         if not updates:
             return 0.0
         if len(updates) == 1:
-            raise ValueError(
+            raise InvalidParameterError(
                 "secure aggregation needs at least 2 clients in a round, got 1: the sum of "
                 "one update is that update, so the server would see it in the clear; "
                 "sample more clients (client_fraction) or use plain FedAvg")
@@ -189,8 +190,9 @@ class SecureFedAvg(_SecureRounds, Strategy):
         if self.weighted:
             counts = updates.n_samples.astype(float)
             if not (np.isfinite(counts) & (counts >= 1)).all():
-                raise ValueError(f"every update must count n_samples >= 1 to be weighted, got "
-                                 f"{counts.tolist()}")
+                raise InvalidParameterError(
+                    f"every update must count n_samples >= 1 to be weighted, got {counts.tolist()}"
+                )
             weights = counts / 2.0 ** math.ceil(math.log2(counts.max()))
         else:
             weights = np.ones(len(updates))

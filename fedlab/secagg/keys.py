@@ -7,6 +7,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from fedlab._validation import InvalidParameterError
+
 __all__ = ["KEY_BYTES", "agree", "byte_source", "generate_key", "private_key_from_int",
            "private_int", "public_bytes"]
 
@@ -39,7 +41,7 @@ def byte_source(random_state=None):
         return random_state.bytes
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return np.random.default_rng(random_state).bytes
-    raise TypeError(
+    raise InvalidParameterError(
         "random_state must be None, an int or a numpy.random.Generator, "
         f"got {type(random_state).__name__}"
     )
@@ -78,7 +80,7 @@ def private_key_from_int(value):
         If ``value`` does not fit in 32 bytes (a corrupted reconstruction).
     """
     if not 0 <= value < 2 ** (8 * KEY_BYTES):
-        raise ValueError(f"a private key is an int in [0, 2^256), got {value}")
+        raise InvalidParameterError(f"a private key is an int in [0, 2^256), got {value}")
     return X25519PrivateKey.from_private_bytes(value.to_bytes(KEY_BYTES, "little"))
 
 
@@ -125,7 +127,7 @@ def agree(private_key, peer_public, *, purpose, round_id):
     False
     """
     if purpose not in _PURPOSES:
-        raise ValueError(f"purpose must be one of {_PURPOSES}, got {purpose!r}")
+        raise InvalidParameterError(f"purpose must be one of {_PURPOSES}, got {purpose!r}")
     shared = private_key.exchange(X25519PublicKey.from_public_bytes(peer_public))
     info = f"fedlab-secagg|{purpose}|round={int(round_id)}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(shared)

@@ -3,6 +3,8 @@
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
+from fedlab._validation import InvalidParameterError
+
 from .encoding import ring_dtype
 
 __all__ = ["pairwise_mask", "prg", "ring_mask"]
@@ -46,7 +48,7 @@ def prg(seed, dim, *, bits):
     (dtype('uint32'), (4,), True)
     """
     if len(seed) != 32:
-        raise ValueError(f"seed must be 32 bytes, got {len(seed)}")
+        raise InvalidParameterError(f"seed must be 32 bytes, got {len(seed)}")
     dtype = ring_dtype(bits)
     encryptor = Cipher(algorithms.ChaCha20(bytes(seed), _NONCE), mode=None).encryptor()
     keystream = encryptor.update(bytes(dim * dtype.itemsize))  # encrypt zeros
@@ -72,7 +74,7 @@ def pairwise_mask(seed, dim, *, bits, own_id, peer_id):
     [0, 0, 0, 0, 0]
     """
     if own_id == peer_id:
-        raise ValueError(f"a client has no pairwise mask with itself (id {own_id})")
+        raise InvalidParameterError(f"a client has no pairwise mask with itself (id {own_id})")
     mask = prg(seed, dim, bits=bits)
     if own_id > peer_id:
         mask = (ring_dtype(bits).type(0) - mask) & ring_mask(bits)

@@ -18,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fedlab._validation import InvalidParameterError
+
 from .keys import KEY_BYTES, byte_source
 
 __all__ = ["SIGNATURE_BYTES", "PublicKeyInfrastructure", "key_statement",
@@ -66,7 +68,7 @@ class PublicKeyInfrastructure:
             The signing key, which only the client keeps.
         """
         if client_id in self._verification_keys:
-            raise ValueError(f"client {client_id} is already enrolled")
+            raise InvalidParameterError(f"client {client_id} is already enrolled")
         signing_key = Ed25519PrivateKey.from_private_bytes(
             byte_source(random_state)(KEY_BYTES))
         self._verification_keys[client_id] = signing_key.public_key()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fedlab._validation import check_rng
+from fedlab._validation import InvalidParameterError, check_rng
 
 from .client import SecAggClient, check_setup
 from .encoding import _as_finite_floats, _check_clip_range, decode_sum, encode, quantization_step
@@ -251,34 +251,44 @@ def _check_inputs(vectors, *, threshold, dropped, dropped_before_masking, clip_r
                   noise_std, expected_survivors, round_id):
     x = _as_finite_floats(vectors, "vectors")
     if x.ndim != 2:
-        raise ValueError(f"vectors must have shape (n_clients, dim), got shape {x.shape}")
+        raise InvalidParameterError(f"vectors must have shape (n_clients, dim), got shape "
+                                    f"{x.shape}")
     n_clients, dim = x.shape
     check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits, round_id=round_id)
     clip_range = _check_clip_range(clip_range)
     after = _check_ids(dropped, "dropped", n_clients)
     before = _check_ids(dropped_before_masking, "dropped_before_masking", n_clients)
     if set(after) & set(before):
-        raise ValueError(f"a client cannot drop both before and after masking: "
-                         f"{sorted(set(after) & set(before))}")
+        raise InvalidParameterError(
+            f"a client cannot drop both before and after masking: "
+            f"{sorted(set(after) & set(before))}"
+        )
     expected = n_clients if expected_survivors is None else expected_survivors
     if isinstance(expected, bool) or not isinstance(expected, (int, np.integer)):
-        raise TypeError(f"expected_survivors must be an int, got {type(expected).__name__}")
+        raise InvalidParameterError(
+            f"expected_survivors must be an int, got {type(expected).__name__}"
+        )
     if not 1 <= expected <= n_clients:
-        raise ValueError(f"expected_survivors must be between 1 and {n_clients}, got {expected}")
+        raise InvalidParameterError(
+            f"expected_survivors must be between 1 and {n_clients}, got {expected}"
+        )
     if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)):
-        raise TypeError(f"noise_std must be a number, got {type(noise_std).__name__}")
+        raise InvalidParameterError(f"noise_std must be a number, got {type(noise_std).__name__}")
     if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+        raise InvalidParameterError(f"noise_std must be a finite number >= 0, got {noise_std}")
     return x, clip_range, after, before, int(expected)
 
 
 def _check_ids(ids, name, n_clients):
     if isinstance(ids, (int, np.integer)):
-        raise TypeError(f"{name} must be a sequence of client ids, got the int {ids}; "
-                        f"write {name}=[{ids}]")
+        raise InvalidParameterError(
+            f"{name} must be a sequence of client ids, got the int {ids}; write {name}=[{ids}]"
+        )
     ids = tuple(ids)
     if not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) for u in ids):
-        raise TypeError(f"{name} must hold int client ids, got {ids}")
+        raise InvalidParameterError(f"{name} must hold int client ids, got {ids}")
     if len(set(ids)) != len(ids) or any(not 0 <= u < n_clients for u in ids):
-        raise ValueError(f"{name} must be distinct client ids in [0, {n_clients}), got {ids}")
+        raise InvalidParameterError(
+            f"{name} must be distinct client ids in [0, {n_clients}), got {ids}"
+        )
     return tuple(sorted(int(u) for u in ids))

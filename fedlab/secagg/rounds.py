@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from fedlab._validation import check_rng
+from fedlab._validation import InvalidParameterError, check_rng
 
 from .messages import SecAggAbort
 from .protocol import secure_sum
@@ -33,7 +33,7 @@ def default_threshold(n_clients):
     """
     n = int(n_clients)
     if n < 2:
-        raise ValueError(f"secure aggregation needs at least 2 clients, got {n}")
+        raise InvalidParameterError(f"secure aggregation needs at least 2 clients, got {n}")
     return min(n, max(2, 2 * n // 3 + 1))
 
 
@@ -45,24 +45,31 @@ class _SecureRounds:
         if threshold is not None:
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float,
                                                                          np.number)):
-                raise TypeError(f"threshold must be None, an int or a fraction, got "
+                raise InvalidParameterError(f"threshold must be None, an int or a fraction, got "
                                 f"{type(threshold).__name__}")
             if isinstance(threshold, (float, np.floating)) and not 0.5 < threshold <= 1:
-                raise ValueError(f"a fractional threshold must be in (0.5, 1], got {threshold}")
+                raise InvalidParameterError(
+                    f"a fractional threshold must be in (0.5, 1], got {threshold}"
+                )
             if isinstance(threshold, (int, np.integer)) and threshold < 2:
-                raise ValueError(f"threshold must be >= 2, got {threshold}")
-        for name, p in (("dropout_before_masking", dropout_before_masking),
-                        ("dropout_after_masking", dropout_after_masking)):
-            if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) \
-                    or not 0 <= p < 1:
-                raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
+                raise InvalidParameterError(f"threshold must be >= 2, got {threshold}")
+        for name, p in (
+            ("dropout_before_masking", dropout_before_masking),
+            ("dropout_after_masking", dropout_after_masking),
+        ):
+            if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0 <= p < 1:
+                raise InvalidParameterError(f"{name} must be a probability in [0, 1), got {p!r}")
         if dropout_before_masking + dropout_after_masking >= 1:
-            raise ValueError("dropout_before_masking + dropout_after_masking must be < 1, got "
-                             f"{dropout_before_masking + dropout_after_masking}")
+            raise InvalidParameterError(
+                "dropout_before_masking + dropout_after_masking must be < 1, got "
+                f"{dropout_before_masking + dropout_after_masking}"
+            )
         if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
-            raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+            raise InvalidParameterError(f"bits must be an int, got {type(bits).__name__}")
         if not isinstance(authenticated, (bool, np.bool_)):
-            raise TypeError(f"authenticated must be True or False, got {authenticated!r}")
+            raise InvalidParameterError(
+                f"authenticated must be True or False, got {authenticated!r}"
+            )
         self.threshold, self.bits = threshold, int(bits)
         self.authenticated = bool(authenticated)
         self.dropout_before_masking = float(dropout_before_masking)
@@ -82,8 +89,10 @@ class _SecureRounds:
         if isinstance(self.threshold, (float, np.floating)):
             return min(n_clients, max(2, math.ceil(self.threshold * n_clients)))
         if self.threshold > n_clients:
-            raise ValueError(f"threshold={self.threshold} exceeds the {n_clients} clients of "
-                             "this round; pass a fraction such as threshold=0.7, or None")
+            raise InvalidParameterError(
+                f"threshold={self.threshold} exceeds the {n_clients} clients of "
+                "this round; pass a fraction such as threshold=0.7, or None"
+            )
         return int(self.threshold)
 
     def _rng(self, rng):
@@ -99,30 +108,54 @@ class _SecureRounds:
         m = len(rows)
         t = self.threshold_for(m)
         before, after = self._dropouts(m, rng)
-        entry = dict(round=self.rounds_run, n_clients=m, threshold=t,
-                     dropped_before_masking=before, dropped_after_masking=after,
-                     authenticated=self.authenticated)
+        entry = dict(
+            round=self.rounds_run,
+            n_clients=m,
+            threshold=t,
+            dropped_before_masking=before,
+            dropped_after_masking=after,
+            authenticated=self.authenticated,
+        )
         self.rounds_run += 1
         try:
-            result = secure_sum(rows, threshold=t, dropped=after, dropped_before_masking=before,
-                                clip_range=clip_range, bits=self.bits, noise_std=noise_std,
-                                expected_survivors=expected_survivors,
-                                round_id=entry["round"] % 2**32,
-                                authenticated=self.authenticated, random_state=self._keys,
-                                noise_random_state=rng if noise_std > 0 else None)
+            result = secure_sum(
+                rows,
+                threshold=t,
+                dropped=after,
+                dropped_before_masking=before,
+                clip_range=clip_range,
+                bits=self.bits,
+                noise_std=noise_std,
+                expected_survivors=expected_survivors,
+                round_id=entry["round"] % 2**32,
+                authenticated=self.authenticated,
+                random_state=self._keys,
+                noise_random_state=rng if noise_std > 0 else None,
+            )
         except SecAggAbort as err:
-            warnings.warn(f"secure aggregation round {entry['round']} aborted ({err}); "
-                          "nothing was revealed and the global model is left unchanged",
-                          RuntimeWarning, stacklevel=3)
-            self.log.append({**entry, "aborted": True, "survivors": (), "bytes_up": 0,
-                             "bytes_down": 0})
+            warnings.warn(
+                f"secure aggregation round {entry['round']} aborted ({err}); "
+                "nothing was revealed and the global model is left unchanged",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self.log.append(
+                {**entry, "aborted": True, "survivors": (), "bytes_up": 0, "bytes_down": 0}
+            )
             self.last_result = None
             return None
         self.last_result = result
-        self.log.append({**entry, "aborted": False, "survivors": result.survivors,
-                         "bytes_up": int(result.bytes_up.sum()),
-                         "bytes_down": int(result.bytes_down.sum()), "step": result.step,
-                         "clip_range": clip_range})
+        self.log.append(
+            {
+                **entry,
+                "aborted": False,
+                "survivors": result.survivors,
+                "bytes_up": int(result.bytes_up.sum()),
+                "bytes_down": int(result.bytes_down.sum()),
+                "step": result.step,
+                "clip_range": clip_range,
+            }
+        )
         return result
 
     def _dropouts(self, m, rng):
@@ -130,9 +163,10 @@ class _SecureRounds:
             return (), ()
         draw = rng.random(m)
         before = np.flatnonzero(draw < self.dropout_before_masking)
-        after = np.flatnonzero((draw >= self.dropout_before_masking)
-                               & (draw < self.dropout_before_masking
-                                  + self.dropout_after_masking))
+        after = np.flatnonzero(
+            (draw >= self.dropout_before_masking)
+            & (draw < self.dropout_before_masking + self.dropout_after_masking)
+        )
         return tuple(before.tolist()), tuple(after.tolist())
 
     @property

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .client import check_setup, commit_seed
 from .encoding import ring_dtype
 from .keys import KEY_BYTES, agree, private_key_from_int, public_bytes
@@ -87,14 +89,19 @@ class SecAggServer:
         check_setup(n_clients=n_clients, threshold=threshold, dim=dim, bits=bits,
                     round_id=round_id)
         if pki is not None and not isinstance(pki, PublicKeyInfrastructure):
-            raise TypeError(f"pki must be a PublicKeyInfrastructure, got {type(pki).__name__}")
+            raise InvalidParameterError(
+                f"pki must be a PublicKeyInfrastructure, got {type(pki).__name__}"
+            )
         if pki is None and 2 * threshold <= n_clients:
             warnings.warn(
                 f"threshold={threshold} is at most half of n_clients={n_clients}: secure "
                 "only against a server that follows the protocol; a cheating server could "
                 "split the survivors and unmask one client. Use threshold > n_clients / 2, "
                 f"e.g. floor(2n/3) + 1 = {2 * n_clients // 3 + 1}, and the actively secure "
-                "version (pki=)", UserWarning, stacklevel=2)
+                "version (pki=)",
+                UserWarning,
+                stacklevel=2,
+            )
         self.pki = pki
         self.n_clients, self.threshold = n_clients, threshold
         self.dim, self.bits, self.round_id = dim, bits, round_id
@@ -107,11 +114,12 @@ class SecAggServer:
         received = self._collect(messages, AdvertiseKeys, range(self.n_clients))
         for u, msg in received.items():
             if len(msg.c_public) != KEY_BYTES or len(msg.s_public) != KEY_BYTES:
-                raise MalformedMessageError(f"client {u} sent public keys that are not "
-                                            f"{KEY_BYTES} bytes", u)
+                raise MalformedMessageError(
+                    f"client {u} sent public keys that are not {KEY_BYTES} bytes", u
+                )
             if self.pki is not None and not self.pki.verify(
-                    u, msg.signature, key_statement(self.round_id, u, msg.c_public,
-                                                    msg.s_public)):
+                u, msg.signature, key_statement(self.round_id, u, msg.c_public, msg.s_public)
+            ):
                 raise MalformedMessageError(f"client {u}'s keys do not carry its signature", u)
         self._require(received, 0)
         self._keys = received
@@ -123,11 +131,16 @@ class SecAggServer:
         size = 2 * SHARE_BYTES + AEAD_TAG_BYTES
         for u, msg in received.items():
             items = msg.ciphertexts
-            if not all(isinstance(c, EncryptedShare) for c in items) or sorted(
-                    c.recipient for c in items) != sorted(set(self._keys) - {u}) or any(
-                    c.sender != u or len(c.ciphertext) != size for c in items):
-                raise MalformedMessageError(f"client {u} did not send exactly one well-formed "
-                                            "share ciphertext to every other client", u)
+            if (
+                not all(isinstance(c, EncryptedShare) for c in items)
+                or sorted(c.recipient for c in items) != sorted(set(self._keys) - {u})
+                or any(c.sender != u or len(c.ciphertext) != size for c in items)
+            ):
+                raise MalformedMessageError(
+                    f"client {u} did not send exactly one well-formed "
+                    "share ciphertext to every other client",
+                    u,
+                )
             if not isinstance(msg.b_commitment, bytes) or len(msg.b_commitment) != 32:
                 raise MalformedMessageError(f"client {u} sent no 32-byte seed commitment", u)
         self._require(received, 1)
@@ -145,17 +158,23 @@ class SecAggServer:
         for u, msg in received.items():
             y = msg.masked
             if msg.bits != self.bits or msg.dim != self.dim:
-                raise MalformedMessageError(f"client {u} masked for bits={msg.bits}, "
-                                            f"dim={msg.dim}; this round uses bits={self.bits}, "
-                                            f"dim={self.dim}", u)
+                raise MalformedMessageError(
+                    f"client {u} masked for bits={msg.bits}, "
+                    f"dim={msg.dim}; this round uses bits={self.bits}, "
+                    f"dim={self.dim}",
+                    u,
+                )
             if not isinstance(y, np.ndarray) or y.dtype != dtype or y.shape != (self.dim,):
                 raise MalformedMessageError(
                     f"client {u}'s masked input must be a {dtype} array of shape ({self.dim},), "
                     f"got {getattr(y, 'dtype', type(y).__name__)} of shape "
-                    f"{getattr(y, 'shape', None)}", u)
+                    f"{getattr(y, 'shape', None)}",
+                    u,
+                )
             if np.any(y > ring_mask(self.bits)):
-                raise MalformedMessageError(f"client {u}'s masked input holds values outside "
-                                            f"the ring Z_2^{self.bits}", u)
+                raise MalformedMessageError(
+                    f"client {u}'s masked input holds values outside the ring Z_2^{self.bits}", u
+                )
         self._require(received, 2)
         self._masked = {u: received[u].masked for u in sorted(received)}
         self.view.masked_inputs = dict(self._masked)
@@ -171,18 +190,22 @@ class SecAggServer:
             for every one of them.
         """
         if self.pki is None:
-            raise RuntimeError("the honest-but-curious version has no ConsistencyCheck "
-                               "phase; create the server with pki=")
+            raise RuntimeError(
+                "the honest-but-curious version has no ConsistencyCheck "
+                "phase; create the server with pki="
+            )
         received = self._collect(messages, ConsistencyCheck, self._masked)
         statement = survivors_statement(self.round_id, tuple(self._masked))
         for u, msg in received.items():
             if not self.pki.verify(u, msg.signature, statement):
-                raise MalformedMessageError(f"client {u}'s signature of the survivor list "
-                                            "does not verify", u)
+                raise MalformedMessageError(
+                    f"client {u}'s signature of the survivor list does not verify", u
+                )
         self._require(received, 3)
         self._signers = set(received)
-        return SignedSurvivors(self.round_id, tuple(self._masked),
-                               {u: received[u].signature for u in sorted(received)})
+        return SignedSurvivors(
+            self.round_id, tuple(self._masked), {u: received[u].signature for u in sorted(received)}
+        )
 
     def receive_unmask_shares(self, messages):
         """Unmasking: rebuild the seeds, strip the masks and return the ring sum.
@@ -202,11 +225,17 @@ class SecAggServer:
             if not (isinstance(msg.b_shares, dict) and isinstance(msg.s_shares, dict)):
                 raise MalformedMessageError(f"client {u} sent shares that are not dicts", u)
             shares = list(msg.b_shares.values()) + list(msg.s_shares.values())
-            if (set(msg.b_shares) != survivors or set(msg.s_shares) != dropped
-                    or not all(isinstance(y, int) and 0 <= y < PRIME for y in shares)):
-                raise MalformedMessageError(f"client {u} must send b-shares for clients "
-                                            f"{sorted(survivors)} and s-shares for "
-                                            f"{sorted(dropped)}, as field elements", u)
+            if (
+                set(msg.b_shares) != survivors
+                or set(msg.s_shares) != dropped
+                or not all(isinstance(y, int) and 0 <= y < PRIME for y in shares)
+            ):
+                raise MalformedMessageError(
+                    f"client {u} must send b-shares for clients "
+                    f"{sorted(survivors)} and s-shares for "
+                    f"{sorted(dropped)}, as field elements",
+                    u,
+                )
         self._require(received, 4)
         total = np.zeros(self.dim, dtype=ring_dtype(self.bits))
         for y in self._masked.values():
@@ -229,25 +258,33 @@ class SecAggServer:
             u = getattr(msg, "client_id", None)
             self.view.messages.append((PHASES[cls.phase], u, msg))
             if not isinstance(msg, cls):
-                raise MalformedMessageError(f"client {u} sent a {type(msg).__name__} in phase "
-                                            f"{PHASES[cls.phase]}, expected {cls.__name__}", u)
+                raise MalformedMessageError(
+                    f"client {u} sent a {type(msg).__name__} in phase "
+                    f"{PHASES[cls.phase]}, expected {cls.__name__}",
+                    u,
+                )
             if msg.round_id != self.round_id:
-                raise MalformedMessageError(f"client {u} sent a message of round "
-                                            f"{msg.round_id} in round {self.round_id}", u)
+                raise MalformedMessageError(
+                    f"client {u} sent a message of round {msg.round_id} in round {self.round_id}", u
+                )
             if u not in expected:
-                raise MalformedMessageError(f"unknown or unexpected client id {u!r} in phase "
-                                            f"{PHASES[cls.phase]}", u)
+                raise MalformedMessageError(
+                    f"unknown or unexpected client id {u!r} in phase {PHASES[cls.phase]}", u
+                )
             if u in received:
-                raise MalformedMessageError(f"client {u} sent twice in phase "
-                                            f"{PHASES[cls.phase]}", u)
+                raise MalformedMessageError(
+                    f"client {u} sent twice in phase {PHASES[cls.phase]}", u
+                )
             received[u] = msg
         return received
 
     def _require(self, received, phase):
         if len(received) < self.threshold:
-            raise SecAggAbort(f"only {len(received)} clients answered in phase {PHASES[phase]}, "
-                              f"fewer than threshold={self.threshold}: round aborted, "
-                              "nothing revealed")
+            raise SecAggAbort(
+                f"only {len(received)} clients answered in phase {PHASES[phase]}, "
+                f"fewer than threshold={self.threshold}: round aborted, "
+                "nothing revealed"
+            )
 
     def _rebuild(self, received, owner, which):
         """Rebuild client ``owner``'s b seed or s key and check it against what it published."""
@@ -260,21 +297,33 @@ class SecAggServer:
         except InconsistentSharesError as err:
             bad = [x - 1 for x in err.bad_x]
             if len(bad) == 1:
-                raise MalformedMessageError(f"client {bad[0]} sent a {which}-share of client "
-                                            f"{owner}'s {secret_name} that is inconsistent with "
-                                            "the other shares", bad[0]) from None
-            raise MalformedMessageError(f"the {which}-shares of client {owner}'s {secret_name} "
-                                        f"from clients {bad} are inconsistent; cannot tell "
-                                        "which is wrong", tuple(bad)) from None
+                raise MalformedMessageError(
+                    f"client {bad[0]} sent a {which}-share of client "
+                    f"{owner}'s {secret_name} that is inconsistent with "
+                    "the other shares",
+                    bad[0],
+                ) from None
+            raise MalformedMessageError(
+                f"the {which}-shares of client {owner}'s {secret_name} "
+                f"from clients {bad} are inconsistent; cannot tell "
+                "which is wrong",
+                tuple(bad),
+            ) from None
         ok = secret < 2 ** (8 * KEY_BYTES)
         raw = secret.to_bytes(KEY_BYTES, "little") if ok else b""
         if which == "b":
-            ok = ok and commit_seed(raw, client_id=owner, round_id=self.round_id) \
+            ok = (
+                ok
+                and commit_seed(raw, client_id=owner, round_id=self.round_id)
                 == self._commitments[owner]
+            )
         else:
             ok = ok and public_bytes(private_key_from_int(secret)) == self._keys[owner].s_public
         if not ok:
-            raise MalformedMessageError(f"the {secret_name} rebuilt for client {owner} does not "
-                                        "match what it published: a share from one of clients "
-                                        f"{holders} is corrupted", tuple(holders))
+            raise MalformedMessageError(
+                f"the {secret_name} rebuilt for client {owner} does not "
+                "match what it published: a share from one of clients "
+                f"{holders} is corrupted",
+                tuple(holders),
+            )
         return raw

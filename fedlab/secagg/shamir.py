@@ -4,6 +4,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .keys import byte_source
 
 __all__ = ["PRIME", "SHARE_BYTES", "InconsistentSharesError", "reconstruct", "share"]
@@ -61,7 +63,7 @@ def share(secret, *, threshold, n_shares, random_state=None):
     _check_counts(threshold, n_shares)
     threshold, n_shares = int(threshold), int(n_shares)
     if not isinstance(secret, int) or not 0 <= secret < PRIME:
-        raise ValueError(f"secret must be an int in [0, PRIME), got {secret!r}")
+        raise InvalidParameterError(f"secret must be an int in [0, PRIME), got {secret!r}")
     random_bytes = byte_source(random_state)
     width = SHARE_BYTES + 16  # 128 extra bits make `% PRIME` uniform to within 2^-128
     pool = random_bytes(width * (threshold - 1))
@@ -118,18 +120,18 @@ def reconstruct(shares, *, threshold):
     >>> reconstruct(shares[:1], threshold=2)
     Traceback (most recent call last):
     ...
-    ValueError: need at least threshold=2 shares to reconstruct, got 1
+    fedlab._validation.InvalidParameterError: need at least threshold=2 shares to reconstruct, got 1
     """
     _check_counts(threshold, threshold)
     threshold = int(threshold)
     points = [(int(x), int(y)) for x, y in shares]
     if len(points) < threshold:
-        raise ValueError(
+        raise InvalidParameterError(
             f"need at least threshold={threshold} shares to reconstruct, got {len(points)}"
         )
     xs = tuple(x for x, _ in points)
     if len(set(xs)) != len(xs):
-        raise ValueError(f"share x-coordinates must be distinct, got {sorted(xs)}")
+        raise InvalidParameterError(f"share x-coordinates must be distinct, got {sorted(xs)}")
     for x, y in points:
         if not (0 < x < PRIME and 0 <= y < PRIME):
             raise InconsistentSharesError(f"share at x={x} is not a field element", [x])
@@ -187,6 +189,7 @@ def _product_without(xs, i, z):
 def _check_counts(threshold, n_shares):
     for name, value in (("threshold", threshold), ("n_shares", n_shares)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            raise InvalidParameterError(f"{name} must be an int, got {type(value).__name__}")
     if not 1 <= threshold <= n_shares:
-        raise ValueError(f"threshold must be between 1 and n_shares={n_shares}, got {threshold}")
+        raise InvalidParameterError(f"threshold must be between 1 and n_shares={n_shares}, got "
+                                    f"{threshold}")

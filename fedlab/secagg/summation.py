@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
+
 from .encoding import _as_finite_floats, _check_clip_range
 from .rounds import _SecureRounds
 
@@ -104,7 +106,7 @@ class SecureSummation(_SecureRounds):
                          dropout_after_masking=dropout_after_masking,
                          authenticated=authenticated, random_state=random_state)
         if expected_survivors not in (None, "threshold"):
-            raise ValueError(f"expected_survivors must be None or 'threshold', got "
+            raise InvalidParameterError(f"expected_survivors must be None or 'threshold', got "
                              f"{expected_survivors!r}")
         self.clip_range = None if clip_range is None else _check_clip_range(clip_range)
         self.expected_survivors = expected_survivors
@@ -139,17 +141,27 @@ class SecureSummation(_SecureRounds):
         """
         x = np.asarray(vectors, dtype=float)
         if x.ndim != 2:
-            raise ValueError(f"vectors must have shape (m, dim), got shape {x.shape}")
+            raise InvalidParameterError(f"vectors must have shape (m, dim), got shape {x.shape}")
         x = _as_finite_floats(x, "vectors")
         if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.number)) \
                 or not np.isfinite(noise_std) or noise_std < 0:
-            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+            raise InvalidParameterError(f"noise_std must be a finite number >= 0, got "
+                                        f"{noise_std!r}")
         rng = self._rng(rng)
         m, dim = x.shape
         if m < 2:  # no protocol: zero clients (the server adds the noise) or one
-            self.log.append(dict(round=self.rounds_run, n_clients=m, aborted=False,
-                                 survivors=tuple(range(m)), bytes_up=0, bytes_down=0,
-                                 noise_std=float(noise_std), protocol=False))
+            self.log.append(
+                dict(
+                    round=self.rounds_run,
+                    n_clients=m,
+                    aborted=False,
+                    survivors=tuple(range(m)),
+                    bytes_up=0,
+                    bytes_down=0,
+                    noise_std=float(noise_std),
+                    protocol=False,
+                )
+            )
             self.rounds_run += 1
             return x.sum(axis=0) + rng.normal(0.0, noise_std, dim)
         t = self.threshold_for(m)
@@ -160,8 +172,9 @@ class SecureSummation(_SecureRounds):
             largest = float(np.abs(x).max()) if bound is None else float(bound)
             top = largest + NOISE_MARGIN * share_std
             clip_range = 2.0 ** math.ceil(math.log2(max(top, 2.0**-20)))
-        result = self._run(x, rng=rng, clip_range=clip_range, noise_std=noise_std,
-                           expected_survivors=expected)
+        result = self._run(
+            x, rng=rng, clip_range=clip_range, noise_std=noise_std, expected_survivors=expected
+        )
         if result is None:
             self.log[-1].update(noise_std=0.0, protocol=True)
             return np.zeros(dim)
@@ -173,5 +186,7 @@ class SecureSummation(_SecureRounds):
                 f"took their noise shares with them: the sum carries noise of std "
                 f"{actual:.4g} instead of {noise_std:.4g}, so the privacy accounting is too "
                 "optimistic; use expected_survivors='threshold' to over-provision",
-                RuntimeWarning, stacklevel=2)
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return result.sum
