@@ -7,7 +7,15 @@ from fedlab import data, federated, model, personalize
 from fedlab._sitemetrics import auc_difference, delong, site_metrics
 from fedlab._validation import InvalidParameterError
 from fedlab.drift import partition_one_label, rounds_to_target
-from fedlab.federated import FedAvg, FedNova, FedSGD, QFedSGD, Update
+from fedlab.federated import (
+    STRATEGY_NAMES,
+    FedAvg,
+    FedNova,
+    FedSGD,
+    QFedSGD,
+    Update,
+    make_strategy,
+)
 
 
 def _site(n=3000, seed=0):
@@ -112,6 +120,23 @@ def test_qffl_matches_li_et_al_algorithm_1():
     expected = np.ones(3) - (F ** q) @ g / h.sum()
     np.testing.assert_allclose(QFedSGD(q=q, lr=lr).aggregate_train(1, np.ones(3), ups,
                                                                    rng=None), expected)
+
+
+@pytest.mark.parametrize("name", ["fedsgd", "qfedsgd"])
+def test_a_strategy_stepping_with_the_run_lr_gets_it_by_name(name):
+    assert STRATEGY_NAMES[name].steps_with_run_lr
+    assert make_strategy(name, lr=0.37).lr == 0.37
+    X, y, clients = _one_label_clients(n=300)
+    kw = dict(rounds=3, l2=1e-3, standardize=False, random_state=0)
+    by_name = federated.run(clients, strategy=name, lr=0.37, **kw)
+    by_object = federated.run(clients, strategy=STRATEGY_NAMES[name](lr=0.37), lr=0.37, **kw)
+    np.testing.assert_array_equal(by_name.params, by_object.params)
+
+
+def test_only_gradient_strategies_step_with_the_run_lr():
+    steppers = {name for name, cls in STRATEGY_NAMES.items() if cls.steps_with_run_lr}
+    assert steppers == {name for name, cls in STRATEGY_NAMES.items()
+                        if issubclass(cls, FedSGD)}
 
 
 def _one_label_clients(n=1200, seed=0):
