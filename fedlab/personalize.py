@@ -6,7 +6,7 @@ use only the site's own records: local fine-tuning (a few epochs of SGD), logist
 recalibration of its intercept and slope (Cox 1958; Steyerberg 2019, the clinical
 standard), and Ditto's proximal personal model (Li et al. 2021). Every function returns a
 parameter vector of the course's logistic regression. Per-site evaluation with 95 %
-intervals: :func:`fedlab._sitemetrics.site_metrics`.
+intervals: :func:`fedlab.metrics.site_metrics`.
 """
 
 from __future__ import annotations

@@ -4,10 +4,18 @@ import numpy as np
 import pytest
 
 from fedlab import data, federated, model, personalize
-from fedlab._sitemetrics import auc_difference, delong, site_metrics
 from fedlab._validation import InvalidParameterError
 from fedlab.drift import partition_one_label, rounds_to_target
-from fedlab.federated import FedAvg, FedNova, FedSGD, QFedSGD, Update
+from fedlab.federated import (
+    STRATEGY_NAMES,
+    FedAvg,
+    FedNova,
+    FedSGD,
+    QFedSGD,
+    Update,
+    make_strategy,
+)
+from fedlab.metrics import site_metrics
 
 
 def _site(n=3000, seed=0):
@@ -114,6 +122,23 @@ def test_qffl_matches_li_et_al_algorithm_1():
                                                                    rng=None), expected)
 
 
+@pytest.mark.parametrize("name", ["fedsgd", "qfedsgd"])
+def test_a_strategy_stepping_with_the_run_lr_gets_it_by_name(name):
+    assert STRATEGY_NAMES[name].steps_with_run_lr
+    assert make_strategy(name, lr=0.37).lr == 0.37
+    X, y, clients = _one_label_clients(n=300)
+    kw = dict(rounds=3, l2=1e-3, standardize=False, random_state=0)
+    by_name = federated.run(clients, strategy=name, lr=0.37, **kw)
+    by_object = federated.run(clients, strategy=STRATEGY_NAMES[name](lr=0.37), lr=0.37, **kw)
+    np.testing.assert_array_equal(by_name.params, by_object.params)
+
+
+def test_only_gradient_strategies_step_with_the_run_lr():
+    steppers = {name for name, cls in STRATEGY_NAMES.items() if cls.steps_with_run_lr}
+    assert steppers == {name for name, cls in STRATEGY_NAMES.items()
+                        if issubclass(cls, FedSGD)}
+
+
 def _one_label_clients(n=1200, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
@@ -202,36 +227,7 @@ def test_personalization_without_both_outcomes_is_a_clear_error(method):
         method(np.zeros((5, 1)), np.zeros(5))
 
 
-# -- per-site metrics -----------------------------------------------------------------------
-
-def _delong_by_pairs(y, s):
-    """DeLong's variance from the pairwise kernel, written out (an independent reference)."""
-    pos, neg = s[y == 1], s[y == 0]
-    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
-    v10, v01 = psi.mean(1), psi.mean(0)
-    return psi.mean(), v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)
-
-
-def test_delong_matches_the_pairwise_kernel_and_scikit_learn():
-    from sklearn.metrics import roc_auc_score
-    rng = np.random.default_rng(7)
-    y = (rng.random(300) < 0.3).astype(int)
-    s = np.round(rng.normal(size=300) + y, 1)  # ties included
-    auc, cov = delong(y, s)
-    ref_auc, ref_var = _delong_by_pairs(y, s)
-    assert auc[0] == pytest.approx(roc_auc_score(y, s)) == pytest.approx(ref_auc)
-    assert cov[0, 0] == pytest.approx(ref_var)
-
-
-def test_paired_difference_interval_is_narrower_than_separate_ones():
-    rng = np.random.default_rng(8)
-    y = (rng.random(500) < 0.3).astype(int)
-    a = rng.normal(size=500) + y
-    b = a + 0.1 * rng.normal(size=500)
-    d, lo, hi = auc_difference(y, a, b)
-    _, cov = delong(y, [a, b])
-    assert lo < d < hi and (hi - lo) < 2 * 1.96 * np.sqrt(cov[0, 0])
-
+# -- per-site metrics (DeLong and the paired difference: tests/test_metrics.py) -----------
 
 def test_site_metrics_of_calibrated_predictions_cover_one():
     rng = np.random.default_rng(9)
@@ -240,5 +236,6 @@ def test_site_metrics_of_calibrated_predictions_cover_one():
         p = rng.uniform(0.05, 0.5, 800)
         y = (rng.random(800) < p).astype(int)
         m = site_metrics(y, p)
-        covered += (m["oe_low"] < 1 < m["oe_high"]) and (m["slope_low"] < 1 < m["slope_high"])
+        (oe_low, oe_high), (slope_low, slope_high) = m["oe_ci"], m["calibration_slope_ci"]
+        covered += (oe_low < 1 < oe_high) and (slope_low < 1 < slope_high)
     assert covered >= 33  # about 0.95^2 of 40 expected

@@ -3,8 +3,8 @@
 import numpy as np
 
 from fedlab import model
-from fedlab._sitemetrics import site_metrics
 from fedlab.drift import STRATEGY_SETTINGS
+from fedlab.metrics import site_metrics
 from fedlab.widgets.heterogeneity import STRENGTHS, HeterogeneityDashboard
 
 

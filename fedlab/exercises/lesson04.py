@@ -2,8 +2,9 @@
 
 q1 the FedProx local gradient (Li et al. 2020), q2 a SCAFFOLD client's round
 (Karimireddy et al. 2020), q3 the FedAdam server step (Reddi et al. 2021), q4 per-site
-logistic recalibration (intercept and slope). Messages name the mistake, never the
-expected value.
+logistic recalibration (intercept and slope). The references are fedlab's own FedProx and
+SCAFFOLD steps (:func:`fedlab.model.sgd`), Kingma and Ba's own form of Adam's step, and
+:func:`fedlab.personalize.recalibration`.
 """
 
 from __future__ import annotations
@@ -11,28 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab.exercises._core import FunctionExercise, Mistake, _short
+from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.federated.client import scaffold_control
+from fedlab.personalize import recalibration
 
 __all__ = ["q1", "q2", "q3", "q4"]
-
-
-class _Exercise(FunctionExercise):
-    """A FunctionExercise whose fallback message shows the case and the answer, not the key."""
-
-    def _explain(self, args, got, problem):
-        message = super()._explain(args, got, problem)
-        if message.startswith(f"with {self.describe(args)}: "):
-            return (f"with {self.describe(args)} your function returned {_short(got)}, which "
-                    "is not the right result; compare it with the formula in the text, term by "
-                    "term (hint() helps)")
-        return message
-
-
-def _returned_none(*args):
-    return None
-
-
-_NONE = Mistake(_returned_none, "your function returned None: is a `return` missing?")
 
 
 def _data(rng, n, d, prevalence=0.3):
@@ -42,11 +26,17 @@ def _data(rng, n, d, prevalence=0.3):
     return X, y
 
 
+def _floats(*arrays):
+    return [np.asarray(a, dtype=float) for a in arrays]
+
+
 # -- q1: FedProx's local gradient -----------------------------------------------------------
 
 def _fedprox_gradient(theta, anchor, X, y, mu):
-    theta, anchor = np.asarray(theta, float), np.asarray(anchor, float)
-    return model.gradient(theta, X, y) + mu * (theta - anchor)
+    """fedlab's FedProx step (``model.sgd`` with ``mu``), one full-batch step of size 1."""
+    theta = np.asarray(theta, dtype=float)
+    return theta - model.sgd(theta, X, y, epochs=1, batch_size=None, lr=1.0, mu=mu,
+                             anchor=anchor)
 
 
 def _q1_cases(rng):
@@ -59,38 +49,39 @@ def _q1_cases(rng):
     return cases
 
 
-def _no_bias(theta, anchor, X, y, mu):
-    pull = mu * (np.asarray(theta, float) - np.asarray(anchor, float))
-    pull[-1] = 0.0
-    return model.gradient(np.asarray(theta, float), X, y) + pull
+def _prox_variant(sign=1.0, factor=1.0, loss=True, bias=True):
+    def wrong(theta, anchor, X, y, mu):
+        theta, anchor = _floats(theta, anchor)
+        pull = sign * factor * mu * (theta - anchor)
+        if not bias:
+            pull[-1] = 0.0
+        return (model.gradient(theta, X, y) if loss else 0.0) + pull
+    return wrong
 
 
-q1 = _Exercise(
+q1 = FunctionExercise(
     "FedProx: the gradient of a client's local objective",
     reference=_fedprox_gradient,
     cases=_q1_cases,
     describe=lambda a: f"mu={a[4]}, {len(a[3])} records, {len(a[0])} parameters",
     mistakes=[
-        Mistake(lambda t, a, X, y, mu: model.gradient(np.asarray(t, float), X, y)
-                + mu * (np.asarray(a, float) - np.asarray(t, float)),
+        Mistake(_prox_variant(sign=-1.0),
                 "the proximal term has the wrong sign: it must pull theta back towards the "
                 "global model, so its gradient is mu * (theta - global), not the reverse"),
-        Mistake(_no_bias,
+        Mistake(_prox_variant(bias=False),
                 "you left the intercept out of the proximal term: unlike the L2 penalty, "
                 "FedProx's ||theta - global||^2 covers every parameter, the intercept too"),
-        Mistake(lambda t, a, X, y, mu: model.gradient(np.asarray(t, float), X, y)
-                + 0.5 * mu * (np.asarray(t, float) - np.asarray(a, float)),
+        Mistake(_prox_variant(factor=0.5),
                 "the derivative of mu/2 ||theta - global||^2 is mu (theta - global): the 1/2 "
                 "cancels against the square"),
-        Mistake(lambda t, a, X, y, mu: model.gradient(np.asarray(t, float), X, y),
+        Mistake(_prox_variant(factor=0.0),
                 "this is FedAvg's gradient: the proximal term is missing"),
-        Mistake(lambda t, a, X, y, mu: mu * (np.asarray(t, float) - np.asarray(a, float)),
+        Mistake(_prox_variant(loss=False),
                 "only the proximal term: the gradient of the local loss is missing"),
-        _NONE,
     ],
     hints=[
         "FedProx's client minimizes F_k(theta) + mu/2 ||theta - theta_global||^2.",
-        "Its gradient is the loss gradient (fedlab.model.gradient) plus mu times the "
+        "Its gradient is the loss gradient (`model.gradient`) plus mu times the "
         "difference theta - theta_global, over all parameters.",
     ],
 )
@@ -99,23 +90,20 @@ q1 = _Exercise(
 # -- q2: a SCAFFOLD client's round ----------------------------------------------------------
 
 def _scaffold_client(x, c, c_i, X, y, lr, steps):
-    x = np.asarray(x, float)
-    y_local = x.copy()
-    for _ in range(steps):
-        y_local = y_local - lr * (model.gradient(y_local, X, y) - c_i + c)
-    new_c_i = c_i - c + (x - y_local) / (steps * lr)
-    return y_local - x, new_c_i
+    """fedlab's SCAFFOLD client: full-batch SGD corrected by ``c - c_i``, then option II."""
+    x, c, c_i = _floats(x, c, c_i)
+    local = model.sgd(x, X, y, epochs=steps, batch_size=None, lr=lr, correction=c - c_i)
+    return local - x, scaffold_control(c_i, c, local - x, steps, lr)
 
 
 def _scaffold_variant(correction_sign=1.0, control_sign=1.0, divide_steps=True):
     def wrong(x, c, c_i, X, y, lr, steps):
-        x = np.asarray(x, float)
-        y_local = x.copy()
+        x, c, c_i = _floats(x, c, c_i)
+        local = x.copy()
         for _ in range(steps):
-            y_local = y_local - lr * (model.gradient(y_local, X, y)
-                                      + correction_sign * (c - c_i))
+            local = local - lr * (model.gradient(local, X, y) + correction_sign * (c - c_i))
         scale = steps * lr if divide_steps else lr
-        return y_local - x, c_i - c + control_sign * (x - y_local) / scale
+        return local - x, c_i - c + control_sign * (x - local) / scale
     return wrong
 
 
@@ -130,10 +118,11 @@ def _q2_cases(rng):
     return cases
 
 
-q2 = _Exercise(
+q2 = FunctionExercise(
     "SCAFFOLD: one client's corrected local steps and its new control variate",
     reference=_scaffold_client,
     cases=_q2_cases,
+    returns=("update", "new_c_i"),
     describe=lambda a: f"lr={a[5]}, steps={a[6]}, {len(a[0])} parameters",
     mistakes=[
         Mistake(_scaffold_variant(correction_sign=-1.0),
@@ -145,11 +134,9 @@ q2 = _Exercise(
         Mistake(_scaffold_variant(divide_steps=False),
                 "the new control variate must divide (x - y) by K * lr, the number of local "
                 "steps times the step size, not by lr alone"),
-        Mistake(lambda x, c, c_i, X, y, lr, K: _scaffold_variant(correction_sign=0.0)(
-            x, c, c_i, X, y, lr, K),
+        Mistake(_scaffold_variant(correction_sign=0.0),
                 "your local steps are plain SGD: SCAFFOLD adds the correction c - c_i to "
                 "every step's gradient"),
-        _NONE,
     ],
     hints=[
         "Start y at the global model x; take K steps y <- y - lr (g_i(y) - c_i + c).",
@@ -161,21 +148,29 @@ q2 = _Exercise(
 # -- q3: the FedAdam server step ------------------------------------------------------------
 
 def _fedadam_step(theta, m, v, delta, t, lr, beta_1, beta_2, tau):
-    m = beta_1 * np.asarray(m, float) + (1 - beta_1) * np.asarray(delta, float)
-    v = beta_2 * np.asarray(v, float) + (1 - beta_2) * np.asarray(delta, float) ** 2
-    m_hat, v_hat = m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)
-    return np.asarray(theta, float) + lr * m_hat / (np.sqrt(v_hat) + tau), m, v
+    """Adam's step in Kingma and Ba's own efficient form (section 2 of their paper).
+
+    The bias corrections move into the step size, ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``,
+    and ``tau`` becomes ``tau sqrt(1 - b2^t)``: the same step as ``m_hat / (sqrt(v_hat) +
+    tau)``, written another way.
+    """
+    theta, m, v, delta = _floats(theta, m, v, delta)
+    m = beta_1 * m + (1 - beta_1) * delta
+    v = beta_2 * v + (1 - beta_2) * np.square(delta)
+    root = np.sqrt(1 - beta_2 ** t)
+    lr_t = lr * root / (1 - beta_1 ** t)
+    return theta + lr_t * m / (np.sqrt(v) + tau * root), m, v
 
 
 def _adam_variant(correct=True, tau_inside=False, sign=1.0, square=True):
     def wrong(theta, m, v, delta, t, lr, b1, b2, tau):
-        delta = np.asarray(delta, float)
-        m = b1 * np.asarray(m, float) + (1 - b1) * delta
-        v = b2 * np.asarray(v, float) + (1 - b2) * (delta ** 2 if square else delta)
+        theta, m, v, delta = _floats(theta, m, v, delta)
+        m = b1 * m + (1 - b1) * delta
+        v = b2 * v + (1 - b2) * (delta ** 2 if square else delta)
         m_hat, v_hat = (m / (1 - b1 ** t), v / (1 - b2 ** t)) if correct else (m, v)
         with np.errstate(invalid="ignore"):
             denominator = np.sqrt(v_hat + tau) if tau_inside else np.sqrt(v_hat) + tau
-        return np.asarray(theta, float) + sign * lr * m_hat / denominator, m, v
+        return theta + sign * lr * m_hat / denominator, m, v
     return wrong
 
 
@@ -191,10 +186,11 @@ def _q3_cases(rng):
     return cases
 
 
-q3 = _Exercise(
+q3 = FunctionExercise(
     "FedAdam: one server step on the round's mean update",
     reference=_fedadam_step,
     cases=_q3_cases,
+    returns=("theta", "m", "v"),
     describe=lambda a: f"round t={a[4]}, lr={a[5]}, tau={a[8]}, {len(a[0])} parameters",
     mistakes=[
         Mistake(_adam_variant(correct=False),
@@ -207,7 +203,6 @@ q3 = _Exercise(
                 "gradient), so the server adds lr * m_hat / (...), it does not subtract it"),
         Mistake(_adam_variant(square=False),
                 "v tracks the squared update: use Delta**2, not Delta"),
-        _NONE,
     ],
     hints=[
         "m <- beta_1 m + (1 - beta_1) Delta and v <- beta_2 v + (1 - beta_2) Delta^2.",
@@ -219,11 +214,6 @@ q3 = _Exercise(
 
 # -- q4: per-site recalibration -------------------------------------------------------------
 
-def _recalibration(logit, y):
-    slope, intercept = model.fit(np.asarray(logit, float).reshape(-1, 1), y)
-    return float(intercept), float(slope)
-
-
 def _q4_cases(rng):
     cases = []
     for n, a, b in ((200, 0.5, 0.8), (400, -0.7, 1.3), (150, 0.0, 1.0), (300, 1.0, 0.5)):
@@ -234,7 +224,8 @@ def _q4_cases(rng):
 
 
 def _intercept_only(logit, y):
-    logit = np.asarray(logit, float)
+    """The intercept's maximum-likelihood estimate with the slope fixed at 1 (Newton)."""
+    logit = np.asarray(logit, dtype=float)
     a = 0.0
     for _ in range(50):
         p = model.sigmoid(a + logit)
@@ -242,26 +233,30 @@ def _intercept_only(logit, y):
     return float(a), 1.0
 
 
-q4 = _Exercise(
+def _straight_line(logit, y):
+    slope, intercept = np.polyfit(np.asarray(logit, dtype=float), y, 1)
+    return float(intercept), float(slope)
+
+
+q4 = FunctionExercise(
     "Logistic recalibration of the global model at one site",
-    reference=_recalibration,
+    reference=recalibration,
     cases=_q4_cases,
+    returns=("intercept", "slope"),
     rtol=1e-4, atol=1e-4,
     describe=lambda a: f"{len(a[1])} patients with {int(np.sum(a[1]))} events",
     mistakes=[
-        Mistake(lambda lg, y: _recalibration(lg, y)[::-1],
+        Mistake(lambda logit, y: recalibration(logit, y)[::-1],
                 "intercept and slope are swapped: return (intercept, slope)"),
         Mistake(_intercept_only,
                 "you fitted the intercept only (slope fixed at 1): recalibration fits both"),
-        Mistake(lambda lg, y: tuple(float(v) for v in np.polyfit(np.asarray(lg, float), y,
-                                                                 1)[::-1]),
+        Mistake(_straight_line,
                 "a straight line fitted to 0/1 outcomes is not a logistic regression: fit "
                 "logit P(y) = a + b * logit by maximum likelihood"),
-        _NONE,
     ],
     hints=[
         "Recalibration is a logistic regression with one feature: the global model's logit.",
-        "fedlab.model.fit(logit.reshape(-1, 1), y) returns (slope, intercept), in that "
+        "`model.fit(logit.reshape(-1, 1), y)` returns (slope, intercept), in that "
         "order (the intercept comes last).",
     ],
 )

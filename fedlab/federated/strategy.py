@@ -41,6 +41,10 @@ class Strategy:
     samples_clients : bool
         ``True`` when the strategy chooses its clients by a rule of its own (e.g.
         DP-FedAvg's Poisson sampling), so that a run's ``client_fraction`` must not be set.
+    steps_with_run_lr : bool
+        ``True`` when the server itself steps with the run's learning rate ``lr`` (FedSGD
+        and its subclasses, whose clients send gradients): :func:`make_strategy` passes
+        the run's ``lr`` to the constructor.
 
     Notes
     -----
@@ -64,6 +68,7 @@ class Strategy:
     """
 
     samples_clients = False
+    steps_with_run_lr = False
 
     def __init__(self, *, fraction_train=1.0, weighted=True, server_lr=1.0):
         self.fraction_train = check_fraction(fraction_train, "fraction_train")
@@ -219,6 +224,8 @@ class FedSGD(Strategy):
     array([-0.5])
     """
 
+    steps_with_run_lr = True
+
     def __init__(self, *, lr=0.1, fraction_train=1.0, weighted=True):
         super().__init__(fraction_train=fraction_train, weighted=weighted)
         self.lr = check_positive(lr, "lr")
@@ -302,7 +309,8 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
     name : str, default="fedavg"
         One of :data:`STRATEGY_NAMES` (case does not matter).
     lr : float, default=0.1
-        The run's learning rate: FedSGD's server step.
+        The run's learning rate: the server's step for a strategy whose clients send
+        gradients (``steps_with_run_lr``: FedSGD, q-FedSGD).
     algorithm : {"fedavg", "fedsgd"}, optional
         ``"fedsgd"`` is the same as ``name="fedsgd"``.
     aggregate : {"weighted", "mean", "median", "trimmed_mean", "krum"}, optional
@@ -324,6 +332,8 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
     FedAvg(fraction_train=1, weighted=False, server_lr=1)
     >>> make_strategy("FedProx", mu=0.5, client_fraction=0.5)
     FedProx(mu=0.5, fraction_train=0.5)
+    >>> make_strategy("qfedsgd", lr=0.5, q=2)
+    QFedSGD(q=2, lr=0.5, fraction_train=1)
     """
     if not isinstance(name, str) or name.lower() not in STRATEGY_NAMES:
         raise InvalidParameterError(
@@ -353,9 +363,10 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
                                         f"mu={mu!r}")
     if client_fraction is not None:
         params["fraction_train"] = check_fraction(client_fraction, "client_fraction")
-    if name == "fedsgd":
+    cls = STRATEGY_NAMES[name]
+    if cls.steps_with_run_lr:
         params["lr"] = lr
-    return STRATEGY_NAMES[name](**params)
+    return cls(**params)
 
 
 def _only_from(expected, name, new, option):

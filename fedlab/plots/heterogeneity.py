@@ -11,7 +11,7 @@ __all__ = ["site_intervals", "shift_effects"]
 _AXIS = {
     "auc": ("ROC AUC on the site's own test patients", 0.5),
     "oe": ("observed / expected events (1 = calibrated in the large)", 1.0),
-    "slope": ("calibration slope (1 = ideal; < 1 too extreme)", 1.0),
+    "calibration_slope": ("calibration slope (1 = ideal; < 1 too extreme)", 1.0),
 }
 
 
@@ -21,10 +21,10 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     Parameters
     ----------
     results : dict of str to (dict of str to dict)
-        ``{method: {site: metrics}}``, each ``metrics`` as returned by
-        :func:`fedlab._sitemetrics.site_metrics` (``metric``, ``metric_low``,
-        ``metric_high``). Every method names the same sites.
-    metric : {"auc", "oe", "slope"}, default="auc"
+        ``{method: {site: metrics}}``, each ``metrics`` a dict as returned by
+        :func:`fedlab.metrics.site_metrics` (the estimate ``metric`` and its interval
+        ``metric + "_ci"``). Every method names the same sites.
+    metric : {"auc", "oe", "calibration_slope"}, default="auc"
     ax : matplotlib Axes, optional
     title : str, optional
         Defaults to the number of sites where the methods' intervals all overlap.
@@ -36,7 +36,7 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     Examples
     --------
     >>> import matplotlib.pyplot as plt
-    >>> m = {"auc": 0.8, "auc_low": 0.7, "auc_high": 0.9}
+    >>> m = {"auc": 0.8, "auc_ci": (0.7, 0.9)}
     >>> ax = site_intervals({"global": {"A": m}, "local": {"A": dict(m, auc=0.85)}})
     >>> ax.get_title()
     'The methods differ by less than their 95 % intervals at 1 of 1 sites'
@@ -55,8 +55,8 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     step = 0.8 / len(methods)
     for k, m in enumerate(methods):
         rows = np.arange(len(sites)) - 0.4 + step * (k + 0.5)
-        values = np.array([[results[m][s][metric + part] for part in ("", "_low", "_high")]
-                           for s in sites], dtype=float)
+        values = np.array([_with_interval(results[m][s], metric) for s in sites],
+                          dtype=float)
         ax.errorbar(values[:, 0], rows, xerr=np.abs(values[:, [0]].T - values[:, 1:].T),
                     fmt="o", color=color(k), ms=5, capsize=3, label=m)
     if reference is not None:
@@ -81,8 +81,8 @@ def shift_effects(curves, *, axes=None, title=None):
     Parameters
     ----------
     curves : dict of str to (array-like, list of dict)
-        ``{kind: (strengths, metrics)}``, one :func:`~fedlab._sitemetrics.site_metrics`
-        dict per strength.
+        ``{kind: (strengths, metrics)}``, one :func:`fedlab.metrics.site_metrics` dict
+        per strength.
     axes : pair of matplotlib Axes, optional
     title : str, optional
 
@@ -97,8 +97,7 @@ def shift_effects(curves, *, axes=None, title=None):
     for k, (kind, (strengths, metrics)) in enumerate(curves.items()):
         strengths = np.asarray(strengths, dtype=float)
         for ax, metric in zip(axes, ("auc", "oe")):
-            values = np.array([[m[metric + p] for p in ("", "_low", "_high")]
-                               for m in metrics], dtype=float)
+            values = np.array([_with_interval(m, metric) for m in metrics], dtype=float)
             ax.plot(strengths, values[:, 0], "o-", color=color(k), label=kind, ms=4)
             ax.fill_between(strengths, values[:, 1], values[:, 2], color=color(k), alpha=0.15)
     for ax, metric in zip(axes, ("auc", "oe")):
@@ -113,7 +112,13 @@ def shift_effects(curves, *, axes=None, title=None):
     return axes
 
 
+def _with_interval(metrics, metric):
+    """``(estimate, low, high)`` of ``metric`` in a :func:`fedlab.metrics.site_metrics` dict."""
+    low, high = metrics[f"{metric}_ci"]
+    return metrics[metric], low, high
+
+
 def _all_overlap(metrics, metric):
-    low = max(m[metric + "_low"] for m in metrics)
-    high = min(m[metric + "_high"] for m in metrics)
+    low = max(m[f"{metric}_ci"][0] for m in metrics)
+    high = min(m[f"{metric}_ci"][1] for m in metrics)
     return bool(low <= high)

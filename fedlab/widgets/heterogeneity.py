@@ -12,10 +12,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fedlab import data, federated, model
-from fedlab._sitemetrics import site_metrics
 from fedlab.drift import STRATEGY_SETTINGS, rounds_to_target
 from fedlab.federated.preprocessing import combine
-from fedlab.metrics import Evaluator
+from fedlab.metrics import Evaluator, site_metrics
 from fedlab.plots.style import color
 
 __all__ = ["HeterogeneityDashboard", "heterogeneity_dashboard", "CONCEPT_DIRECTIONS"]
@@ -169,8 +168,8 @@ class HeterogeneityDashboard:
         self.axes[0].set_ylim(optimum - 0.01, optimum + 0.15)
         rows = np.arange(len(sites))
         for metric, low, high in (("auc", 0.4, 1.0), ("oe", 0.25, 4.0)):
-            values = np.array([[m[metric], m[metric + "_low"], m[metric + "_high"]]
-                               for m in sites.values()])
+            values = np.array([[m[metric], *m[f"{metric}_ci"]] for m in sites.values()],
+                              dtype=float)
             values = np.clip(np.nan_to_num(values, nan=low), low, high)
             lines[metric].set_xdata(values[:, 0])
             lines[metric + "_ci"].set_segments(
