@@ -204,3 +204,10 @@ def test_importing_the_round_loop_does_not_import_scipy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_option_a_strategy_does_not_take_is_a_clear_error():
+    with pytest.raises(ValueError, match="aggregate='mean' does not apply to strategy 'qfedsgd'"):
+        federated.make_strategy("qfedsgd", aggregate="mean")
+    with pytest.raises(ValueError, match="server_momentum does not apply to strategy 'fedavg'"):
+        federated.run(_clients(), strategy="fedavg", server_momentum=0.9)

@@ -9,6 +9,8 @@ round loop; it calls nothing but these methods.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from fedlab import aggregate as rules
@@ -366,6 +368,14 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
     cls = STRATEGY_NAMES[name]
     if cls.steps_with_run_lr:
         params["lr"] = lr
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        said = {"weighted": f"aggregate={aggregate!r}", "fraction_train": "client_fraction"}
+        options = ", ".join(said.get(k, k) for k in unknown)
+        raise InvalidParameterError(
+            f"{options} does not apply to strategy {name!r}; its options are "
+            f"{', '.join(accepted) or 'none'}")
     return cls(**params)
 
 
