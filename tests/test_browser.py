@@ -1,4 +1,4 @@
-"""Real-browser test: lesson 03's solution in JupyterLab, driven through Chromium.
+"""Real-browser test: lesson 03b's solution in JupyterLab, driven through Chromium.
 
 Starts JupyterLab on 127.0.0.1 with a random token on a copy of the notebook (so nothing
 is saved into the repository), runs all cells, checks that no cell shows an error, that
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "03-federated-averaging.ipynb"
+NOTEBOOK = "03b-fedavg-in-practice.ipynb"
 SHOTS = ROOT / "artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -68,24 +68,26 @@ PROFILES = {
         Profile(
             name="Metro University Hospital",
             slug="metro_university",
-            description="A large university hospital in a city: many patients of all "
-            "adult ages, an even sex ratio and a typical event rate.",
+            description="A large university hospital in a city: many patients aged 30-79, "
+            "an even sex ratio and a typical event rate.",
             n_patients=3000, age_mean=54, age_sd=11, male_fraction=0.48,
             smoking_rate=0.16, bmi_mean=28.5, risk_shift=0.05,
         ),
         Profile(
             name="Hillcrest Rural Clinic",
             slug="hillcrest_rural",
-            description="A small rural clinic: few patients, older, heavier and more "
-            "often smokers, so many more cardiovascular events.",
+            description="A small rural clinic: few patients, older (up to 84, past the 30-74 "
+            "the risk equation was derived on), heavier and more often smokers, so many "
+            "more cardiovascular events.",
             n_patients=300, age_mean=66, age_sd=8, male_fraction=0.52,
             smoking_rate=0.26, bmi_mean=30.5, risk_shift=0.10, age_max=85,
         ),
         Profile(
             name="Riverside Community Hospital",
             slug="riverside_community",
-            description="A community hospital whose office blood-pressure device reads "
-            "10 mmHg high: every recorded SBP is shifted (feature shift).",
+            description="A community hospital whose office blood-pressure readings run "
+            "10 mmHg high (in real patients the gap varies; here every recorded SBP is "
+            "shifted by the same 10 mmHg: feature shift).",
             n_patients=700, age_mean=57, age_sd=10, male_fraction=0.50,
             smoking_rate=0.18, bmi_mean=29.0, risk_shift=0.0, sbp_offset=10.0,
         ),

@@ -11,6 +11,7 @@ import matplotlib
 import numpy as np
 
 from fedlab.data import SCHEMA, framingham_risk
+from fedlab.metrics import wilson_interval
 from fedlab.plots.style import color, new_axes
 
 __all__ = ["site_sizes", "prevalence_by_site", "age_by_site", "sex_ratio_by_site",
@@ -57,7 +58,9 @@ def site_sizes(hospitals, *, ax=None):
 def prevalence_by_site(hospitals, *, ax=None):
     """Horizontal bars: share of patients with an event (label 1) at each hospital.
 
-    A dashed line marks the share over all hospitals' records pooled.
+    Each bar carries its Wilson 95 % interval and the site's numbers of events and
+    patients; a dashed line marks the share over all hospitals' records pooled. The title
+    claims a difference only when the highest and lowest sites' intervals do not overlap.
 
     Returns
     -------
@@ -65,19 +68,27 @@ def prevalence_by_site(hospitals, *, ax=None):
     """
     sites = _sites(hospitals)
     ax = new_axes(ax, figsize=(7, 0.45 * len(sites) + 1.4))
-    rates = np.array([100 * s["y"].mean() for s in sites])
+    events = np.array([int(s["y"].sum()) for s in sites])
+    n = np.array([len(s["y"]) for s in sites])
+    rates = 100 * events / n
+    low_ci, high_ci = (100 * np.asarray(b) for b in wilson_interval(events, n))
     ax.barh([s["label"] for s in sites], rates, color=[s["color"] for s in sites])
-    for y, rate in enumerate(rates):
-        ax.text(rate + 0.3, y, f"{rate:.1f} %", va="center", fontsize=9,
+    ax.errorbar(rates, np.arange(len(sites)), xerr=np.vstack([rates - low_ci, high_ci - rates]),
+                color="black", lw=1, capsize=3, ls="none", label="95 % interval (Wilson)")
+    for y, (rate, top, e, m) in enumerate(zip(rates, high_ci, events, n)):
+        ax.text(top + 0.3, y, f"{rate:.1f} % ({e} of {m:,})", va="center", fontsize=9,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     pooled = 100 * np.concatenate([s["y"] for s in sites]).mean()
     ax.axvline(pooled, color=color(7), ls="--", lw=1.5,
                label=f"all hospitals pooled: {pooled:.1f} %")
-    ax.set_xlim(0, 1.2 * rates.max())
+    ax.set_xlim(0, 1.45 * high_ci.max())
     _hospital_rows(ax, "patients with a cardiovascular event within 10 years (%)")
     low, high = np.argmin(rates), np.argmax(rates)
+    apart = high_ci[low] < low_ci[high]
     ax.set_title(f"Event rates run from {rates[low]:.0f} % ({sites[low]['label']}) to "
-                 f"{rates[high]:.0f} % ({sites[high]['label']}): label skew", fontsize=11)
+                 f"{rates[high]:.0f} % ({sites[high]['label']})"
+                 + (": label skew, intervals apart" if apart else
+                    ", but their intervals overlap"), fontsize=11)
     return ax
 
 

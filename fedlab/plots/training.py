@@ -53,6 +53,9 @@ def learning_curves(histories, *, baselines=None, metric="auc", site=None, ax=No
 def method_comparison(results, *, metric="auc", ax=None, title=None):
     """Horizontal bars of one pooled metric per method, from :func:`fedlab.baselines.compare`.
 
+    A method whose pooled metrics hold ``"<metric>_ci"`` gets its 95 % interval as a
+    whisker.
+
     Returns
     -------
     matplotlib Axes
@@ -65,11 +68,20 @@ def method_comparison(results, *, metric="auc", ax=None, title=None):
                else color(1) for n in names]
     ax.barh(names, values, color=colours)
     ax.invert_yaxis()
-    for y, v in enumerate(values):
-        ax.text(v, y, f" {v:.3f}", va="center", fontsize=9)
-    low = min(values)
-    ax.set_xlim(max(0.0, low - 0.1), min(1.0, max(values) + 0.05))
-    ax.set_xlabel(_LABELS.get(metric, metric) + " (all hospitals' test sets)")
+    intervals = np.array([methods[m]["pooled"].get(f"{metric}_ci", (np.nan, np.nan))
+                          for m in names], dtype=float)
+    has = ~np.isnan(intervals).any(axis=1)
+    if has.any():
+        ax.errorbar(np.asarray(values)[has], np.flatnonzero(has), color=color(7), lw=1,
+                    capsize=3, ls="none",
+                    xerr=np.abs(intervals[has].T - np.asarray(values)[has]))
+    tops = np.where(has, intervals[:, 1], values)
+    for y, (v, top) in enumerate(zip(values, tops)):
+        ax.text(top, y, f" {v:.3f}", va="center", fontsize=9)
+    low = np.nanmin(np.r_[values, intervals[has, 0]])
+    ax.set_xlim(max(0.0, low - 0.05), min(1.0, np.nanmax(tops) + 0.05))
+    ax.set_xlabel(_LABELS.get(metric, metric) + " (all hospitals' test sets)"
+                  + ("\nwhiskers: 95 % interval" if has.any() else ""))
     ax.set_title(title or "Federated averaging comes close to pooling the records",
                  fontsize=11)
     return ax
