@@ -7,6 +7,7 @@ al. 2022).
 """
 
 from .inversion import (
+    batch_inversion_error,
     batch_leak,
     gradient_from_update,
     infer_label,
@@ -26,6 +27,7 @@ from .membership import (
 
 __all__ = [
     "MembershipAttack",
+    "batch_inversion_error",
     "batch_leak",
     "design_matrices",
     "expand_features",
