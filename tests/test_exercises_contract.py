@@ -116,7 +116,7 @@ def assert_no_expected_value(message, expected, *, described, returned=None):
 
 def test_every_exercise_module_has_exactly_its_notebooks_exercises():
     modules = {m.name for m in pkgutil.iter_modules(fedlab.exercises.__path__)
-               if re.fullmatch(r"lesson\d\d", m.name)}
+               if re.fullmatch(r"lesson\d\d[a-z]?", m.name)}
     assert modules == {lesson_key(path.name) for path in SOLUTIONS}
     for path, notebook in NOTEBOOKS.items():
         module = importlib.import_module(f"fedlab.exercises.{lesson_key(path.name)}")
