@@ -156,3 +156,27 @@ def test_membership_inference_beats_chance_on_an_overfit_model_and_not_under_dp(
     assert with_dp.auc < 0.56
     assert accountant.epsilon(1e-5) < 1.0
     assert without_dp.tpr_at_fpr > 0.02  # more than twice chance at 1 % false positives
+
+
+def test_batch_inversion_error_matches_a_loop_over_batches():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + rng.normal(size=40) > 0).astype(float)
+    theta = np.array([0.8, -0.2, 0.1, 0.3])
+    attack, guess = attacks.batch_inversion_error(theta, X, y, 4, n_batches=25, random_state=7)
+    batches = np.random.default_rng(7).random((25, 40)).argsort(axis=1)[:, :4]
+    attack_loop, guess_loop = [], []
+    for batch in batches:
+        leak, _ = attacks.batch_leak(theta, X[batch], y[batch])
+        attack_loop.append(np.sqrt(((X[batch] - leak) ** 2).mean(axis=1)).min())
+        guess_loop.append(np.sqrt(((X[batch] - X.mean(axis=0)) ** 2).mean(axis=1)).min())
+    np.testing.assert_allclose([attack, guess], [np.median(attack_loop), np.median(guess_loop)])
+
+
+def test_batch_inversion_error_is_exact_for_one_record_and_checks_the_batch_size():
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
+    y = np.array([1.0, 0.0, 1.0])
+    attack, guess = attacks.batch_inversion_error([0.1, 0.2, 0.0], X, y, 1, random_state=0)
+    assert attack < 1e-12 < guess
+    with pytest.raises(ValueError, match="batch_size must be <= 3, got 4"):
+        attacks.batch_inversion_error([0.1, 0.2, 0.0], X, y, 4)

@@ -11,21 +11,53 @@ from fedlab.exercises import CORRECT, INCORRECT
 from fedlab.exercises import lesson05 as ex
 
 
-def test_q1_accepts_the_package_function_and_another_form():
-    assert ex.q1.evaluate(attacks.reconstruct_record).outcome == CORRECT
-    assert ex.q1.evaluate(lambda g: np.array(g[:-1]) * (1 / g[-1])).outcome == CORRECT
+def _first_failing(params, X, y, random_state, fails=lambda a, g: a >= g, start=1):
+    size = start
+    while not fails(*attacks.batch_inversion_error(params, X, y, size,
+                                                   random_state=random_state)):
+        size += 1
+    return size
+
+
+def test_q1_accepts_a_while_loop_and_a_numpy_integer():
+    assert ex.q1.evaluate(_first_failing).outcome == CORRECT
+    assert ex.q1.evaluate(lambda *a: np.int64(_first_failing(*a))).outcome == CORRECT
 
 
 @pytest.mark.parametrize(("wrong", "named"), [
-    (lambda g: g[:-1], "you returned the weights part as it is"),
-    (lambda g: g / g[-1], "your answer still has the bias entry"),
-    (lambda g: g[:-1] * g[-1], "you multiplied by the bias part"),
-    (lambda g: g[1:] / g[0], "you divided by the first entry"),
-    (lambda g: -g[:-1] / g[-1], "the sign is flipped"),
+    (lambda *a: _first_failing(*a) - 1, "that is the largest batch size at which inversion"),
+    (lambda *a: _first_failing(*a, fails=lambda at, g: at >= 1.0),
+     "you compared the attack's error with a fixed 1 standard deviation"),
+    (lambda *a: _first_failing(*a, fails=lambda at, g: at > 0),
+     "you stopped at the first batch size where inversion is not exact"),
 ])
 def test_q1_names_typical_mistakes(wrong, named):
     result = ex.q1.evaluate(wrong)
     assert result.outcome == INCORRECT and result.message.startswith(named), result.message
+
+
+def _second_failing(*args):
+    return _first_failing(*args, start=_first_failing(*args) + 1)
+
+
+@pytest.mark.parametrize(("wrong", "said"), [
+    (_second_failing, "inversion already fails at a smaller batch size"),
+    (lambda *a: 1, "at that batch size inversion still works"),
+    (lambda *a: 2.5, "a batch size is a whole number"),
+    (lambda *a: 10**6, "the data hold only"),
+    (lambda *a: [_first_failing(*a)], "return a single number"),
+])
+def test_q1_says_what_is_wrong_with_other_answers(wrong, said):
+    result = ex.q1.evaluate(wrong)
+    assert result.outcome == INCORRECT and said in result.message, result.message
+
+
+def test_q1_message_never_shows_the_smallest_failing_size():
+    result = ex.q1.evaluate(_second_failing)
+    params, X, y, seed = result.case
+    right = _first_failing(params, X, y, seed)
+    assert "smaller batch size" in result.message
+    assert str(right) not in result.message.split("you returned")[-1].split(":", 1)[1]
 
 
 def test_q2_accepts_the_package_function_and_the_textbook_formula():
@@ -51,6 +83,35 @@ def test_q2_names_typical_mistakes(wrong, named):
     assert result.outcome == INCORRECT and result.message.startswith(named), result.message
 
 
+def test_q3_accepts_the_roc_curve_and_a_counting_loop():
+    def by_roc(members, others, fpr):
+        labels = np.r_[np.ones(len(members)), np.zeros(len(others))]
+        fprs, tprs, _ = attacks.roc_curve(labels, np.r_[members, others])
+        return attacks.tpr_at_fpr(fprs, tprs, fpr)
+
+    def by_counting(members, others, fpr):
+        best = 0.0
+        for threshold in sorted(set(members) | set(others)):
+            if np.mean(others >= threshold) <= fpr:
+                best = max(best, float(np.mean(members >= threshold)))
+        return best
+
+    assert ex.q3.evaluate(by_roc).outcome == CORRECT
+    assert ex.q3.evaluate(by_counting).outcome == CORRECT
+
+
+@pytest.mark.parametrize(("wrong", "named"), [
+    (lambda m, n, f: float(np.mean(n >= np.quantile(m, 1 - f))), "members and non-members"),
+    (lambda m, n, f: float(np.mean(m > n.max())), "you flagged only members above every"),
+    (lambda m, n, f: float(np.mean(m > np.quantile(n, f))), "the threshold is at the `fpr`"),
+    (lambda m, n, f: float(np.mean(m >= np.sort(n)[::-1][int(np.floor(f * len(n)))])),
+     "you flagged scores equal to the threshold too"),
+])
+def test_q3_names_typical_mistakes(wrong, named):
+    result = ex.q3.evaluate(wrong)
+    assert result.outcome == INCORRECT and result.message.startswith(named), result.message
+
+
 def test_hints_exist():
-    for exercise in (ex.q1, ex.q2):
+    for exercise in (ex.q1, ex.q2, ex.q3):
         assert len(exercise.hints) == 3

@@ -19,6 +19,7 @@ from .faults import (
     unit_error,
 )
 from .inversion import (
+    batch_inversion_error,
     batch_leak,
     gradient_from_update,
     infer_label,
@@ -45,6 +46,7 @@ __all__ = [
     "MembershipAttack",
     "auc_difference",
     "auc_interval",
+    "batch_inversion_error",
     "batch_leak",
     "design_matrices",
     "duplicated_records",

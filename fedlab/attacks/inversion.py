@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_positive, check_rng, check_xy
+from fedlab._validation import check_int, check_positive, check_rng, check_xy
 from fedlab.privacy.mechanisms import clip_by_l2_norm
 from fedlab.privacy.renyi import check_noise_multiplier
 
@@ -21,6 +21,7 @@ __all__ = [
     "infer_label",
     "gradient_from_update",
     "batch_leak",
+    "batch_inversion_error",
     "reconstruction_error",
 ]
 
@@ -133,6 +134,64 @@ def batch_leak(params, X, y):
     return weights @ X, weights
 
 
+def batch_inversion_error(params, X, y, batch_size, *, n_batches=200, random_state=None):
+    """How close the division trick lands to a patient of the batch, and to a mere guess.
+
+    For each of ``n_batches`` random batches of ``batch_size`` distinct records, the
+    attacker divides the batch's mean gradient (:func:`batch_leak`) and claims the result
+    is one of the batch's patients. Its error is the distance from the leak to the
+    *nearest* record of the batch. An attacker who saw no update and guessed the average
+    patient (the mean of ``X``) would be off by the distance from that mean to the
+    nearest record of the batch.
+
+    Parameters
+    ----------
+    params : array-like of shape (n_features + 1,)
+        The model the gradients are taken at.
+    X : array-like of shape (n_samples, n_features)
+        Standardized records.
+    y : array-like of shape (n_samples,)
+    batch_size : int
+        Records per batch, from 1 to ``n_samples``.
+    n_batches : int, default=200
+    random_state : None, int or numpy.random.Generator
+        Draws the batches.
+
+    Returns
+    -------
+    attack : float
+        Median over the batches of the root-mean-square error per feature (in standard
+        deviations) between the leak and the batch's nearest record; 0 for one record.
+    guess : float
+        The same median for the average patient instead of the leak. Inversion *fails*
+        at this batch size when ``attack >= guess``: the update tells the attacker no
+        more about a patient than the average patient does.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4)); y = (X[:, 0] + rng.normal(size=300) > 0) * 1.0
+    >>> theta = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
+    >>> attack, guess = batch_inversion_error(theta, X, y, 1, random_state=0)
+    >>> attack < 1e-12 < guess  # one record: the division rebuilds it exactly
+    True
+    >>> attack, guess = batch_inversion_error(theta, X, y, 30, random_state=0)
+    >>> bool(attack > guess)  # thirty records: worse than guessing the average
+    True
+    """
+    X, y = check_xy(X, y)
+    batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=len(y))
+    n_batches = check_int(n_batches, "n_batches", minimum=1)
+    rng = check_rng(random_state)
+    batches = rng.random((n_batches, len(y))).argsort(axis=1)[:, :batch_size]
+    residual = (model.predict_proba(params, X) - y)[batches]     # (n_batches, batch_size)
+    records = X[batches]                                          # (n_batches, B, n_features)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        leak = np.einsum("bk,bkf->bf", residual / residual.sum(axis=1, keepdims=True), records)
+        attack = _nearest(records, leak)
+    return float(np.median(attack)), float(np.median(_nearest(records, X.mean(axis=0))))
+
+
 def reconstruction_error(params, X, y, *, noise_multiplier=0.0, clip_norm=1.0,
                          random_state=None):
     """How far each rebuilt record lands when its gradient is clipped and noised (DP).
@@ -184,6 +243,13 @@ def reconstruction_error(params, X, y, *, noise_multiplier=0.0, clip_norm=1.0,
         rebuilt = noisy[:, :-1] / noisy[:, -1:]
         error = np.sqrt(np.mean((rebuilt - X) ** 2, axis=1))
     return np.where(np.isnan(error), np.inf, error)
+
+
+def _nearest(records, points):
+    """RMS distance per feature from each batch's point to its nearest record."""
+    points = np.broadcast_to(points, (records.shape[0], records.shape[2]))
+    distance = np.sqrt(np.mean((records - points[:, None, :]) ** 2, axis=2)).min(axis=1)
+    return np.where(np.isnan(distance), np.inf, distance)
 
 
 def _check_gradient(gradient):

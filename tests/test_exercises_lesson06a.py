@@ -1,4 +1,4 @@
-"""Lesson 06 checks: other right answers pass, typical mistakes are named.
+"""Lesson 06a checks: other right answers pass, typical mistakes are named.
 
 The notebook's own solution and the lesson's stub are tested in test_exercises_contract.py.
 """
@@ -8,7 +8,7 @@ import pytest
 
 from fedlab import privacy
 from fedlab.exercises import CORRECT, INCORRECT
-from fedlab.exercises import lesson06 as ex
+from fedlab.exercises import lesson06a as ex
 
 
 def test_q1_accepts_the_package_and_another_correct_form():
@@ -125,79 +125,6 @@ def test_q3_names_typical_mistakes(wrong, named):
     assert result.outcome == INCORRECT and result.message.startswith(named), result.message
 
 
-def _bisection(target_epsilon, sample_rate, rounds, delta):
-    """A learner's own search on privacy.epsilon, to a looser tolerance than the package's."""
-    lo, hi = 0.1, 100.0
-    while hi / lo > 1.001:
-        mid = (lo * hi) ** 0.5
-        if (
-            privacy.epsilon(
-                noise_multiplier=mid, sample_rate=sample_rate, steps=rounds, delta=delta
-            )
-            <= target_epsilon
-        ):
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def test_q4_accepts_the_accountant_and_a_learners_bisection():
-    def accountant(target_epsilon, sample_rate, rounds, delta):
-        return privacy.noise_multiplier_for(target_epsilon=target_epsilon,
-                                            sample_rate=sample_rate, steps=rounds, delta=delta)
-
-    assert ex.q4.evaluate(accountant).outcome == CORRECT
-    assert ex.q4.evaluate(_bisection).outcome == CORRECT
-
-
-@pytest.mark.parametrize(
-    ("wrong", "named"),
-    [
-        (
-            lambda e, q, t, d: privacy.noise_multiplier_for(
-                target_epsilon=e, sample_rate=1.0, steps=t, delta=d
-            ),
-            "that is the noise without subsampling",
-        ),
-        (
-            lambda e, q, t, d: privacy.noise_multiplier_for(
-                target_epsilon=e, sample_rate=q, steps=1, delta=d
-            ),
-            "that noise meets the budget for one round only",
-        ),
-        (
-            lambda e, q, t, d: privacy.noise_multiplier_for(
-                target_epsilon=e / t, sample_rate=q, steps=1, delta=d
-            ),
-            "you split the budget",
-        ),
-        (
-            lambda e, q, t, d: privacy.noise_multiplier_for(
-                target_epsilon=e, sample_rate=q, steps=t * round(1 / q), delta=d
-            ),
-            "you counted 1 / sample_rate steps per round",
-        ),
-    ],
-)
-def test_q4_names_typical_mistakes(wrong, named):
-    result = ex.q4.evaluate(wrong)
-    assert result.outcome == INCORRECT and result.message.startswith(named), result.message
-
-
-def test_q4_a_wrong_value_is_never_told_the_right_one():
-    sigma = privacy.noise_multiplier_for(target_epsilon=1.0, sample_rate=0.05, steps=30, delta=1e-5)
-    result = ex.q4.evaluate(lambda e, q, t, d: 2.0)
-    assert result.outcome == INCORRECT
-    assert f"{sigma:.4g}" not in result.message and f"{sigma:.3g}" not in result.message
-    assert result.message.endswith("you returned 2: that is not right")
-
-
-def test_q4_a_value_instead_of_a_function_is_told_to_pass_the_function():
-    result = ex.q4.evaluate(1.628)
-    assert result.outcome == INCORRECT and "pass the function itself" in result.message
-
-
 def test_hints_exist():
-    for exercise in (ex.q1, ex.q2, ex.q3, ex.q4):
+    for exercise in (ex.q1, ex.q2, ex.q3):
         assert len(exercise.hints) == 3

@@ -1,8 +1,7 @@
-"""Checks for lesson 06, differential privacy: clipping, the Gaussian mechanism, accounting.
+"""Checks for lesson 06a, differential privacy: clipping, the Gaussian mechanism, accounting.
 
-``from fedlab.exercises import lesson06 as ex``, then ``ex.q1.check(clip)``,
-``ex.q2.check(gaussian_release)``, ``ex.q3.check(epsilon_by_hand)`` and
-``ex.q4.check(noise_for_budget)``.
+``from fedlab.exercises import lesson06a as ex``, then ``ex.q1.check(clip)``,
+``ex.q2.check(gaussian_release)`` and ``ex.q3.check(epsilon_by_hand)``.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ import numpy as np
 from fedlab import privacy
 from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
-from fedlab.privacy import DEFAULT_ORDERS, noise_multiplier_for
+from fedlab.privacy import DEFAULT_ORDERS
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3"]
 
 
 # q1: clipping -----------------------------------------------------------------------------
@@ -176,55 +175,5 @@ q3 = FunctionExercise(
         "log(alpha)) / (alpha - 1). Every order is a valid bound.",
         "return float(np.min(rdp + np.log1p(-1 / alphas) - (np.log(delta) + "
         "np.log(alphas)) / (alphas - 1)))",
-    ],
-)
-
-
-# q4: the noise for a budget --------------------------------------------------------------
-def _q4_cases(rng):
-    cases = [(1.0, 0.05, 30, 1e-5),  # the lesson's setting: 500 clients, 30 rounds
-             (2.0, 0.01, 100, 1e-6), (0.5, 0.1, 50, 1e-5), (4.0, 0.02, 200, 1e-5)]
-    for _ in range(2):
-        cases.append((float(rng.choice([0.5, 1.0, 3.0])), float(rng.choice([0.01, 0.05, 0.2])),
-                      int(rng.integers(10, 300)), float(rng.choice([1e-5, 1e-6]))))
-    return cases
-
-
-def _sigma(target_epsilon, sample_rate, steps, delta):
-    return noise_multiplier_for(target_epsilon=target_epsilon, sample_rate=sample_rate,
-                                steps=steps, delta=delta)
-
-
-q4 = FunctionExercise(
-    "the least noise that meets a privacy budget",
-    reference=lambda eps, q, rounds, delta: _sigma(eps, q, rounds, delta),
-    cases=_q4_cases,
-    rtol=5e-3,  # a learner's own bisection stops at some tolerance too
-    describe=lambda a: (f"target_epsilon={a[0]:g}, sample_rate={a[1]:g}, rounds={a[2]}, "
-                        f"delta={a[3]:g}"),
-    mistakes=[
-        Mistake(lambda eps, q, rounds, delta: _sigma(eps, 1.0, rounds, delta),
-                "that is the noise without subsampling (sample rate 1): each client takes "
-                "part in a round only with probability `sample_rate`, which amplifies "
-                "privacy; pass it to the accountant"),
-        Mistake(lambda eps, q, rounds, delta: _sigma(eps, q, 1, delta),
-                "that noise meets the budget for one round only: the budget must cover every "
-                "round (steps=rounds)"),
-        Mistake(lambda eps, q, rounds, delta: _sigma(eps / rounds, q, 1, delta),
-                "you split the budget evenly over the rounds (basic composition): the "
-                "accountant composes the rounds much more tightly; give it all the rounds "
-                "as steps and the whole budget"),
-        Mistake(lambda eps, q, rounds, delta: _sigma(eps, q, round(rounds / q),
-                                                                   delta),
-                "you counted 1 / sample_rate steps per round, as for the epochs of DP-SGD; in "
-                "DP-FedAvg a round is one step of the accountant (each client is sampled "
-                "once per round): steps=rounds"),
-    ],
-    hints=[
-        "fedlab.privacy.noise_multiplier_for(target_epsilon, sample_rate, steps, delta) "
-        "searches for the noise for you; or bisect on fedlab.privacy.epsilon yourself.",
-        "In DP-FedAvg one step of the accountant is one round: steps=rounds, with the "
-        "clients' sample rate.",
-        "return privacy.noise_multiplier_for(target_epsilon, sample_rate, rounds, delta)",
     ],
 )
