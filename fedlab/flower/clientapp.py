@@ -70,7 +70,7 @@ def evaluate(msg: Message, context: Context) -> Message:
     _, test, name = load_site(context)
     params, _, standardizer = records.read_instructions(msg.content)
     metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer)
-    return Message(content=RecordDict({"metrics": MetricRecord(metrics),
+    return Message(content=RecordDict({"metrics": records.metrics_record(metrics),
                                        "site": ConfigRecord({"name": name})}), reply_to=msg)
 
 

@@ -22,11 +22,11 @@ from flwr.serverapp import Grid, ServerApp
 
 from fedlab import model
 from fedlab._validation import check_rng
-from fedlab.evaluation import pool_site_metrics
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
 from fedlab.flower import records
 from fedlab.flower.study import StudyError, StudyRound, min_sites_rule
+from fedlab.metrics import pool_site_metrics
 
 app = ServerApp()
 POLL_SECONDS = 0.05
@@ -204,7 +204,7 @@ def _evaluate(grid, sites, alive, params, standardizer, server_round, cfg):
                 for name in sites if name in alive}
     replies, _ = _exchange(grid, sites, contents, MessageType.EVALUATE, server_round,
                            float(cfg["round-timeout"]))
-    per_site = {name: {k: float(v) for k, v in content["metrics"].items()}
+    per_site = {name: records.read_metrics(content["metrics"])
                 for name, content in replies.items()}
     training = {n: m for n, m in per_site.items() if n != cfg["exclude-site"]}
     return (pool_site_metrics(training) if training else {}), per_site
