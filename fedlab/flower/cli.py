@@ -90,8 +90,9 @@ def run_command(args):
         results = study_results(history, method_name(args.strategy))
         print(format_table(results))
         print("Pooled AUC: a random-effects meta-analysis of the sites' AUCs (the AUC at a "
-              "typical site; no site sees another's patients); accuracy, O/E and Brier: "
-              "totals over every site's test patients.")
+              "typical site,\nHartung-Knapp interval: wide with few sites); accuracy, O/E "
+              "and Brier: totals over every\nsite's test patients. No site saw another's "
+              "patients.")
         for server_round, dropped in results["dropped"].items():
             print(f"round {server_round}: {', '.join(dropped)} dropped out")
         if report is not None:

@@ -37,8 +37,8 @@ def describe(msg: Message, context: Context) -> Message:
     })
     if msg.content["config"].get("standardize", True):
         sums = Client(train.X, train.y, name=name).feature_sums()
-        content["sums"] = ArrayRecord({"count": Array(sums.count), "total": Array(sums.total),
-                                       "total_sq": Array(sums.total_sq)})
+        content["sums"] = ArrayRecord({"count": Array(sums.count), "mean": Array(sums.mean),
+                                       "m2": Array(sums.m2)})
     return Message(content=content, reply_to=msg)
 
 

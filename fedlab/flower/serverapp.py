@@ -62,7 +62,8 @@ def run_study(grid, cfg, *, progress=None):
     standardizer, up, down = None, 0, 0
     if cfg["standardize"]:
         sums = [sites[n]["sums"] for n in train_names]
-        standardizer = combine(sums)
+        standardizer = combine(sums, names=train_names,
+                               feature_names=sites[names[0]]["features"])
         up, down = sum(s.nbytes for s in sums), standardizer.nbytes * len(train_names)
     server = Server(model.init_params(len(sites[names[0]]["features"])), strategy=strategy,
                     n_clients=len(train_names))
@@ -152,8 +153,7 @@ def _setup(grid, nodes, cfg):
                 "features": list(info["features"]), **{k: int(v) for k, v in metrics.items()}}
         if "sums" in msg.content:
             s = msg.content["sums"]
-            site["sums"] = FeatureSums(s["count"].numpy(), s["total"].numpy(),
-                                       s["total_sq"].numpy())
+            site["sums"] = FeatureSums(s["count"].numpy(), s["mean"].numpy(), s["m2"].numpy())
         if info["name"] in sites:
             raise StudyError(f"two SuperNodes hold a site named {info['name']!r}: give each "
                              "a distinct site-name in its node config")
