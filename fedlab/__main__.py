@@ -374,25 +374,30 @@ def format_table(results):
     """The results of :func:`fedlab.baselines.compare` as two text tables with 95 % intervals.
 
     First all test patients together: AUC, its paired difference from the centralized
-    model, accuracy, O/E and Brier score; then AUC, accuracy and O/E at each site, under
-    the site's number of test patients and events.
+    model (when ``results`` has ``"vs_centralized"``; a federated study, which has no
+    centralized model, leaves the column out), accuracy, O/E and Brier score; then AUC,
+    accuracy and O/E at each site, under the site's number of test patients and events.
     """
     import textwrap
 
     methods = results["methods"]
+    compared = "vs_centralized" in results
     versus = results.get("vs_centralized", {})
     pooled = next(iter(methods.values()))["pooled"]
     sites = next(iter(methods.values()))["sites"]
     width = max(len(m) for m in methods) + 2
-    head = (f"{'method':<{width}}{'AUC [95 % CI]':<22}{'AUC - centralized [CI]':<26}"
-            f"{'accuracy [95 % CI]':<22}{'O/E [95 % CI]':<20}{'Brier':>6}")
+    head = (f"{'method':<{width}}{'AUC [95 % CI]':<22}"
+            + (f"{'AUC - centralized [CI]':<26}" if compared else "")
+            + f"{'accuracy [95 % CI]':<22}{'O/E [95 % CI]':<20}{'Brier':>6}")
     lines = [f"All {pooled['n']:,} test patients together ({pooled['events']:,} events)",
              head, "-" * len(head)]
     for name, m in methods.items():
         p = m["pooled"]
         diff = versus.get(name)
+        difference = (_ci(diff["difference"], diff["ci"]) if diff else "(reference)") \
+            if compared else ""
         lines.append(f"{name:<{width}}{_ci(p['auc'], p['auc_ci']):<22}"
-                     f"{_ci(diff['difference'], diff['ci']) if diff else '(reference)':<26}"
+                     f"{difference:<{26 if compared else 0}}"
                      f"{_ci(p['accuracy'], p['accuracy_ci']):<22}"
                      f"{_ci(p['oe'], p['oe_ci'], digits=2):<20}{_fmt(p['brier']):>6}")
     cell, width = 19, width + 2  # rows indented under their metric
@@ -408,8 +413,8 @@ def format_table(results):
             lines.append(f"  {name:<{width - 2}}" + "".join(
                 f"{_ci(m['sites'][s][key], m['sites'][s][f'{key}_ci'], digits=2):<{cell}}"
                 for s in sites))
-    lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson; the AUC "
-                  "difference is paired (the same patients).",
+    lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson"
+              + ("; the AUC difference is paired (the same patients)." if compared else "."),
               "A difference whose interval holds 0 is no evidence that two methods differ."]
     return "\n".join(line.rstrip() for line in lines)
 

@@ -1,13 +1,18 @@
-"""``python -m fedlab flower``: a study on Flower from users' CSVs, in train's JSON schema."""
+"""``python -m fedlab flower``: a study on Flower from users' CSVs, in train's schema."""
 
 import json
 
 import numpy as np
 import pytest
 
-from fedlab.__main__ import main
+from fedlab import metrics
+from fedlab.__main__ import format_table, main
+from fedlab.federated import History
+from fedlab.flower.cli import study_results
+from fedlab.flower.study import StudyRound
 
-pytest.importorskip("flwr")
+# what every method's "pooled" and each site's dict hold in the train command's JSON
+TRAIN_KEYS = set(metrics.site_metrics([0, 1, 0, 1], [0.2, 0.7, 0.4, 0.6]))
 
 
 def _write_site(path, n, seed):
@@ -21,6 +26,7 @@ def _write_site(path, n, seed):
 
 @pytest.mark.flower
 def test_flower_command_reports_in_the_train_schema(tmp_path, capsys):
+    pytest.importorskip("flwr")
     sites = [_write_site(tmp_path / f"site{k}.csv", n, k) for k, n in enumerate((200, 120))]
     out = tmp_path / "out.json"
     args = ["flower", "--target", "outcome", "--rounds", "1", "--json", str(out)]
@@ -28,16 +34,38 @@ def test_flower_command_reports_in_the_train_schema(tmp_path, capsys):
         args += ["--site", str(s)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "fedavg (weighted)" in printed
+    assert "fedavg (weighted)" in printed and "All 80 test patients together" in printed
+    assert "AUC - centralized" not in printed and "random-effects" in printed
     results = json.loads(out.read_text())
     method = results["methods"]["fedavg (weighted)"]
-    assert set(method["pooled"]) == {"auc", "accuracy"}
+    assert TRAIN_KEYS <= set(method["pooled"])
     assert set(method["sites"]) == {"site0", "site1"}
-    assert 0.5 < method["sites"]["site0"]["auc"] <= 1
+    for site in method["sites"].values():
+        assert set(site) == TRAIN_KEYS
+        low, high = site["auc_ci"]
+        assert 0.5 < low < site["auc"] < high <= 1
+    assert method["pooled"]["n"] == sum(s["n"] for s in method["sites"].values())
     assert results["engine"] == "flower" and results["dropped"] == {}
     # the file it wrote is not overwritten without --force
     assert main(args) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_a_studys_table_is_trains_table_without_a_centralized_model():
+    rng = np.random.default_rng(0)
+    sites = {}
+    for name, n in (("north", 120), ("south", 80)):
+        p = rng.uniform(0.05, 0.9, size=n)
+        sites[name] = metrics.site_metrics((rng.random(n) < p).astype(int), p)
+    record = StudyRound(1, metrics.pool_site_metrics(sites), sites, dropped=["east"])
+    results = study_results(History([StudyRound(0, {}, {}), record]), "fedavg (weighted)")
+    assert results["dropped"] == {1: ["east"]}
+    table = format_table(results)
+    assert "All 200 test patients together" in table and "120 / " in table
+    assert "AUC - centralized" not in table and "paired" not in table
+    pooled = results["methods"]["fedavg (weighted)"]["pooled"]
+    assert f"{pooled['auc']:.3f} [{pooled['auc_ci'][0]:.3f}" in table
+    json.dumps(results)  # what --json writes
 
 
 def test_flower_command_names_a_missing_site_file_in_one_line(tmp_path, capsys):
@@ -45,3 +73,13 @@ def test_flower_command_names_a_missing_site_file_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip().count("\n") == 0 and "nowhere.csv" in err and "Traceback" not in err
+
+
+def test_flower_command_never_writes_its_json_onto_a_site_file(tmp_path, capsys):
+    site = _write_site(tmp_path / "a.csv", 40, 0)
+    before = site.read_text()
+    code = main(["flower", "--site", str(site), "--target", "outcome", "--json", str(site),
+                 "--force"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--json" in err and err.strip().count("\n") == 0
+    assert site.read_text() == before

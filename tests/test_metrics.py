@@ -282,6 +282,24 @@ def test_calibration_intercept_solves_the_score_equation_with_the_logit_as_offse
     assert low < -0.5 < high
 
 
+def test_calibration_of_a_badly_calibrated_model_is_found_from_a_poor_start():
+    # risks of 0.97 to 0.999 for patients with ~15 % events: a full Newton step from
+    # perfect calibration overshoots (it used to end in a singular matrix)
+    rng = np.random.default_rng(11)
+    logit = rng.uniform(3.5, 6.8, size=300)
+    y = (rng.random(300) < 1 / (1 + np.exp(-(-12 + 2 * logit)))).astype(float)
+    p = 1 / (1 + np.exp(-logit))
+    slope, _, _ = calibration_slope(y, p)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(logit[:, None], y)
+    assert slope == pytest.approx(ref.coef_[0, 0], rel=1e-5)
+    a, _, _ = calibration_intercept(y, p)
+
+    def score(t):
+        return np.sum(y - 1 / (1 + np.exp(-(t + logit))))
+
+    assert a == pytest.approx(brentq(score, -20, 5, xtol=1e-14), abs=1e-9)
+
+
 def test_calibration_slope_and_intercept_are_nan_when_no_maximum_exists():
     separated = calibration_slope([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4])
     single = calibration_slope([0, 0, 0], [0.1, 0.2, 0.3])

@@ -14,7 +14,7 @@ arXiv:2007.14390.
 """
 
 from fedlab.flower.federation import Federation, FlowerNotInstalled, free_port, launch, require_flwr
-from fedlab.flower.study import StudyError, StudyRound, history_from_result
+from fedlab.flower.study import StudyError, StudyRound, history_from_result, rounds_below_quorum
 
 __all__ = ["Federation", "launch", "require_flwr", "FlowerNotInstalled", "free_port",
-           "StudyError", "StudyRound", "history_from_result"]
+           "StudyError", "StudyRound", "history_from_result", "rounds_below_quorum"]

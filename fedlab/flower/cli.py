@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fedlab.baselines import DEFAULTS
 
-__all__ = ["add_arguments", "run_command", "method_name"]
+__all__ = ["add_arguments", "run_command", "method_name", "study_results"]
 
 
 def add_arguments(parser):
@@ -47,34 +47,58 @@ def method_name(strategy):
     return "fedavg (weighted)" if strategy.lower() == "fedavg" else strategy.lower()
 
 
+def study_results(history, method):
+    """A study's final evaluation in the ``train`` command's schema, plus what Flower adds.
+
+    ``{"methods": {method: {"pooled": ..., "sites": ...}}, "engine": "flower",
+    "dropped": {round: [site, ...]}}``: each site's dict is
+    :func:`fedlab.metrics.site_metrics` (computed at the site), ``pooled`` is
+    :func:`fedlab.metrics.pool_site_metrics` of them. There is no ``"vs_centralized"``:
+    no one holds the pooled records a centralized model needs.
+    """
+    final = history.final
+    return {"methods": {method: {"pooled": final.pooled, "sites": final.sites}},
+            "engine": "flower",
+            "dropped": {r.round: list(r.dropped) for r in history.rounds if r.dropped}}
+
+
 def run_command(args):
-    """Launch the federation, run the study, print and (optionally) write the report."""
-    from fedlab.__main__ import format_table
+    """Launch the federation, run the study, print and (optionally) write the report.
+
+    The ``--json`` file is checked and reserved before the federation starts (the
+    ``train`` command's rules: never an input, never an existing file without
+    ``--force``).
+    """
+    from fedlab.__main__ import _pending_json, format_table
     from fedlab.flower import launch
 
     for path in args.site:
         if not Path(path).is_file():
             raise FileNotFoundError(f"--site {path}: no such file")
-    if args.json and Path(args.json).exists() and not args.force:
-        raise ValueError(f"--json {args.json}: the file exists (use --force to overwrite)")
     names = [Path(p).stem for p in args.site]
     if len(set(names)) != len(names):
         raise ValueError(f"--site files must have distinct names, got {names}")
-    history = launch({n: p for n, p in zip(names, args.site)}, strategy=args.strategy,
-                     rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
-                     batch_size=args.batch_size, lr=args.lr, l2=args.l2, target=args.target,
-                     features=args.features.split(",") if args.features else None,
-                     test_size=args.test_size, min_sites=args.min_sites,
-                     random_state=args.seed, progress=f"{args.strategy} on Flower")
-    final = history.final
-    keep = ("auc", "accuracy")
-    results = {"methods": {method_name(args.strategy): {
-        "pooled": {k: final.pooled[k] for k in keep},
-        "sites": {n: {k: m[k] for k in keep} for n, m in final.sites.items()}}},
-        "engine": "flower", "dropped": {r.round: r.dropped for r in history.rounds if r.dropped}}
-    print(format_table(results))
-    print("pooled AUC: random-effects summary of the sites' AUCs (federated evaluation)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print(f"metrics written to {args.json}")
+    report = _pending_json(args, inputs=args.site)
+    try:
+        history = launch({n: p for n, p in zip(names, args.site)}, strategy=args.strategy,
+                         rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
+                         batch_size=args.batch_size, lr=args.lr, l2=args.l2,
+                         target=args.target,
+                         features=args.features.split(",") if args.features else None,
+                         test_size=args.test_size, min_sites=args.min_sites,
+                         random_state=args.seed, progress=f"{args.strategy} on Flower")
+        results = study_results(history, method_name(args.strategy))
+        print(format_table(results))
+        print("Pooled AUC: a random-effects meta-analysis of the sites' AUCs (the AUC at a "
+              "typical site,\nHartung-Knapp interval: wide with few sites); accuracy, O/E "
+              "and Brier: totals over every\nsite's test patients. No site saw another's "
+              "patients.")
+        for server_round, dropped in results["dropped"].items():
+            print(f"round {server_round}: {', '.join(dropped)} dropped out")
+        if report is not None:
+            report.commit(json.dumps(results, indent=2) + "\n")
+            print(f"metrics written to {report.path}")
+    finally:
+        if report is not None:
+            report.discard()
     return 0

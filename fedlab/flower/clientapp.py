@@ -37,8 +37,8 @@ def describe(msg: Message, context: Context) -> Message:
     })
     if msg.content["config"].get("standardize", True):
         sums = Client(train.X, train.y, name=name).feature_sums()
-        content["sums"] = ArrayRecord({"count": Array(sums.count), "total": Array(sums.total),
-                                       "total_sq": Array(sums.total_sq)})
+        content["sums"] = ArrayRecord({"count": Array(sums.count), "mean": Array(sums.mean),
+                                       "m2": Array(sums.m2)})
     return Message(content=content, reply_to=msg)
 
 
@@ -70,7 +70,7 @@ def evaluate(msg: Message, context: Context) -> Message:
     _, test, name = load_site(context)
     params, _, standardizer = records.read_instructions(msg.content)
     metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer)
-    return Message(content=RecordDict({"metrics": MetricRecord(metrics),
+    return Message(content=RecordDict({"metrics": records.metrics_record(metrics),
                                        "site": ConfigRecord({"name": name})}), reply_to=msg)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fedlab._validation import InvalidParameterError, check_int, check_positive
 from fedlab.federated.strategy import Strategy
-from fedlab.flower.study import StudyError, StudyRound, history_from_result
+from fedlab.flower.study import StudyError, history_from_result, round_from_json
 
 __all__ = ["Federation", "launch", "require_flwr", "FlowerNotInstalled", "free_port"]
 
@@ -296,7 +296,7 @@ class Federation:
                 record = json.loads(line)
                 record.pop("failures", None)
                 for c in callbacks:
-                    c(StudyRound(**record))
+                    c(round_from_json(record))
             seen = len(lines)
             if done:
                 return json.loads(result_path.read_text())

@@ -16,8 +16,9 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
 from fedlab.federated import Standardizer, Update
 
-__all__ = ["instructions", "read_instructions", "reply", "read_reply", "rng_to_record",
-           "rng_from_record", "standardizer_arrays", "read_standardizer"]
+__all__ = ["instructions", "read_instructions", "reply", "read_reply", "metrics_record",
+           "read_metrics", "rng_to_record", "rng_from_record", "standardizer_arrays",
+           "read_standardizer"]
 
 _SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu")
 
@@ -70,6 +71,23 @@ def read_reply(content):
     n = int(metrics.pop("num-examples"))
     extra = {name: arrays[name].numpy() for name in arrays if name != "vector"}
     return Update(content["site"]["name"], arrays["vector"].numpy(), n, metrics, extra)
+
+
+def metrics_record(metrics):
+    """A site's :func:`fedlab.metrics.site_metrics` as a MetricRecord.
+
+    A MetricRecord holds ints, floats and lists of them: each 95 % interval (a pair)
+    travels as a list of two floats, NaN included.
+    """
+    return MetricRecord({k: [float(v) for v in value] if isinstance(value, (tuple, list))
+                         else value if isinstance(value, int) else float(value)
+                         for k, value in metrics.items()})
+
+
+def read_metrics(record):
+    """The metrics dict sent by :func:`metrics_record`: intervals as tuples again."""
+    return {k: tuple(value) if isinstance(value, list) else value
+            for k, value in record.items()}
 
 
 def standardizer_arrays(standardizer):

@@ -22,11 +22,11 @@ from flwr.serverapp import Grid, ServerApp
 
 from fedlab import model
 from fedlab._validation import check_rng
-from fedlab.evaluation import pool_site_metrics
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
 from fedlab.flower import records
 from fedlab.flower.study import StudyError, StudyRound, min_sites_rule
+from fedlab.metrics import pool_site_metrics
 
 app = ServerApp()
 POLL_SECONDS = 0.05
@@ -62,7 +62,8 @@ def run_study(grid, cfg, *, progress=None):
     standardizer, up, down = None, 0, 0
     if cfg["standardize"]:
         sums = [sites[n]["sums"] for n in train_names]
-        standardizer = combine(sums)
+        standardizer = combine(sums, names=train_names,
+                               feature_names=sites[names[0]]["features"])
         up, down = sum(s.nbytes for s in sums), standardizer.nbytes * len(train_names)
     server = Server(model.init_params(len(sites[names[0]]["features"])), strategy=strategy,
                     n_clients=len(train_names))
@@ -152,8 +153,7 @@ def _setup(grid, nodes, cfg):
                 "features": list(info["features"]), **{k: int(v) for k, v in metrics.items()}}
         if "sums" in msg.content:
             s = msg.content["sums"]
-            site["sums"] = FeatureSums(s["count"].numpy(), s["total"].numpy(),
-                                       s["total_sq"].numpy())
+            site["sums"] = FeatureSums(s["count"].numpy(), s["mean"].numpy(), s["m2"].numpy())
         if info["name"] in sites:
             raise StudyError(f"two SuperNodes hold a site named {info['name']!r}: give each "
                              "a distinct site-name in its node config")
@@ -204,7 +204,7 @@ def _evaluate(grid, sites, alive, params, standardizer, server_round, cfg):
                 for name in sites if name in alive}
     replies, _ = _exchange(grid, sites, contents, MessageType.EVALUATE, server_round,
                            float(cfg["round-timeout"]))
-    per_site = {name: {k: float(v) for k, v in content["metrics"].items()}
+    per_site = {name: records.read_metrics(content["metrics"])
                 for name, content in replies.items()}
     training = {n: m for n, m in per_site.items() if n != cfg["exclude-site"]}
     return (pool_site_metrics(training) if training else {}), per_site

@@ -14,7 +14,8 @@ import numpy as np
 
 from fedlab.federated import History, RoundRecord, Standardizer
 
-__all__ = ["StudyError", "StudyRound", "history_from_result", "min_sites_rule"]
+__all__ = ["StudyError", "StudyRound", "history_from_result", "min_sites_rule",
+           "round_from_json", "rounds_below_quorum"]
 
 
 class StudyError(RuntimeError):
@@ -58,13 +59,58 @@ fewer than min_sites=2: the study stops
                      f"({sorted(alive)}), fewer than min_sites={min_sites}: the study stops")
 
 
+def rounds_below_quorum(rounds, min_sites):
+    """The rounds of a study's log in which fewer than ``min_sites`` sites sent an update.
+
+    Parameters
+    ----------
+    rounds : sequence of StudyRound or dict
+        The log's rounds (each with ``round`` and ``participants``).
+    min_sites : int
+        The protocol's minimum participation.
+
+    Returns
+    -------
+    list of int
+        Their round numbers, in the log's order.
+
+    Examples
+    --------
+    >>> log = [{"round": 1, "participants": ["a", "b"]}, {"round": 2, "participants": ["a"]}]
+    >>> rounds_below_quorum(log, 2), rounds_below_quorum(log, 1)
+    ([2], [])
+    """
+    rows = [r if isinstance(r, dict) else {"round": r.round, "participants": r.participants}
+            for r in rounds]
+    counts = np.array([len(r["participants"]) for r in rows], dtype=int)
+    return [int(rows[k]["round"]) for k in np.flatnonzero(counts < min_sites)]
+
+
+def round_from_json(record):
+    """A :class:`StudyRound` from its JSON form (intervals, which JSON makes lists, as tuples).
+
+    Examples
+    --------
+    >>> r = round_from_json({"round": 1, "pooled": {"auc": 0.8, "auc_ci": [0.7, 0.9]},
+    ...                      "sites": {}, "bytes_up": 0, "bytes_down": 0})
+    >>> r.pooled["auc_ci"], r.dropped
+    ((0.7, 0.9), [])
+    """
+    def tuples(metrics):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in metrics.items()}
+
+    record = dict(record, pooled=tuples(record["pooled"]),
+                  sites={name: tuples(m) for name, m in record["sites"].items()})
+    return StudyRound(**record)
+
+
 def history_from_result(result):
     """The :class:`~fedlab.federated.History` in a ServerApp's ``result.json`` (a dict).
 
     Besides the rounds, ``history.config`` holds the run's settings, ``"sites"`` (each
     site's sizes) and ``"engine": "flower"``; ``history.params`` is the final model.
     """
-    rounds = [StudyRound(**r) for r in result["rounds"]]
+    rounds = [round_from_json(r) for r in result["rounds"]]
     standardizer = None
     if result.get("standardizer"):
         standardizer = Standardizer(mean=np.array(result["standardizer"]["mean"]),

@@ -118,16 +118,11 @@ def calibration_slope(y, proba, *, level=0.95):
             or events.max() <= others.min():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
     design = np.column_stack([np.ones_like(logit), logit])
-    beta = np.array([0.0, 1.0])  # start at perfect calibration
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(design @ beta)))
-        information = design.T @ (design * (p * (1 - p))[:, None])
-        step = np.linalg.solve(information, design.T @ (y - p))
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = 1 / (1 + np.exp(-(design @ beta)))
-    covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+    # start at perfect calibration
+    fit = _logistic_mle(design, y, np.array([0.0, 1.0]), tol=1e-10)
+    if fit is None:
+        return float("nan"), float("nan"), (float("nan"), float("nan"))
+    beta, covariance = fit
     slope, se = float(beta[1]), float(math.sqrt(covariance[1, 1]))
     return slope, se, (slope - z * se, slope + z * se)
 
@@ -162,16 +157,11 @@ def calibration_intercept(y, proba, *, level=0.95):
     y, offset = _outcomes_and_logits(y, proba)
     if y.min() == y.max():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
-    intercept = 0.0
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(intercept + offset)))
-        step = np.sum(y - p) / np.sum(p * (1 - p))
-        intercept += step
-        if abs(step) < 1e-12:
-            break
-    p = 1 / (1 + np.exp(-(intercept + offset)))
-    se = 1 / math.sqrt(float(np.sum(p * (1 - p))))
-    intercept = float(intercept)
+    fit = _logistic_mle(np.ones((len(y), 1)), y, np.zeros(1), offset=offset, tol=1e-12)
+    if fit is None:
+        return float("nan"), float("nan"), (float("nan"), float("nan"))
+    beta, covariance = fit
+    intercept, se = float(beta[0]), float(math.sqrt(covariance[0, 0]))
     return intercept, se, (intercept - z * se, intercept + z * se)
 
 
@@ -196,6 +186,40 @@ def _oe_from_counts(observed, expected, level):
         return 0.0, (0.0, -math.log((1 - level) / 2) / expected)
     oe, half = observed / expected, z / math.sqrt(observed)
     return oe, (oe * math.exp(-half), oe * math.exp(half))
+
+
+def _logistic_mle(design, y, beta, *, offset=0.0, tol, iterations=100):
+    """Maximum likelihood of ``logit P(y) = design @ beta + offset``: (beta, covariance).
+
+    Newton's method with step halving (a full step from a poor start, a badly calibrated
+    model's, can overshoot and overflow); the covariance is the inverse Fisher
+    information. ``None`` when the information is singular or no maximum is reached.
+    """
+    def log_likelihood(b):
+        eta = design @ b + offset
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    current = log_likelihood(beta)
+    try:
+        for _ in range(iterations):
+            p = 1 / (1 + np.exp(-(design @ beta + offset)))
+            information = design.T @ (design * (p * (1 - p))[:, None])
+            step = np.linalg.solve(information, design.T @ (y - p))
+            for _ in range(50):  # halve until the likelihood does not fall
+                trial = log_likelihood(beta + step)
+                if trial >= current - 1e-12 * abs(current):
+                    break
+                step = step / 2
+            beta, current = beta + step, trial
+            if np.max(np.abs(step)) < tol:
+                break
+        else:
+            return None
+        p = 1 / (1 + np.exp(-(design @ beta + offset)))
+        covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+    except np.linalg.LinAlgError:
+        return None
+    return (beta, covariance) if np.all(np.isfinite(covariance)) else None
 
 
 def _outcomes_and_logits(y, proba):
