@@ -88,7 +88,7 @@ def make_clients(hospitals, population, n_malicious, attack, params, *, random_s
         smoker = list(hospitals[0].feature_names).index("smoker")
         params = {**params, "target": lambda X: X[:, smoker] == 1}
     for i in bad:
-        if attack == "backdoor" and not (clients[i]._X_raw[:, smoker] == 1).any():
+        if attack == "backdoor" and not (clients[i].records()[0][:, smoker] == 1).any():
             continue  # a client without smokers has nothing to poison
         clients[i] = malicious(clients[i], attack, **params)
     return clients
