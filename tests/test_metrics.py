@@ -259,6 +259,25 @@ def test_calibration_slope_equals_unpenalized_logistic_regression_on_the_logit()
     assert low < 0.7 < high  # recovers the slope the outcomes were drawn with
 
 
+def test_calibration_slope_of_a_broken_models_extreme_risks_is_still_the_maximum():
+    # Regression: risks 1e-10 .. 1 - 1e-10 (a poisoned model, lesson 08) made the full
+    # Newton step from slope 1 overflow and the information matrix singular.
+    rng = np.random.default_rng(10)
+    logit = rng.normal(scale=12.0, size=300)
+    y = (rng.random(300) < 1 / (1 + np.exp(-0.1 * logit))).astype(float)
+    p = 1 / (1 + np.exp(-logit))
+    slope, se, _ = calibration_slope(y, p)
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(
+        np.log(clipped / (1 - clipped))[:, None], y)
+    assert slope == pytest.approx(ref.coef_[0, 0], rel=1e-6)
+    assert 0 < se < 0.1
+    intercept, se, _ = calibration_intercept(y, p)
+    offset = np.log(clipped / (1 - clipped))
+    score = np.sum(y - 1 / (1 + np.exp(-(intercept + offset))))
+    assert abs(score) < 1e-8 and 0 < se < 1  # the likelihood's maximum: the score is 0
+
+
 def test_calibration_slope_of_a_calibrated_model_is_near_one():
     rng = np.random.default_rng(9)
     y, p = _risks(4000, rng)

@@ -118,16 +118,35 @@ def calibration_slope(y, proba, *, level=0.95):
             or events.max() <= others.min():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
     design = np.column_stack([np.ones_like(logit), logit])
+
+    def log_likelihood(b):
+        eta = design @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
     beta = np.array([0.0, 1.0])  # start at perfect calibration
+    current = log_likelihood(beta)
     for _ in range(100):
-        p = 1 / (1 + np.exp(-(design @ beta)))
+        p = _expit(design @ beta)
         information = design.T @ (design * (p * (1 - p))[:, None])
-        step = np.linalg.solve(information, design.T @ (y - p))
-        beta += step
+        try:
+            step = np.linalg.solve(information, design.T @ (y - p))
+        except np.linalg.LinAlgError:
+            return float("nan"), float("nan"), (float("nan"), float("nan"))
+        # halve a step that lowers the likelihood: from extreme logits (a broken model's
+        # risks of 1e-10 and 1 - 1e-10) a full Newton step overshoots and overflows
+        for _ in range(60):
+            trial = log_likelihood(beta + step)
+            if trial >= current - 1e-12:
+                break
+            step = step / 2
+        beta, current = beta + step, trial
         if np.max(np.abs(step)) < 1e-10:
             break
-    p = 1 / (1 + np.exp(-(design @ beta)))
-    covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+    p = _expit(design @ beta)
+    try:
+        covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+    except np.linalg.LinAlgError:
+        return float(beta[1]), float("nan"), (float("nan"), float("nan"))
     slope, se = float(beta[1]), float(math.sqrt(covariance[1, 1]))
     return slope, se, (slope - z * se, slope + z * se)
 
@@ -162,15 +181,28 @@ def calibration_intercept(y, proba, *, level=0.95):
     y, offset = _outcomes_and_logits(y, proba)
     if y.min() == y.max():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
-    intercept = 0.0
+    def log_likelihood(a):
+        eta = a + offset
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    intercept, current = 0.0, log_likelihood(0.0)
     for _ in range(100):
-        p = 1 / (1 + np.exp(-(intercept + offset)))
-        step = np.sum(y - p) / np.sum(p * (1 - p))
-        intercept += step
+        p = _expit(intercept + offset)
+        information = float(np.sum(p * (1 - p)))
+        if not information > 0:
+            return float("nan"), float("nan"), (float("nan"), float("nan"))
+        step = float(np.sum(y - p)) / information
+        for _ in range(60):  # halve a step that overshoots (extreme logits)
+            trial = log_likelihood(intercept + step)
+            if trial >= current - 1e-12:
+                break
+            step /= 2
+        intercept, current = intercept + step, trial
         if abs(step) < 1e-12:
             break
-    p = 1 / (1 + np.exp(-(intercept + offset)))
-    se = 1 / math.sqrt(float(np.sum(p * (1 - p))))
+    p = _expit(intercept + offset)
+    information = float(np.sum(p * (1 - p)))
+    se = 1 / math.sqrt(information) if information > 0 else float("nan")
     intercept = float(intercept)
     return intercept, se, (intercept - z * se, intercept + z * se)
 
@@ -196,6 +228,11 @@ def _oe_from_counts(observed, expected, level):
         return 0.0, (0.0, -math.log((1 - level) / 2) / expected)
     oe, half = observed / expected, z / math.sqrt(observed)
     return oe, (oe * math.exp(-half), oe * math.exp(half))
+
+
+def _expit(eta):
+    """The logistic function, without overflow for large ``|eta|``."""
+    return np.exp(-np.logaddexp(0.0, -eta))
 
 
 def _outcomes_and_logits(y, proba):
