@@ -123,7 +123,12 @@ def calibration_slope(y, proba, *, level=0.95):
         eta = design @ b
         return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
-    beta = np.array([0.0, 1.0])  # start at perfect calibration
+    # Newton's method from the model with the intercept only (every risk the prevalence),
+    # where the information is well conditioned even for a broken model's risks of 1e-15
+    # and 1 - 1e-15; a step that lowers the likelihood is halved, and none is taken when
+    # halving does not help (the maximum is reached to rounding)
+    prevalence = float(np.mean(y))
+    beta = np.array([math.log(prevalence / (1 - prevalence)), 0.0])
     current = log_likelihood(beta)
     for _ in range(100):
         p = _expit(design @ beta)
@@ -132,22 +137,25 @@ def calibration_slope(y, proba, *, level=0.95):
             step = np.linalg.solve(information, design.T @ (y - p))
         except np.linalg.LinAlgError:
             return float("nan"), float("nan"), (float("nan"), float("nan"))
-        # halve a step that lowers the likelihood: from extreme logits (a broken model's
-        # risks of 1e-10 and 1 - 1e-10) a full Newton step overshoots and overflows
         for _ in range(60):
             trial = log_likelihood(beta + step)
-            if trial >= current - 1e-12:
+            if trial >= current:
                 break
             step = step / 2
+        else:
+            break
         beta, current = beta + step, trial
         if np.max(np.abs(step)) < 1e-10:
             break
     p = _expit(design @ beta)
     try:
-        covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+        variance = float(np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))[1, 1])
     except np.linalg.LinAlgError:
-        return float(beta[1]), float("nan"), (float("nan"), float("nan"))
-    slope, se = float(beta[1]), float(math.sqrt(covariance[1, 1]))
+        variance = float("nan")
+    slope = float(beta[1])
+    if not variance > 0:  # numerically singular: no standard error
+        return slope, float("nan"), (float("nan"), float("nan"))
+    se = math.sqrt(variance)
     return slope, se, (slope - z * se, slope + z * se)
 
 
@@ -181,25 +189,21 @@ def calibration_intercept(y, proba, *, level=0.95):
     y, offset = _outcomes_and_logits(y, proba)
     if y.min() == y.max():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
-    def log_likelihood(a):
-        eta = a + offset
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
-    intercept, current = 0.0, log_likelihood(0.0)
-    for _ in range(100):
-        p = _expit(intercept + offset)
-        information = float(np.sum(p * (1 - p)))
-        if not information > 0:
-            return float("nan"), float("nan"), (float("nan"), float("nan"))
-        step = float(np.sum(y - p)) / information
-        for _ in range(60):  # halve a step that overshoots (extreme logits)
-            trial = log_likelihood(intercept + step)
-            if trial >= current - 1e-12:
-                break
-            step /= 2
-        intercept, current = intercept + step, trial
-        if abs(step) < 1e-12:
+    # The score sum(y - expit(a + offset)) falls from sum(y) > 0 to sum(y) - n < 0 as a
+    # grows: bisection finds its root whatever the logits (a broken model's risks of 1e-15
+    # and 1 - 1e-15 leave Newton's method no usable curvature).
+    reach = float(np.max(np.abs(offset))) + 40.0  # expit(-40) is 4e-18: past the root
+    low, high = -reach, reach
+    for _ in range(200):
+        middle = (low + high) / 2
+        if np.sum(y - _expit(middle + offset)) > 0:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-13 * max(1.0, abs(middle)):
             break
+    intercept = (low + high) / 2
     p = _expit(intercept + offset)
     information = float(np.sum(p * (1 - p)))
     se = 1 / math.sqrt(information) if information > 0 else float("nan")
