@@ -10,7 +10,8 @@ import numpy as np
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["weighted_mean", "coordinate_median", "trimmed_mean", "krum", "RULES"]
+__all__ = ["weighted_mean", "coordinate_median", "trimmed_mean", "krum", "krum_scores",
+           "RULES"]
 
 
 def weighted_mean(updates, weights=None):
@@ -112,19 +113,43 @@ def krum(updates, weights=None, *, n_byzantine=1, multi=1):
     """
     stacked = _stack(updates)
     n = len(stacked)
+    if not 1 <= multi <= n:
+        raise InvalidParameterError(f"multi must be in [1, {n}] (the number of updates), got "
+                                    f"{multi}")
+    scores = krum_scores(stacked, n_byzantine=n_byzantine)
+    best = np.argsort(scores, kind="stable")[:multi]
+    return stacked[best].mean(axis=0)
+
+
+def krum_scores(updates, *, n_byzantine=1):
+    """Krum's score of each update: the sum of its squared distances to its nearest others.
+
+    Parameters
+    ----------
+    updates : array-like of shape (n_clients, n_params)
+    n_byzantine : int, default=1
+        ``f``; each update's ``n - f - 2`` nearest other updates count.
+
+    Returns
+    -------
+    ndarray of shape (n_clients,)
+        Low scores sit in a crowd; Krum keeps the lowest (Blanchard et al. 2017).
+
+    Examples
+    --------
+    >>> krum_scores([[0.0], [1.0], [3.0], [10.0]], n_byzantine=1)
+    array([ 1.,  1.,  4., 49.])
+    """
+    stacked = _stack(updates)
+    n = len(stacked)
     if not 0 <= n_byzantine or n - n_byzantine - 2 < 1:
         raise InvalidParameterError(
             f"krum needs n_clients - n_byzantine - 2 >= 1, got {n} clients and "
             f"n_byzantine={n_byzantine}"
         )
-    if not 1 <= multi <= n:
-        raise InvalidParameterError(f"multi must be in [1, {n}] (the number of updates), got "
-                                    f"{multi}")
     sq = np.sum((stacked[:, None, :] - stacked[None, :, :]) ** 2, axis=-1)
     k = n - n_byzantine - 2
-    scores = np.sort(sq, axis=1)[:, 1 : k + 1].sum(axis=1)  # column 0 is the distance to itself
-    best = np.argsort(scores, kind="stable")[:multi]
-    return stacked[best].mean(axis=0)
+    return np.sort(sq, axis=1)[:, 1:k + 1].sum(axis=1)  # column 0 is the distance to itself
 
 
 RULES = {

@@ -75,6 +75,16 @@ def test_weighted_mean_rejects_bad_input(updates, weights, match):
         aggregate.weighted_mean(updates, weights)
 
 
+@pytest.mark.parametrize("n, f", [(5, 1), (7, 2), (9, 0)])
+def test_krum_scores_are_sums_of_squared_distances_to_the_nearest_others(n, f):
+    updates = np.random.default_rng(n).normal(size=(n, 3))
+    expected = [sum(sorted(float(np.sum((updates[i] - updates[j]) ** 2))
+                           for j in range(n) if j != i)[:n - f - 2]) for i in range(n)]
+    np.testing.assert_allclose(aggregate.krum_scores(updates, n_byzantine=f), expected)
+    best = int(np.argmin(expected))
+    np.testing.assert_allclose(aggregate.krum(updates, n_byzantine=f), updates[best])
+
+
 def test_krum_and_trimmed_mean_validate_their_settings():
     with pytest.raises(ValueError, match="trim must be in"):
         aggregate.trimmed_mean([[1.0]], trim=0.5)

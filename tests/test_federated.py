@@ -174,6 +174,19 @@ def test_run_rejects_bad_settings(kwargs, match):
         federated.run(_clients(_sites()), **kwargs)
 
 
+def test_a_client_gives_its_own_raw_records_as_copies():
+    X = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]])
+    client = Client(X, [0, 1, 1], name="clinic")
+    client.preprocess(federated.combine([client.feature_sums()]))
+    got_X, got_y = client.records()
+    np.testing.assert_array_equal(got_X, X)  # raw, NaN kept, not standardized
+    np.testing.assert_array_equal(got_y, [0.0, 1.0, 1.0])
+    got_X[:] = 0.0
+    got_y[:] = 0.0
+    np.testing.assert_array_equal(client.records()[0], X)
+    assert client.feature_sums().count.tolist() == [3, 2]
+
+
 def test_clients_reject_bad_records():
     with pytest.raises(ValueError, match="must hold only 0 and 1"):
         Client([[1.0], [2.0]], [0, 2], name="bad")

@@ -259,6 +259,42 @@ def test_calibration_slope_equals_unpenalized_logistic_regression_on_the_logit()
     assert low < 0.7 < high  # recovers the slope the outcomes were drawn with
 
 
+def test_calibration_slope_of_a_broken_models_extreme_risks_is_still_the_maximum():
+    # Regression: risks 1e-10 .. 1 - 1e-10 (a poisoned model, lesson 08) made the full
+    # Newton step from slope 1 overflow and the information matrix singular.
+    rng = np.random.default_rng(10)
+    logit = rng.normal(scale=12.0, size=300)
+    y = (rng.random(300) < 1 / (1 + np.exp(-0.1 * logit))).astype(float)
+    p = 1 / (1 + np.exp(-logit))
+    slope, se, _ = calibration_slope(y, p)
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(
+        np.log(clipped / (1 - clipped))[:, None], y)
+    assert slope == pytest.approx(ref.coef_[0, 0], rel=1e-6)
+    assert 0 < se < 0.1
+    intercept, se, _ = calibration_intercept(y, p)
+    offset = np.log(clipped / (1 - clipped))
+    score = np.sum(y - 1 / (1 + np.exp(-(intercept + offset))))
+    assert abs(score) < 1e-8 and 0 < se < 1  # the likelihood's maximum: the score is 0
+
+
+def test_calibration_of_a_model_that_only_says_almost_0_or_almost_1():
+    # Regression: a poisoned model (lesson 08's dashboard, four attackers of five) gives
+    # risks of 1e-15 and 1 - 1e-15 only; the start at slope 1 has no curvature to use.
+    y = np.r_[np.ones(70), np.zeros(581), np.ones(14), np.zeros(85)]
+    p = np.r_[np.full(651, 1 - 1e-16), np.full(99, 1e-16)]
+    slope, se, _ = calibration_slope(y, p)
+    logit = np.log(np.clip(p, 1e-15, 1 - 1e-15) / (1 - np.clip(p, 1e-15, 1 - 1e-15)))
+    # two groups, two parameters: the fit reproduces each group's event rate exactly
+    x = logit[[0, -1]]
+    rates = np.array([70 / 651, 14 / 99])
+    expected = np.diff(np.log(rates / (1 - rates)))[0] / np.diff(x)[0]
+    assert slope == pytest.approx(expected, rel=1e-6) and se > 0
+    intercept, se, _ = calibration_intercept(y, p)
+    fitted = 1 / (1 + np.exp(-(intercept + logit)))
+    assert np.sum(y - fitted) == pytest.approx(0.0, abs=1e-6) and se > 0
+
+
 def test_calibration_slope_of_a_calibrated_model_is_near_one():
     rng = np.random.default_rng(9)
     y, p = _risks(4000, rng)

@@ -6,8 +6,6 @@ import pytest
 from fedlab import data, federated
 from fedlab._validation import InvalidParameterError
 from fedlab.attacks import (
-    auc_difference,
-    auc_interval,
     duplicated_records,
     flag_unit_errors,
     flipped_outcome,
@@ -19,7 +17,6 @@ from fedlab.attacks import (
     unit_error,
 )
 from fedlab.federated import Client, feature_sums
-from fedlab.metrics import roc_auc
 
 CONFIG = {"epochs": 1, "batch_size": 8, "lr": 0.1, "l2": 0.0}
 
@@ -46,7 +43,8 @@ def test_sign_flip_and_model_replacement_scale_the_honest_update(client):
 
 
 def test_label_flip_trains_on_the_flipped_outcome(client):
-    flipped = Client(client._X_raw, 1 - client._y, name="site")
+    X, y = client.records()
+    flipped = Client(X, 1 - y, name="site")
     got = malicious(client, "label_flip").train(np.zeros(4), CONFIG, random_state=3).vector
     assert np.allclose(got, _honest(flipped, np.zeros(4), seed=3))
 
@@ -63,7 +61,8 @@ def test_little_is_mean_minus_z_std_of_its_shards(client):
     got = bad.train(np.zeros(4), CONFIG, random_state=np.random.default_rng(7)).vector
     rng = np.random.default_rng(7)
     parts = np.array_split(np.arange(60), 3)
-    shards = [Client(client._X_raw[p], client._y[p]) for p in parts]
+    X, y = client.records()
+    shards = [Client(X[p], y[p]) for p in parts]
     vectors = np.array([s.train(np.zeros(4), CONFIG, random_state=rng).vector
                         for s in shards])
     assert np.allclose(got, vectors.mean(0) - 1.5 * vectors.std(0, ddof=1))
@@ -76,9 +75,10 @@ def test_little_is_enough_z_follows_the_paper():
 
 def test_backdoor_relabels_the_target_and_repeats_it(client):
     target = lambda X: X[:, 1] > 1.0  # noqa: E731
-    mask = target(client._X_raw)
-    X = np.vstack([client._X_raw, client._X_raw[mask], client._X_raw[mask]])
-    y = np.concatenate([np.where(mask, 0.0, client._y), np.zeros(2 * mask.sum())])
+    raw, outcome = client.records()
+    mask = target(raw)
+    X = np.vstack([raw, raw[mask], raw[mask]])
+    y = np.concatenate([np.where(mask, 0.0, outcome), np.zeros(2 * mask.sum())])
     expected = 3 * Client(X, y).train(np.zeros(4), CONFIG, random_state=2).vector
     bad = malicious(client, "backdoor", target=target, copies=2, boost=3.0)
     assert np.allclose(bad.train(np.zeros(4), CONFIG, random_state=2).vector, expected)
@@ -133,19 +133,8 @@ def test_duplicates_are_counted_locally():
     assert local_duplicates(doubled.X_train) == 45
 
 
-def test_bootstrap_intervals_cover_and_pair():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 400)
-    a = y + rng.normal(size=400)
-    auc, low, high = auc_interval(y, a, random_state=0)
-    assert auc == pytest.approx(roc_auc(y, a)) and low < auc < high and high - low < 0.15
-    diff, low, high = auc_difference(y, a, a + 1e-9 * rng.normal(size=400), random_state=0)
-    assert abs(diff) < 1e-6 and abs(low) < 1e-3 and abs(high) < 1e-3
-    with pytest.raises(InvalidParameterError, match="both outcomes"):
-        auc_interval(np.zeros(5), np.arange(5))
-
-
 def test_a_run_with_an_attacker_goes_through_the_round_loop(client):
-    h = federated.run([client, malicious(Client(client._X_raw, client._y, name="b"),
-                                         "sign_flip")], rounds=2, random_state=0)
+    X, y = client.records()
+    h = federated.run([client, malicious(Client(X, y, name="b"), "sign_flip")], rounds=2,
+                      random_state=0)
     assert len(h.rounds) == 3

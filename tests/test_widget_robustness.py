@@ -41,6 +41,25 @@ def test_every_control_reruns_and_redraws(dashboard, control, value):
     assert len(dashboard.history.config) and dashboard.history.config["n_clients"] == n
 
 
+def test_per_site_aucs_carry_delong_intervals_and_the_verdict_is_paired(dashboard):
+    from fedlab.metrics import auc_interval
+    dashboard.population.value = "5 hospitals"
+    dashboard.n_malicious.value = 1
+    dashboard.attack.value = "sign flip x10"
+    dashboard.defence.value = "FedAvg (no defence)"
+    predictions = dashboard.evaluator.predictions(dashboard.history.params,
+                                                  dashboard.history.standardizer)
+    segments = dashboard.intervals.get_segments()
+    assert len(segments) == len(dashboard.sites)
+    for segment, site in zip(segments, dashboard.sites):
+        _, _, (low, high) = auc_interval(*predictions[site])
+        np.testing.assert_allclose(segment[:, 0], [low, high])
+    assert "paired DeLong" in dashboard.status.value
+    assert "breaks" in dashboard.title.get_text()  # -10 x one update: FedAvg fails
+    dashboard.n_malicious.value = 0
+    assert "holds" in dashboard.title.get_text()  # clean FedAvg against itself
+
+
 def test_too_many_attackers_for_the_rule_is_said(dashboard):
     dashboard.population.value = "5 hospitals"
     dashboard.defence.value = "trimmed mean 20 %"

@@ -4,8 +4,8 @@
 what a batch average gives away); ``membership`` tells whether a patient was in a
 model's training set from the model's loss on the record (Yeom et al. 2018; Carlini et
 al. 2022). ``faults`` makes and spots faulty exports from per-site sums; ``poisoning``
-turns an honest hospital into a malicious one (:func:`malicious`); ``robustness``
-measures what a defence costs each honest site, with intervals.
+turns an honest hospital into a malicious one (:func:`malicious`). What a defence costs
+each honest site is measured with :mod:`fedlab.metrics` (DeLong intervals).
 """
 
 from .faults import (
@@ -37,15 +37,12 @@ from .membership import (
     tpr_at_fpr,
 )
 from .poisoning import ATTACKS, MaliciousClient, little_is_enough_z, malicious
-from .robustness import auc_difference, auc_interval, site_auc_differences
 
 __all__ = [
     "ATTACKS",
     "MG_DL_PER_MMOL_L",
     "MaliciousClient",
     "MembershipAttack",
-    "auc_difference",
-    "auc_interval",
     "batch_inversion_error",
     "batch_leak",
     "design_matrices",
@@ -65,7 +62,6 @@ __all__ = [
     "reconstruct_record",
     "reconstruction_error",
     "roc_curve",
-    "site_auc_differences",
     "site_means",
     "tpr_at_fpr",
     "unit_error",

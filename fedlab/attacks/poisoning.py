@@ -159,7 +159,7 @@ class MaliciousClient:
         its records into ``n_shards`` parts.
         """
         if self._shards is None:
-            X, y = self.honest._X_raw, self.honest._y
+            X, y = self.honest.records()  # the attacker is the hospital: its own records
             parts = np.array_split(np.arange(len(y)), self.params["n_shards"])
             self._shards = [Client(X[i], y[i], name=f"{self.name} shard {k}")
                             for k, i in enumerate(parts)]
@@ -192,7 +192,8 @@ def little_is_enough_z(n_clients, n_malicious):
 def _poisoned_client(client, attack, params):
     """The client the attacker actually trains: honest, or with poisoned labels/records."""
     if attack == "label_flip":
-        return Client(client._X_raw, 1.0 - client._y, name=client.name)
+        X, y = client.records()
+        return Client(X, 1.0 - y, name=client.name)
     if attack == "backdoor":
         target = params["target"]
         if not callable(target):
@@ -200,17 +201,18 @@ def _poisoned_client(client, attack, params):
                 "attack 'backdoor' needs target, a function of the raw records X that "
                 "returns True for the patients to make look low-risk, got "
                 f"{target!r}")
-        mask = np.asarray(target(client._X_raw), dtype=bool)
+        X, y = client.records()
+        mask = np.asarray(target(X), dtype=bool)
         if mask.shape != (client.n_samples,) or not mask.any():
             raise InvalidParameterError(
                 f"target must mark at least one of the {client.n_samples} records of "
                 f"{client.name!r} (a boolean array of that length), got {int(mask.sum())} "
                 "marked")
         copies = check_int(params["copies"], "copies", minimum=1)
-        X = np.vstack([client._X_raw] + [client._X_raw[mask]] * copies)
-        y = np.concatenate([np.where(mask, 0.0, client._y)] + [np.zeros(mask.sum())] * copies)
+        poisoned_X = np.vstack([X] + [X[mask]] * copies)
+        poisoned_y = np.concatenate([np.where(mask, 0.0, y)] + [np.zeros(mask.sum())] * copies)
         check_positive(params["boost"], "boost")
-        return Client(X, y, name=client.name)
+        return Client(poisoned_X, poisoned_y, name=client.name)
     for key in ("scale", "boost", "std", "z"):
         if key in params:
             check_positive(params[key], key, strict=key != "z")

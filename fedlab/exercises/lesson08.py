@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake, _short
+from fedlab import aggregate
+from fedlab.attacks import flag_unit_errors
+from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import short
+from fedlab.federated import FeatureSums
 
 __all__ = ["q1", "q2", "q3", "q4"]
-
-
-def _returned_none(*args):
-    return None
-
-
-_NONE = Mistake(_returned_none, "your function returned None: is a `return` missing?")
 
 
 def _updates(rng, n_clients, n_params, *, attacker=True):
@@ -31,17 +28,97 @@ def _updates(rng, n_clients, n_params, *, attacker=True):
 def _describe_updates(a):
     u = np.asarray(a[0], dtype=float)
     extra = "".join(f", {v}" for v in a[1:])
-    return f"{u.shape[0]} updates of {u.shape[1]} parameters {_short(u, 60)}{extra}"
+    return f"{u.shape[0]} update(s) of {u.shape[1]} parameters {short(u, 60)}{extra}"
+
+
+# -- q1: a unit error from site sums ------------------------------------------------------
+
+def _flagged(counts, totals, factor):
+    """fedlab's check (:func:`fedlab.attacks.flag_unit_errors`) on one feature's sums.
+
+    Each site's message is built from its count and total; its spread (a standard
+    deviation equal to its mean) does not enter the flag, it only marks the feature as
+    not 0/1.
+    """
+    counts = np.asarray(counts, dtype=float)
+    means = np.asarray(totals, dtype=float) / counts
+    sums = [FeatureSums(np.array([c]), np.array([m]), np.array([c * m * m]))
+            for c, m in zip(counts, means)]
+    return flag_unit_errors(sums, factor=factor)[:, 0]
+
+
+def _q1_cases(rng):
+    # the faulty site is the largest: it drags the pooled mean, not the mean of the means
+    counts = np.array([2400.0, 180.0, 260.0, 210.0, 330.0])
+    means = np.array([5.2, 196.0, 201.0, 194.0, 199.0])
+    cases = [(counts, (counts * means).round(1), 2.0)]
+    for n_sites, base, odd, factor in ((5, 200.0, 1 / 38.67, 2.0), (5, 5.2, 38.67, 2.0),
+                                       (6, 130.0, None, 2.0), (7, 50.0, 2.2, 2.0),
+                                       (5, 200.0, 1 / 38.67, 1.5), (4, 5.0, 38.67, 3.0)):
+        counts = rng.integers(150, 2500, size=n_sites).astype(float)
+        means = base * rng.uniform(0.9, 1.1, size=n_sites)
+        if odd is not None:
+            means[rng.integers(n_sites)] *= odd
+        cases.append((counts, (counts * means).round(1), factor))
+    return cases
+
+
+def _mean_of_means(c, t, factor):
+    means = np.asarray(t, dtype=float) / np.asarray(c, dtype=float)
+    ratio = means / np.mean(means)
+    return (ratio > factor) | (ratio < 1 / factor)
+
+
+def _totals_only(c, t, factor):
+    t = np.asarray(t, dtype=float)
+    ratio = t / np.median(t)
+    return (ratio > factor) | (ratio < 1 / factor)
+
+
+def _one_side(c, t, factor):
+    means = np.asarray(t, dtype=float) / np.asarray(c, dtype=float)
+    return means / np.median(means) > factor
+
+
+def _pooled_mean(c, t, factor):
+    c, t = np.asarray(c, dtype=float), np.asarray(t, dtype=float)
+    ratio = (t / c) / (t.sum() / c.sum())
+    return (ratio > factor) | (ratio < 1 / factor)
+
+
+q1 = FunctionExercise(
+    "Spot a site that exported a value in other units, from counts and sums",
+    reference=_flagged,
+    cases=_q1_cases,
+    describe=lambda a: (f"counts {short(np.asarray(a[0]), 50)}, totals "
+                        f"{short(np.asarray(a[1]), 60)}, factor {a[2]}"),
+    mistakes=[
+        Mistake(_totals_only,
+                "you compared the totals: a large hospital has a large total; compare each "
+                "site's mean (total / count)"),
+        Mistake(_mean_of_means,
+                "you compared with the mean of the sites' means: the faulty site drags it; "
+                "compare with their median"),
+        Mistake(_pooled_mean,
+                "you compared with the pooled mean (all totals / all counts): the largest "
+                "site or the faulty one drags it; compare with the median of the sites' "
+                "means"),
+        Mistake(_one_side,
+                "you flagged only sites far above the others: a unit error can make values "
+                "smaller too (mg/dL to mmol/L divides by 38.67)"),
+    ],
+    hints=[
+        "Each site's mean is its total divided by its count. A unit error makes one mean "
+        "many times larger or smaller than the typical site's.",
+        "Divide each mean by the median of the means; flag ratios above factor or below "
+        "1 / factor. Return one True/False per site.",
+    ],
+)
 
 
 # -- q2: coordinate-wise median -----------------------------------------------------------
 
-def coordinate_median(updates):
-    updates = np.asarray(updates, dtype=float)      # (n_clients, n_params)
-    return np.median(updates, axis=0)               # one median per parameter
-
-
-def _q1_cases(rng):
+def _q2_cases(rng):
     cases = [(_updates(rng, n, p),) for n, p in ((6, 3), (5, 4), (4, 12), (7, 2), (2, 3))]
     cases.append(([[0.0, 1.0], [1.0, 2.0], [100.0, -50.0]],))  # plain lists work too
     cases.append((_updates(rng, 1, 5, attacker=False),))
@@ -56,8 +133,8 @@ def _sorted_middle(updates, upper):
 
 q2 = FunctionExercise(
     "The coordinate-wise median of the updates",
-    reference=coordinate_median,
-    cases=_q1_cases,
+    reference=aggregate.coordinate_median,
+    cases=_q2_cases,
     describe=_describe_updates,
     mistakes=[
         Mistake(lambda u: np.mean(np.asarray(u, dtype=float), axis=0),
@@ -65,10 +142,10 @@ q2 = FunctionExercise(
                 "parameter ignores it"),
         Mistake(lambda u: np.median(np.asarray(u, dtype=float), axis=1),
                 "you took the median along the wrong axis: one value per parameter, the "
-                "median over the clients (axis 0)"),
+                "median over the clients (axis 0)", match="shape"),
         Mistake(lambda u: np.median(np.asarray(u, dtype=float)),
                 "you took one median of all the numbers: the rule works coordinate by "
-                "coordinate, one median per parameter"),
+                "coordinate, one median per parameter", match="shape"),
         Mistake(lambda u: np.asarray(u, dtype=float)[len(u) // 2],
                 "you returned the middle client's update as given: sort each parameter's "
                 "values first"),
@@ -78,26 +155,18 @@ q2 = FunctionExercise(
         Mistake(lambda u: _sorted_middle(u, upper=False),
                 "with an even number of updates the median is the mean of the two middle "
                 "values, not the lower one"),
-        _NONE,
     ],
     hints=[
         "For every parameter separately, look at the clients' values and take their median.",
         "Stack the updates into an array of shape (n_clients, n_params); the median over "
         "the clients is taken along axis 0.",
     ],
-    solution=coordinate_median,
 )
 
 
 # -- q3: trimmed mean ---------------------------------------------------------------------
 
-def trimmed_mean(updates, beta):
-    updates = np.sort(np.asarray(updates, dtype=float), axis=0)  # each parameter sorted
-    k = int(np.floor(beta * len(updates)))          # cut k values at each end
-    return updates[k:len(updates) - k].mean(axis=0)
-
-
-def _q2_cases(rng):
+def _q3_cases(rng):
     cases = [(_updates(rng, n, p), beta) for n, p, beta in
              ((7, 4, 0.3), (5, 4, 0.2), (10, 3, 0.25), (9, 2, 0.1), (6, 3, 0.25), (5, 3, 0.0),
               (4, 2, 0.49))]
@@ -137,8 +206,8 @@ def _trim_sum_over_n(u, beta):
 
 q3 = FunctionExercise(
     "The coordinate-wise trimmed mean",
-    reference=trimmed_mean,
-    cases=_q2_cases,
+    reference=lambda updates, beta: aggregate.trimmed_mean(updates, trim=beta),
+    cases=_q3_cases,
     describe=_describe_updates,
     mistakes=[
         Mistake(_trim_unsorted,
@@ -146,11 +215,11 @@ q3 = FunctionExercise(
                 "first, then cut the smallest and the largest"),
         Mistake(_trim_top_only,
                 "you cut only the largest values: a trimmed mean cuts k values at both ends"),
+        # rounding to the nearest integer differs from rounding down exactly where
+        # rounding up does too, and gives the same k there: one mistake, one message
         Mistake(lambda u, b: _trim_rounded(u, b, np.ceil),
-                "you rounded beta * n up: cut floor(beta * n) values at each end"),
-        Mistake(lambda u, b: _trim_rounded(u, b, np.round),
-                "you rounded beta * n to the nearest integer: cut floor(beta * n) values at "
-                "each end"),
+                "you rounded beta * n up (or to the nearest integer): cut k = floor(beta * n) "
+                "values at each end, rounding down"),
         Mistake(_trim_sum_over_n,
                 "you divided by all n clients: average only the values that remain, "
                 "n - 2k of them"),
@@ -160,7 +229,6 @@ q3 = FunctionExercise(
                 "you dropped whole updates (by their size); the trimmed mean cuts values "
                 "parameter by parameter, so one client may be cut in one parameter and kept "
                 "in another"),
-        _NONE,
     ],
     hints=[
         "Parameter by parameter: sort the clients' values, drop the k smallest and the k "
@@ -168,21 +236,12 @@ q3 = FunctionExercise(
         "np.sort(updates, axis=0) sorts every column; slice rows k to n - k and take the "
         "mean along axis 0.",
     ],
-    solution=trimmed_mean,
 )
 
 
 # -- q4: Krum scores ----------------------------------------------------------------------
 
-def krum_scores(updates, f):
-    updates = np.asarray(updates, dtype=float)
-    n = len(updates)
-    sq = ((updates[:, None, :] - updates[None, :, :]) ** 2).sum(axis=-1)  # squared distances
-    nearest = np.sort(sq, axis=1)[:, 1:n - f - 1]    # skip itself (0), keep n - f - 2
-    return nearest.sum(axis=1)
-
-
-def _q3_cases(rng):
+def _q4_cases(rng):
     return [(_updates(rng, n, p), f) for n, p, f in
             ((7, 4, 2), (5, 3, 1), (9, 2, 1), (6, 5, 1), (11, 3, 4), (8, 2, 0))]
 
@@ -200,8 +259,8 @@ def _krum_variant(u, f, *, squared=True, skip_self=True, k_offset=0):
 
 q4 = FunctionExercise(
     "Krum's score of every update",
-    reference=krum_scores,
-    cases=_q3_cases,
+    reference=lambda updates, f: aggregate.krum_scores(updates, n_byzantine=f),
+    cases=_q4_cases,
     describe=_describe_updates,
     mistakes=[
         Mistake(lambda u, f: _krum_variant(u, f, squared=False),
@@ -216,7 +275,6 @@ q4 = FunctionExercise(
         Mistake(lambda u, f: _krum_variant(u, f, k_offset=f + 1, skip_self=True),
                 "you added the distances to all the others: Krum keeps only the n - f - 2 "
                 "nearest, so that the f attackers' distances can be left out"),
-        _NONE,
     ],
     hints=[
         "For update i: compute its squared distance to every other update, keep the "
@@ -224,81 +282,4 @@ q4 = FunctionExercise(
         "A matrix of all squared distances: ((U[:, None, :] - U[None, :, :]) ** 2).sum(-1). "
         "Sort each row: its first entry is the distance to itself (0).",
     ],
-    solution=krum_scores,
-)
-
-
-# -- q1: a unit error from site sums ------------------------------------------------------
-
-def unit_error_sites(counts, totals, factor):
-    means = np.asarray(totals, dtype=float) / np.asarray(counts, dtype=float)
-    ratio = means / np.median(means)                # each site against the typical site
-    return (ratio > factor) | (ratio < 1 / factor)
-
-
-def _q4_cases(rng):
-    cases = []
-    for n_sites, base, odd, factor in ((5, 200.0, 1 / 38.67, 2.0), (5, 5.2, 38.67, 2.0),
-                                       (6, 130.0, None, 2.0), (7, 50.0, 2.2, 2.0),
-                                       (5, 200.0, 1 / 38.67, 1.5), (4, 5.0, 38.67, 3.0)):
-        counts = rng.integers(150, 2500, size=n_sites).astype(float)
-        means = base * rng.uniform(0.9, 1.1, size=n_sites)
-        if odd is not None:
-            means[rng.integers(n_sites)] *= odd
-        cases.append((counts, (counts * means).round(1), factor))
-    return cases
-
-
-def _mean_of_means(c, t, factor):
-    means = np.asarray(t, dtype=float) / np.asarray(c, dtype=float)
-    ratio = means / np.mean(means)
-    return (ratio > factor) | (ratio < 1 / factor)
-
-
-def _totals_only(c, t, factor):
-    t = np.asarray(t, dtype=float)
-    ratio = t / np.median(t)
-    return (ratio > factor) | (ratio < 1 / factor)
-
-
-def _one_side(c, t, factor):
-    means = np.asarray(t, dtype=float) / np.asarray(c, dtype=float)
-    return means / np.median(means) > factor
-
-
-def _pooled_mean(c, t, factor):
-    c, t = np.asarray(c, dtype=float), np.asarray(t, dtype=float)
-    ratio = (t / c) / (t.sum() / c.sum())
-    return (ratio > factor) | (ratio < 1 / factor)
-
-
-q1 = FunctionExercise(
-    "Spot a site that exported a value in other units, from counts and sums",
-    reference=unit_error_sites,
-    cases=_q4_cases,
-    describe=lambda a: (f"counts {_short(np.asarray(a[0]), 50)}, totals "
-                        f"{_short(np.asarray(a[1]), 60)}, factor {a[2]}"),
-    mistakes=[
-        Mistake(_totals_only,
-                "you compared the totals: a large hospital has a large total; compare each "
-                "site's mean (total / count)"),
-        Mistake(_mean_of_means,
-                "you compared with the mean of the sites' means: the faulty site drags it; "
-                "compare with their median"),
-        Mistake(_pooled_mean,
-                "you compared with the pooled mean (all totals / all counts): the largest "
-                "site or the faulty one drags it; compare with the median of the sites' "
-                "means"),
-        Mistake(_one_side,
-                "you flagged only sites far above the others: a unit error can make values "
-                "smaller too (mg/dL to mmol/L divides by 38.67)"),
-        _NONE,
-    ],
-    hints=[
-        "Each site's mean is its total divided by its count. A unit error makes one mean "
-        "many times larger or smaller than the typical site's.",
-        "Divide each mean by the median of the means; flag ratios above factor or below "
-        "1 / factor. Return one True/False per site.",
-    ],
-    solution=unit_error_sites,
 )

@@ -11,42 +11,11 @@ import warnings
 
 import numpy as np
 
-from fedlab.exercises._core import FunctionExercise, Mistake, _difference, _short
+from fedlab.analytics.disclosure import DisclosureRefused, check_cells
+from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import short
 
 __all__ = ["q1", "q2", "q3"]
-
-
-class _Exercise(FunctionExercise):
-    """A FunctionExercise whose messages never print the expected value.
-
-    When no typical mistake matches, the message says what the learner returned and
-    ``unmatched`` (a nudge), not what was expected; a wrong shape or type is still named.
-    """
-
-    def __init__(self, title, *, unmatched, **kwargs):
-        super().__init__(title, **kwargs)
-        self.unmatched = unmatched
-
-    def _explain(self, args, got, problem):
-        for mistake in self.mistakes:
-            try:
-                with np.errstate(all="ignore"):
-                    wrong = mistake.wrong(*args)
-            except Exception:  # a mistake model that does not apply to this case
-                continue
-            if not _difference(got, wrong, self.rtol, self.atol):
-                return f"{mistake.message} (with {self.describe(args)} you returned " \
-                       f"{_short(got)})"
-        if problem.startswith(("expected shape", "expected a ")):
-            return f"with {self.describe(args)}: {problem}"
-        return f"with {self.describe(args)} you returned {_short(got)}: {self.unmatched}"
-
-
-def _returned_none(*args):
-    return None
-
-
-_NONE = Mistake(_returned_none, "your function returned None: is a `return` missing?")
 
 
 # -- q1: a federated quantile by bisection -----------------------------------------------
@@ -64,19 +33,17 @@ class _Sites:
     def __call__(self, t):
         return int(sum(np.searchsorted(a, t, side="right") for a in self._arrays))
 
-    def quantile(self, q, *, rank_shift=0):
-        """The pooled inverted-CDF quantile (the check's reference; the learner never sees it)."""
-        values = np.sort(np.concatenate(self._arrays))
-        k = int(np.ceil(q * len(values))) + rank_shift
-        return float(values[min(max(k, 1), len(values)) - 1])
+    def pooled(self):
+        """All the sites' values together (for the check's reference only)."""
+        return np.concatenate(self._arrays)
 
     def __repr__(self):
         return f"<count_at_most over {self.n_sites} sites>"
 
 
-def bisect_quantile(count_at_most, n, q, low, high, tol):
-    """Reference: the pooled q-quantile (the k-th smallest value, k = ceil(q n))."""
-    return count_at_most.quantile(q)
+def _pooled_quantile(count_at_most, n, q, low, high, tol):
+    """numpy's quantile that is one of the values: the k-th smallest, k = ceil(q n)."""
+    return float(np.quantile(count_at_most.pooled(), q, method="inverted_cdf"))
 
 
 def _q1_cases(rng):
@@ -112,22 +79,9 @@ def _bisect(count_at_most, n, q, low, high, tol, *, strict=False, flipped=False,
     return high
 
 
-def _solution_q1(count_at_most, n, q, low, high, tol):
-    k = np.ceil(q * n)                      # the rank of the q-quantile
-    while high - low > tol:
-        middle = (low + high) / 2
-        if count_at_most(middle) >= k:      # the k-th value is at or below the middle
-            high = middle
-        else:
-            low = middle
-    return high
-
-
-q1 = _Exercise(
+q1 = FunctionExercise(
     "a federated quantile by bisection",
-    unmatched="that is not the q-quantile to within tol (check the rank k = ceil(q * n) and "
-              "which end of the interval moves)",
-    reference=bisect_quantile, cases=_q1_cases, rtol=0.0, atol=1.01 * TOL,
+    reference=_pooled_quantile, cases=_q1_cases, rtol=0.0, atol=1.01 * TOL,
     describe=lambda a: (f"q={a[2]}, n={a[1]} values at {a[0].n_sites} site(s), "
                         f"low={a[3]:g}, high={a[4]:g}"),
     mistakes=[
@@ -149,7 +103,6 @@ q1 = _Exercise(
         Mistake(lambda c, n, q, lo, hi, tol: (lo + hi) / 2,
                 "you returned the middle of the first interval: halve it in a loop, asking "
                 "count_at_most(middle) each time"),
-        _NONE,
     ],
     hints=[
         "The q-quantile is the k-th smallest value, k = ceil(q * n). At any threshold t, "
@@ -158,16 +111,18 @@ q1 = _Exercise(
         "middle; if at least k values are at or below it, it becomes `high`, otherwise "
         "`low`. Return `high`.",
     ],
-    solution=_solution_q1,
 )
 
 
 # -- q2: the disclosure check ------------------------------------------------------------
 
-def safe_to_release(cells, min_cell):
-    """Reference: every cell is empty or holds at least ``min_cell`` patients."""
-    cells = np.asarray(cells)
-    return bool(np.all((cells == 0) | (cells >= min_cell)))
+def _released(cells, min_cell):
+    """Whether a site releases an answer with these cells: fedlab's own rule."""
+    try:
+        check_cells(cells, min_cell=min_cell, site="the site", query="an answer")
+    except DisclosureRefused:
+        return False
+    return True
 
 
 def _q2_cases(rng):
@@ -186,11 +141,10 @@ def _q2_cases(rng):
     return cases
 
 
-q2 = _Exercise(
+q2 = FunctionExercise(
     "the small-cell rule",
-    unmatched="True means every cell is empty or holds at least min_cell patients",
-    reference=safe_to_release, cases=_q2_cases, rtol=0.0, atol=0.0,
-    describe=lambda a: f"cells={_short(np.asarray(a[0]))}, min_cell={a[1]}",
+    reference=_released, cases=_q2_cases, rtol=0.0, atol=0.0,
+    describe=lambda a: f"cells={short(np.asarray(a[0]))}, min_cell={a[1]}",
     mistakes=[
         Mistake(lambda c, m: bool(np.all(np.asarray(c) >= m)),
                 "you refused an empty cell: a cell of 0 patients describes nobody, and the "
@@ -204,9 +158,8 @@ q2 = _Exercise(
         Mistake(lambda c, m: bool(np.any((np.asarray(c) == 0) | (np.asarray(c) >= m))),
                 "one safe cell is not enough: *every* cell must be empty or hold at least "
                 "min_cell patients (np.all, not np.any)"),
-        Mistake(lambda c, m: not safe_to_release(c, m),
+        Mistake(lambda c, m: not _released(c, m),
                 "your answer is the opposite: True means the answer may be released"),
-        _NONE,
     ],
     hints=[
         "A cell is fine when it is 0 or at least min_cell; the answer is safe when every "
@@ -214,19 +167,25 @@ q2 = _Exercise(
         "With numpy: cells = np.asarray(cells), then np.all((cells == 0) | (cells >= "
         "min_cell)); return it as a bool.",
     ],
-    solution=safe_to_release,
 )
 
 
 # -- q3: the server's step of federated k-means ------------------------------------------
 
-def new_centres(old_centres, sums, counts):
-    """Reference: total sums over total counts; a cluster empty everywhere keeps its centre."""
-    total_sums = np.asarray(sums, dtype=float).sum(axis=0)
-    total_counts = np.asarray(counts, dtype=float).sum(axis=0)
-    centres = np.array(old_centres, dtype=float)
-    filled = total_counts > 0
-    centres[filled] = total_sums[filled] / total_counts[filled, None]
+def _pooled_means(old_centres, sums, counts):
+    """Each cluster's mean over every site's patients; a cluster empty everywhere stays.
+
+    Written as the sites' cluster means averaged with their counts as weights: an
+    independent formulation of "total sum over total count".
+    """
+    old = np.asarray(old_centres, dtype=float)
+    sums, counts = np.asarray(sums, dtype=float), np.asarray(counts, dtype=float)
+    centres = old.copy()
+    for j in range(len(old)):
+        present = counts[:, j] > 0
+        if present.any():
+            site_means = sums[present, j] / counts[present, j, None]
+            centres[j] = np.average(site_means, axis=0, weights=counts[present, j])
     return centres
 
 
@@ -259,13 +218,11 @@ def _no_empty_rule(old, sums, counts, *, fill):
     return np.where(np.isnan(result), fill, result)
 
 
-q3 = _Exercise(
+q3 = FunctionExercise(
     "new centres from the sites' cluster sums and counts",
-    unmatched="each new centre is the total sum of its cluster over the sites divided by "
-              "its total count; an empty cluster keeps its old centre",
-    reference=new_centres, cases=_q3_cases, rtol=1e-9, atol=1e-9,
+    reference=_pooled_means, cases=_q3_cases, rtol=1e-9, atol=1e-9,
     describe=lambda a: (f"{len(a[2])} site(s), {a[0].shape[0]} clusters of {a[0].shape[1]} "
-                        f"features, total counts {_short(np.sum(a[2], axis=0))}"),
+                        f"features, total counts {short(np.sum(a[2], axis=0))}"),
     mistakes=[
         Mistake(_mean_of_means,
                 "you averaged the sites' cluster means: a site with 3 patients in a cluster "
@@ -276,7 +233,7 @@ q3 = _Exercise(
         Mistake(lambda o, s, c: _no_empty_rule(o, s, c, fill=0.0),
                 "you moved a cluster with no patient to 0 (the average patient): keep its "
                 "old centre instead"),
-        Mistake(lambda o, s, c: new_centres(o, np.asarray(s)[:1], np.asarray(c)[:1]),
+        Mistake(lambda o, s, c: _pooled_means(o, np.asarray(s)[:1], np.asarray(c)[:1]),
                 "you used the first site only: add up the sums and counts of every site "
                 "(axis 0)"),
         Mistake(lambda o, s, c: np.where(np.sum(c, axis=0)[:, None] > 0,
@@ -286,7 +243,6 @@ q3 = _Exercise(
                                          np.sum(s, axis=0) / len(s), o),
                 "you divided by the number of sites: divide by the number of patients in "
                 "the cluster (the total count)"),
-        _NONE,
     ],
     hints=[
         "Add up over the sites (axis 0): the total sum of each cluster, shape (k, d), and "
@@ -295,5 +251,4 @@ q3 = _Exercise(
         "total count is above 0: `filled = total_counts > 0`, then "
         "`centres[filled] = total_sums[filled] / total_counts[filled, None]`.",
     ],
-    solution=new_centres,
 )

@@ -64,6 +64,29 @@ class Client:
     def __repr__(self):
         return f"Client(name={self.name!r}, n_samples={self.n_samples})"
 
+    def records(self):
+        """Copies of this client's own raw training records and outcomes, ``(X, y)``.
+
+        For code that runs *at the hospital* (a local data check, an attack by the
+        hospital itself): the server and the round loop never call it. Copies, so that
+        changing them leaves the client's records alone.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Raw records, missing values as NaN (not standardized).
+        y : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> c = Client([[1.0], [2.0]], [0, 1], name="clinic")
+        >>> X, y = c.records()
+        >>> X[0, 0] = 99.0
+        >>> c.records()[0].tolist(), y.tolist()
+        ([[1.0], [2.0]], [0.0, 1.0])
+        """
+        return self._X_raw.copy(), self._y.copy()
+
     def feature_sums(self):
         """Counts, sums and sums of squares per feature, for federated standardization."""
         return feature_sums(self._X_raw, site=self.name)

@@ -118,12 +118,44 @@ def calibration_slope(y, proba, *, level=0.95):
             or events.max() <= others.min():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
     design = np.column_stack([np.ones_like(logit), logit])
-    # start at perfect calibration
-    fit = _logistic_mle(design, y, np.array([0.0, 1.0]), tol=1e-10)
-    if fit is None:
-        return float("nan"), float("nan"), (float("nan"), float("nan"))
-    beta, covariance = fit
-    slope, se = float(beta[1]), float(math.sqrt(covariance[1, 1]))
+
+    def log_likelihood(b):
+        eta = design @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    # Newton's method from the model with the intercept only (every risk the prevalence),
+    # where the information is well conditioned even for a broken model's risks of 1e-15
+    # and 1 - 1e-15; a step that lowers the likelihood is halved, and none is taken when
+    # halving does not help (the maximum is reached to rounding)
+    prevalence = float(np.mean(y))
+    beta = np.array([math.log(prevalence / (1 - prevalence)), 0.0])
+    current = log_likelihood(beta)
+    for _ in range(100):
+        p = _expit(design @ beta)
+        information = design.T @ (design * (p * (1 - p))[:, None])
+        try:
+            step = np.linalg.solve(information, design.T @ (y - p))
+        except np.linalg.LinAlgError:
+            return float("nan"), float("nan"), (float("nan"), float("nan"))
+        for _ in range(60):
+            trial = log_likelihood(beta + step)
+            if trial >= current:
+                break
+            step = step / 2
+        else:
+            break
+        beta, current = beta + step, trial
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = _expit(design @ beta)
+    try:
+        variance = float(np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))[1, 1])
+    except np.linalg.LinAlgError:
+        variance = float("nan")
+    slope = float(beta[1])
+    if not variance > 0:  # numerically singular: no standard error
+        return slope, float("nan"), (float("nan"), float("nan"))
+    se = math.sqrt(variance)
     return slope, se, (slope - z * se, slope + z * se)
 
 
@@ -157,11 +189,25 @@ def calibration_intercept(y, proba, *, level=0.95):
     y, offset = _outcomes_and_logits(y, proba)
     if y.min() == y.max():
         return float("nan"), float("nan"), (float("nan"), float("nan"))
-    fit = _logistic_mle(np.ones((len(y), 1)), y, np.zeros(1), offset=offset, tol=1e-12)
-    if fit is None:
-        return float("nan"), float("nan"), (float("nan"), float("nan"))
-    beta, covariance = fit
-    intercept, se = float(beta[0]), float(math.sqrt(covariance[0, 0]))
+
+    # The score sum(y - expit(a + offset)) falls from sum(y) > 0 to sum(y) - n < 0 as a
+    # grows: bisection finds its root whatever the logits (a broken model's risks of 1e-15
+    # and 1 - 1e-15 leave Newton's method no usable curvature).
+    reach = float(np.max(np.abs(offset))) + 40.0  # expit(-40) is 4e-18: past the root
+    low, high = -reach, reach
+    for _ in range(200):
+        middle = (low + high) / 2
+        if np.sum(y - _expit(middle + offset)) > 0:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-13 * max(1.0, abs(middle)):
+            break
+    intercept = (low + high) / 2
+    p = _expit(intercept + offset)
+    information = float(np.sum(p * (1 - p)))
+    se = 1 / math.sqrt(information) if information > 0 else float("nan")
+    intercept = float(intercept)
     return intercept, se, (intercept - z * se, intercept + z * se)
 
 
@@ -188,38 +234,9 @@ def _oe_from_counts(observed, expected, level):
     return oe, (oe * math.exp(-half), oe * math.exp(half))
 
 
-def _logistic_mle(design, y, beta, *, offset=0.0, tol, iterations=100):
-    """Maximum likelihood of ``logit P(y) = design @ beta + offset``: (beta, covariance).
-
-    Newton's method with step halving (a full step from a poor start, a badly calibrated
-    model's, can overshoot and overflow); the covariance is the inverse Fisher
-    information. ``None`` when the information is singular or no maximum is reached.
-    """
-    def log_likelihood(b):
-        eta = design @ b + offset
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-    current = log_likelihood(beta)
-    try:
-        for _ in range(iterations):
-            p = 1 / (1 + np.exp(-(design @ beta + offset)))
-            information = design.T @ (design * (p * (1 - p))[:, None])
-            step = np.linalg.solve(information, design.T @ (y - p))
-            for _ in range(50):  # halve until the likelihood does not fall
-                trial = log_likelihood(beta + step)
-                if trial >= current - 1e-12 * abs(current):
-                    break
-                step = step / 2
-            beta, current = beta + step, trial
-            if np.max(np.abs(step)) < tol:
-                break
-        else:
-            return None
-        p = 1 / (1 + np.exp(-(design @ beta + offset)))
-        covariance = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
-    except np.linalg.LinAlgError:
-        return None
-    return (beta, covariance) if np.all(np.isfinite(covariance)) else None
+def _expit(eta):
+    """The logistic function, without overflow for large ``|eta|``."""
+    return np.exp(-np.logaddexp(0.0, -eta))
 
 
 def _outcomes_and_logits(y, proba):

@@ -90,13 +90,15 @@ def defence_grid(table, *, floor=None, ax=None, title=None):
 
 
 def price_of_robustness(differences, *, ax=None, title=None):
-    """Per site, a defence's AUC minus FedAvg's on clean data, with 95 % intervals.
+    """Per site, a defence's AUC minus FedAvg's on clean data, with paired 95 % intervals.
 
     Parameters
     ----------
-    differences : dict of str to dict of str to (float, float, float)
-        ``{defence: {site: (difference, low, high)}}``, e.g. from
-        :func:`fedlab.attacks.site_auc_differences`.
+    differences : dict of str to dict of str to dict
+        ``{defence: {site: comparison}}``, each ``comparison`` a
+        :func:`fedlab.metrics.auc_difference` of the defence's and FedAvg's predicted risks
+        for the site's test patients (keys ``difference`` and ``ci``: a paired DeLong
+        interval).
     ax : matplotlib Axes, optional
     title : str, optional
 
@@ -110,14 +112,16 @@ def price_of_robustness(differences, *, ax=None, title=None):
     width = 0.8 / len(defences)
     y = np.arange(len(sites))
     for k, name in enumerate(defences):
-        d = np.array([differences[name][s] for s in sites])
+        d = np.array([(differences[name][s]["difference"], *differences[name][s]["ci"])
+                      for s in sites])
         offset = y + (k - (len(defences) - 1) / 2) * width
         ax.errorbar(d[:, 0], offset, xerr=[d[:, 0] - d[:, 1], d[:, 2] - d[:, 0]], fmt="o",
                     color=color(k), capsize=3, label=name)
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(y, sites)
     ax.invert_yaxis()
-    ax.set_xlabel("test AUC of the defence minus FedAvg's, both without attack (95 % CI)")
+    ax.set_xlabel("test AUC of the defence minus FedAvg's, both without attack "
+                  "(paired DeLong 95 % CI)")
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3, axis="x")
     ax.set_title(title or "What each defence costs an honest site (no attack at all)",

@@ -3,7 +3,7 @@
 Choose how many of the clients are malicious (of the five hospitals, or of 50 clients
 made by splitting each hospital in ten), what they send, and the server's rule; the
 dashboard re-runs :func:`fedlab.federated.run` and draws the pooled learning curve and
-the final AUC at each hospital, against clean FedAvg.
+the final AUC at each hospital with its 95 % DeLong interval, against clean FedAvg.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from IPython.display import display
 from matplotlib import image as mpimg
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from fedlab import data, federated
@@ -31,7 +32,7 @@ from fedlab.federated import (
     NormBounding,
 )
 from fedlab.federated.robust import tolerated_attackers
-from fedlab.metrics import Evaluator
+from fedlab.metrics import Evaluator, auc_difference
 from fedlab.plots.style import color
 
 __all__ = ["RobustnessDashboard", "robustness_dashboard", "DEFENCES", "ATTACK_SETTINGS",
@@ -88,7 +89,7 @@ def make_clients(hospitals, population, n_malicious, attack, params, *, random_s
         smoker = list(hospitals[0].feature_names).index("smoker")
         params = {**params, "target": lambda X: X[:, smoker] == 1}
     for i in bad:
-        if attack == "backdoor" and not (clients[i]._X_raw[:, smoker] == 1).any():
+        if attack == "backdoor" and not (clients[i].records()[0][:, smoker] == 1).any():
             continue  # a client without smokers has nothing to poison
         clients[i] = malicious(clients[i], attack, **params)
     return clients
@@ -96,6 +97,12 @@ def make_clients(hospitals, population, n_malicious, attack, params, *, random_s
 
 class RobustnessDashboard:
     """Population, number of attackers, attack and defence -> learning curve, per-site AUC.
+
+    The per-site AUCs carry their 95 % DeLong intervals (:meth:`Evaluator.report
+    <fedlab.metrics.Evaluator.report>`); the title says the defence "holds" when the paired
+    DeLong interval of its pooled AUC minus clean FedAvg's reaches 0 or above
+    (:func:`fedlab.metrics.auc_difference`), else "bends" (pooled AUC still >= 0.7) or
+    "breaks".
 
     Parameters
     ----------
@@ -181,13 +188,16 @@ class RobustnessDashboard:
         self.bars = self.ax_sites.barh(y, np.zeros(len(y)), color=color(0), height=0.6)
         (self.ticks_clean,) = self.ax_sites.plot([], [], "|", color="black", ms=18, mew=2,
                                                  label="FedAvg, no attack", animated=True)
+        self.intervals = LineCollection([], colors="black", linewidths=1.5, animated=True,
+                                        label="95 % CI (DeLong)")
+        self.ax_sites.add_collection(self.intervals)
         for bar in self.bars:
             bar.set_animated(True)
         self.ax_sites.set_yticks(y, [s.split(" ")[0] for s in self.sites])
         self.ax_sites.invert_yaxis()
         self.ax_sites.set_xlim(0.0, 1.0)
         self.ax_sites.axvline(0.5, color="grey", ls=":", lw=1)
-        self.ax_sites.set_xlabel("final test ROC AUC at each hospital")
+        self.ax_sites.set_xlabel("final test ROC AUC at each hospital (95 % CI)")
         self.ax_sites.legend(fontsize=8, loc="lower right")
         for ax in (self.ax_curve, self.ax_sites):
             ax.grid(alpha=0.3)
@@ -203,20 +213,23 @@ class RobustnessDashboard:
         self.canvas.restore_region(self._background)
         self.line.set_data(np.arange(len(auc)), auc)
         self.line_clean.set_data(np.arange(len(clean_auc)), clean_auc)
-        final = [self.history.final.sites[s]["auc"] for s in self.sites]
-        for bar, value in zip(self.bars, final):
-            bar.set_width(np.nan_to_num(value, nan=0.5))
+        pooled, sites = self.evaluator.report(self.history.params, self.history.standardizer)
+        for bar, s in zip(self.bars, self.sites):
+            bar.set_width(np.nan_to_num(sites[s]["auc"], nan=0.5))
+        self.intervals.set_segments([[(lo, k), (hi, k)] for k, s in enumerate(self.sites)
+                                     for lo, hi in [sites[s]["auc_ci"]]])
         self.ticks_clean.set_data([clean.final.sites[s]["auc"] for s in self.sites],
                                   np.arange(len(self.sites)))
         m = self.n_malicious.value
-        loss = clean_auc[-1] - auc[-1]
-        verdict = ("holds" if loss <= 0.02 else "bends" if auc[-1] >= 0.7 else "breaks")
+        versus = self._versus_clean(clean)
+        verdict = ("holds" if versus["ci"][1] >= 0 else "bends" if auc[-1] >= 0.7
+                   else "breaks")
         self.title.set_text(f"{self.defence.value} {verdict} with {m} of {n_clients} clients "
                             f"malicious ({self.attack.value}): pooled AUC {auc[-1]:.3f}, "
                             f"clean FedAvg {clean_auc[-1]:.3f}")
         for artist in (self.line, self.line_clean):
             self.ax_curve.draw_artist(artist)
-        for artist in (*self.bars, self.ticks_clean):
+        for artist in (*self.bars, self.intervals, self.ticks_clean):
             self.ax_sites.draw_artist(artist)
         self.figure.draw_artist(self.title)
         buffer = io.BytesIO()
@@ -228,8 +241,21 @@ class RobustnessDashboard:
         note = ("" if m <= tolerated else
                 f" &nbsp;\u00b7&nbsp; <b>{m} attackers exceed the {tolerated} this rule "
                 "provably tolerates</b>")
-        self.status.value = (f"pooled AUC <b>{auc[-1]:.3f}</b> (clean FedAvg "
-                             f"{clean_auc[-1]:.3f}) &nbsp;\u00b7&nbsp; {strategy!r}{note}")
+        low, high = pooled["auc_ci"]
+        d_low, d_high = versus["ci"]
+        self.status.value = (f"pooled AUC <b>{auc[-1]:.3f}</b> [{low:.3f}, {high:.3f}], minus "
+                             f"clean FedAvg's {versus['difference']:+.3f} [{d_low:+.3f}, "
+                             f"{d_high:+.3f}] (paired DeLong, 95 %) &nbsp;\u00b7&nbsp; "
+                             f"{strategy!r}{note}")
+
+    def _versus_clean(self, clean):
+        """Paired DeLong comparison of this run's pooled test AUC with clean FedAvg's."""
+        this = self.evaluator.predictions(self.history.params, self.history.standardizer)
+        y = np.concatenate([y for y, _ in this.values()])
+        risk = np.concatenate([p for _, p in this.values()])
+        reference = np.concatenate([p for _, p in self.evaluator.predictions(
+            clean.params, clean.standardizer).values()])
+        return auc_difference(y, risk, reference)
 
     @staticmethod
     def _krum_f(n_clients, m):
