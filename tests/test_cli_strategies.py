@@ -48,7 +48,7 @@ def test_train_runs_every_strategy_and_personalization_on_user_csvs(tmp_path, ca
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--strategy", "fedprox", "--mu", "-1"], "--mu must be >= 0"),
+    (["--strategy", "fedprox", "--mu", "-1"], "--mu: must be a finite number >= 0"),
     (["--strategy", "fedadam", "--beta-1", "1"], "--beta-1 must be in [0, 1)"),
     (["--strategy", "fedyogi", "--beta-2", "-0.1"], "--beta-2 must be in [0, 1)"),
     (["--mu", "0.1"], "--mu applies to --strategy fedprox"),

@@ -144,7 +144,7 @@ def test_progress_is_shown_for_big_files_only(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_blocks, "BLOCK_BYTES", 1000)
     read_site_csv(path, target="y", progress=True)
     err = capsys.readouterr().err
-    assert "reading s.csv" in err and "done" in err and err.endswith("\n")
+    assert "reading s.csv" in err and "100%" in err and err.endswith("\n")
 
 
 @pytest.mark.parametrize("content, message", [

@@ -12,8 +12,6 @@ memory are linear in the size of the file, whatever its number of columns.
 from __future__ import annotations
 
 import io
-import sys
-import time
 
 import numpy as np
 
@@ -42,10 +40,15 @@ def blocks(f, *, label=None, size=0):
     """Yield the rest of binary file ``f`` as ``bytes`` blocks, each ending a record.
 
     A block ends at a line end that is outside quotes (an even number of ``"`` before
-    it), so no record is split. With ``label``, progress is printed on standard error
-    (live on a terminal, one line otherwise).
+    it), so no record is split. With ``label``, a tqdm progress bar of the bytes read is
+    drawn on standard error.
     """
-    progress = _Progress(label, size) if label else None
+    progress = None
+    if label:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=size, desc=f"reading {label}", unit="B", unit_scale=True,
+                        leave=True)
     carry = b""
     try:
         while chunk := f.read(BLOCK_BYTES):
@@ -56,12 +59,12 @@ def blocks(f, *, label=None, size=0):
                 continue
             carry = buffer[cut + 1:]
             if progress:
-                progress.update(f.tell() - len(carry))
+                progress.update(f.tell() - len(carry) - progress.n)
             yield buffer[:cut + 1]
         if carry:
             yield carry if carry.endswith(b"\n") else carry + b"\n"
         if progress:
-            progress.done()
+            progress.update(size - progress.n)
     finally:
         if progress:
             progress.close()
@@ -147,36 +150,3 @@ def _record_end(buffer):
         quotes -= buffer.count(b'"', previous + 1, cut)
         cut = previous
     return cut
-
-
-class _Progress:
-    def __init__(self, label, size):
-        self.label, self.size, self.start = label, size, time.perf_counter()
-        self.live, self.open = sys.stderr.isatty(), True
-        if not self.live:
-            sys.stderr.write(f"  reading {label} ({size / 1e6:.0f} MB) ...")
-            sys.stderr.flush()
-
-    def update(self, position):
-        if self.live:
-            percent = 100 * position // max(self.size, 1)
-            sys.stderr.write(f"\r  reading {self.label}: {percent:3d}% of "
-                             f"{self.size / 1e6:.0f} MB")
-            sys.stderr.flush()
-
-    def done(self):
-        seconds = time.perf_counter() - self.start
-        if self.live:
-            sys.stderr.write(f"\r  reading {self.label}: 100% of {self.size / 1e6:.0f} MB "
-                             f"in {seconds:.1f} s\n")
-        else:
-            sys.stderr.write(f" done in {seconds:.1f} s\n")
-        sys.stderr.flush()
-        self.open = False
-
-    def close(self):
-        """End the progress line if reading stopped early (an error follows on its own line)."""
-        if self.open:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self.open = False

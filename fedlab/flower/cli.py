@@ -6,6 +6,15 @@ import json
 from pathlib import Path
 
 from fedlab.baselines import DEFAULTS
+from fedlab.cli.options import (
+    SEED,
+    count,
+    fraction,
+    non_negative,
+    output_options,
+    positive,
+    seed,
+)
 
 __all__ = ["add_arguments", "run_command", "method_name", "study_results"]
 
@@ -19,21 +28,20 @@ def add_arguments(parser):
                         help="the 0/1 outcome column")
     parser.add_argument("--features", metavar="COL,COL,...",
                         help="feature columns (default: every column but the target)")
-    parser.add_argument("--test-size", type=float, default=0.25,
+    parser.add_argument("--test-size", type=fraction, default=0.25,
                         help="fraction of each site held out for testing (default 0.25)")
     parser.add_argument("--strategy", default="fedavg",
                         help="a fedlab strategy name (default fedavg)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
-    parser.add_argument("--local-epochs", type=int, default=DEFAULTS["local_epochs"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--l2", type=float, default=DEFAULTS["l2"])
-    parser.add_argument("--min-sites", type=int, default=1,
+    parser.add_argument("--rounds", type=count, default=5, help="rounds (default 5)")
+    parser.add_argument("--local-epochs", type=count, default=DEFAULTS["local_epochs"])
+    parser.add_argument("--batch-size", type=count, default=DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=positive, default=DEFAULTS["lr"])
+    parser.add_argument("--l2", type=non_negative, default=DEFAULTS["l2"])
+    parser.add_argument("--min-sites", type=count, default=1,
                         help="stop when fewer sites than this remain (default 1)")
-    parser.add_argument("--port", type=int, help="the SuperLink's port (default: a free one)")
-    parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
-    parser.add_argument("--json", metavar="PATH", help="also write the metrics as JSON here")
-    parser.add_argument("--force", action="store_true", help="overwrite the --json file")
+    parser.add_argument("--port", type=count, help="the SuperLink's port (default: a free one)")
+    parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    output_options(parser)
 
 
 def method_name(strategy):
@@ -69,7 +77,8 @@ def run_command(args):
     ``train`` command's rules: never an input, never an existing file without
     ``--force``).
     """
-    from fedlab.__main__ import _pending_json, format_table
+    from fedlab.cli import format_table
+    from fedlab.cli.options import pending_json as _pending_json
     from fedlab.flower import launch
 
     for path in args.site:

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+from threadpoolctl import threadpool_limits
 
 from fedlab import data, federated
 from fedlab.analytics import DataSite, federated_corr

@@ -1,0 +1,85 @@
+"""What the commands share: the seed, argument types that name their rule, output options."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from fedlab._files import PendingFile, check_new_file
+
+SEED = 2026
+
+FILE_RULE = ("Outputs never replace an existing file unless --force is given, and never "
+             "overwrite an input.")
+
+
+def force_option(parser):
+    parser.add_argument("--force", action="store_true",
+                        help="replace output files that already exist")
+
+
+def output_options(parser):
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the results as JSON to this new file")
+    force_option(parser)
+
+
+def pending_json(args, *, inputs=()):
+    """Check and reserve the ``--json`` file before training (``None`` without one)."""
+    if args.json is None:
+        return None
+    return PendingFile(check_new_file(args.json, option="--json", force=args.force,
+                                      inputs=inputs))
+
+
+def feature_list(text):
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise ValueError(f"--features: an empty column name in {text!r}; give names "
+                         "separated by commas, e.g. age,sbp")
+    return names
+
+
+# -- argument types: each names its rule; argparse adds the option's name ------------------
+
+
+def count(text):
+    return _int(text, minimum=1)
+
+
+def seed(text):
+    return _int(text, minimum=0)
+
+
+def _int(text, *, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text}")
+    return value
+
+
+def positive(text):
+    return _float(text, lambda v: v > 0, "> 0")
+
+
+def non_negative(text):
+    return _float(text, lambda v: v >= 0, ">= 0")
+
+
+def fraction(text):
+    return _float(text, lambda v: 0 < v < 1, "between 0 and 1 (exclusive)")
+
+
+def _float(text, rule, said):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or not rule(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number {said}, got {text}")
+    return value

@@ -1,0 +1,171 @@
+"""``demo`` and ``train``: the centralized model, each site alone, FedAvg and other strategies."""
+
+from __future__ import annotations
+
+import json
+
+from fedlab.cli.options import (
+    FILE_RULE,
+    SEED,
+    count,
+    feature_list,
+    force_option,
+    fraction,
+    non_negative,
+    pending_json,
+    positive,
+    seed,
+)
+from fedlab.cli.report import format_table
+
+
+def register(sub):
+    """Add the ``demo`` and ``train`` sub-commands."""
+    demo = sub.add_parser("demo", help="centralized vs each hospital alone vs FedAvg, "
+                                       "on the course's five synthetic hospitals",
+                          epilog=FILE_RULE)
+    _training_options(demo)
+    demo.set_defaults(handler=_demo)
+
+    train = sub.add_parser("train", help="the same comparison on your own per-site CSV files",
+                           epilog=FILE_RULE)
+    train.add_argument("--site", action="append", required=True, metavar="CSV",
+                       help="one site's records (comma-separated, UTF-8, numeric columns); "
+                            "repeat for each site")
+    train.add_argument("--target", required=True, metavar="COLUMN",
+                       help="the 0/1 outcome column")
+    train.add_argument("--features", metavar="COL,COL,...",
+                       help="the feature columns to use (default: every column but the "
+                            "target, taken from the first site's header)")
+    train.add_argument("--test-size", type=fraction, default=0.25,
+                       help="fraction of each site held out for testing (default 0.25)")
+    _training_options(train)
+    train.set_defaults(handler=_train)
+
+
+def _training_options(parser):
+    from fedlab.baselines import DEFAULTS
+
+    parser.add_argument("--rounds", type=count, default=DEFAULTS["rounds"],
+                        help=f"federated rounds (default {DEFAULTS['rounds']})")
+    parser.add_argument("--local-epochs", type=count, default=DEFAULTS["local_epochs"],
+                        help=f"local epochs a round (default {DEFAULTS['local_epochs']})")
+    parser.add_argument("--batch-size", type=count, default=DEFAULTS["batch_size"],
+                        help=f"local mini-batch size (default {DEFAULTS['batch_size']})")
+    parser.add_argument("--lr", type=positive, default=DEFAULTS["lr"],
+                        help=f"local learning rate (default {DEFAULTS['lr']})")
+    parser.add_argument("--l2", type=non_negative, default=DEFAULTS["l2"],
+                        help=f"L2 penalty (default {DEFAULTS['l2']})")
+    parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the metrics as JSON to this new file")
+    force_option(parser)
+    _strategy_options(parser)
+
+
+def _strategy_options(parser):
+    """``--strategy`` and ``--personalize`` (lesson 04), with the strategies' own settings."""
+    from fedlab.federated import STRATEGY_NAMES
+
+    parser.add_argument("--strategy", action="append", default=[], metavar="NAME",
+                        type=str.lower, choices=sorted(STRATEGY_NAMES),
+                        help="also run this strategy (repeatable): "
+                             + ", ".join(sorted(STRATEGY_NAMES)))
+    parser.add_argument("--personalize", action="append", default=[],
+                        choices=["finetune", "recalibrate"],
+                        help="also personalize FedAvg's model at each site (repeatable)")
+    parser.add_argument("--mu", type=non_negative, help="FedProx's proximal weight (>= 0)")
+    parser.add_argument("--beta-1", type=float,
+                        help="FedAdam/FedYogi/FedAdagrad first-moment decay, in [0, 1)")
+    parser.add_argument("--beta-2", type=float,
+                        help="FedAdam/FedYogi second-moment decay, in [0, 1)")
+
+
+def _demo(args):
+    from fedlab import data
+
+    report = pending_json(args)
+    return _compare_and_report(data.load_hospitals, args, report)
+
+
+def _train(args):
+    report = pending_json(args, inputs=args.site)
+    return _compare_and_report(lambda: _read_sites(args), args, report)
+
+
+def _read_sites(args):
+    from fedlab import data
+
+    hospitals = []
+    features = feature_list(args.features)
+    for path in args.site:
+        # every site is read with the first site's columns, in its order
+        site = data.read_site_csv(path, target=args.target, features=features, progress=True)
+        features = list(site.feature_names)
+        try:
+            train, test = data.train_test_split_site(site, test_size=args.test_size,
+                                                     random_state=args.seed)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+        hospitals.append(data.Hospital.from_sites(train, test, name=site.name))
+    names = [h.name for h in hospitals]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--site files must have distinct names, got {names}")
+    _check_standardizable(hospitals, args.site)
+    return hospitals
+
+
+def _check_standardizable(hospitals, paths):
+    """Refuse, naming the file and column, values that standardization cannot represent."""
+    from fedlab.federated.preprocessing import combine, feature_sums
+
+    names = hospitals[0].feature_names
+    sums = [feature_sums(h.X_train, site=path, feature_names=names)
+            for h, path in zip(hospitals, paths)]
+    combine(sums, names=paths, feature_names=names)
+
+
+def _compare_and_report(load_hospitals, args, report):
+    from fedlab.baselines import compare
+
+    try:
+        results = compare(load_hospitals(), rounds=args.rounds,
+                          local_epochs=args.local_epochs, batch_size=args.batch_size,
+                          lr=args.lr, l2=args.l2,
+                          strategies=list(dict.fromkeys(args.strategy)),
+                          personalize=list(dict.fromkeys(args.personalize)),
+                          strategy_options=_strategy_settings(args), progress=True,
+                          random_state=args.seed)
+        print(format_table(results))
+        if report is not None:
+            report.commit(json.dumps(results, indent=2) + "\n")
+            print(f"metrics written to {report.path}")
+    finally:
+        if report is not None:
+            report.discard()
+    return 0
+
+
+def _strategy_settings(args):
+    """``--mu``/``--beta-1``/``--beta-2`` for the strategies given that use them."""
+    from fedlab.federated.fedopt import _check_beta
+
+    options = {}
+    given = {"mu": ("fedprox",), "beta_1": ("fedadam", "fedyogi", "fedadagrad"),
+             "beta_2": ("fedadam", "fedyogi")}
+    for key, owners in given.items():
+        value = getattr(args, key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "mu" and not value >= 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
+        if key != "mu":
+            _check_beta(value, flag)
+        users = [name for name in args.strategy if name in owners]
+        if not users:
+            raise ValueError(f"{flag} applies to --strategy {' or '.join(owners)}, which is "
+                             "not among the strategies given")
+        for name in users:
+            options.setdefault(name, {})[key] = value
+    return options
