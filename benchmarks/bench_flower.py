@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import describe  # noqa: E402
+from _machine import describe
 
-from fedlab import data, federated  # noqa: E402
-from fedlab.flower import Federation  # noqa: E402
+from fedlab import data, federated
+from fedlab.flower import Federation
 
 SEED, ROUNDS = 2026, 5
 

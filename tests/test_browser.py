@@ -49,7 +49,7 @@ def lab(tmp_path_factory):
     env = {**os.environ, **{k: str(home / k.lower()) for k in (
         "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
         "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR")}}
-    log = open(home / "lab.log", "w")  # noqa: SIM115 - closed below
+    log = open(home / "lab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
          "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",

@@ -125,7 +125,7 @@ def climbs(X, y, lr, steps):
 def never_updates(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
     for _ in range(steps):
-        theta - lr * model.gradient(theta, X, y)  # noqa: B018 - the mistake under test
+        theta - lr * model.gradient(theta, X, y)
     return theta
 
 

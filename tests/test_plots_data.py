@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from fedlab import data  # noqa: E402
-from fedlab.plots import data as data_plots  # noqa: E402
+from fedlab import data
+from fedlab.plots import data as data_plots
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from fedlab.plots import evaluation, forest  # noqa: E402
+from fedlab.plots import evaluation, forest
 
 
 @pytest.fixture(autouse=True)

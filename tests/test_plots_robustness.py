@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from fedlab.metrics import auc_difference  # noqa: E402
-from fedlab.plots import robustness  # noqa: E402
+from fedlab.metrics import auc_difference
+from fedlab.plots import robustness
 
 
 @pytest.fixture(autouse=True)

@@ -4,16 +4,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from fedlab.plots.secagg import (  # noqa: E402
+from fedlab.plots.secagg import (
     masked_vs_raw,
     noise_under_dropouts,
     protocol_cost_curves,
 )
-from fedlab.secagg import encode, protocol_cost, secure_sum  # noqa: E402
+from fedlab.secagg import encode, protocol_cost, secure_sum
 
 
 @pytest.fixture(autouse=True)

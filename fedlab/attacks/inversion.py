@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab import model
-from fedlab._validation import check_int, check_positive, check_rng, check_xy
+from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng, check_xy
 from fedlab.privacy.mechanisms import clip_by_l2_norm
 from fedlab.privacy.renyi import check_noise_multiplier
 
@@ -63,7 +63,8 @@ def reconstruct_record(gradient):
     """
     g = _check_gradient(gradient)
     if g.ndim == 1 and g[-1] == 0:
-        raise ValueError("the bias part of the gradient is 0 (the model predicts this record "
+        raise InvalidParameterError("the bias part of the gradient is 0 (the model predicts "
+                                    "this record "
                          "perfectly), so the record cannot be rebuilt from it")
     with np.errstate(divide="ignore", invalid="ignore"):
         return g[..., :-1] / g[..., -1:]
@@ -255,6 +256,6 @@ def _nearest(records, points):
 def _check_gradient(gradient):
     g = np.asarray(gradient, dtype=float)
     if g.ndim not in (1, 2) or g.shape[-1] < 2:
-        raise ValueError("gradient must have shape (n_features + 1,) or (n_gradients, "
+        raise InvalidParameterError("gradient must have shape (n_features + 1,) or (n_gradients, "
                          f"n_features + 1) with at least 2 entries per row, got {g.shape}")
     return g

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fedlab._validation import check_int, check_xy
+from fedlab._validation import InvalidParameterError, check_int, check_xy
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import roc_auc
 
@@ -55,7 +55,8 @@ def expand_features(X, degree=2):
 
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D of shape (n_samples, n_features), got shape {X.shape}")
+        raise InvalidParameterError(f"X must be 2-D of shape (n_samples, n_features), got shape "
+                                    f"{X.shape}")
     degree = check_int(degree, "degree", minimum=1)
     return PolynomialFeatures(degree, include_bias=False).fit_transform(X)
 
@@ -140,10 +141,11 @@ def roc_curve(is_member, scores):
     is_member = np.asarray(is_member) == 1
     scores = np.asarray(scores, dtype=float)
     if is_member.shape != scores.shape or is_member.ndim != 1:
-        raise ValueError(f"is_member and scores must be 1-D of the same length, got shapes "
+        raise InvalidParameterError(f"is_member and scores must be 1-D of the same length, got "
+                                    f"shapes "
                          f"{is_member.shape} and {scores.shape}")
     if is_member.all() or not is_member.any():
-        raise ValueError("is_member must hold both members (1) and non-members (0)")
+        raise InvalidParameterError("is_member must hold both members (1) and non-members (0)")
     from sklearn import metrics
 
     return metrics.roc_curve(is_member, scores, drop_intermediate=False)
@@ -159,7 +161,7 @@ def tpr_at_fpr(fpr, tpr, target=0.01):
     """
     fpr, tpr = np.asarray(fpr, dtype=float), np.asarray(tpr, dtype=float)
     if not 0 <= target <= 1:
-        raise ValueError(f"target must be in [0, 1], got {target!r}")
+        raise InvalidParameterError(f"target must be in [0, 1], got {target!r}")
     return float(tpr[fpr <= target].max(initial=0.0))
 
 

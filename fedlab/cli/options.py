@@ -6,6 +6,7 @@ import argparse
 import math
 
 from fedlab._files import PendingFile, check_new_file
+from fedlab._validation import InvalidParameterError
 
 SEED = 2026
 
@@ -37,7 +38,7 @@ def feature_list(text):
         return None
     names = [name.strip() for name in text.split(",")]
     if not all(names):
-        raise ValueError(f"--features: an empty column name in {text!r}; give names "
+        raise InvalidParameterError(f"--features: an empty column name in {text!r}; give names "
                          "separated by commas, e.g. age,sbp")
     return names
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from fedlab._validation import InvalidParameterError
 from fedlab.cli.options import (
     FILE_RULE,
     SEED,
@@ -106,11 +107,11 @@ def _read_sites(args):
             train, test = data.train_test_split_site(site, test_size=args.test_size,
                                                      random_state=args.seed)
         except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
+            raise InvalidParameterError(f"{path}: {err}") from None
         hospitals.append(data.Hospital.from_sites(train, test, name=site.name))
     names = [h.name for h in hospitals]
     if len(set(names)) != len(names):
-        raise ValueError(f"--site files must have distinct names, got {names}")
+        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
     _check_standardizable(hospitals, args.site)
     return hospitals
 
@@ -159,12 +160,13 @@ def _strategy_settings(args):
             continue
         flag = "--" + key.replace("_", "-")
         if key == "mu" and not value >= 0:
-            raise ValueError(f"{flag} must be >= 0, got {value}")
+            raise InvalidParameterError(f"{flag} must be >= 0, got {value}")
         if key != "mu":
             _check_beta(value, flag)
         users = [name for name in args.strategy if name in owners]
         if not users:
-            raise ValueError(f"{flag} applies to --strategy {' or '.join(owners)}, which is "
+            raise InvalidParameterError(f"{flag} applies to --strategy {' or '.join(owners)}, "
+                                        f"which is "
                              "not among the strategies given")
         for name in users:
             options.setdefault(name, {})[key] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fedlab._validation import InvalidParameterError
 from fedlab.baselines import DEFAULTS
 from fedlab.cli.options import (
     SEED,
@@ -86,7 +87,7 @@ def run_command(args):
             raise FileNotFoundError(f"--site {path}: no such file")
     names = [Path(p).stem for p in args.site]
     if len(set(names)) != len(names):
-        raise ValueError(f"--site files must have distinct names, got {names}")
+        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
     report = _pending_json(args, inputs=args.site)
     try:
         history = launch({n: p for n, p in zip(names, args.site)}, strategy=args.strategy,

@@ -326,7 +326,7 @@ class Federation:
         logs = self.workdir / "logs"
         logs.mkdir(exist_ok=True)
         self._logs = getattr(self, "_logs", {})
-        self._logs[name] = open(logs / f"{_slug(name)}.log", "w")  # noqa: SIM115
+        self._logs[name] = open(logs / f"{_slug(name)}.log", "w")
         self.processes[name] = subprocess.Popen(
             [str(self.bin / command[0]), *command[1:]], stdout=self._logs[name],
             stderr=subprocess.STDOUT, env=self._env(), cwd=self.workdir,

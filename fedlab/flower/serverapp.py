@@ -21,7 +21,7 @@ from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 from fedlab import model
-from fedlab._validation import check_rng
+from fedlab._validation import InvalidParameterError, check_rng
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
 from fedlab.flower import records
@@ -229,4 +229,4 @@ def _jsonable(value):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    raise InvalidParameterError(f"cannot write {type(value).__name__} as JSON")

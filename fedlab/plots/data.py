@@ -10,6 +10,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
 from fedlab.data import SCHEMA, framingham_risk
 from fedlab.metrics import wilson_interval
 from fedlab.plots.style import color, new_axes
@@ -173,7 +174,7 @@ def site_vs_others(hospitals, feature="sbp", *, site="riverside_community", bins
     sites = _sites(hospitals)
     match = [k for k, s in enumerate(sites) if site in (s["slug"], s["name"], s["label"])]
     if not match:
-        raise ValueError(f"site must name one of the hospitals "
+        raise InvalidParameterError(f"site must name one of the hospitals "
                          f"{[s['slug'] or s['name'] for s in sites]}, got {site!r}")
     k = match[0]
     one = _column(sites[k], feature)
@@ -291,10 +292,10 @@ def _sites(hospitals):
     """Each hospital's records (train and test stacked) with its label and colour."""
     hospitals = list(hospitals)
     if not hospitals:
-        raise ValueError("hospitals must hold at least one Hospital or Site, got none")
+        raise InvalidParameterError("hospitals must hold at least one Hospital or Site, got none")
     for h in hospitals:
         if not (hasattr(h, "X_train") or hasattr(h, "X")):
-            raise TypeError(f"hospitals must hold Hospital or Site objects, got "
+            raise InvalidParameterError(f"hospitals must hold Hospital or Site objects, got "
                             f"{type(h).__name__}")
     first_words = [h.name.split()[0] if h.name.split() else h.name for h in hospitals]
     unique = len(set(first_words)) == len(first_words)
@@ -313,5 +314,6 @@ def _sites(hospitals):
 
 def _column(site, feature):
     if feature not in site["features"]:
-        raise ValueError(f"no feature named {feature!r}; features are {site['features']}")
+        raise InvalidParameterError(f"no feature named {feature!r}; features are "
+                                    f"{site['features']}")
     return site["X"][:, site["features"].index(feature)]

@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from fedlab._validation import InvalidParameterError
 from fedlab.metrics import auc_interval, wilson_interval
 from fedlab.plots.style import color, new_axes
 
@@ -110,18 +111,19 @@ def calibration_table(y_true, proba, *, n_bins=10, strategy="quantile"):
     y = np.asarray(y_true, dtype=float)
     p = np.asarray(proba, dtype=float)
     if y.ndim != 1 or p.shape != y.shape or len(y) == 0:
-        raise ValueError(f"y_true and proba must be 1-D of the same non-zero length, got "
+        raise InvalidParameterError(f"y_true and proba must be 1-D of the same non-zero length, "
+                                    f"got "
                          f"shapes {y.shape} and {p.shape}")
     if np.any((p < 0) | (p > 1)) or np.isnan(p).any():
-        raise ValueError("proba must hold probabilities in [0, 1]")
+        raise InvalidParameterError("proba must hold probabilities in [0, 1]")
     if int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+        raise InvalidParameterError(f"n_bins must be a positive integer, got {n_bins!r}")
     if strategy == "quantile":
         edges = np.quantile(p, np.linspace(0, 1, int(n_bins) + 1))
     elif strategy == "uniform":
         edges = np.linspace(0, 1, int(n_bins) + 1)
     else:
-        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+        raise InvalidParameterError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
     # bin k holds edges[k] <= p < edges[k+1]; the last bin also holds its right edge
     which = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, len(edges) - 2)
     count = np.bincount(which, minlength=len(edges) - 1)
@@ -233,12 +235,12 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
     >>> plt.close("all")
     """
     if not isinstance(scores, dict) or not scores:
-        raise ValueError("scores must be a non-empty dict {model: {site: auc}}")
+        raise InvalidParameterError("scores must be a non-empty dict {model: {site: auc}}")
     models = list(scores)
     sites = list(scores[models[0]])
     for m in models:
         if set(scores[m]) != set(sites):
-            raise ValueError(f"model {m!r} names the sites {sorted(scores[m])}, but "
+            raise InvalidParameterError(f"model {m!r} names the sites {sorted(scores[m])}, but "
                              f"{models[0]!r} names {sorted(sites)}")
     cells = [[_auc_and_interval(scores[m][s]) for s in sites] for m in models]
     values = np.array([[c[0] for c in row] for row in cells], dtype=float)
@@ -310,15 +312,18 @@ def _labelled(curves, name, *, need_both_classes=True):
             curves, dict):
         curves = {"model": curves}
     if not isinstance(curves, dict) or not curves:
-        raise ValueError(f"{name} must be a (y_true, score) pair or a non-empty dict of them")
+        raise InvalidParameterError(f"{name} must be a (y_true, score) pair or a non-empty dict "
+                                    f"of them")
     checked = {}
     for label, pair in curves.items():
         y, score = (np.asarray(a, dtype=float) for a in pair)
         if y.ndim != 1 or y.shape != score.shape or len(y) == 0:
-            raise ValueError(f"{label!r}: y_true and score must be 1-D of the same non-zero "
+            raise InvalidParameterError(f"{label!r}: y_true and score must be 1-D of the same "
+                                        f"non-zero "
                              f"length, got shapes {y.shape} and {score.shape}")
         if need_both_classes and len(np.unique(y)) < 2:
-            raise ValueError(f"{label!r}: y_true holds a single class, so there is no ROC "
+            raise InvalidParameterError(f"{label!r}: y_true holds a single class, so there is "
+                                        f"no ROC "
                              "curve; it needs events and non-events")
         checked[label] = (y, score)
     return checked

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from fedlab._validation import check_choice
+from fedlab._validation import InvalidParameterError, check_choice
 from fedlab.plots.evaluation import _wrapped
 from fedlab.plots.style import color, new_axes
 
@@ -48,7 +48,7 @@ def site_forest(metrics, *, metric="auc", pooled=None, ax=None, title=None):
     check_choice(metric, "metric", tuple(_FOREST))
     label, reference = _FOREST[metric]
     if not isinstance(metrics, dict) or not metrics:
-        raise ValueError("metrics must be a non-empty dict {site: metrics}")
+        raise InvalidParameterError("metrics must be a non-empty dict {site: metrics}")
     names = list(metrics)
     rows = [metrics[s] for s in names] + ([pooled] if pooled is not None else [])
     est = np.array([r[metric] for r in rows], dtype=float)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedlab._validation import InvalidParameterError
 from fedlab.plots.style import color, new_axes
 
 __all__ = ["site_intervals", "shift_effects"]
@@ -43,12 +44,12 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     >>> plt.close(ax.figure)
     """
     if not isinstance(results, dict) or not results:
-        raise ValueError("results must be a non-empty dict {method: {site: metrics}}")
+        raise InvalidParameterError("results must be a non-empty dict {method: {site: metrics}}")
     methods = list(results)
     sites = list(results[methods[0]])
     for m in methods:
         if list(results[m]) != sites:
-            raise ValueError(f"method {m!r} names the sites {list(results[m])}, but "
+            raise InvalidParameterError(f"method {m!r} names the sites {list(results[m])}, but "
                              f"{methods[0]!r} names {sites}")
     label, reference = _AXIS.get(metric, (metric, None))
     ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.2))

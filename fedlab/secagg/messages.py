@@ -39,7 +39,7 @@ SHARE_PLAINTEXT = struct.Struct("<III")  # round_id, sender, recipient: AES-GCM 
 AEAD_TAG_BYTES = 16
 
 
-class SecAggAbort(ValueError):  # noqa: N818 (the paper's word: the round aborts)
+class SecAggAbort(ValueError):
     """Too few clients are left to continue: the round stops and reveals nothing."""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from IPython.display import display
 
 from fedlab import baselines, data, federated
+from fedlab._validation import InvalidParameterError
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator
 from fedlab.plots.live import LiveLearningCurves
@@ -75,7 +76,7 @@ class FedAvgDashboard:
                  batch_size=32, l2=baselines.DEFAULTS["l2"]):
         hospitals = list(hospitals or data.load_hospitals())
         if lr not in LEARNING_RATES:
-            raise ValueError(f"lr must be one of {LEARNING_RATES}, got {lr!r}")
+            raise InvalidParameterError(f"lr must be one of {LEARNING_RATES}, got {lr!r}")
         self.hospitals, self.random_state = hospitals, random_state
         self.instructor = bool(instructor)
         self.settings = {"batch_size": batch_size, "l2": l2}
