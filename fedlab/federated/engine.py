@@ -170,24 +170,26 @@ def train_clients(clients, params, config, *, states, rngs):
     (:func:`~fedlab.federated.executor.stacked_sgd`); the others through their own
     :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream.
     """
-    stackable = [k for k, c in enumerate(clients) if config.get("task", "fit") == "fit"
-                 and isinstance(c, Client) and c.stacked_records() is not None]
+    fit = config.get("task", "fit") == "fit"
+    records = [c.stacked_records() if fit and isinstance(c, Client) else None
+               for c in clients]
+    stackable = [k for k, r in enumerate(records) if r is not None]
     if len(stackable) == len(clients) and clients:
-        return _train_stacked(clients, params, config, states, rngs)
+        return _train_stacked(clients, records, params, config, states, rngs)
     replies = [None] * len(clients)
     for k in sorted(set(range(len(clients))) - set(stackable)):
         replies[k] = clients[k].train(params, config, state=states[k], random_state=rngs[k])
     if stackable:
-        stacked = _train_stacked([clients[k] for k in stackable], params, config,
+        stacked = _train_stacked([clients[k] for k in stackable],
+                                 [records[k] for k in stackable], params, config,
                                  [states[k] for k in stackable], [rngs[k] for k in stackable])
         for k, update in zip(stackable, stacked):
             replies[k] = update
     return Updates.of(replies)
 
 
-def _train_stacked(clients, params, config, states, rngs):
+def _train_stacked(clients, records, params, config, states, rngs):
     """:func:`train_clients` for plain-SGD clients, all at once (same models as ``train``)."""
-    records = [c.stacked_records() for c in clients]
     control = config.get("control")
     own = corrections = None
     if control is not None:
@@ -206,7 +208,7 @@ def _train_stacked(clients, params, config, states, rngs):
         for state, row in zip(states, new_own):
             state["control"] = row
         arrays["control"] = new_own - own
-    return Updates([c.name for c in clients], vectors, [c.n_samples for c in clients],
+    return Updates([c.name for c in clients], vectors, [len(y) for _, y in records],
                    [{"loss": float(v)} for v in losses], arrays)
 
 

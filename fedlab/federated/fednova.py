@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .messages import Updates
 from .strategy import Strategy
 
 __all__ = ["FedNova"]
@@ -59,11 +60,11 @@ class FedNova(Strategy):
         return indices, config
 
     def combine(self, updates, *, rng=None):
-        steps = np.array([self.local_steps(u.n_samples) for u in updates], dtype=float)
-        p = np.array([u.n_samples for u in updates], dtype=float) if self.weighted \
-            else np.ones(len(updates))
+        updates = Updates.of(updates)
+        steps = np.array([self.local_steps(n) for n in updates.n_samples], dtype=float)
+        p = updates.n_samples.astype(float) if self.weighted else np.ones(len(updates))
         p /= p.sum()
-        normalized = np.array([u.vector for u in updates]) / steps[:, None]
+        normalized = updates.vectors / steps[:, None]
         return float(p @ steps) * (p @ normalized)
 
     def local_steps(self, n_samples):

@@ -6,6 +6,7 @@ import numpy as np
 
 from fedlab._validation import check_positive
 
+from .messages import Updates
 from .strategy import FedSGD
 
 __all__ = ["QFedSGD"]
@@ -62,8 +63,9 @@ class QFedSGD(FedSGD):
         if not updates:
             return params
         lipschitz = 1.0 / self.lr
-        losses = np.array([max(u.metrics["loss"], 1e-10) for u in updates])
-        grads = np.array([u.vector for u in updates])
+        updates = Updates.of(updates)
+        losses = np.array([max(m["loss"], 1e-10) for m in updates.metrics])
+        grads = updates.vectors
         weights = losses ** self.q
         h = (self.q * losses ** (self.q - 1.0) * np.sum(grads ** 2, axis=1)
              + lipschitz * weights)

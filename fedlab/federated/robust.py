@@ -183,7 +183,8 @@ class NormBounding(Strategy):
         return f"NormBounding(clip_norm={self.clip_norm:g}, noise_std={self.noise_std:g})"
 
     def combine(self, updates, *, rng=None):
-        vectors = check_finite([u.vector for u in updates], "update vectors")
+        updates = Updates.of(updates)
+        vectors = check_finite(updates.vectors, "update vectors")
         norms = np.linalg.norm(vectors, axis=1)
         scale = np.minimum(1.0, self.clip_norm / np.maximum(norms, 1e-300))
         mean = rules.weighted_mean(vectors * scale[:, None], self._weights(updates))
@@ -265,13 +266,14 @@ class CosineFilter(Strategy):
                          where=norms > 0)
 
     def combine(self, updates, *, rng=None):
-        vectors = check_finite([u.vector for u in updates], "update vectors")
+        updates = Updates.of(updates)
+        vectors = check_finite(updates.vectors, "update vectors")
         keep = self.similarities(vectors) >= self.min_similarity
         if not keep.any():  # nothing trustworthy: fall back to the median itself
             keep[:] = False
-            self.flagged.append([u.client for u in updates])
+            self.flagged.append(list(updates.clients))
             return np.median(vectors, axis=0)
-        self.flagged.append([u.client for u, k in zip(updates, keep) if not k])
+        self.flagged.append([c for c, k in zip(updates.clients, keep) if not k])
         weights = self._weights(updates)
         weights = None if weights is None else np.asarray(weights, dtype=float)[keep]
         return rules.weighted_mean(vectors[keep], weights)

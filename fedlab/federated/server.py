@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .messages import Updates
 from .strategy import FedAvg, check_strategy
 
 __all__ = ["Server"]
@@ -42,5 +43,5 @@ class Server:
         """Aggregate one round's updates into the next global model, and return it."""
         self.round += 1
         self.params = np.asarray(self.strategy.aggregate_train(
-            self.round, self.params, list(updates), rng=rng), dtype=float)
+            self.round, self.params, Updates.of(updates), rng=rng), dtype=float)
         return self.params
