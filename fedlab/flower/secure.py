@@ -16,7 +16,7 @@ reports them at setup.
 Only strategies whose aggregate is a function of that mean can run this way (FedAvg,
 FedProx, FedAvgM, FedSGD, FedAdam, FedYogi, FedAdagrad); the others need the individual
 updates (median, trimmed mean, Krum, SCAFFOLD's controls) or add their own noise
-(DP-FedAvg) and are refused.
+(DP-FedAvg) and are refused (:func:`fedlab.flower.study.check_linear`).
 
 References
 ----------
@@ -48,22 +48,12 @@ from flwr.server.workflow.constant import MAIN_CONFIGS_RECORD, MAIN_PARAMS_RECOR
 from flwr.server.workflow.constant import Key as WorkflowKey
 
 from fedlab.federated import Update
-from fedlab.federated.strategy import Strategy
 from fedlab.flower.study import StudyError
 
-__all__ = ["QUANTIZATION_RANGE", "check_linear", "secure_round", "secure_mod", "secure_reply"]
+__all__ = ["QUANTIZATION_RANGE", "secure_round", "secure_mod", "secure_reply"]
 
 QUANTIZATION_RANGE = 2 ** 22  # Flower's default: levels of one entry on [-c, c]
 RECONSTRUCTION_THRESHOLD = 2 / 3  # of each site's neighbours (all the round's sites)
-
-
-def check_linear(strategy):
-    """Refuse a strategy that needs more than the weighted mean of the updates."""
-    if type(strategy).combine is not Strategy.combine:
-        raise StudyError(f"secure-aggregation runs strategies whose server learns only the "
-                         f"(weighted) mean of the updates; {type(strategy).__name__} needs "
-                         "the individual updates or adds its own noise")
-    return strategy
 
 
 def secure_round(grid, sites, contents, server_round, *, weighted, clipping_range, timeout):

@@ -26,7 +26,7 @@ from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
 from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
-from fedlab.flower.study import StudyError, StudyRound, min_sites_rule
+from fedlab.flower.study import StudyError, StudyRound, check_linear, min_sites_rule
 from fedlab.metrics import pool_site_metrics
 
 app = ServerApp()
@@ -60,7 +60,7 @@ def run_study(grid, cfg, *, progress=None):
     strategy = _strategy(cfg)
     secure = bool(cfg.get("secure-aggregation", False))
     if secure:
-        secure_rounds.check_linear(strategy)
+        check_linear(strategy)
     received = {"masked_vectors": 0, "plain_array_entries": 0}
     rng = check_rng(seed)
     rng.spawn(len(train_names))  # federated.run spawns the clients' streams from it
