@@ -112,6 +112,36 @@ def test_scaffold_with_client_sampling_keeps_client_state_in_the_context(
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=1e-9)
 
 
+def test_secure_aggregation_gives_fedavg_to_within_the_quantization_error(
+        federation, site_files):
+    """Flower's SecAgg+ (2 rounds, 3 sites): the model of federated.run, only masked replies.
+
+    Bound: each site sends ``dq_k delta_k`` (``dq_k = n_k / max n``, itself rounded to
+    1 / T) stochastically rounded to a grid of step ``2c / T``; the workflow divides the
+    sum by ``sum dq_k``. Per round and entry the mean is off by less than
+    ``K (2c / T + c / T) / sum dq_k`` (entry rounding, plus weight rounding times
+    ``|delta_k - mean| <= 2c``); averaging local gradient steps (lr 0.1 on a convex,
+    smooth loss) does not expand an error in the start point, so R rounds add up.
+    """
+    history = federation.run(strategy="fedavg", rounds=2, target=TARGET, random_state=SEED,
+                             evaluate="none", secure_aggregation=True)
+    clients, _ = _in_process_clients(site_files)
+    expected = federated.run(clients, strategy="fedavg", rounds=2, random_state=SEED)
+    secure = history.config["secure_aggregation"]
+    c, levels = secure["clipping_range"], secure["quantization_range"]
+    n = np.array([history.config["sites"][name]["n_train"] for name in site_files])
+    bound = 2 * len(n) * 3 * c / levels / (n.sum() / n.max())
+    assert bound < 1e-4
+    np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=bound)
+    # the bound is tight enough to tell FedAvg's weights from a plain mean
+    plain = federated.run(clients, strategy="fedavg", rounds=2, random_state=SEED,
+                          aggregate="mean")
+    assert np.max(np.abs(plain.params - expected.params)) > 100 * bound
+    assert [r.participants for r in history.rounds[1:]] == [list(site_files)] * 2
+    # what the ServerApp received: one masked vector per site and round, no plain array
+    assert secure["received"] == {"masked_vectors": 6, "plain_array_entries": 0}
+
+
 def test_a_site_that_cannot_read_its_file_is_named(federation, site_files):
     path = site_files["east"]
     text = path.read_text()

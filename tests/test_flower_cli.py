@@ -83,3 +83,21 @@ def test_flower_command_never_writes_its_json_onto_a_site_file(tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "--json" in err and err.strip().count("\n") == 0
     assert site.read_text() == before
+
+
+def test_secure_aggregation_refuses_a_strategy_that_needs_each_update(tmp_path, capsys):
+    sites = [_write_site(tmp_path / f"s{k}.csv", 40, k) for k in range(2)]
+    code = main(["flower", "--site", str(sites[0]), "--site", str(sites[1]), "--target",
+                 "outcome", "--strategy", "fedmedian", "--secure-aggregation"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
+    assert "FedMedian needs the individual updates" in err
+
+
+def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
+    site = _write_site(tmp_path / "only.csv", 40, 0)
+    code = main(["flower", "--site", str(site), "--target", "outcome",
+                 "--secure-aggregation"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--secure-aggregation needs at least 2 --site" in err
+    assert err.strip().count("\n") == 0

@@ -6,6 +6,8 @@ on it with a fedlab :class:`~fedlab.federated.Strategy`; :func:`launch` does one
 from start to teardown. The Flower App itself is :mod:`fedlab.flower.clientapp` and
 :mod:`fedlab.flower.serverapp` (both import ``flwr``; this module does not, so that a
 missing Flower gives one clear message: install ``pip install -e ".[flower]"``).
+``secure_aggregation=True`` runs the rounds through Flower's SecAgg+
+(:mod:`fedlab.flower.secure`): the ServerApp learns only the weighted mean update.
 
 References
 ----------

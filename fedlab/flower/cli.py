@@ -42,6 +42,9 @@ def add_arguments(parser):
                         help="stop when fewer sites than this remain (default 1)")
     parser.add_argument("--port", type=count, help="the SuperLink's port (default: a free one)")
     parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--secure-aggregation", action="store_true",
+                        help="Flower's SecAgg+: the server learns only the weighted mean "
+                             "update (FedAvg family, at least 2 sites)")
     output_options(parser)
 
 
@@ -80,7 +83,9 @@ def run_command(args):
     """
     from fedlab.cli import format_table
     from fedlab.cli.options import pending_json as _pending_json
+    from fedlab.federated.strategy import make_strategy
     from fedlab.flower import launch
+    from fedlab.flower.study import check_linear
 
     for path in args.site:
         if not Path(path).is_file():
@@ -88,6 +93,11 @@ def run_command(args):
     names = [Path(p).stem for p in args.site]
     if len(set(names)) != len(names):
         raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    if args.secure_aggregation:
+        check_linear(make_strategy(args.strategy))
+        if len(args.site) < 2:
+            raise InvalidParameterError("--secure-aggregation needs at least 2 --site files, "
+                                        f"got {len(args.site)}")
     report = _pending_json(args, inputs=args.site)
     try:
         history = launch({n: p for n, p in zip(names, args.site)}, strategy=args.strategy,
@@ -96,7 +106,8 @@ def run_command(args):
                          target=args.target,
                          features=args.features.split(",") if args.features else None,
                          test_size=args.test_size, min_sites=args.min_sites,
-                         random_state=args.seed, progress=f"{args.strategy} on Flower")
+                         random_state=args.seed, progress=f"{args.strategy} on Flower",
+                         secure_aggregation=args.secure_aggregation)
         results = study_results(history, method_name(args.strategy))
         print(format_table(results))
         print("Pooled AUC: a random-effects meta-analysis of the sites' AUCs (the AUC at a "

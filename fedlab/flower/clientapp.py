@@ -6,7 +6,9 @@ Each SuperNode runs this app on its own CSV, named in its node config
 feature sums (standardization), a model update, or evaluation metrics. Training calls
 the same code as :func:`fedlab.federated.run` (:func:`fedlab.federated.train_clients`,
 i.e. ``Client.train``), with the client's memory and random stream kept in Flower's
-``Context.state`` between rounds.
+``Context.state`` between rounds. With ``secure-aggregation`` the train reply goes
+through Flower's ``secaggplus_mod`` (:mod:`fedlab.flower.secure`): only masked vectors
+leave the node.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flwr.clientapp import ClientApp
 from fedlab import data
 from fedlab.evaluation import evaluate_site
 from fedlab.federated import Client, train_clients
-from fedlab.flower import records
+from fedlab.flower import records, secure
 
 app = ClientApp()
 
@@ -42,7 +44,7 @@ def describe(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
-@app.train()
+@app.train(mods=[secure.secure_mod])
 def train(msg: Message, context: Context) -> Message:
     """One round of local training: the same ``train_clients`` that ``federated.run`` calls."""
     train_site, _, name = load_site(context)
@@ -61,6 +63,9 @@ def train(msg: Message, context: Context) -> Message:
     context.state["fedlab-rng"] = records.rng_to_record(rng)
     if state:
         context.state["fedlab-client"] = ArrayRecord({k: Array(v) for k, v in state.items()})
+    if "secure" in msg.content:  # masked by secaggplus_mod before it leaves the node
+        return Message(content=secure.secure_reply(update, msg.content["secure"]),
+                       reply_to=msg)
     return Message(content=records.reply(update), reply_to=msg)
 
 

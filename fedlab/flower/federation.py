@@ -222,7 +222,8 @@ class Federation:
             l2=0.0, target="cvd_10y", features=None, test_size=0.25, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
-            random_state=2026, **options):
+            random_state=2026, secure_aggregation=False, secagg_clipping_range=8.0,
+            **options):
         """Run one study on this federation and return its History.
 
         Parameters mirror :func:`fedlab.federated.run` (``random_state`` must be an
@@ -232,6 +233,11 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``secure_aggregation=True`` runs each round through Flower's SecAgg+
+        (:mod:`fedlab.flower.secure`): the ServerApp learns only the weighted mean of the
+        updates, each entry of which must lie in ``[-secagg_clipping_range,
+        secagg_clipping_range]``; the model equals the plain one to within the
+        quantization error (``history.config["secure_aggregation"]``).
 
         Raises
         ------
@@ -258,7 +264,10 @@ class Federation:
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
                   "target": target, "features": ",".join(features or ()),
-                  "test-size": float(test_size), "study-dir": str(study)}
+                  "test-size": float(test_size), "study-dir": str(study),
+                  "secure-aggregation": bool(secure_aggregation),
+                  "secagg-clipping-range": check_positive(secagg_clipping_range,
+                                                          "secagg_clipping_range")}
         if isinstance(strategy, Strategy):
             (study / "strategy.pkl").write_bytes(pickle.dumps(strategy))
             config["strategy-file"] = str(study / "strategy.pkl")

@@ -25,7 +25,8 @@ from fedlab._validation import InvalidParameterError, check_rng
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
 from fedlab.flower import records
-from fedlab.flower.study import StudyError, StudyRound, min_sites_rule
+from fedlab.flower import secure as secure_rounds
+from fedlab.flower.study import StudyError, StudyRound, check_linear, min_sites_rule
 from fedlab.metrics import pool_site_metrics
 
 app = ServerApp()
@@ -57,6 +58,10 @@ def run_study(grid, cfg, *, progress=None):
     if cfg["exclude-site"] and len(train_names) == len(names):
         raise StudyError(f"exclude-site {cfg['exclude-site']!r} is not one of the sites {names}")
     strategy = _strategy(cfg)
+    secure = bool(cfg.get("secure-aggregation", False))
+    if secure:
+        check_linear(strategy)
+    received = {"masked_vectors": 0, "plain_array_entries": 0}
     rng = check_rng(seed)
     rng.spawn(len(train_names))  # federated.run spawns the clients' streams from it
     standardizer, up, down = None, 0, 0
@@ -84,12 +89,17 @@ def run_study(grid, cfg, *, progress=None):
             params, instructions, standardizer=standardizer, client_index=i,
             n_clients=len(train_names), seed=seed) for i in chosen
             if train_names[i] in alive}
-        replies, failed = _exchange(grid, sites, messages, MessageType.TRAIN, t,
-                                    float(cfg["round-timeout"]))
-        dropped = [name for name in messages if name not in replies]  # lost this round
+        if secure:
+            updates, participants, failed = _secure_train(grid, sites, messages, t, strategy,
+                                                          cfg, received)
+        else:
+            replies, failed = _exchange(grid, sites, messages, MessageType.TRAIN, t,
+                                        float(cfg["round-timeout"]))
+            updates = [records.read_reply(replies[train_names[i]]) for i in chosen
+                       if train_names[i] in replies]
+            participants = [u.client for u in updates]
+        dropped = [name for name in messages if name not in participants]  # lost this round
         alive -= set(dropped)
-        updates = [records.read_reply(replies[train_names[i]]) for i in chosen
-                   if train_names[i] in replies]
         server.step(updates, rng=rng)
         client_epsilons.update({u.client: u.metrics["epsilon"] for u in updates
                                 if "epsilon" in u.metrics})
@@ -99,9 +109,10 @@ def run_study(grid, cfg, *, progress=None):
         pooled, per_site = ({}, {})
         if evaluate == "every-round" or (evaluate == "final" and t == int(cfg["num-rounds"])):
             pooled, per_site = _evaluate(grid, sites, alive, server.params, standardizer, t, cfg)
-        record = StudyRound(t, pooled, per_site, strategy.bytes_up(updates),
+        record = StudyRound(t, pooled, per_site, strategy.bytes_up(
+                                updates * len(participants) if secure else updates),
                             strategy.bytes_down(params, len(selected)),
-                            [u.client for u in updates], epsilon, dropped,
+                            participants, epsilon, dropped,
                             time.perf_counter() - start)
         rounds.append(record)
         if progress:
@@ -118,7 +129,22 @@ def run_study(grid, cfg, *, progress=None):
                        "lr": config["lr"], "l2": config["l2"], "dropout": 0.0,
                        "n_clients": len(train_names), "standardize": bool(cfg["standardize"]),
                        "seed": seed, "exclude_site": str(cfg["exclude-site"]),
-                       "min_sites": int(cfg["min-sites"])}}
+                       "min_sites": int(cfg["min-sites"]), "secure_aggregation": secure and {
+                           "clipping_range": float(cfg["secagg-clipping-range"]),
+                           "quantization_range": secure_rounds.QUANTIZATION_RANGE,
+                           "received": received}}}
+
+
+def _secure_train(grid, sites, messages, server_round, strategy, cfg, received):
+    """A train exchange through SecAgg+: ``([the mean as one Update], sites, failures)``."""
+    update, participants, seen = secure_rounds.secure_round(
+        grid, sites, messages, server_round, weighted=strategy.weighted,
+        clipping_range=float(cfg["secagg-clipping-range"]), timeout=float(cfg["round-timeout"]))
+    for key, count in seen.items():
+        received[key] += count
+    failed = {name: "left the secure aggregation" for name in messages
+              if name not in participants}
+    return ([] if update is None else [update]), participants, failed
 
 
 def _wait_for_nodes(grid, n_sites, timeout):

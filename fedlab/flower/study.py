@@ -13,13 +13,35 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fedlab.federated import History, RoundRecord, Standardizer
+from fedlab.federated.strategy import Strategy
 
-__all__ = ["StudyError", "StudyRound", "history_from_result", "min_sites_rule",
+__all__ = ["StudyError", "check_linear", "StudyRound", "history_from_result", "min_sites_rule",
            "round_from_json", "rounds_below_quorum"]
 
 
 class StudyError(RuntimeError):
     """A federated study could not go on (too few sites, a site that failed, a time-out)."""
+
+
+def check_linear(strategy):
+    """Refuse, for secure aggregation, a strategy that needs more than the mean update.
+
+    Examples
+    --------
+    >>> from fedlab.federated import FedAvg, FedMedian
+    >>> check_linear(FedAvg()).weighted
+    True
+    >>> try:
+    ...     check_linear(FedMedian())
+    ... except StudyError as err:
+    ...     print(str(err)[-60:])
+    FedMedian needs the individual updates or adds its own noise
+    """
+    if type(strategy).combine is not Strategy.combine:
+        raise StudyError("secure aggregation runs strategies whose server learns only the "
+                         f"(weighted) mean of the updates; {type(strategy).__name__} needs "
+                         "the individual updates or adds its own noise")
+    return strategy
 
 
 @dataclass
