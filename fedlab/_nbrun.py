@@ -39,17 +39,20 @@ def patient_shell_channel(slice_seconds=0.5):
         AsyncZMQSocketChannel.get_msg = original
 
 
-def execute_notebook(path, *, timeout=120):
+def execute_notebook(path, *, timeout=120, n_cells=None):
     """Run a notebook in a fresh kernel until it ends or a cell fails; return it executed.
 
     The failing cell, if any, carries an output of type ``"error"``; later cells are not
-    run. The file on disk is not modified.
+    run. With ``n_cells``, only the first ``n_cells`` cells are kept and run. The file on
+    disk is not modified.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(path, as_version=4)
+    if n_cells is not None:
+        notebook.cells = notebook.cells[:n_cells]
     # coalesce_streams: a busy kernel may split one cell's prints into several stream
     # outputs at different places on each run; merged, two runs compare equal.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
