@@ -16,7 +16,8 @@ from pathlib import Path
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder"]
+__all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder",
+           "json_report"]
 
 
 def check_new_file(path, *, option, force=False, inputs=()):
@@ -105,6 +106,42 @@ def check_output_folder(folder, names, *, option, force=False):
                 f"{option} {folder / name}: exists and is not a regular file"
             )
     return folder
+
+
+@contextlib.contextmanager
+def json_report(path, *, force=False, inputs=(), option="--json"):
+    r"""Reserve a command's JSON output now; yield ``write(content)``; never leave a stub.
+
+    The file is checked (:func:`check_new_file`) and reserved before the command's work,
+    so a bad ``--json`` fails at once; ``write`` saves ``content`` as JSON, whole, and says
+    where. Without ``path`` (no ``--json``), ``write`` does nothing. If the work fails,
+    nothing is written and the reservation is removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out.json"
+    >>> with json_report(target) as write:
+    ...     write({"auc": 0.8})
+    written to ...out.json
+    >>> target.read_text()
+    '{\n  "auc": 0.8\n}\n'
+    """
+    if not path:
+        yield lambda content: None
+        return
+    pending = PendingFile(check_new_file(path, option=option, force=force, inputs=inputs))
+
+    def write(content):
+        import json
+
+        pending.commit(json.dumps(content, indent=2) + "\n")
+        print(f"written to {pending.path}")
+
+    try:
+        yield write
+    finally:
+        pending.discard()
 
 
 class PendingFile:

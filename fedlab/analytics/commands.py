@@ -8,13 +8,11 @@ site would send.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from fedlab._files import PendingFile, check_new_file
+from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
 from fedlab.data import csvio
 
@@ -63,11 +61,11 @@ def read_site_tables(paths, *, columns=None):
 def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, json_path=None,
                      force=False):
     """Print the federated summary of every column (``python -m fedlab describe``)."""
-    with _reserved(json_path, force, paths) as report:
-        return _describe(report, paths, columns, min_cell)
+    with json_report(json_path, force=force, inputs=paths) as write:
+        return _describe(write, paths, columns, min_cell)
 
 
-def _describe(report, paths, columns, min_cell):
+def _describe(write, paths, columns, min_cell):
     names, columns, arrays = read_site_tables(paths, columns=_split(columns))
     sites = [DataSite(X, columns, name=name, min_cell=min_cell)
              for name, X in zip(names, arrays)]
@@ -75,7 +73,7 @@ def _describe(report, paths, columns, min_cell):
     print(f"{len(sites)} sites: {', '.join(names)}; cells of fewer than {min_cell} "
           "patients are refused")
     print(summary.format())
-    _write_json(report, {"sites": names, "min_cell": min_cell, **summary.to_dict()})
+    write({"sites": names, "min_cell": min_cell, **summary.to_dict()})
     return 0
 
 
@@ -87,11 +85,11 @@ def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=F
     missing value with the mean (0 after standardization), as lesson 03's federated
     preprocessing does; the centres are printed back in the columns' own units.
     """
-    with _reserved(json_path, force, paths) as report:
-        return _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed)
+    with json_report(json_path, force=force, inputs=paths) as write:
+        return _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed)
 
 
-def _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed):
+def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
     from fedlab.kmeans import FederatedKMeans
 
     names, columns, arrays = read_site_tables(paths, columns=_split(columns))
@@ -124,7 +122,7 @@ def _kmeans(report, paths, k, columns, max_iter, secure_aggregation, seed):
                                              for v in centres[:, c]))
     print(f"inertia {model.inertia_:.4g} (standardized units), {model.n_iter_} rounds; bytes "
           "sent: " + ", ".join(f"{n} {b:,}" for n, b in zip(names, model.bytes_sent_)))
-    _write_json(report, {
+    write({
         "sites": names, "columns": list(columns), "n_clusters": k,
         "secure_aggregation": secure_aggregation, "centres": centres.tolist(),
         "centres_standardized": model.cluster_centers_.tolist(),
@@ -138,28 +136,3 @@ def _split(columns):
     if columns is None or isinstance(columns, (list, tuple)):
         return columns
     return [c.strip() for c in columns.split(",") if c.strip()]
-
-
-@contextlib.contextmanager
-def _reserved(json_path, force, inputs):
-    """The ``--json`` file checked and reserved before any work, removed if nothing is written.
-
-    The CLI's rule (:mod:`fedlab._files`): never replace a file without ``--force``, never
-    an input; ``None`` without ``--json``.
-    """
-    if not json_path:
-        yield None
-        return
-    report = PendingFile(check_new_file(json_path, option="--json", force=force,
-                                        inputs=inputs))
-    try:
-        yield report
-    finally:
-        report.discard()
-
-
-def _write_json(report, content):
-    """Write ``content`` whole through a temporary file (nothing without ``--json``)."""
-    if report is not None:
-        report.commit(json.dumps(content, indent=2) + "\n")
-        print(f"written to {report.path}")

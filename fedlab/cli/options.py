@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 
-from fedlab._files import PendingFile, check_new_file
 from fedlab._validation import InvalidParameterError
 
 SEED = 2026
@@ -23,14 +22,6 @@ def output_options(parser):
     parser.add_argument("--json", metavar="PATH",
                         help="also write the results as JSON to this new file")
     force_option(parser)
-
-
-def pending_json(args, *, inputs=()):
-    """Check and reserve the ``--json`` file before training (``None`` without one)."""
-    if args.json is None:
-        return None
-    return PendingFile(check_new_file(args.json, option="--json", force=args.force,
-                                      inputs=inputs))
 
 
 def feature_list(text):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
 from fedlab.cli.options import (
     FILE_RULE,
@@ -13,7 +12,6 @@ from fedlab.cli.options import (
     force_option,
     fraction,
     non_negative,
-    pending_json,
     positive,
     seed,
 )
@@ -85,13 +83,13 @@ def _strategy_options(parser):
 def _demo(args):
     from fedlab import data
 
-    report = pending_json(args)
-    return _compare_and_report(data.load_hospitals, args, report)
+    with json_report(args.json, force=args.force) as write:
+        return _compare_and_report(data.load_hospitals, args, write)
 
 
 def _train(args):
-    report = pending_json(args, inputs=args.site)
-    return _compare_and_report(lambda: _read_sites(args), args, report)
+    with json_report(args.json, force=args.force, inputs=args.site) as write:
+        return _compare_and_report(lambda: _read_sites(args), args, write)
 
 
 def _read_sites(args):
@@ -126,24 +124,17 @@ def _check_standardizable(hospitals, paths):
     combine(sums, names=paths, feature_names=names)
 
 
-def _compare_and_report(load_hospitals, args, report):
+def _compare_and_report(load_hospitals, args, write):
     from fedlab.baselines import compare
 
-    try:
-        results = compare(load_hospitals(), rounds=args.rounds,
-                          local_epochs=args.local_epochs, batch_size=args.batch_size,
-                          lr=args.lr, l2=args.l2,
-                          strategies=list(dict.fromkeys(args.strategy)),
-                          personalize=list(dict.fromkeys(args.personalize)),
-                          strategy_options=_strategy_settings(args), progress=True,
-                          random_state=args.seed)
-        print(format_table(results))
-        if report is not None:
-            report.commit(json.dumps(results, indent=2) + "\n")
-            print(f"metrics written to {report.path}")
-    finally:
-        if report is not None:
-            report.discard()
+    results = compare(load_hospitals(), rounds=args.rounds, local_epochs=args.local_epochs,
+                      batch_size=args.batch_size, lr=args.lr, l2=args.l2,
+                      strategies=list(dict.fromkeys(args.strategy)),
+                      personalize=list(dict.fromkeys(args.personalize)),
+                      strategy_options=_strategy_settings(args), progress=True,
+                      random_state=args.seed)
+    print(format_table(results))
+    write(results)
     return 0
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
 from fedlab.baselines import DEFAULTS
 from fedlab.cli.options import (
@@ -82,7 +82,6 @@ def run_command(args):
     ``--force``).
     """
     from fedlab.cli import format_table
-    from fedlab.cli.options import pending_json as _pending_json
     from fedlab.federated.strategy import make_strategy
     from fedlab.flower import launch
     from fedlab.flower.study import check_linear
@@ -98,8 +97,7 @@ def run_command(args):
         if len(args.site) < 2:
             raise InvalidParameterError("--secure-aggregation needs at least 2 --site files, "
                                         f"got {len(args.site)}")
-    report = _pending_json(args, inputs=args.site)
-    try:
+    with json_report(args.json, force=args.force, inputs=args.site) as write:
         history = launch({n: p for n, p in zip(names, args.site)}, strategy=args.strategy,
                          rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, lr=args.lr, l2=args.l2,
@@ -116,10 +114,5 @@ def run_command(args):
               "patients.")
         for server_round, dropped in results["dropped"].items():
             print(f"round {server_round}: {', '.join(dropped)} dropped out")
-        if report is not None:
-            report.commit(json.dumps(results, indent=2) + "\n")
-            print(f"metrics written to {report.path}")
-    finally:
-        if report is not None:
-            report.discard()
+        write(results)
     return 0
