@@ -13,6 +13,19 @@ FILE_RULE = ("Outputs never replace an existing file unless --force is given, an
              "overwrite an input.")
 
 
+def site_options(parser, *, site_help):
+    """``--site`` (repeatable), ``--target``, ``--features`` and ``--test-size``: per-site CSVs."""
+    parser.add_argument("--site", action="append", required=True, metavar="CSV",
+                        help=site_help)
+    parser.add_argument("--target", required=True, metavar="COLUMN",
+                        help="the 0/1 outcome column")
+    parser.add_argument("--features", metavar="COL,COL,...",
+                        help="the feature columns to use (default: every column but the "
+                             "target, taken from the first site's header)")
+    parser.add_argument("--test-size", type=fraction, default=0.25,
+                        help="fraction of each site held out for testing (default 0.25)")
+
+
 def force_option(parser):
     parser.add_argument("--force", action="store_true",
                         help="replace output files that already exist")

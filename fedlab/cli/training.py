@@ -10,10 +10,10 @@ from fedlab.cli.options import (
     count,
     feature_list,
     force_option,
-    fraction,
     non_negative,
     positive,
     seed,
+    site_options,
 )
 from fedlab.cli.report import format_table
 
@@ -28,16 +28,8 @@ def register(sub):
 
     train = sub.add_parser("train", help="the same comparison on your own per-site CSV files",
                            epilog=FILE_RULE)
-    train.add_argument("--site", action="append", required=True, metavar="CSV",
-                       help="one site's records (comma-separated, UTF-8, numeric columns); "
-                            "repeat for each site")
-    train.add_argument("--target", required=True, metavar="COLUMN",
-                       help="the 0/1 outcome column")
-    train.add_argument("--features", metavar="COL,COL,...",
-                       help="the feature columns to use (default: every column but the "
-                            "target, taken from the first site's header)")
-    train.add_argument("--test-size", type=fraction, default=0.25,
-                       help="fraction of each site held out for testing (default 0.25)")
+    site_options(train, site_help="one site's records (comma-separated, UTF-8, numeric "
+                                  "columns); repeat for each site")
     _training_options(train)
     train.set_defaults(handler=_train)
 

@@ -10,11 +10,12 @@ from fedlab.baselines import DEFAULTS
 from fedlab.cli.options import (
     SEED,
     count,
-    fraction,
+    feature_list,
     non_negative,
     output_options,
     positive,
     seed,
+    site_options,
 )
 
 __all__ = ["add_arguments", "run_command", "method_name", "study_results"]
@@ -22,17 +23,14 @@ __all__ = ["add_arguments", "run_command", "method_name", "study_results"]
 
 def add_arguments(parser):
     """The ``flower`` subcommand's options (the ``train`` command's, where they apply)."""
-    parser.add_argument("--site", action="append", required=True, metavar="CSV",
-                        help="one site's records; each SuperNode reads only its own file "
-                             "(repeat for each site)")
-    parser.add_argument("--target", required=True, metavar="COLUMN",
-                        help="the 0/1 outcome column")
-    parser.add_argument("--features", metavar="COL,COL,...",
-                        help="feature columns (default: every column but the target)")
-    parser.add_argument("--test-size", type=fraction, default=0.25,
-                        help="fraction of each site held out for testing (default 0.25)")
-    parser.add_argument("--strategy", default="fedavg",
-                        help="a fedlab strategy name (default fedavg)")
+    from fedlab.federated import STRATEGY_NAMES
+
+    site_options(parser, site_help="one site's records; each SuperNode reads only its own "
+                                   "file (repeat for each site)")
+    parser.add_argument("--strategy", default="fedavg", type=str.lower,
+                        choices=sorted(STRATEGY_NAMES), metavar="NAME",
+                        help="a fedlab strategy name (default fedavg): "
+                             + ", ".join(sorted(STRATEGY_NAMES)))
     parser.add_argument("--rounds", type=count, default=5, help="rounds (default 5)")
     parser.add_argument("--local-epochs", type=count, default=DEFAULTS["local_epochs"])
     parser.add_argument("--batch-size", type=count, default=DEFAULTS["batch_size"])
@@ -102,7 +100,7 @@ def run_command(args):
                          rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, lr=args.lr, l2=args.l2,
                          target=args.target,
-                         features=args.features.split(",") if args.features else None,
+                         features=feature_list(args.features),
                          test_size=args.test_size, min_sites=args.min_sites,
                          random_state=args.seed, progress=f"{args.strategy} on Flower",
                          secure_aggregation=args.secure_aggregation)
