@@ -113,9 +113,10 @@ def json_report(path, *, force=False, inputs=(), option="--json"):
     r"""Reserve a command's JSON output now; yield ``write(content)``; never leave a stub.
 
     The file is checked (:func:`check_new_file`) and reserved before the command's work,
-    so a bad ``--json`` fails at once; ``write`` saves ``content`` as JSON, whole, and says
-    where. Without ``path`` (no ``--json``), ``write`` does nothing. If the work fails,
-    nothing is written and the reservation is removed.
+    so a bad ``--json`` fails at once; ``write`` saves ``content`` as strict JSON (RFC 8259:
+    a NaN or infinity is refused, never written as a ``NaN`` token that JSON parsers
+    reject), whole, and says where. Without ``path`` (no ``--json``), ``write`` does
+    nothing. If the work fails, nothing is written and the reservation is removed.
 
     Examples
     --------
@@ -135,13 +136,25 @@ def json_report(path, *, force=False, inputs=(), option="--json"):
     def write(content):
         import json
 
-        pending.commit(json.dumps(content, indent=2) + "\n")
+        try:  # strict JSON: a NaN or infinity must have been made null (with its reason)
+            text = json.dumps(content, indent=2, allow_nan=False, default=_plain)
+        except ValueError as err:
+            raise InvalidParameterError(f"{option} {pending.path}: the report holds a value "
+                                        f"JSON cannot carry ({err}); nothing was written") from None
+        pending.commit(text + "\n")
         print(f"written to {pending.path}")
 
     try:
         yield write
     finally:
         pending.discard()
+
+
+def _plain(value):
+    """numpy arrays and scalars as Python lists and numbers (for ``json.dumps``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 class PendingFile:
