@@ -152,10 +152,10 @@ def check_sgd_step(lr, l2):
     Examples
     --------
     >>> check_sgd_step(0.1, 1e-3)
-    >>> check_sgd_step(0.1, 1e300)
+    >>> check_sgd_step(0.1, 1e300)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    fedlab._validation.InvalidParameterError: l2 must be below 2 / lr = 20 for local SGD (lr=0.1): got l2=1e+300, whose penalty step w <- (1 - lr l2) w makes the weights diverge
+    fedlab._validation.InvalidParameterError: l2 must be below 2 / lr = 20 ... got l2=1e+300...
     """
     if lr * l2 >= 2:
         raise InvalidParameterError(
