@@ -11,12 +11,12 @@ import numpy as np
 
 from fedlab import federated, model
 from fedlab import personalize as personal
-from fedlab._validation import InvalidParameterError, check_rng
+from fedlab._validation import InvalidParameterError, check_rng, check_sgd_step
 from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import Evaluator, auc_difference, site_metrics
 
-__all__ = ["centralized", "single_site", "compare", "check_sgd_step", "DEFAULTS"]
+__all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
 
 DEFAULTS = {"rounds": 30, "local_epochs": 1, "batch_size": 32, "lr": 0.1, "l2": 1e-3}
 """FedAvg settings used by :func:`compare` and ``python -m fedlab demo``."""
@@ -141,26 +141,6 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     return {"methods": methods, "vs_centralized": _versus(predictions, "centralized"),
             "fits": models, "strategies": used}
 
-
-def check_sgd_step(lr, l2):
-    """Refuse ``lr * l2 >= 2``: local SGD's penalty step would grow the weights without bound.
-
-    Each SGD step multiplies the weights by ``1 - lr l2`` before the data's gradient is
-    subtracted; at ``lr l2 >= 2`` that factor is ``<= -1`` and the weights swing ever
-    wider until they overflow (NaN parameters).
-
-    Examples
-    --------
-    >>> check_sgd_step(0.1, 1e-3)
-    >>> check_sgd_step(0.1, 1e300)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    fedlab._validation.InvalidParameterError: l2 must be below 2 / lr = 20 ... got l2=1e+300...
-    """
-    if lr * l2 >= 2:
-        raise InvalidParameterError(
-            f"l2 must be below 2 / lr = {2 / lr:.3g} for local SGD (lr={lr:g}): got "
-            f"l2={l2:g}, whose penalty step w <- (1 - lr l2) w makes the weights diverge")
 
 
 def _fit(X, y, *, l2):

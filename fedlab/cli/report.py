@@ -55,18 +55,23 @@ def format_table(results):
                      f"{difference:<{26 if compared else 0}}"
                      f"{_ci(p, 'accuracy'):<22}{_ci(p, 'oe', digits=2):<22}"
                      f"{_fmt(p, 'brier'):>6}")
-    cell, width = 21, width + 2  # rows indented under their metric
-    names = [textwrap.wrap(s, cell - 2)[:2] + [""] for s in sites]  # two lines a name
-    head = f"{'method':<{width}}" + "".join(f"{n[0]:<{cell}}" for n in names)
-    head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{cell}}" for n in names)
-    counts = f"{'patients / events':<{width}}" + "".join(
-        f"{_count(sites[s], 'n')} / {_count(sites[s], 'events')}".ljust(cell) for s in sites)
-    lines += ["", "On each site's own test patients", head, head2, counts, "-" * len(head)]
-    for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("oe", "O/E")):
+    width += 2  # rows indented under their metric
+    blocks = [(label, [(name, [_ci(m["sites"][s], key, digits=2) for s in sites])
+                       for name, m in methods.items()])
+              for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("oe", "O/E"))]
+    counts = [f"{_count(sites[s], 'n')} / {_count(sites[s], 'events')}" for s in sites]
+    cells = [max([21, len(counts[k]) + 2] + [len(row[k]) + 2 for _, rows in blocks
+                                            for _, row in rows]) for k in range(len(sites))]
+    names = [textwrap.wrap(s, c - 2)[:2] + [""] for s, c in zip(sites, cells)]  # two lines
+    head = f"{'method':<{width}}" + "".join(f"{n[0]:<{c}}" for n, c in zip(names, cells))
+    head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{c}}" for n, c in zip(names, cells))
+    lines += ["", "On each site's own test patients", head, head2,
+              f"{'patients / events':<{width}}" + "".join(
+                  f"{t:<{c}}" for t, c in zip(counts, cells)), "-" * len(head)]
+    for label, rows in blocks:
         lines.append(f"{label} [95 % CI]")
-        for name, m in methods.items():
-            lines.append(f"  {name:<{width - 2}}" + "".join(
-                f"{_ci(m['sites'][s], key, digits=2):<{cell}}" for s in sites))
+        lines += [f"  {name:<{width - 2}}" + "".join(f"{t:<{c}}" for t, c in zip(row, cells))
+                  for name, row in rows]
     if meta:
         lines += ["", "AUC, typical site: a random-effects meta-analysis of the sites' AUCs "
                       "(Hartung-Knapp interval,", "wide with few sites); accuracy, O/E and "

@@ -182,27 +182,32 @@ def calibrate(settings, *, target_epsilon, rounds, n_records, epochs, batch_size
     return out
 
 
-def check_settings(settings):
-    """Build each requested strategy once with its settings; a bad value names its flag.
+def check_settings(settings, *, n_params=None, n_clients=None):
+    """Build each requested strategy with its settings; a bad value names its flag.
 
-    A DP strategy whose noise is still to be calibrated (``--epsilon``) is checked with a
-    placeholder noise multiplier.
+    With ``n_params`` and ``n_clients`` (once the sites are read) each is also started,
+    so that a rule that cannot run on these sites (Krum needs ``m >= 2f + 3``) stops
+    before any training. A DP strategy whose noise is still to be calibrated
+    (``--epsilon``) is checked with a placeholder noise multiplier.
     """
     from fedlab.drift import STRATEGY_SETTINGS
     from fedlab.federated import make_strategy
 
+    classes = strategy_classes()
     for name, params in settings.items():
         params = {**STRATEGY_SETTINGS.get(name, {}), **params}
         if name in PRIVATE:
             params.setdefault("noise_multiplier", 1.0)
         try:
-            make_strategy(name, **params)
+            strategy = make_strategy(name, **params)
+            if n_params is not None:
+                strategy.start(n_params, n_clients)
         except InvalidParameterError as err:
             text = str(err)
-            for param in sorted(params, key=len, reverse=True):
-                if text.startswith(f"{param} "):
-                    text = f"--{param.replace('_', '-')}:{text[len(param):]}"
-                    break
+            for param in inspect.signature(classes[name]).parameters:
+                flag = "--" + param.replace("_", "-")
+                text = re.sub(rf"^{param}\b", f"{flag}:", text)
+                text = re.sub(rf"(?<![\w-]){param}\b", flag, text)
             raise InvalidParameterError(f"--strategy {name}: {text}") from None
 
 

@@ -119,14 +119,16 @@ def _check_standardizable(hospitals, paths):
 
 
 def _compare_and_report(load_hospitals, args, write, *, command):
-    from fedlab.baselines import check_sgd_step, compare
+    from fedlab.baselines import compare
     from fedlab.metrics import release_results
 
-    check_lr_l2(args, check_sgd_step)
+    check_lr_l2(args)
     requested = list(dict.fromkeys(args.strategy))
     settings = strategy_settings(args, requested)
     check_settings(settings)
     hospitals = load_hospitals()
+    check_settings(settings, n_params=len(hospitals[0].feature_names) + 1,
+                   n_clients=len(hospitals))
     if args.epsilon is not None:
         settings = calibrate(settings, target_epsilon=args.epsilon, rounds=args.rounds,
                              n_records=[h.n_train for h in hospitals],
@@ -147,8 +149,10 @@ def _compare_and_report(load_hospitals, args, write, *, command):
     return 0
 
 
-def check_lr_l2(args, check_sgd_step):
+def check_lr_l2(args):
     """Refuse, naming the options, a learning rate and penalty that make SGD diverge."""
+    from fedlab._validation import check_sgd_step
+
     try:
         check_sgd_step(args.lr, args.l2)
     except InvalidParameterError as err:
