@@ -169,11 +169,19 @@ class DPSGD(FedAvg):
         return super().aggregate_train(server_round, params, updates, rng=rng)
 
     def privacy(self):
-        """What a report says of this run's guarantee (record level, each site's epsilon)."""
+        """What a report says of this run's guarantee (record level, each site's epsilon).
+
+        Under secure aggregation no site's epsilon reaches the server (only the masked
+        sum does): ``epsilon`` is then ``None``, with the reason beside it.
+        """
         spent = self.site_epsilons
-        return {"level": "record", "epsilon": max(spent.values()) if spent else 0.0,
-                "delta": self.delta, "noise_multiplier": self.noise_multiplier,
-                "clip_norm": self.clip_norm, "sites": dict(spent)}
+        out = {"level": "record", "epsilon": max(spent.values()) if spent else None,
+               "delta": self.delta, "noise_multiplier": self.noise_multiplier,
+               "clip_norm": self.clip_norm, "sites": dict(spent)}
+        if not spent:
+            out["epsilon_reason"] = ("undefined: no site reported its epsilon to the server "
+                                     "(none trained, or secure aggregation hid the replies)")
+        return out
 
 
 def local_dp_steps(sample_rate, epochs):
