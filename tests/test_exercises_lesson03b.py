@@ -7,16 +7,17 @@ wrong answers here are built on fedlab's functions, not on a copy of the solutio
 import numpy as np
 import pytest
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import CORRECT, INCORRECT
 from fedlab.exercises import lesson03b as ex
 from fedlab.federated.preprocessing import FeatureSums, combine
+from fedlab.models import logistic
 
 
 def _trained(theta, X, y, lr, epochs):
     """fedlab's local training, full batch: the right local update."""
-    return model.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
+    return logistic.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
 
 
 def _mean_std(counts, means, m2):
@@ -60,7 +61,7 @@ def test_q1_plain_mean_sequential_shared_theta_delta_and_fedsgd():
         for X, y in cd:
             local = t  # not a copy: every client edits the global model itself
             for _ in range(e):
-                local -= lr * model.gradient(local, X, y)
+                local -= lr * logistic.gradient(local, X, y)
             new.append(local.copy())
             sizes.append(len(y))
         return weighted_mean(new, weights=sizes)

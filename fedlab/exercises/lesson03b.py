@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
 from fedlab.exercises.lesson03a import _client_data, _local_training
 from fedlab.federated.preprocessing import FeatureSums, combine, feature_sums
+from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -56,7 +57,7 @@ def _shared_theta(theta, client_data, lr, epochs):
 
 
 def _fedsgd_step(theta, client_data, lr, epochs):
-    grads = [model.gradient(theta, X, y) for X, y in client_data]
+    grads = [logistic.gradient(theta, X, y) for X, y in client_data]
     return np.asarray(theta, float) - lr * np.average(
         grads, axis=0, weights=[len(y) for _, y in client_data])
 
