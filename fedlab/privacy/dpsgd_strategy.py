@@ -239,7 +239,7 @@ def dp_sgd_reply(client, params, config, *, state, random_state=None):
     steps = local_dp_steps(q, config.get("epochs", 1))
     new, _ = dp_sgd(params, X, y, noise_multiplier=sigma, clip_norm=config["clip_norm"],
                     sample_rate=q, steps=steps, lr=config.get("lr", 0.1),
-                    l2=config.get("l2", 0.0), random_state=random_state)
+                    l2=config.get("l2", 0.0), model=model, random_state=random_state)
     spent = np.asarray(state.get("dp_rdp", np.zeros(len(DEFAULT_ORDERS))), dtype=float)
     with np.errstate(over="ignore"):
         spent = spent + steps * _rdp_one_step(sigma, q, DEFAULT_ORDERS)
