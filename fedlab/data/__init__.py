@@ -6,7 +6,7 @@ Circulation 2008); partitions follow Hsu et al. (2019) and Li et al. (2021).
 
 from .csvio import read_site_csv, read_table, write_site_csv
 from .framingham import framingham_risk
-from .generate import generate_patients
+from .generate import generate_cohort, generate_patients
 from .hospitals import (
     DATA_DIR,
     SHIPPED_SEED,
@@ -22,17 +22,20 @@ from .partition import (
     train_test_split_site,
 )
 from .profiles import PROFILES, Profile, get_profile
-from .schema import FEATURES, SCHEMA, TARGET, UNITS, Column
+from .schema import EVENT, FEATURES, OUTCOMES, SCHEMA, TARGET, TIME, UNITS, Column
 from .shift import shift_concept, shift_covariates, shift_prevalence
 from .sites import Hospital, Site, pool_sites
 
 __all__ = [
     "DATA_DIR",
+    "EVENT",
     "FEATURES",
+    "OUTCOMES",
     "PROFILES",
     "SCHEMA",
     "SHIPPED_SEED",
     "TARGET",
+    "TIME",
     "UNITS",
     "Column",
     "Hospital",
@@ -40,6 +43,7 @@ __all__ = [
     "Site",
     "default_data_dir",
     "framingham_risk",
+    "generate_cohort",
     "generate_patients",
     "get_profile",
     "load_hospitals",

@@ -17,6 +17,7 @@ from fedlab._validation import InvalidParameterError
 
 from ._blocks import PROGRESS_BYTES, blocks, count_line_ends, parse_plain
 from ._table import Table, records
+from .schema import OUTCOMES
 
 _SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
@@ -33,7 +34,9 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
         Name of the label column: every row must hold 0 or 1.
     features : sequence of str, default=None
         Feature columns, in the order wanted in ``X``. Default: the ``schema``'s
-        features if a schema is given, else every column except ``target``.
+        features if a schema is given, else every column except ``target`` and the
+        outcome columns of the shipped data dictionary (``OUTCOMES``: ``cvd_10y``,
+        ``cvd_time``, ``cvd_event``, ``noncvd_death``), which are never features.
     schema : mapping of str to Column, default=None
         Plausible ranges per column (e.g. ``fedlab.data.SCHEMA``). Without one, only
         "is a finite number" is checked.
@@ -171,15 +174,38 @@ def write_site_csv(site, path, *, target="cvd_10y", schema=None):
     The file is written under a temporary name and renamed when complete, so an error
     half-way leaves any previous file at ``path`` as it was.
     """
+    if target in site.feature_names:
+        raise InvalidParameterError(f"target {target!r} is also a feature of the site")
+    columns = {name: site.X[:, j] for j, name in enumerate(site.feature_names)}
+    columns[target] = site.y
+    return write_columns(columns, path, schema=schema)
+
+
+def write_columns(columns, path, *, schema=None):
+    """Write named numeric columns as CSV, in the mapping's order; ``nan`` as an empty cell.
+
+    Parameters
+    ----------
+    columns : mapping of str to array-like of shape (n_records,)
+        The columns, each with one value a record.
+    path : str or Path
+        Output file (its folder must exist), replaced atomically.
+    schema : mapping of str to Column, default=None
+        Decimals per column; others in Python's shortest round-trip form.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
-    decimals = [getattr((schema or {}).get(name), "decimals", None)
-                for name in site.feature_names]
+    names = list(columns)
+    decimals = [getattr((schema or {}).get(name), "decimals", None) for name in names]
+    values = [columns[name] for name in names]
     with atomic_open(path) as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow([*site.feature_names, target])
-        for x_row, label in zip(site.X, site.y):
-            cells = [_format(value, d) for value, d in zip(x_row, decimals)]
-            writer.writerow([*cells, str(int(label))])
+        writer.writerow(names)
+        for row in zip(*values):
+            writer.writerow([_format(value, d) for value, d in zip(row, decimals)])
     return path
 
 
@@ -234,10 +260,11 @@ def _read_header(f, where):
 def _choose_columns(header, target, features, schema, where):
     """The feature names to read, and whether they were inferred from the header."""
     if schema is not None and features is None:
-        features = tuple(name for name in schema if name != target)
+        features = tuple(name for name, column in schema.items()
+                         if column.role == "feature" and name != target)
     inferred = features is None
     if inferred:
-        features = tuple(name for name in header if name != target)
+        features = tuple(name for name in header if name != target and name not in OUTCOMES)
     features = tuple(features)
     present = set(header)
     for name in (*features, target):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fedlab._validation import check_rng as check_random_state
 
-from .csvio import read_site_csv, write_site_csv
-from .generate import generate_patients
-from .partition import train_test_split_site
+from .csvio import read_site_csv, write_columns
+from .generate import generate_cohort
+from .partition import stratified_test_mask
 from .profiles import PROFILES
 from .schema import SCHEMA, TARGET
 from .sites import Hospital
@@ -94,7 +94,10 @@ def write_hospitals(out_dir, *, random_state=SHIPPED_SEED):
     Notes
     -----
     Each hospital draws from its own random stream (``Generator.spawn``), so changing
-    one profile leaves the other hospitals' records unchanged.
+    one profile leaves the other hospitals' records unchanged; its follow-up
+    (``cvd_time``, ``cvd_event``, ``noncvd_death``, the last columns) comes from a stream
+    spawned from the hospital's (:func:`~fedlab.data.generate_cohort`), so it moves none
+    of the other columns.
 
     Examples
     --------
@@ -110,9 +113,11 @@ def write_hospitals(out_dir, *, random_state=SHIPPED_SEED):
     streams = check_random_state(random_state).spawn(len(PROFILES))
     paths = []
     for profile, rng in zip(PROFILES.values(), streams):
-        site = generate_patients(profile.n_patients, profile=profile, random_state=rng)
-        train, test = train_test_split_site(site, test_size=profile.test_size, random_state=rng)
-        for split, part in (("train", train), ("test", test)):
-            paths.append(write_site_csv(part, out_dir / f"{profile.slug}_{split}.csv",
-                                        target=TARGET, schema=SCHEMA))
+        site, follow = generate_cohort(profile.n_patients, profile=profile, random_state=rng)
+        is_test = stratified_test_mask(site.y, profile.test_size, rng)
+        columns = {name: site.X[:, j] for j, name in enumerate(site.feature_names)}
+        columns.update({TARGET: site.y, **follow})
+        for split, rows in (("train", ~is_test), ("test", is_test)):
+            paths.append(write_columns({name: values[rows] for name, values in columns.items()},
+                                       out_dir / f"{profile.slug}_{split}.csv", schema=SCHEMA))
     return paths
