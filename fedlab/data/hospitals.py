@@ -14,11 +14,12 @@ from .partition import stratified_test_mask
 from .profiles import PROFILES
 from .schema import EVENT, FEATURES, SCHEMA, TARGET, TIME
 
-#: Seed of the shipped CSV files in ``data/``.
+#: Seed of the shipped CSV files.
 SHIPPED_SEED = 2026
 
-#: The repository's ``data/`` folder, where the shipped CSV files live.
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+#: Where the shipped CSV files live: ``fedlab/data/shipped/``, package data installed with
+#: fedlab (their data dictionary is the repository's ``data/README.md``).
+DATA_DIR = Path(__file__).resolve().parent / "shipped"
 
 
 def default_data_dir():
