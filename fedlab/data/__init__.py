@@ -29,6 +29,7 @@ from .profiles import PROFILES, Profile, get_profile
 from .schema import EVENT, FEATURES, OUTCOMES, SCHEMA, TARGET, TIME, UNITS, Column
 from .shift import shift_concept, shift_covariates, shift_prevalence
 from .sites import Hospital, Site, pool_sites
+from .vertical import load_vertical, vertical_split, write_vertical
 
 __all__ = [
     "DATA_DIR",
@@ -56,6 +57,7 @@ __all__ = [
     "get_profile",
     "hospitals_dataset",
     "load_hospitals",
+    "load_vertical",
     "partition_iid",
     "partition_label_skew",
     "partition_quantity_skew",
@@ -67,7 +69,9 @@ __all__ = [
     "shift_feature",
     "shift_prevalence",
     "train_test_split_site",
+    "vertical_split",
     "write_columns",
     "write_hospitals",
     "write_site_csv",
+    "write_vertical",
 ]

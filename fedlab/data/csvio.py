@@ -212,12 +212,13 @@ def write_site_csv(site, path, *, target="cvd_10y", schema=None):
 
 
 def write_columns(columns, path, *, schema=None):
-    """Write named numeric columns as CSV, in the mapping's order; ``nan`` as an empty cell.
+    """Write named columns as CSV, in the mapping's order; ``nan`` as an empty cell.
 
     Parameters
     ----------
     columns : mapping of str to array-like of shape (n_records,)
-        The columns, each with one value a record.
+        The columns, each with one value a record: numbers, or text (ids, names, dates:
+        written as they are, quoted by the ``csv`` module where needed).
     path : str or Path
         Output file (its folder must exist), replaced atomically.
     schema : mapping of str to Column, default=None
@@ -240,6 +241,8 @@ def write_columns(columns, path, *, schema=None):
 
 
 def _format(value, decimals):
+    if isinstance(value, str):
+        return value  # an id, a name, a date
     value = float(value) + 0.0  # turns -0.0 into 0.0
     if math.isnan(value):
         return ""
