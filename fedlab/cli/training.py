@@ -9,12 +9,12 @@ from fedlab.cli.options import (
     MAX_LR,
     SEED,
     count,
-    feature_list,
     force_option,
     learning_rate,
     min_cell_option,
     non_negative,
     seed,
+    site_dataset,
     site_options,
 )
 from fedlab.cli.report import fitted_coefficients, format_table, report_document
@@ -44,7 +44,7 @@ def register(sub):
 
 RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
                "personalize", "min_cell", "site", "target", "features", "test_size",
-               "split_column")
+               "split_column", "id_column")
 """The run's own options (``dest``): no strategy parameter may take one of these names."""
 
 
@@ -87,23 +87,7 @@ def _train(args):
 
 def read_sites(args):
     """The ``--site`` files as hospitals, each split into train and test as ``train`` does."""
-    from fedlab import data
-
-    hospitals = []
-    features = feature_list(args.features)
-    for path in args.site:
-        # every site is read with the first site's columns, in its order
-        site = data.read_site_csv(path, target=args.target, features=features, progress=True)
-        features = list(site.feature_names)
-        try:
-            train, test = data.train_test_split_site(site, test_size=args.test_size,
-                                                     random_state=args.seed)
-        except ValueError as err:
-            raise InvalidParameterError(f"{path}: {err}") from None
-        hospitals.append(data.Hospital.from_sites(train, test, name=site.name))
-    names = [h.name for h in hospitals]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    hospitals = site_dataset(args).load(random_state=args.seed, progress=True)
     _check_standardizable(hospitals, args.site)
     return hospitals
 

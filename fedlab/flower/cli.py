@@ -10,12 +10,12 @@ from fedlab.baselines import DEFAULTS
 from fedlab.cli.options import (
     SEED,
     count,
-    feature_list,
     learning_rate,
     min_cell_option,
     non_negative,
     output_options,
     seed,
+    site_dataset,
     site_options,
 )
 
@@ -24,7 +24,7 @@ __all__ = ["add_arguments", "run_command", "method_name", "study_results"]
 
 RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
                "min_cell", "min_sites", "port", "secure_aggregation", "site", "target",
-               "features", "test_size", "split_column")
+               "features", "test_size", "split_column", "id_column")
 """The ``flower`` command's own options (``dest``): no strategy parameter may take them."""
 
 
@@ -89,7 +89,7 @@ def run_command(args):
     from fedlab.cli import format_table
     from fedlab.cli.report import fitted_coefficients, report_document
     from fedlab.cli.strategies import PRIVATE, calibrate, check_settings, strategy_settings
-    from fedlab.cli.training import check_lr_l2, read_sites
+    from fedlab.cli.training import check_lr_l2
     from fedlab.federated.strategy import make_strategy
     from fedlab.flower import launch
     from fedlab.flower.study import check_linear
@@ -98,12 +98,13 @@ def run_command(args):
     for path in args.site:
         if not Path(path).is_file():
             raise FileNotFoundError(f"--site {path}: no such file")
-    names = [Path(p).stem for p in args.site]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    dataset = site_dataset(args)
+    hospitals = dataset.load(random_state=args.seed)  # every file checked before any process
+    names = [site.name for site in dataset.sites]
     check_lr_l2(args)
     settings = strategy_settings(args, [args.strategy])
-    check_settings(settings)
+    check_settings(settings, n_params=len(hospitals[0].feature_names) + 1,
+                   n_clients=len(hospitals))
     name, options = args.strategy, settings[args.strategy]
     secure = args.secure_aggregation or name == "securefedavg"
     if name == "securefedavg":  # on Flower: FedAvg through SecAgg+
@@ -121,7 +122,7 @@ def run_command(args):
             raise InvalidParameterError("--secure-aggregation needs at least 2 --site files, "
                                         f"got {len(args.site)}")
     if args.epsilon is not None:
-        sizes = [h.n_train for h in read_sites(args)] if name == "dpsgd" else []
+        sizes = [h.n_train for h in hospitals]
         options = calibrate({name: options}, target_epsilon=args.epsilon, rounds=args.rounds,
                             n_records=sizes, epochs=args.local_epochs,
                             batch_size=args.batch_size)[name]
@@ -130,13 +131,14 @@ def run_command(args):
                          rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, lr=args.lr, l2=args.l2,
                          target=args.target,
-                         features=feature_list(args.features),
-                         test_size=args.test_size, min_sites=args.min_sites,
+                         features=dataset.features, test_size=dataset.test_size or 0.25,
+                         split_column=args.split_column, id_column=args.id_column,
+                         min_sites=args.min_sites,
                          random_state=args.seed, progress=f"{args.strategy} on Flower",
                          secure_aggregation=secure, **options)
         method = method_name(args.strategy)
         results = release_results(study_results(history, method), min_cell=args.min_cell)
-        features = _feature_names(history, args)
+        features = list(hospitals[0].feature_names)
         entry = results["methods"][method]
         entry.update(fitted_coefficients(history.params, history.standardizer, features))
         if history.config.get("privacy"):
@@ -149,15 +151,3 @@ def run_command(args):
                               strategies={method: strategy}))
     return 0
 
-
-def _feature_names(history, args):
-    """The study's feature columns: as the sites reported them, else as given."""
-    for site in history.config.get("sites", {}).values():
-        if site.get("features"):
-            return list(site["features"])
-    given = feature_list(args.features)
-    if given:
-        return given
-    from fedlab.data import read_site_csv
-
-    return list(read_site_csv(args.site[0], target=args.target).feature_names)
