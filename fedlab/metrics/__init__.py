@@ -27,4 +27,5 @@ from fedlab.metrics.sites import pool_site_metrics, random_effects, site_metrics
 __all__ = ["evaluate", "Evaluator", "roc_auc", "delong_covariance", "auc_interval",
            "auc_difference", "wilson_interval", "observed_expected", "calibration_slope",
            "calibration_intercept", "brier_score", "site_metrics", "pool_site_metrics",
-           "random_effects", "seed_spread", "SeedSpread", "TRAINING_SEEDS", "release_metrics", "release_results", "suppression_reason"]
+           "random_effects", "seed_spread", "SeedSpread", "TRAINING_SEEDS", "release_metrics",
+           "release_results", "suppression_reason"]
