@@ -40,6 +40,10 @@ def add_arguments(parser):
                         help="stop when fewer sites than this remain (default 1)")
     parser.add_argument("--port", type=count, help="the SuperLink's port (default: a free one)")
     parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--tls", action="store_true",
+                        help="a rehearsal of a secured deployment: TLS on every connection "
+                             "and SuperNode authentication, with a CA, certificates and "
+                             "keys made for this run in its temporary folder")
     parser.add_argument("--secure-aggregation", action="store_true",
                         help="Flower's SecAgg+: the server learns only the weighted mean "
                              "update (FedAvg family, at least 2 sites)")
@@ -103,13 +107,17 @@ def run_command(args):
                          features=feature_list(args.features),
                          test_size=args.test_size, min_sites=args.min_sites,
                          random_state=args.seed, progress=f"{args.strategy} on Flower",
-                         secure_aggregation=args.secure_aggregation)
+                         secure_aggregation=args.secure_aggregation, tls=args.tls)
         results = study_results(history, method_name(args.strategy))
         print(format_table(results))
         print("Pooled AUC: a random-effects meta-analysis of the sites' AUCs (the AUC at a "
               "typical site,\nHartung-Knapp interval: wide with few sites); accuracy, O/E "
               "and Brier: totals over every\nsite's test patients. No site saw another's "
               "patients.")
+        if args.tls:
+            print("Every connection used TLS (a certificate authority made for this run), and "
+                  "each SuperNode\nauthenticated with its own key, registered with the "
+                  "SuperLink before it joined.")
         for server_round, dropped in results["dropped"].items():
             print(f"round {server_round}: {', '.join(dropped)} dropped out")
         write(results)
