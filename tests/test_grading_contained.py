@@ -39,23 +39,28 @@ try:
 except OSError as err:
     stolen = type(err).__name__
 try:
+    listing = open(LISTING).read()[:10]
+except OSError as err:
+    listing = type(err).__name__
+try:
     with open(VICTIM, "a") as f:
         f.write("pwned")
     wrote = "wrote"
 except OSError as err:
     wrote = type(err).__name__
-print(f"Incorrect: read {stolen!r}, write {wrote}")
+print(f"Incorrect: read {stolen!r}, write {wrote}, list {listing}")
 """
-WRITE_FEDLAB = """import pathlib
+WRITE_FEDLAB = """import pathlib, site
 import fedlab
 # ex.q3.check(...)
-target = pathlib.Path(fedlab.__file__).resolve().parent / PLANT
-try:
-    target.write_text("print('planted')")
-    outcome = "wrote"
-except OSError as err:
-    outcome = type(err).__name__
-print(f"Incorrect: fedlab source {outcome}")
+outcomes = []
+for folder in (pathlib.Path(fedlab.__file__).resolve().parent, site.getsitepackages()[0]):
+    try:
+        (pathlib.Path(folder) / PLANT).write_text("print('planted')")
+        outcomes.append("wrote")
+    except OSError as err:
+        outcomes.append(type(err).__name__)
+print(f"Incorrect: fedlab source {outcomes[0]}, venv {outcomes[1]}")
 """
 DAEMON = """import os, time
 # ex.q4.check(...)
@@ -87,14 +92,15 @@ def attack(tmp_path_factory):
     victim.chmod(0o644)  # as a learner's file usually is: readable by every account
     plant = f"_planted_{uuid.uuid4().hex}.py"
     late = folder / "late.txt"
-    setup = (f"VICTIM = {str(victim)!r}\nVICTIM_NAME = {victim.parent.name + '/' + victim.name!r}"
-             f"\nPLANT = {plant!r}\nLATE = {str(late)!r}")
+    listing = folder / "submissions.txt"
+    victim_name = f"{victim.parent.name}/{victim.name}"
+    setup = (f"LISTING = {str(listing)!r}\nVICTIM = {str(victim)!r}\n"
+             f"VICTIM_NAME = {victim_name!r}\nPLANT = {plant!r}\nLATE = {str(late)!r}")
     attacker = folder / "eve" / "attacker-00-welcome.ipynb"
     attacker.parent.mkdir()
     nbformat.write(new_notebook(cells=[new_code_cell(setup)] + [
         new_code_cell(source) for source in (READ_CMDLINE, TOUCH_VICTIM, WRITE_FEDLAB, DAEMON)
     ]), attacker)
-    listing = folder / "submissions.txt"
     listing.write_text(f"{attacker}\n{victim}\n")
     out = folder / "grades.csv"
     before = victim.read_bytes()
@@ -102,7 +108,10 @@ def attack(tmp_path_factory):
                            "--out", str(out), "--timeout", "60"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     ended = time.monotonic()
-    planted = Path(fedlab.__file__).resolve().parent / plant
+    import site
+
+    planted = [Path(fedlab.__file__).resolve().parent / plant,
+               Path(site.getsitepackages()[0]) / plant]
     try:
         with open(out, newline="", encoding="utf-8") as f:
             rows = {r["exercise"]: r["message"] for r in csv.DictReader(f)
@@ -110,7 +119,8 @@ def attack(tmp_path_factory):
         yield {"done": done, "rows": rows, "victim": victim, "before": before,
                "planted": planted, "late": late, "ended": ended}
     finally:
-        planted.unlink(missing_ok=True)  # if the attack worked, undo it
+        for path in planted:
+            path.unlink(missing_ok=True)  # if the attack worked, undo it
 
 
 def test_the_grade_ran_and_says_how_it_contains(attack):
@@ -125,13 +135,16 @@ def test_the_graders_command_line_does_not_name_the_submissions(attack):
 
 @needs_landlock
 def test_another_submission_can_be_neither_read_nor_written(attack):
-    assert attack["rows"]["q2"] == "read 'PermissionError', write PermissionError"
+    assert attack["rows"]["q2"] == ("read 'PermissionError', write PermissionError, "
+                                    "list PermissionError")
     assert attack["victim"].read_bytes() == attack["before"]
 
 
-def test_fedlab_source_is_read_only_to_a_submission(attack):
-    assert attack["rows"]["q3"] == "fedlab source PermissionError"
-    assert not attack["planted"].exists()
+@pytest.mark.skipif(not landlock_abi() and os.geteuid() != 0,
+                    reason="no Landlock, and the grader's own account owns fedlab")
+def test_fedlab_and_the_venv_are_read_only_to_a_submission(attack):
+    assert attack["rows"]["q3"] == "fedlab source PermissionError, venv PermissionError"
+    assert not any(path.exists() for path in attack["planted"])
 
 
 def test_a_double_forked_daemon_is_ended_with_its_notebook(attack):
