@@ -43,6 +43,10 @@ def add_arguments(parser):
                         help="stop when fewer sites than this remain (default 1)")
     parser.add_argument("--port", type=count, help="the SuperLink's port (default: a free one)")
     parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--tls", action="store_true",
+                        help="a rehearsal of a secured deployment: TLS on every connection "
+                             "and SuperNode authentication, with a CA, certificates and "
+                             "keys made for this run in its temporary folder")
     parser.add_argument("--secure-aggregation", action="store_true",
                         help="Flower's SecAgg+: the server learns only the weighted mean "
                              "update (FedAvg family, at least 2 sites); --strategy "
@@ -135,7 +139,7 @@ def run_command(args):
                          split_column=args.split_column, id_column=args.id_column,
                          min_sites=args.min_sites,
                          random_state=args.seed, progress=f"{args.strategy} on Flower",
-                         secure_aggregation=secure, **options)
+                         secure_aggregation=secure, tls=args.tls, **options)
         method = method_name(args.strategy)
         results = release_results(study_results(history, method), min_cell=args.min_cell)
         features = list(hospitals[0].feature_names)
@@ -144,6 +148,10 @@ def run_command(args):
         if history.config.get("privacy"):
             entry["privacy"] = history.config["privacy"]
         print(format_table(results))
+        if args.tls:
+            print("Every connection used TLS (a certificate authority made for this run), and "
+                  "each SuperNode\nauthenticated with its own key, registered with the "
+                  "SuperLink before it joined.")
         for server_round, dropped in results["dropped"].items():
             print(f"round {server_round}: {', '.join(dropped)} dropped out")
         strategy = make_strategy(name, lr=args.lr, **options)
