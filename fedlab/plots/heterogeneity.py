@@ -54,7 +54,7 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
             raise InvalidParameterError(f"method {m!r} names the sites {list(results[m])}, but "
                              f"{methods[0]!r} names {sites}")
     label, reference = _AXIS.get(metric, (metric, None))
-    ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.8))
+    ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.5))
     step = 0.8 / len(methods)
     for k, m in enumerate(methods):
         rows = np.arange(len(sites)) - 0.4 + step * (k + 0.5)
@@ -69,7 +69,7 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     ax.invert_yaxis()
     ax.set_xlabel(f"{label}, with 95 % interval")
     # the legend sits below the axes, where it covers no interval
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.5 / len(sites)),
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.07),
               ncol=min(len(methods), 4), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     if title is None:
