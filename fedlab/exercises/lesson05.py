@@ -64,8 +64,9 @@ q1 = FunctionExercise(
     cases=_q1_cases,
     mistakes=[
         Mistake(lambda p, X, y, s: _first_failing(p, X, y, s, lambda a, g: a >= g) - 1,
-                "that is the largest batch size at which inversion still works: the question "
-                "is the first one at which it fails",
+                "inversion still works at that batch size (the leak lands closer to a "
+                "patient of the batch than the average patient does): the question is the "
+                "first batch size at which it fails",
                 applies=lambda p, X, y, s: _first_failing(p, X, y, s,
                                                           lambda a, g: a >= g) > 1),
         Mistake(lambda p, X, y, s: _first_failing(p, X, y, s, lambda a, g: a >= 1.0),
@@ -84,9 +85,12 @@ q1 = FunctionExercise(
         "attack's error and the error of guessing the average patient.",
         "Inversion fails at the first batch size where the attack's error is at least the "
         "guess's; return that batch size.",
-        "for b in range(1, len(y) + 1):\n    attack, guess = attacks.batch_inversion_error("
-        "params, X, y, b, random_state=random_state)\n    if attack >= guess:\n"
-        "        return b",
+        "In code:\n"
+        "    for b in range(1, len(y) + 1):\n"
+        "        attack, guess = attacks.batch_inversion_error(params, X, y, b, "
+        "random_state=random_state)\n"
+        "        if attack >= guess:\n"
+        "            return b",
     ],
 )
 
@@ -122,6 +126,10 @@ q2 = FunctionExercise(
         Mistake(lambda p, X, y: logistic.predict_proba(p, X),
                 "you returned the predicted probability of the positive class: the score "
                 "must say how well the model fits each record's *own* label y"),
+        Mistake(lambda p, X, y: np.exp(-_loss(p, X, y)),
+                "you returned the model's probability of each record's own label: the score "
+                "is its log, minus the log loss (a probability squeezes the well-fitted "
+                "records together near 1)"),
         Mistake(lambda p, X, y: np.log(logistic.predict_proba(p, X)),
                 "you used log p for every record: for a record with y = 0 the model's "
                 "probability of its label is 1 - p"),
@@ -131,7 +139,9 @@ q2 = FunctionExercise(
         "sigmoid(X @ w + b); the score is minus that.",
         "With z = X @ params[:-1] + params[-1], the log loss is np.logaddexp(0, z) - y * z "
         "(stable for large z).",
-        "z = X @ params[:-1] + params[-1]; return -(np.logaddexp(0, z) - y * z)",
+        "In code:\n"
+        "    z = X @ params[:-1] + params[-1]\n"
+        "    return -(np.logaddexp(0, z) - y * z)",
     ],
 )
 
@@ -157,6 +167,12 @@ def _q3_cases(rng):
     cases.append((np.round(rng.normal(0.8, 1.0, size=100), 1),
                   np.round(rng.normal(0.0, 1.0, size=500), 1), 0.02))
     return cases
+
+
+def _threshold_one_too_high(member_scores, non_member_scores, fpr):
+    k = int(np.floor(fpr * len(non_member_scores)))
+    threshold = np.sort(non_member_scores)[::-1][k - 1]
+    return float(np.mean(member_scores > threshold))
 
 
 def _by_quantile(member_scores, non_member_scores, fpr):
@@ -186,6 +202,11 @@ q3 = FunctionExercise(
                 "`np.quantile` interpolates between scores, and `>=` flags the non-member "
                 "at the threshold: count how many non-members may be flagged, "
                 "floor(fpr * n), and put the threshold just above the next one"),
+        Mistake(_threshold_one_too_high,
+                "your threshold is the k-th highest non-member score, so flagging scores "
+                "above it flags only k - 1 non-members: the threshold is the score of the "
+                "first non-member who must not be flagged, the (k + 1)-th highest",
+                applies=lambda m, n, fpr: int(np.floor(fpr * len(n))) >= 1),
         Mistake(lambda m, n, fpr: float(np.mean(m > np.max(n))),
                 "you flagged only members above every non-member: that is the rate at 0 "
                 "false positives; a share `fpr` of the non-members may be flagged"),
@@ -202,8 +223,9 @@ q3 = FunctionExercise(
         "At most k = floor(fpr * n) non-members may be flagged: sort their scores from "
         "highest, and the threshold is the (k + 1)-th highest; flag scores strictly "
         "above it.",
-        "k = int(np.floor(fpr * len(non_member_scores)))\nthreshold = "
-        "np.sort(non_member_scores)[::-1][k]\nreturn float(np.mean(member_scores > "
-        "threshold))",
+        "In code:\n"
+        "    k = int(np.floor(fpr * len(non_member_scores)))\n"
+        "    threshold = np.sort(non_member_scores)[::-1][k]\n"
+        "    return float(np.mean(member_scores > threshold))",
     ],
 )
