@@ -11,6 +11,7 @@ from scipy.special import expit
 
 from fedlab import metrics
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -111,7 +112,7 @@ def _gradient_cases(rng):
 def _describe_gradient(args):
     theta, X, y = args
     return (f"theta of shape {theta.shape}, X of shape {X.shape} and y with "
-            f"{int(np.sum(y))} events among {len(y)} patients")
+            f"{counted(int(np.sum(y)), 'event')} among {counted(len(y), 'patient')}")
 
 
 def _residual(theta, X, y):
@@ -192,8 +193,8 @@ def _descent_cases(rng):
 
 def _describe_descent(args):
     X, y, lr, steps = args
-    return (f"X of shape {X.shape}, y with {int(np.sum(y))} events among {len(y)} "
-            f"patients, lr={lr}, steps={steps}")
+    return (f"X of shape {X.shape}, y with {counted(int(np.sum(y)), 'event')} among "
+            f"{counted(len(y), 'patient')}, lr={lr}, steps={steps}")
 
 
 def _last_gradient(X, y, lr, steps):
@@ -292,7 +293,7 @@ def _auc_cases(rng):
 def _describe_auc(args):
     y, score = args
     ties = len(np.unique(score)) < len(score)
-    return (f"y with {int(np.sum(y))} events among {len(y)} patients and "
+    return (f"y with {counted(int(np.sum(y)), 'event')} among {counted(len(y), 'patient')} and "
             f"{'scores with ties' if ties else 'scores without ties'}")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from fedlab import attacks
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3"]
@@ -77,7 +78,8 @@ q1 = FunctionExercise(
                 "you stopped at the first batch size where inversion is not exact: it "
                 "fails only when it is no better than guessing the average patient"),
     ],
-    describe=lambda args: (f"{args[1].shape[0]} records with {args[1].shape[1]} features, "
+    describe=lambda args: (f"{counted(args[1].shape[0], 'record')} with "
+                           f"{counted(args[1].shape[1], 'feature')}, "
                            f"random_state={args[3]}"),
     hints=[
         "Call attacks.batch_inversion_error(params, X, y, batch_size, "
@@ -115,7 +117,7 @@ q2 = FunctionExercise(
     cases=_q2_cases,
     mistakes=[
         Mistake(_loss,
-                "that is the loss itself: training records have a *low* loss, so a higher "
+                "that is the loss itself: training records have a low loss, so a higher "
                 "score must mean a lower loss; return minus the loss"),
         Mistake(lambda p, X, y: np.full(len(y), -np.mean(_loss(p, X, y))),
                 "every record got the same score, the mean: score each record with its own "
@@ -125,7 +127,7 @@ q2 = FunctionExercise(
                 "record"),
         Mistake(lambda p, X, y: logistic.predict_proba(p, X),
                 "you returned the predicted probability of the positive class: the score "
-                "must say how well the model fits each record's *own* label y"),
+                "must say how well the model fits each record's own label y"),
         Mistake(lambda p, X, y: np.exp(-_loss(p, X, y)),
                 "you returned the model's probability of each record's own label: the score "
                 "is its log, minus the log loss (a probability squeezes the well-fitted "
@@ -192,11 +194,11 @@ q3 = FunctionExercise(
     mistakes=[
         Mistake(lambda m, n, fpr: float(np.mean(n >= np.quantile(m, 1 - fpr))),
                 "members and non-members are swapped: the threshold is set on the "
-                "*non-members'* scores (at most that share of them may be flagged), and the "
-                "rate counted among the *members*"),
+                "non-members' scores (at most that share of them may be flagged), and the "
+                "rate counted among the members"),
         Mistake(_by_share_flagged,
                 "you flagged scores equal to the threshold too: the threshold is the score "
-                "of the first non-member who must *not* be flagged, so flag only scores "
+                "of the first non-member who must not be flagged, so flag only scores "
                 "strictly above it"),
         Mistake(_by_quantile,
                 "`np.quantile` interpolates between scores, and `>=` flags the non-member "

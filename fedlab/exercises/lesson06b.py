@@ -60,14 +60,14 @@ q1 = FunctionExercise(
     mistakes=[
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g.sum(axis=0), c)
                                        + _noise(g.shape[1], s * c, r)) / e,
-                "you clipped the batch's summed gradient: clip *each record's* gradient "
+                "you clipped the batch's summed gradient: clip each record's gradient "
                 "(each row) before summing, so that one patient moves the sum by at most "
                 "clip_norm",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c)
                                        + _noise(g.shape, s * c, r)).sum(axis=0) / e,
                 "you added noise to every record's gradient: add one draw of noise to the "
-                "*sum* (each record's own noise adds up to sqrt(batch) times too much, and "
+                "sum (each record's own noise adds up to sqrt(batch) times too much, and "
                 "costs nothing in privacy terms that the one draw does not already pay)",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
@@ -76,13 +76,13 @@ q1 = FunctionExercise(
                 "noise_multiplier * clip_norm, the sensitivity of the sum being clip_norm"),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
                                        + _noise(g.shape[1], s * c, r)) / len(g),
-                "you divided by the batch's realized size: divide by the *expected* batch "
+                "you divided by the batch's realized size: divide by the expected batch "
                 "size q n, which does not depend on who was drawn (the realized size would "
                 "itself reveal whether a patient was in the batch)",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: privacy.clip_by_l2_norm(g, c).sum(axis=0) / e
                 + _noise(g.shape[1], s * c, r),
-                "you added the noise after dividing: add N(0, (sigma C)^2) to the *sum*, "
+                "you added the noise after dividing: add N(0, (sigma C)^2) to the sum, "
                 "then divide everything by the expected batch size"),
         Mistake(lambda g, c, s, e, r: privacy.clip_by_l2_norm(g, c).sum(axis=0) / e,
                 "no noise was added: clipping bounds each patient's influence, the noise "
@@ -163,12 +163,12 @@ q2 = FunctionExercise(
                 "moves the model by more than the noise covers"),
         Mistake(lambda u, n, c, s, e, r: (_clipped(u, c).sum(axis=0)
                                           + _noise(u.shape[1], s * c, r)) / len(u),
-                "you divided by the number of updates that arrived: divide by the *expected* "
+                "you divided by the number of updates that arrived: divide by the expected "
                 "number of clients q K, which does not depend on who took part",
                 applies=lambda u, n, c, s, e, r: len(u) != e),
         Mistake(lambda u, n, c, s, e, r: (privacy.clip_by_l2_norm(u.sum(axis=0), c)
                                           + _noise(u.shape[1], s * c, r)) / e,
-                "you clipped the sum of the updates: clip *each client's* update before "
+                "you clipped the sum of the updates: clip each client's update before "
                 "summing, so that one client moves the sum by at most clip_norm"),
         Mistake(lambda u, n, c, s, e, r: (_clipped(u, c).sum(axis=0)
                                           + _noise(u.shape[1], s, r)) / e,
@@ -244,7 +244,7 @@ def _q3_judge(args, got):
         return "you returned one value, not three: return (noise_multiplier, sample_rate, rounds)"
     if len(got) != 3:
         return (
-            f"your answer holds {len(got)} values, not three: return (noise_multiplier, "
+            f"your answer holds {counted(len(got), 'value')}, not three: return (noise_multiplier, "
             "sample_rate, rounds)"
         )
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in got):

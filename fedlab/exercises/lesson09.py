@@ -38,7 +38,7 @@ class _Sites:
         return np.concatenate(self._arrays)
 
     def __repr__(self):
-        return f"<count_at_most over {self.n_sites} sites>"
+        return f"<count_at_most over {counted(self.n_sites, 'site')}>"
 
 
 def _pooled_quantile(count_at_most, n, q, low, high, tol):
@@ -86,7 +86,7 @@ q1 = FunctionExercise(
                         f"low={number(a[3])}, high={number(a[4])}"),
     mistakes=[
         Mistake(lambda c, n, q, lo, hi, tol: _bisect(c, n, q, lo, hi, tol, strict=True),
-                "you moved `high` down only when *more than* k values were at or below the "
+                "you moved `high` down only when more than k values were at or below the "
                 "middle; the k-th value itself is at or below the middle when the count is "
                 "at least k (use >=)"),
         Mistake(lambda c, n, q, lo, hi, tol: _bisect(c, n, q, lo, hi, tol, flipped=True),
@@ -151,7 +151,7 @@ q2 = FunctionExercise(
                 "you refused an empty cell: a cell of 0 patients describes nobody, and the "
                 "rule allows it (only 1 to min_cell - 1 is too few)"),
         Mistake(lambda c, m: bool(np.all((np.asarray(c) == 0) | (np.asarray(c) > m))),
-                "you refused a cell of exactly min_cell patients: the rule forbids *fewer* "
+                "you refused a cell of exactly min_cell patients: the rule forbids fewer "
                 "than min_cell"),
         Mistake(lambda c, m: bool(np.sum(c) >= m),
                 "you checked the total: every cell is a published number, so each one must "
@@ -161,7 +161,7 @@ q2 = FunctionExercise(
                 "`return` inside your loop? Every cell must be empty or hold at least "
                 "min_cell patients; np.asarray(cells) with np.all looks at all of them"),
         Mistake(lambda c, m: bool(np.any((np.asarray(c) == 0) | (np.asarray(c) >= m))),
-                "one safe cell is not enough: *every* cell must be empty or hold at least "
+                "one safe cell is not enough: every cell must be empty or hold at least "
                 "min_cell patients (np.all, not np.any)"),
         Mistake(lambda c, m: not _released(c, m),
                 "your answer is the opposite: True means the answer may be released"),
