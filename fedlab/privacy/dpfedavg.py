@@ -103,6 +103,8 @@ class DPFedAvg(Strategy):
 
     samples_clients = True
 
+    summed_arrays = None  # clips each update at the server, then adds its own noise
+
     def __init__(self, *, noise_multiplier, clip_norm, sample_rate, delta=1e-5,
                  summation=None, n_params=None):
         super().__init__(weighted=False)
