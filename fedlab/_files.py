@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder",
+__all__ = ["PendingFile", "append_text", "atomic_open", "check_new_file", "check_output_folder",
            "json_report"]
 
 
@@ -215,6 +215,30 @@ def atomic_open(path):
     except BaseException:
         pending.discard()
         raise
+
+
+def append_text(path, text):
+    """Append ``text`` to ``path`` (created if missing) in one write, and flush it to disk.
+
+    For logs that grow while a long job runs (a study's ``progress.jsonl``): a reader
+    polling the file sees whole lines.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> log = Path(tempfile.mkdtemp()) / "log.jsonl"
+    >>> append_text(log, "1\n"); append_text(log, "2\n")
+    >>> log.read_text()
+    '1\n2\n'
+    """
+    path = Path(path)
+    try:
+        with open(path, "a", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        raise _about(err, path) from None
 
 
 def _open_temporary(path):

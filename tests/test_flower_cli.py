@@ -8,8 +8,7 @@ import pytest
 from fedlab import metrics
 from fedlab.__main__ import format_table, main
 from fedlab.federated import History
-from fedlab.flower.cli import study_results
-from fedlab.flower.study import StudyRound
+from fedlab.flower.study import StudyRound, study_results
 
 # what every method's "pooled" and each site's dict hold in the train command's JSON
 TRAIN_KEYS = set(metrics.site_metrics([0, 1, 0, 1], [0.2, 0.7, 0.4, 0.6]))

@@ -1,4 +1,4 @@
-"""Federated learning in one process: :func:`run`, and the in-process transport of the round loop."""
+"""Federated learning in one process: :func:`run` and the round loop's in-process transport."""
 
 from __future__ import annotations
 

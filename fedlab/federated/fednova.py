@@ -61,6 +61,13 @@ class FedNova(Strategy):
         return {"vector": (w / steps) * np.asarray(update.vector, dtype=float),
                 "weight": np.array([w]), "steps": np.array([w * steps])}
 
+    def summand_scales(self, sizes, config):
+        """As the base class's, and ``p_i tau_i`` also over the most steps a client can take."""
+        scales = super().summand_scales(sizes, config)
+        batch = config.get("batch_size") or max(sizes)
+        scales["steps"] *= config.get("epochs", 1) * -(-max(int(n) for n in sizes) // batch)
+        return scales
+
     def aggregate_sums(self, server_round, params, sums, *, rng):
         tau_eff = sums["steps"][0] / sums["weight"][0]
         return params + self.server_lr * tau_eff * mean_update(sums)

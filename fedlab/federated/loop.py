@@ -10,7 +10,8 @@ transport moves messages and holds no loop logic and no random draws, so both gi
 same model by construction.
 
 A transport has ``names`` (the training clients, in client order), ``sizes`` (their
-numbers of training records), ``n_features``, and the methods
+numbers of training records), ``n_features`` (optionally ``feature_names``), and the
+methods
 
 - ``feature_sums()``: each client's :class:`~fedlab.federated.FeatureSums`;
 - ``start(standardizer, seeds)``: each client's preprocessing and the seed of its own
@@ -188,7 +189,8 @@ class RoundLoop:
         standardizer, up, down = None, 0, 0
         if self.standardize:
             sums = transport.feature_sums()
-            standardizer = combine(sums, names=names)
+            standardizer = combine(sums, names=names,
+                                   feature_names=getattr(transport, "feature_names", None))
             up, down = sum(s.nbytes for s in sums), standardizer.nbytes * n
         params = model.init_params(transport.n_features)
         strategy.total_samples = int(sum(transport.sizes))

@@ -10,10 +10,10 @@ round loop; it calls nothing but these methods.
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 
-from fedlab import aggregate as rules
 from fedlab._validation import InvalidParameterError, check_fraction, check_positive
 
 from .messages import Updates
@@ -191,6 +191,24 @@ class Strategy:
         """
         w = float(update.n_samples) if self.weighted else 1.0
         return {"vector": w * np.asarray(update.vector, dtype=float), "weight": np.array([w])}
+
+    def summand_scales(self, sizes, config):
+        """Public scales that bring each summand into secure aggregation's range.
+
+        A client divides each summand by its scale before masking; the server multiplies
+        the unmasked sum back. Default: ``B``, the smallest power of two at least the
+        largest client's size (weighted) or 1, for every summand.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            The round's clients' numbers of records (public in fedlab).
+        config : dict
+            The round's instructions (``epochs``, ``batch_size``).
+        """
+        largest = max(int(n) for n in sizes) if len(sizes) else 1
+        b = 2.0 ** math.ceil(math.log2(largest)) if self.weighted and largest > 1 else 1.0
+        return {name: b for name in self.summed_arrays}
 
     def add_up(self, updates):
         """The sums of the updates' :meth:`summands`, name by name (what secure

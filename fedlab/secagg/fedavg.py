@@ -5,7 +5,6 @@ clients' updates go through the real protocol of :func:`fedlab.secagg.secure_sum
 the server learns the weighted mean and nothing else.
 """
 
-import math
 
 import numpy as np
 
@@ -170,7 +169,9 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         """The wrapped strategy's choice of clients and instructions."""
-        return self.inner.configure_train(server_round, params, config, n_clients, rng=rng)
+        indices, self._config = self.inner.configure_train(server_round, params, config,
+                                                           n_clients, rng=rng)
+        return indices, self._config
 
     def bytes_up(self, updates):
         """Bytes the clients sent in the round's four protocol phases (0 if it aborted)."""
@@ -238,14 +239,12 @@ class SecureFedAvg(_SecureRounds, Strategy):
         if len(rows) == 0:
             return None
         rows = _as_finite_floats(rows, "update vectors")
-        scale = 1.0
-        if "weight" in names:
-            largest = float(max(s["weight"][0] for s, ok in zip(summands, finite) if ok))
-            scale = 2.0 ** math.ceil(math.log2(largest)) if largest > 1 else 1.0
+        scales = self.inner.summand_scales(updates.n_samples[finite],
+                                           getattr(self, "_config", {}))
         sizes = [int(np.size(summands[0][k])) for k in names]
         # the weight travels as c w / B: in range whatever c is, and at full precision
-        factor = np.concatenate([np.full(size, self.clip_range if k == "weight" else 1.0)
-                                 for k, size in zip(names, sizes)]) / scale
+        factor = np.concatenate([np.full(size, (self.clip_range if k == "weight" else 1.0)
+                                         / scales[k]) for k, size in zip(names, sizes)])
         result = self._run(rows * factor, rng=rng, clip_range=self.clip_range)
         if result is None:
             return None
