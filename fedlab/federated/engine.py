@@ -48,8 +48,8 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
     dropout : float in [0, 1), default=0.0
         Probability that a chosen client fails to reply in a round.
     min_sites : int, default=1
-        Stop (:class:`~fedlab.federated.TooFewSites`) after a round that aggregated
-        fewer updates than this (after dropouts and refused replies).
+        Stop (:class:`~fedlab.federated.TooFewSites`) after a round that lost clients
+        (dropouts, refused replies) and aggregated fewer updates than this.
     standardize : bool, default=True
         Federated standardization before training: the server combines the clients'
         per-feature sums into a global mean and spread, and each client applies it for

@@ -130,8 +130,10 @@ class RoundLoop:
     dropout : float in [0, 1), default=0.0
         Probability that a chosen client fails to reply in a round (simulated).
     min_sites : int >= 0, default=1
-        The fewest updates a round may aggregate: a round with fewer (after dropouts,
-        failures and refused replies) stops the run with :class:`TooFewSites`.
+        The fewest updates a round that lost clients may aggregate: a round in which a
+        chosen client dropped out, failed or was refused and fewer than ``min_sites``
+        updates remain stops the run with :class:`TooFewSites` (a round that chose fewer
+        clients by design, e.g. Poisson sampling, is not stopped).
     standardize : bool, default=True
         Federated standardization before round 1.
     secure : bool, default=False
@@ -248,7 +250,7 @@ class RoundLoop:
             epsilon = max(client_epsilons.values())
         self._record(history, transport, new, t, up, strategy.bytes_down(params, len(selected)),
                      participants, callbacks, epsilon=epsilon, dropped=dropped, refused=refused)
-        if len(participants) < self.min_sites:
+        if (dropped or refused) and len(participants) < self.min_sites:
             raise TooFewSites(_too_few(t, participants, dropped, refused, self.min_sites))
         return new
 
