@@ -90,7 +90,7 @@ def test_secure_aggregation_refuses_a_strategy_that_needs_each_update(tmp_path, 
                  "outcome", "--strategy", "fedmedian", "--secure-aggregation"])
     err = capsys.readouterr().err
     assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
-    assert "FedMedian needs the individual updates" in err
+    assert "FedMedian needs each update in the clear" in err
 
 
 def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
@@ -100,3 +100,20 @@ def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--secure-aggregation needs at least 2 --site" in err
     assert err.strip().count("\n") == 0
+
+
+def test_flower_reads_and_checks_every_site_file_before_any_process_starts(tmp_path, capsys,
+                                                                          monkeypatch):
+    from fedlab.flower import federation
+
+    def never(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(federation.Federation, "start", never)
+    good = _write_site(tmp_path / "good.csv", 40, 0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("marker,age,outcome\n0.1,50,1\n0.2,fifty,0\n")
+    code = main(["flower", "--site", str(good), "--site", str(bad), "--target", "outcome"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
+    assert "bad.csv" in err and "age" in err and "row" in err

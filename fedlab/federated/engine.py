@@ -144,8 +144,6 @@ class InProcess:
     def __init__(self, clients, evaluator=None):
         self.clients, self.evaluator = list(clients), evaluator
         self.names = [c.name for c in self.clients]
-        if len(set(self.names)) != len(self.names):
-            raise InvalidParameterError(f"clients must have distinct names, got {self.names}")
         self.sizes = [c.n_samples for c in self.clients]
         self.n_features = self.clients[0].n_features
 
