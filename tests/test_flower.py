@@ -135,7 +135,7 @@ def test_secure_aggregation_gives_fedavg_to_within_the_quantization_error(
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=bound)
     # the bound is tight enough to tell FedAvg's weights from a plain mean
     plain = federated.run(clients, strategy="fedavg", rounds=2, random_state=SEED,
-                          aggregate="mean")
+                          weighted=False)
     assert np.max(np.abs(plain.params - expected.params)) > 100 * bound
     assert [r.participants for r in history.rounds[1:]] == [list(site_files)] * 2
     # what the ServerApp received: one masked vector per site and round, no plain array
@@ -163,7 +163,7 @@ def test_a_stopped_site_drops_out_and_too_few_sites_stop_the_study(federation):
         if record.round in (1, 2):
             federation.stop_site({1: "east", 2: "south"}[record.round])
 
-    with pytest.raises(flower.StudyError, match=r"'south'.*round 3.*min_sites=2"):
+    with pytest.raises(flower.StudyError, match=r"'south' dropped out in round 3.*min_sites=2"):
         federation.run(rounds=3, target=TARGET, random_state=SEED, min_sites=2,
                        evaluate="none", callback=stop_sites)
     assert {r.round: r.dropped for r in seen} == {1: [], 2: ["east"], 3: ["south"]}

@@ -117,3 +117,28 @@ def test_flower_reads_and_checks_every_site_file_before_any_process_starts(tmp_p
     err = capsys.readouterr().err
     assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
     assert "bad.csv" in err and "age" in err and "row" in err
+
+
+@pytest.mark.flower
+def test_flower_and_train_give_the_same_models_for_five_strategies(tmp_path, capsys):
+    """One federation, five studies: each method's per-site metrics equal train's exactly.
+
+    The same CSVs, seed and options; each method seeded by its name in both commands
+    (fedlab.federated.method_seed), the one round loop over two transports.
+    """
+    pytest.importorskip("flwr")
+    sites = [_write_site(tmp_path / f"site{k}.csv", n, k) for k, n in enumerate((160, 90, 120))]
+    common = ["--target", "outcome", "--rounds", "2", "--seed", "5"]
+    for s in sites:
+        common += ["--site", str(s)]
+    strategies = ["fedprox", "scaffold", "fedadam", "fedmedian"]
+    flags = [x for s in strategies for x in ("--strategy", s)]
+    assert main(["train", *common, *flags, "--json", str(tmp_path / "train.json")]) == 0
+    assert main(["flower", *common, "--strategy", "fedavg", *flags,
+                 "--json", str(tmp_path / "flower.json")]) == 0
+    capsys.readouterr()
+    train = json.loads((tmp_path / "train.json").read_text())["methods"]
+    flower = json.loads((tmp_path / "flower.json").read_text())["methods"]
+    assert set(flower) == {"fedavg (weighted)", *strategies}
+    for method, result in flower.items():
+        assert result["sites"] == train[method]["sites"], method
