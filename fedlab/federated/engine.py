@@ -6,21 +6,20 @@ import numpy as np
 
 from fedlab._validation import InvalidParameterError, check_int, check_positive
 from fedlab.federated.client import Client
-from fedlab.federated.executor import stacked_sgd
 from fedlab.federated.loop import TRAINING_DEFAULTS, RoundLoop
 from fedlab.federated.messages import Updates
 from fedlab.federated.progress import progress_callback
 from fedlab.federated.strategy import Strategy, check_strategy, make_strategy
 from fedlab.metrics import Evaluator
 
-__all__ = ["run", "train_clients", "InProcess"]
+__all__ = ["run", "train_clients", "InProcess", "shared_model"]
 
 
 def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS["local_epochs"],
         batch_size=TRAINING_DEFAULTS["batch_size"], lr=TRAINING_DEFAULTS["lr"], l2=0.0,
         dropout=0.0, min_sites=1, standardize=True, test_sets=None, progress=False,
         callback=None, random_state=None, **strategy_params):
-    """Train one global model across ``clients``, in this process.
+    """Train one global model (the clients' shared model) across ``clients``, in this process.
 
     Each round the strategy chooses clients and sends them the global model and its
     instructions; each trains on its own records and replies with an update; the
@@ -44,7 +43,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
     lr : float, default=0.1
         Client learning rate (FedSGD: the server's step size).
     l2 : float, default=0.0
-        L2 penalty of the model.
+        L2 penalty on the model's weights.
     dropout : float in [0, 1), default=0.0
         Probability that a chosen client fails to reply in a round.
     min_sites : int, default=1
@@ -79,8 +78,11 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
 
     Notes
     -----
-    Clients that train by plain local SGD (every :class:`Client`) are trained together
-    by :func:`~fedlab.federated.executor.stacked_sgd`, which gives the models their own
+    Every client holds the same model (:attr:`Client.model`, logistic regression by
+    default); the run asks it for the starting parameters (drawn from a child stream of
+    ``random_state``) and the evaluation. Clients that train by plain local SGD (every
+    :class:`Client`) are trained together by the model's
+    :meth:`~fedlab.models.Model.stacked_train`, which gives the models their own
     :meth:`Client.fit` would (same shuffles); others (e.g. ``DPSGDClient``) are called
     one by one. A reply holding NaN or infinity is refused before aggregation and named
     in the round's ``refused``.
@@ -117,9 +119,11 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
                      min_sites=min_sites, standardize=standardize,
                      evaluate="every-round" if test_sets is not None else "none",
                      random_state=random_state)
+    model = shared_model(clients)
     evaluator = None
     if test_sets is not None:
-        evaluator = test_sets if isinstance(test_sets, Evaluator) else Evaluator(test_sets)
+        evaluator = (test_sets if isinstance(test_sets, Evaluator)
+                     else Evaluator(test_sets, model=model))
     callbacks = [c for c in (callback, progress_callback(progress, loop.rounds))
                  if c is not None]
     return loop.run(InProcess(clients, evaluator), callbacks=callbacks)
@@ -143,6 +147,7 @@ class InProcess:
 
     def __init__(self, clients, evaluator=None):
         self.clients, self.evaluator = list(clients), evaluator
+        self.model = shared_model(self.clients)
         self.names = [c.name for c in self.clients]
         self.sizes = [c.n_samples for c in self.clients]
         self.n_features = self.clients[0].n_features
@@ -181,8 +186,8 @@ class InProcess:
 def train_clients(clients, params, config, *, states, rngs):
     """Every chosen client's reply to one round's instructions, in order, as :class:`Updates`.
 
-    Clients that train by plain local SGD are trained together
-    (:func:`~fedlab.federated.executor.stacked_sgd`); the others through their own
+    Clients that train by plain local SGD are trained together (their model's
+    :meth:`~fedlab.models.Model.stacked_train`); the others through their own
     :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream, and
     a training reply says how many local steps the client took
     (``metrics["local_steps"]``, which FedNova reads).
@@ -214,10 +219,10 @@ def _train_stacked(clients, records, params, config, states, rngs):
     if control is not None:
         own = np.array([s.get("control", np.zeros_like(params)) for s in states])
         corrections = control - own
-    local, losses = stacked_sgd(records, params, epochs=config["epochs"],
-                                batch_size=config["batch_size"], lr=config["lr"],
-                                l2=config["l2"], mu=config.get("mu", 0.0),
-                                corrections=corrections, rngs=rngs, return_loss=True)
+    local, losses = clients[0].model.stacked_train(
+        records, params, epochs=config["epochs"], batch_size=config["batch_size"],
+        lr=config["lr"], l2=config["l2"], mu=config.get("mu", 0.0), corrections=corrections,
+        rngs=rngs, return_loss=True)
     vectors = local - params
     arrays = {}
     steps = np.array([c.local_steps(config) for c in clients], dtype=float)
@@ -229,6 +234,16 @@ def _train_stacked(clients, records, params, config, states, rngs):
     return Updates([c.name for c in clients], vectors, [len(y) for _, y in records],
                    [{"loss": float(v), "local_steps": int(k)} for v, k in zip(losses, steps)],
                    arrays)
+
+
+def shared_model(clients):
+    """The one model every client of a run holds; raise if they hold different ones."""
+    models = [getattr(c, "model", None) for c in clients]
+    if models[0] is None or any(m != models[0] for m in models):
+        raise InvalidParameterError(
+            "every client of a run must hold the same model (e.g. Client(X, y, "
+            f"model=MLP(hidden=8)) for all), got {sorted(set(map(repr, models)))}")
+    return models[0]
 
 
 def _strategy(strategy, lr, params):

@@ -10,8 +10,9 @@ transport moves messages and holds no loop logic and no random draws, so both gi
 same model by construction.
 
 A transport has ``names`` (the training clients, in client order), ``sizes`` (their
-numbers of training records), ``n_features`` (optionally ``feature_names``), and the
-methods
+numbers of training records), ``n_features`` (optionally ``feature_names``), ``model``
+(the clients' shared :class:`fedlab.models.Model`, which gives the starting
+parameters), and the methods
 
 - ``feature_sums()``: each client's :class:`~fedlab.federated.FeatureSums`;
 - ``start(standardizer, seeds)``: each client's preprocessing and the seed of its own
@@ -35,7 +36,6 @@ import hashlib
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import InvalidParameterError, check_int, check_rng
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import HEADER_BYTES, Updates
@@ -188,13 +188,15 @@ class RoundLoop:
         if n == 0:
             raise InvalidParameterError("a federated run needs at least one client, got none")
         seeds = rng.bit_generator.seed_seq.spawn(n)  # each client's own stream
+        init = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # the model's
         standardizer, up, down = None, 0, 0
         if self.standardize:
             sums = transport.feature_sums()
             standardizer = combine(sums, names=names,
                                    feature_names=getattr(transport, "feature_names", None))
             up, down = sum(s.nbytes for s in sums), standardizer.nbytes * n
-        params = model.init_params(transport.n_features)
+        params = np.asarray(transport.model.init_params(transport.n_features, random_state=init),
+                            dtype=float)
         strategy.total_samples = int(sum(transport.sizes))
         strategy.start(len(params), n)
         history = History([], standardizer=standardizer, config={

@@ -27,6 +27,7 @@ from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
 from fedlab.flower.study import StudyError, study_strategy
 from fedlab.metrics import pool_site_metrics
+from fedlab.models import LogisticRegression
 
 __all__ = ["app", "run_study", "FlowerTransport"]
 
@@ -110,6 +111,7 @@ class FlowerTransport:
         self.sizes = [self.sites[n]["n_train"] for n in self.names]
         self.feature_names = self.sites[all_names[0]]["features"]
         self.n_features = len(self.feature_names)
+        self.model = LogisticRegression()  # what each ClientApp's Client holds
         self.alive = set(all_names)
         self.received = {"masked_vectors": 0, "plain_array_entries": 0}
         self.last_failures = {}
