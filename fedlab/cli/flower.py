@@ -29,7 +29,7 @@ __all__ = ["add_arguments", "run_command", "method_name"]
 
 RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
                "min_cell", "min_sites", "port", "secure_aggregation", "site", "target",
-               "features", "test_size", "split_column", "id_column")
+               "features", "test_size", "split_column", "id_column", "tls")
 """The ``flower`` command's own options (``dest``): no strategy parameter may take them."""
 
 
@@ -53,6 +53,10 @@ def add_arguments(parser):
                         help="Flower's SecAgg+: the server learns only the sums a strategy "
                              "needs (FedAvg family, SCAFFOLD, FedNova, q-FedSGD; at least 2 "
                              "sites); --strategy securefedavg is FedAvg so")
+    parser.add_argument("--tls", action="store_true",
+                        help="a rehearsal of a secured deployment: TLS on every connection "
+                             "and SuperNode authentication, with a CA, certificates and "
+                             "keys made for this run in its temporary folder")
     min_cell_option(parser)
     output_options(parser)
     add_strategy_options(parser, run_options=RUN_OPTIONS)
@@ -142,7 +146,7 @@ def run_command(args):
     results = {"methods": {}, "engine": "flower", "dropped": {}, "refused": {}}
     with json_report(args.json, force=args.force, inputs=args.site) as write:
         sites = {site.name: path for site, path in zip(dataset.sites, args.site)}
-        with Federation(sites, port=args.port) as federation:
+        with Federation(sites, port=args.port, tls=args.tls) as federation:
             for method, strategy in methods.items():
                 history = federation.run(strategy=strategy, method=method,
                                          progress=f"{method} on Flower", **options)
@@ -162,5 +166,9 @@ def run_command(args):
             for method, rounds in results[key].items():
                 for server_round, who in rounds.items():
                     print(f"{method}, round {server_round}: {', '.join(who)} {verb}")
+        if args.tls:
+            print("Every connection used TLS (a certificate authority made for this run), and "
+                  "each SuperNode\nauthenticated with its own key, registered with the "
+                  "SuperLink before it joined.")
         write(report_document(results, command="flower", args=args, strategies=methods))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import InvalidParameterError, check_int, check_positive
+from fedlab._validation import InvalidParameterError, check_int, check_positive, check_sgd_step
 from fedlab.federated.client import Client
 from fedlab.federated.loop import TRAINING_DEFAULTS, RoundLoop
 from fedlab.federated.messages import Updates
@@ -109,6 +109,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     l2 = check_positive(l2, "l2", strict=False)
+    check_sgd_step(lr, l2)  # lr * l2 >= 2 would make the weights diverge to NaN
     n_features = {c.n_features for c in clients}
     if len(n_features) != 1:
         raise InvalidParameterError(

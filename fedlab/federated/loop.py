@@ -216,6 +216,8 @@ class RoundLoop:
         finally:
             transport.finish()
         history.params = params.copy()
+        if getattr(strategy, "skipped_rounds", None):  # e.g. Krum with too few replies
+            history.config["skipped_rounds"] = list(strategy.skipped_rounds)
         return history
 
     def _round(self, t, params, transport, names, history, callbacks, client_epsilons):

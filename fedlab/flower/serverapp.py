@@ -20,7 +20,8 @@ import numpy as np
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
-from fedlab._files import append_text, atomic_open
+import fedlab.privacy  # noqa: F401  (registers the strategies dpsgd and dpfedavg by name)
+from fedlab._files import open_new, write_new
 from fedlab._validation import InvalidParameterError
 from fedlab.federated import FeatureSums, RoundLoop, Updates, method_seed
 from fedlab.flower import records
@@ -63,21 +64,22 @@ def run_study(grid, cfg, *, progress=None):
         standardize=bool(cfg["standardize"]), secure=secure, evaluate=str(cfg["evaluate"]),
         random_state=method_seed(seed, method) if method else seed)
     clock = {"last": time.perf_counter()}
+    log = open_new(progress) if progress else None  # one line a round, as it ends
 
     def log_round(record):
         now = time.perf_counter()
-        if progress:
+        if log:
             line = {**asdict(record), "seconds": now - clock["last"],
                     "failures": transport.last_failures}
-            append_text(progress, json.dumps(line, default=_jsonable) + "\n")
+            log.write(json.dumps(line, default=_jsonable) + "\n")
+            log.flush()
         clock["last"] = now
 
-    history = loop.run(transport, callbacks=[log_round], settings={
-        "seed": seed, "method": method, "exclude_site": str(cfg["exclude-site"]),
-        "secure_aggregation": secure and {
-            "clipping_range": float(cfg["secagg-clipping-range"]),
-            "quantization_range": secure_rounds.QUANTIZATION_RANGE,
-            "received": transport.received}})
+    try:
+        history = _run(loop, transport, log_round, seed, method, secure, cfg)
+    finally:
+        if log:
+            log.close()
     standardizer = history.standardizer
     return {"rounds": [asdict(r) for r in history.rounds], "params": history.params.tolist(),
             "standardizer": None if standardizer is None else {
@@ -85,6 +87,19 @@ def run_study(grid, cfg, *, progress=None):
             "sites": {n: {k: v for k, v in s.items() if k not in ("sums", "node")}
                       for n, s in transport.sites.items()},
             "config": history.config}
+
+
+def _run(loop, transport, log_round, seed, method, secure, cfg):
+    """The loop's run, with the study's settings (and, at the end, its privacy) in its config."""
+    history = loop.run(transport, callbacks=[log_round], settings={
+        "seed": seed, "method": method, "exclude_site": str(cfg["exclude-site"]),
+        "secure_aggregation": secure and {
+            "clipping_range": float(cfg["secagg-clipping-range"]),
+            "quantization_range": secure_rounds.QUANTIZATION_RANGE,
+            "received": transport.received}})
+    strategy = loop.strategy
+    history.config["privacy"] = strategy.privacy() if hasattr(strategy, "privacy") else None
+    return history
 
 
 class FlowerTransport:
@@ -254,8 +269,7 @@ def _pull(grid, pushed, timeout):
 
 
 def _write(path, result):
-    with atomic_open(path) as f:
-        f.write(json.dumps(result, default=_jsonable))
+    write_new(path, json.dumps(result, default=_jsonable))
 
 
 def _jsonable(value):
