@@ -1,6 +1,8 @@
 """The one round loop: refused replies, min_sites, inputs left alone, per-method seeds,
 declarations the loop and secure aggregation read."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -39,11 +41,18 @@ def _clients(bad=None, sites=None):
             for k, (X, y) in enumerate(sites)]
 
 
-STRATEGIES = {name: (lambda cls=cls: cls(num_malicious=1) if cls is federated.Krum else cls())
-              for name, cls in federated.STRATEGY_NAMES.items()}
+def _make(cls):
+    """A strategy with its required parameters (Krum's f, DP's noise) set."""
+    if cls is federated.Krum:
+        return cls(num_malicious=1)
+    required = [k for k, v in cls.param_defaults().items() if v is inspect.Parameter.empty]
+    return cls(**{k: 0.5 for k in required})
+
+
+STRATEGIES = {name: (lambda cls=cls: _make(cls)) for name, cls in federated.STRATEGY_NAMES.items()}
 STRATEGIES["dpfedavg"] = lambda: DPFedAvg(noise_multiplier=0.5, clip_norm=1.0, sample_rate=1.0)
 STRATEGIES["securefedavg"] = lambda: SecureFedAvg()
-STRATEGIES["secure scaffold"] = lambda: SecureFedAvg(strategy=federated.Scaffold())
+STRATEGIES["secure scaffold"] = lambda: SecureFedAvg(inner=federated.Scaffold())
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
@@ -140,7 +149,7 @@ def test_strategies_that_only_sum_run_under_secure_aggregation_with_each_sum_mas
                   federated.FedProx(mu=0.1), federated.FedAdam()):
         plain = federated.run(clients(), strategy=type(inner)(**inner.get_params()), rounds=3,
                               random_state=2)
-        secure = federated.run(clients(), strategy=SecureFedAvg(strategy=inner), rounds=3,
+        secure = federated.run(clients(), strategy=SecureFedAvg(inner=inner), rounds=3,
                                random_state=2)
         np.testing.assert_allclose(secure.params, plain.params, rtol=0, atol=1e-6,
                                    err_msg=repr(inner))
@@ -151,7 +160,7 @@ def test_a_strategy_that_needs_each_update_is_refused_under_secure_aggregation()
                      federated.NormBounding(), federated.FedTrimmedAvg()):
         assert strategy.summed_arrays is None
         with pytest.raises(ValueError, match="needs each update in the clear"):
-            SecureFedAvg(strategy=strategy)
+            SecureFedAvg(inner=strategy)
         with pytest.raises(ValueError, match="needs each update in the clear"):
             federated.RoundLoop(strategy, rounds=1, config={}, secure=True)
 
@@ -174,7 +183,7 @@ def test_declarations():
 
 def test_repr_and_config_show_every_parameter():
     for cls in federated.STRATEGY_NAMES.values():
-        strategy = cls()
+        strategy = _make(cls)
         defaults = cls.param_defaults()
         assert list(strategy.get_params()) == list(defaults)
         assert all(f"{k}=" in repr(strategy) for k in defaults)

@@ -44,7 +44,17 @@ ALL = [*((cls.__name__, lambda cls=cls: _make(cls)) for cls in EXPORTED),
 
 
 def test_every_name_builds_its_class():
-    assert set(federated.STRATEGY_NAMES) == {c.__name__.lower() for c in EXPORTED}
+    """The registry is derived from the classes: each public fedlab strategy by its name."""
+    import fedlab.privacy
+    import fedlab.secagg
+
+    expected = {c.__name__.lower(): c for c in EXPORTED}
+    expected.update(dpsgd=fedlab.privacy.DPSGD, dpfedavg=DPFedAvg, securefedavg=SecureFedAvg)
+    assert federated.STRATEGY_NAMES == expected
+
+    class Mine(federated.FedAvg):  # a user's own subclass is not registered
+        pass
+    assert "mine" not in federated.STRATEGY_NAMES
 
 
 @pytest.mark.parametrize("name, make", ALL, ids=[n for n, _ in ALL])

@@ -23,7 +23,9 @@ __all__ = ["Strategy", "FedAvg", "FedSGD", "FedProx", "STRATEGY_NAMES", "make_st
 
 STRATEGY_NAMES = {}
 """Strategy classes by their command-line name: every public :class:`Strategy` subclass
-defined in ``fedlab.federated``, registered as it is defined (its lower-case name)."""
+defined in fedlab, registered as it is defined (its lower-case name); ``fedlab.privacy``
+(``dpsgd``, ``dpfedavg``) and ``fedlab.secagg`` (``securefedavg``) add theirs when
+imported."""
 
 
 class Strategy:
@@ -31,7 +33,8 @@ class Strategy:
 
     Subclasses override only what their algorithm changes; the defaults are plain
     federated averaging (McMahan et al. 2017). Every public subclass defined in fedlab
-    is registered by its lower-case class name in :data:`STRATEGY_NAMES`.
+    is registered by its lower-case class name in :data:`STRATEGY_NAMES` (a user's own
+    subclass is not).
 
     Parameters
     ----------
@@ -107,7 +110,7 @@ class Strategy:
         super().__init_subclass__(**kwargs)
         if "combine" in vars(cls) and not {"summed_arrays", "summands"} & set(vars(cls)):
             cls.summed_arrays = None  # a rule of its own over the updates: it needs each one
-        if cls.__module__.startswith("fedlab.federated.") and not cls.__name__.startswith("_"):
+        if cls.__module__.startswith("fedlab.") and not cls.__name__.startswith("_"):
             STRATEGY_NAMES[cls.__name__.lower()] = cls
 
     def __init__(self, *, fraction_train=1.0, weighted=True, server_lr=1.0):

@@ -144,13 +144,6 @@ class DPFedAvg(Strategy):
             **kwargs,
         )
 
-    def __repr__(self):
-        return (
-            f"DPFedAvg(noise_multiplier={self.noise_multiplier:.4g}, "
-            f"clip_norm={self.clip_norm:g}, sample_rate={self.sample_rate:g}, "
-            f"delta={self.delta:g})"
-        )
-
     @property
     def noise_std(self):
         """Standard deviation of the noise added to the sum of clipped updates, ``sigma C``."""

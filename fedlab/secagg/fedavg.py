@@ -57,7 +57,7 @@ class SecureFedAvg(_SecureRounds, Strategy):
         ``os.urandom``, as a deployment must; the sums, and so the trained model, are
         the same whatever the keys, so runs stay reproducible. A seed also makes the
         masked vectors reproducible, for demonstrations.
-    strategy : Strategy, optional
+    inner : Strategy, optional
         A strategy that needs only sums (its ``summed_arrays``: the FedAvg family,
         SCAFFOLD, FedNova, q-FedSGD) to run under secure aggregation: every array it
         sums is masked. Default: ``FedAvg(weighted=weighted)``.
@@ -141,7 +141,7 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     def __init__(self, *, threshold=None, clip_range=8.0, bits=32, weighted=True,
                  dropout_before_masking=0.0, dropout_after_masking=0.0, fraction_train=1.0,
-                 authenticated=False, random_state=None, strategy=None):
+                 authenticated=False, random_state=None, inner=None):
         _SecureRounds.__init__(self, threshold=threshold, bits=bits,
                                dropout_before_masking=dropout_before_masking,
                                dropout_after_masking=dropout_after_masking,
@@ -149,15 +149,14 @@ class SecureFedAvg(_SecureRounds, Strategy):
         Strategy.__init__(self, fraction_train=fraction_train, weighted=weighted)
         self.clip_range = _check_clip_range(clip_range)
         self.random_state = random_state
-        self.strategy = strategy
-        if strategy is None:
-            self.inner = FedAvg(weighted=weighted, fraction_train=fraction_train)
-        elif not isinstance(strategy, Strategy) or strategy.summed_arrays is None:
+        self._default_inner = inner is None
+        if inner is None:
+            inner = FedAvg(weighted=weighted, fraction_train=fraction_train)
+        elif not isinstance(inner, Strategy) or inner.summed_arrays is None:
             raise InvalidParameterError(
-                f"strategy must be a Strategy that needs only sums (its summed_arrays); "
-                f"{strategy!r} needs each update in the clear")
-        else:
-            self.inner = strategy
+                f"inner must be a Strategy that needs only sums (its summed_arrays); "
+                f"{inner!r} needs each update in the clear")
+        self.inner = inner
         self.client_state, self.reply_arrays = self.inner.client_state, self.inner.reply_arrays
         self.reads_local_steps = self.inner.reads_local_steps
         self.summed_arrays = self.inner.summed_arrays
@@ -224,7 +223,7 @@ class SecureFedAvg(_SecureRounds, Strategy):
                 "secure aggregation needs at least 2 clients in a round, got 1: the sum of "
                 "one update is that update, so the server would see it in the clear; "
                 "sample more clients (fraction_train) or use plain FedAvg")
-        if self.weighted and self.strategy is None:
+        if self.weighted and self._default_inner:
             counts = updates.n_samples.astype(float)
             if not (np.isfinite(counts) & (counts >= 1)).all():
                 raise InvalidParameterError(
