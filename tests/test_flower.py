@@ -200,3 +200,27 @@ def test_missing_flower_says_to_install_the_extra(monkeypatch):
     with pytest.raises(flower.FlowerNotInstalled, match=r"pip install -e \"\.\[flower\]\""):
         federation.require_flwr()
 
+
+
+def test_a_site_whose_update_is_not_finite_is_refused_and_named_on_flower(tmp_path):
+    """FedMedian on real processes: a site with a column at 1e300 (and no standardization)
+    sends a non-finite update; the study refuses it, names it, and gives federated.run's
+    model without it."""
+    files = {name: _write_site(tmp_path / f"{name}.csv", n, k)
+             for k, (name, n) in enumerate([("north", 120), ("south", 80), ("east", 100)])}
+    for path in files.values():  # no missing values: this study does not standardize
+        path.write_text(path.read_text().replace(",,", ",50.00,"))
+    rows = files["south"].read_text().splitlines()
+    huge = [rows[0]] + [f"{r.split(',')[0]},1e300,{r.split(',')[2]}" for r in rows[1:]]
+    files["south"].write_text("\n".join(huge) + "\n")
+    with flower.Federation(files) as fed:
+        history = fed.run(strategy="fedmedian", rounds=2, target=TARGET, random_state=SEED,
+                          standardize=False, evaluate="none")
+    clients, _ = _in_process_clients(files)
+    expected = federated.run(clients, strategy="fedmedian", rounds=2, standardize=False,
+                             random_state=SEED)
+    np.testing.assert_array_equal(history.params, expected.params)
+    for record, mine in zip(history.rounds[1:], expected.rounds[1:]):
+        assert list(record.refused) == list(mine.refused) == ["south"]
+        assert record.refused["south"].startswith("non-finite update")
+        assert record.participants == ["north", "east"]

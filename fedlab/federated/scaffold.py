@@ -72,10 +72,6 @@ class Scaffold(Strategy):
 
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
-        if self.weighted and self.total_samples is None:
-            raise InvalidParameterError(
-                "Scaffold(weighted=True) needs the federation's number of records: set "
-                "total_samples before start() (the round loop does)")
         self.control = np.zeros(n_params)
 
     def configure_train(self, server_round, params, config, n_clients, *, rng):
@@ -90,6 +86,10 @@ class Scaffold(Strategy):
 
     def aggregate_sums(self, server_round, params, sums, *, rng):
         total = self.total_samples if self.weighted else self.n_clients
+        if total is None:
+            raise InvalidParameterError(
+                "Scaffold(weighted=True) needs the federation's number of records: set "
+                "total_samples before start() (the round loop does)")
         self.control = self.control + sums["control"] / total
         return params + self.server_lr * mean_update(sums)
 
