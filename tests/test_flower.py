@@ -78,7 +78,7 @@ def test_fedavg_without_one_site_equals_federated_run_and_every_site_evaluates_i
     expected = federated.run(clients, strategy="fedavg", rounds=1, l2=1e-3, random_state=SEED)
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=1e-9)
     np.testing.assert_allclose(history.standardizer.mean, expected.standardizer.mean)
-    assert [r.round for r in rounds] == [1]
+    assert [r.round for r in rounds] == [0, 1]  # as federated.run's callback: round 0 too
     assert history.final.participants == ["north", "east"]
     assert history.final.dropped == []
     assert history.config["engine"] == "flower"
@@ -166,8 +166,8 @@ def test_a_stopped_site_drops_out_and_too_few_sites_stop_the_study(federation):
     with pytest.raises(flower.StudyError, match=r"'south' dropped out in round 3.*min_sites=2"):
         federation.run(rounds=3, target=TARGET, random_state=SEED, min_sites=2,
                        evaluate="none", callback=stop_sites)
-    assert {r.round: r.dropped for r in seen} == {1: [], 2: ["east"], 3: ["south"]}
-    assert [r.participants for r in seen] == [["north", "south", "east"],
+    assert {r.round: r.dropped for r in seen} == {0: [], 1: [], 2: ["east"], 3: ["south"]}
+    assert [r.participants for r in seen] == [[], ["north", "south", "east"],
                                               ["north", "south"], ["north"]]
     assert federation.running_sites == ["north"]
 
