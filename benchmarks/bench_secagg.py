@@ -103,11 +103,11 @@ def fedavg_comparison(rounds=20, repeats=3, seed=0):
             clients = [federated.Client.from_hospital(h) for h in hospitals]
             strategy = make()
             start = time.perf_counter()
-            history = federated.run(clients, rounds=rounds, aggregate=strategy,
+            history = federated.run(clients, rounds=rounds, strategy=strategy,
                                     random_state=seed)
             times.append(time.perf_counter() - start)
         final = federated.run([federated.Client.from_hospital(h) for h in hospitals],
-                              rounds=rounds, aggregate=make(), test_sets=hospitals,
+                              rounds=rounds, strategy=make(), test_sets=hospitals,
                               random_state=seed)
         report[label] = dict(seconds=min(times), params=history.params,
                              auc=final.final.pooled["auc"],
