@@ -97,7 +97,7 @@ def fedavg_comparison(rounds=20, repeats=3, seed=0):
     """Plain FedAvg vs FedAvg through secure aggregation on the hospitals; times and bytes."""
     hospitals = data.load_hospitals()
     report = {}
-    for label, make in (("plain", lambda: "weighted"), ("secure", SecureFedAvg)):
+    for label, make in (("plain", lambda: "fedavg"), ("secure", SecureFedAvg)):
         times = []
         for _ in range(repeats):
             clients = [federated.Client.from_hospital(h) for h in hospitals]
