@@ -26,7 +26,7 @@ class DPFedAvg(Strategy):
 
     Pass it as ``strategy=`` to :func:`fedlab.federated.run`; the run's ``History``
     then records the epsilon spent after every round. It chooses its own clients (each
-    with probability ``q``), so the run's ``client_fraction`` does not apply.
+    with probability ``q``), so its ``fraction_train`` does not apply.
 
     What the server learns: every sampled client's update in the clear unless
     ``summation`` is secure aggregation, in which case only the noisy sum; what it
