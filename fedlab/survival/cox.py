@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from fedlab._validation import InvalidParameterError, check_choice, check_int, check_positive
 
@@ -175,6 +176,12 @@ def fit_federated_cox(sites, *, ties="breslow", l2=0.0, tol=1e-10, max_iter=50):
         raise InvalidParameterError(f"sites must share their features, got widths {widths}")
     p = widths.pop()
     n = sum(len(s.time) for s in sites)
+    # the products are small (n x p by p): threads of a shared BLAS cost more than they save
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _newton(sites, p, n, ties, l2, tol, max_iter)
+
+
+def _newton(sites, p, n, ties, l2, tol, max_iter):
     coef = np.zeros(p)
     total = _summed(sites, coef, ties)
     if total.events == 0:
