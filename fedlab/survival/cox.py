@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from fedlab._validation import InvalidParameterError, check_choice, check_int, check_positive
 
 from ._checks import check_covariates, check_survival
-from .partial_likelihood import TIES, CoxTerms, partial_likelihood
+from .partial_likelihood import TIES, CoxTerms, RiskSets, partial_likelihood
 
 __all__ = ["CoxSite", "CoxFit", "fit_federated_cox"]
 
@@ -45,10 +45,18 @@ class CoxSite:
         object.__setattr__(self, "time", t)
         object.__setattr__(self, "event", e)
         object.__setattr__(self, "X", check_covariates(self.X, len(t)))
+        object.__setattr__(self, "_risk_sets", {})  # by ties: sorted once, used every step
 
     def terms(self, coef, *, ties="breslow"):
         """The site's log partial likelihood, score and information at ``coef``."""
-        return partial_likelihood(self.X, self.time, self.event, coef, ties=ties)
+        if ties not in self._risk_sets:
+            risk_sets = RiskSets(self.time, self.event, ties=ties)
+            self._risk_sets[ties] = (risk_sets, risk_sets.sort(self.X))
+        risk_sets, X = self._risk_sets[ties]
+        b = np.asarray(coef, dtype=float)
+        if b.shape != (X.shape[1],) or not np.isfinite(b).all():
+            return partial_likelihood(self.X, self.time, self.event, coef, ties=ties)  # raises
+        return risk_sets.terms(X, b)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from fedlab._validation import InvalidParameterError
-from fedlab.metrics import random_effects
 
 from ._checks import check_survival
 from .calibration import calibration_at_horizon
@@ -119,6 +118,8 @@ def pool_survival_metrics(sites, *, level=0.95):
     >>> pooled["n"], pooled["events"], round(pooled["c_index"], 3)
     (200, 50, 0.734)
     """
+    from fedlab.metrics import random_effects  # fedlab.metrics imports fedlab.models (CoxPH)
+
     sites = list(sites.values()) if isinstance(sites, dict) else list(sites)
     if not sites:
         raise InvalidParameterError("sites must hold at least one site's metrics, got none")

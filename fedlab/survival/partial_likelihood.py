@@ -22,7 +22,7 @@ from fedlab._validation import InvalidParameterError, check_choice
 
 from ._checks import check_covariates, check_survival
 
-__all__ = ["TIES", "CoxTerms", "partial_likelihood", "baseline_hazard"]
+__all__ = ["TIES", "CoxTerms", "RiskSets", "partial_likelihood", "baseline_hazard"]
 
 TIES = ("breslow", "efron")
 """The two approximations of the partial likelihood when several events share a time."""
@@ -97,49 +97,85 @@ def partial_likelihood(X, time, event, coef, *, ties="breslow", information=True
     >>> round(terms.loglik, 4), terms.gradient.round(4).tolist(), terms.events
     (-1.7918, [-1.5], 2)
     """
-    ties = check_choice(ties, "ties", TIES)
-    t, e = check_survival(time, event)
-    X = check_covariates(X, len(t))
+    risk_sets = RiskSets(time, event, ties=ties)
+    X = risk_sets.sort(X)
     b = np.asarray(coef, dtype=float)
     if b.shape != (X.shape[1],) or not np.isfinite(b).all():
         raise InvalidParameterError(
             f"coef must be {X.shape[1]} finite numbers (one per feature), got shape {b.shape}")
-    order = np.argsort(t, kind="stable")
-    t, e, X = t[order], e[order], X[order]
-    n, p = X.shape
-    n_events = int(e.sum())
-    if n_events == 0:
-        return CoxTerms(0.0, np.zeros(p), np.zeros((p, p)) if information else None, n, 0)
-    eta = X @ b
-    shift = eta.max()
-    w = np.exp(eta - shift)  # shifted weights: every ratio below is unchanged
-    event_times, d = np.unique(t[e], return_counts=True)
-    start = np.searchsorted(t, event_times, side="left")  # risk set = patients start:
-    wx = w[:, None] * X
-    S0 = np.cumsum(w[::-1])[::-1][start]
-    S1 = np.cumsum(wx[::-1], axis=0)[::-1][start]
-    first = np.r_[0, np.cumsum(d)[:-1]]  # events are contiguous in time order
-    D0 = np.add.reduceat(w[e], first)
-    D1 = np.add.reduceat(wx[e], first, axis=0)
-    term = np.repeat(np.arange(len(d)), d)  # the event time of each term
-    frac = (np.arange(n_events) - first[term]) / d[term] if ties == "efron" \
-        else np.zeros(n_events)
-    s0 = S0[term] - frac * D0[term]
-    s1 = S1[term] - frac[:, None] * D1[term]
-    m = s1 / s0[:, None]
-    loglik = float(eta[e].sum() - np.sum(np.log(s0) + shift))
-    gradient = X[e].sum(axis=0) - m.sum(axis=0)
-    info = None
-    if information:
+    return risk_sets.terms(X, b, information=information)
+
+
+class RiskSets:
+    """One stratum's time order and tied events, computed once for every coefficient vector.
+
+    Parameters
+    ----------
+    time, event : array-like of shape (n_patients,)
+    ties : {"breslow", "efron"}, default="breslow"
+
+    Notes
+    -----
+    :func:`partial_likelihood` builds one per call; local training builds one per round
+    and reuses it at every step (:meth:`fedlab.models.CoxPH.local_train`).
+    """
+
+    def __init__(self, time, event, *, ties="breslow"):
+        self.ties = check_choice(ties, "ties", TIES)
+        t, e = check_survival(time, event)
+        self.order = np.argsort(t, kind="stable")
+        self.time, self.event = t[self.order], e[self.order]
+        self.n, self.events = len(t), int(e.sum())
+        self.event_times, d = np.unique(self.time[self.event], return_counts=True)
+        self.start = np.searchsorted(self.time, self.event_times, side="left")  # risk set
+        self.first = np.r_[0, np.cumsum(d)[:-1]]  # events are contiguous in time order
+        self.term = np.repeat(np.arange(len(d)), d)  # the event time of each term
+        self.frac = ((np.arange(self.events) - self.first[self.term]) / d[self.term]
+                     if self.ties == "efron" else np.zeros(self.events))
+
+    def sort(self, X):
+        """``X`` checked and put in time order (what :meth:`terms` takes)."""
+        return check_covariates(X, self.n)[self.order]
+
+    def terms(self, X, b, *, information=True):
+        """:class:`CoxTerms` at ``b`` for the sorted covariates ``X`` (see :meth:`sort`)."""
+        n, p = X.shape
+        if self.events == 0:
+            return CoxTerms(0.0, np.zeros(p), np.zeros((p, p)) if information else None, n, 0)
+        e, term, frac = self.event, self.term, self.frac
+        eta = X @ b
+        shift = eta.max()
+        w = np.exp(eta - shift)  # shifted weights: every ratio below is unchanged
+        wx = w[:, None] * X
+        S0 = np.cumsum(w[::-1])[::-1][self.start]
+        S1 = np.cumsum(wx[::-1], axis=0)[::-1][self.start]
+        D0 = np.add.reduceat(w[e], self.first)
+        D1 = np.add.reduceat(wx[e], self.first, axis=0)
+        s0 = S0[term] - frac * D0[term]
+        m = (S1[term] - frac[:, None] * D1[term]) / s0[:, None]
+        loglik = float(eta[e].sum() - np.sum(np.log(s0) + shift))
+        gradient = X[e].sum(axis=0) - m.sum(axis=0)
+        if not information:
+            return CoxTerms(loglik, gradient, None, n, self.events)
+        k = len(self.event_times)
         inv = 1.0 / s0
-        cumulative = np.cumsum(np.bincount(term, weights=inv, minlength=len(d)))
-        last = np.searchsorted(event_times, t, side="right") - 1
+        cumulative = np.cumsum(np.bincount(term, weights=inv, minlength=k))
+        last = np.searchsorted(self.event_times, self.time, side="right") - 1
         a = np.where(last >= 0, cumulative[np.maximum(last, 0)], 0.0)
-        own = np.bincount(term, weights=frac * inv, minlength=len(d))
-        a[e] -= own[np.searchsorted(event_times, t[e])]
+        own = np.bincount(term, weights=frac * inv, minlength=k)
+        a[e] -= own[np.searchsorted(self.event_times, self.time[e])]
         info = (X * (w * a)[:, None]).T @ X - m.T @ m
-        info = (info + info.T) / 2
-    return CoxTerms(loglik, gradient, info, n, n_events)
+        return CoxTerms(loglik, gradient, (info + info.T) / 2, n, self.events)
+
+    def hazard_increments(self, eta):
+        """Breslow (or Efron) increments of the baseline hazard at the event times."""
+        shift = eta.max()
+        w = np.exp(eta - shift)
+        S0 = np.cumsum(w[::-1])[::-1][self.start]
+        D0 = np.add.reduceat(w[self.event], self.first)
+        term = self.term
+        return np.bincount(term, weights=np.exp(-shift) / (S0[term] - self.frac * D0[term]),
+                           minlength=len(self.event_times))
 
 
 def baseline_hazard(X, time, event, coef, *, ties="breslow"):
@@ -169,24 +205,8 @@ def baseline_hazard(X, time, event, coef, *, ties="breslow"):
     >>> times.tolist(), H.tolist()
     ([1.0, 2.0], [0.5, 1.5])
     """
-    ties = check_choice(ties, "ties", TIES)
-    t, e = check_survival(time, event)
-    X = check_covariates(X, len(t))
-    eta = X @ np.asarray(coef, dtype=float)
-    order = np.argsort(t, kind="stable")
-    t, e, eta = t[order], e[order], eta[order]
-    event_times, d = np.unique(t[e], return_counts=True)
-    if len(d) == 0:
-        return event_times, np.zeros(0)
-    shift = eta.max()
-    w = np.exp(eta - shift)
-    start = np.searchsorted(t, event_times, side="left")
-    S0 = np.cumsum(w[::-1])[::-1][start]
-    first = np.r_[0, np.cumsum(d)[:-1]]
-    D0 = np.add.reduceat(w[e], first)
-    term = np.repeat(np.arange(len(d)), d)
-    frac = (np.arange(len(term)) - first[term]) / d[term] if ties == "efron" \
-        else np.zeros(len(term))
-    increments = np.bincount(term, weights=np.exp(-shift) / (S0[term] - frac * D0[term]),
-                             minlength=len(d))
-    return event_times, np.cumsum(increments)
+    risk_sets = RiskSets(time, event, ties=ties)
+    eta = risk_sets.sort(X) @ np.asarray(coef, dtype=float)
+    if risk_sets.events == 0:
+        return risk_sets.event_times, np.zeros(0)
+    return risk_sets.event_times, np.cumsum(risk_sets.hazard_increments(eta))
