@@ -5,8 +5,8 @@
    coefficients equal statsmodels' stratified ``PHReg`` on the pooled records (when
    statsmodels is installed) and times that reference too. Target: < 0.5 s in-process.
 2. ``fedlab.survival.federated_kaplan_meier`` of the shipped hospitals' training records
-   (``cvd_time``, ``cvd_event``), exact and on a yearly grid with ``min_cell=5``, with and
-   without secure aggregation (skipped while the shipped CSVs lack the columns).
+   (``cvd_time``, ``cvd_event``): exact, and on a yearly grid with and without
+   ``min_cell=5`` (rows agreed by the sites, or the secure sum merged).
 
 Run: ``.venv/bin/python benchmarks/bench_survival.py``
 """
@@ -14,15 +14,13 @@ Run: ``.venv/bin/python benchmarks/bench_survival.py``
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
-from fedlab.survival import CoxSite, federated_kaplan_meier, fit_federated_cox
+from fedlab.survival import CoxSite, federated_kaplan_meier, fit_federated_cox, survival_at
 
 N_SITES, N_PATIENTS, N_FEATURES = 6, 1_000, 40
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def make_sites(seed=0):
@@ -78,29 +76,27 @@ def bench_cox(repeats=5):
 
 
 def bench_kaplan_meier(repeats=5):
-    import pandas as pd
+    from fedlab.data import load_hospitals
 
-    sites = []
-    for path in sorted(DATA.glob("*_train.csv")):
-        frame = pd.read_csv(path)
-        if not {"cvd_time", "cvd_event"} <= set(frame.columns):
-            print(f"federated Kaplan-Meier: skipped, {path.name} has no cvd_time/cvd_event yet")
-            return
-        sites.append((frame["cvd_time"].to_numpy(float), frame["cvd_event"].to_numpy(int)))
+    hospitals = load_hospitals(outcome="survival")
+    sites = [(h.time_train, h.y_train) for h in hospitals]
     n = sum(len(t) for t, _ in sites)
-    print(f"federated Kaplan-Meier of the {len(sites)} shipped hospitals ({n} patients)")
+    print(f"federated Kaplan-Meier of the {len(sites)} shipped hospitals' training records "
+          f"({n} patients, {sum(int(e.sum()) for _, e in sites)} CVD events)")
     grid = np.arange(1.0, 16.0)
     runs = {"exact (union of event times)": lambda: federated_kaplan_meier(sites, None,
                                                                            min_cell=None),
-            "yearly grid, min_cell 5, per-site merging": lambda: federated_kaplan_meier(
+            "yearly grid, no min_cell": lambda: federated_kaplan_meier(sites, grid,
+                                                                       min_cell=None),
+            "yearly grid, min_cell 5, rows agreed by the sites": lambda: federated_kaplan_meier(
                 sites, grid, min_cell=5),
-            "yearly grid, min_cell 5, secure sum": lambda: federated_kaplan_meier(
+            "yearly grid, min_cell 5, secure sum then merged": lambda: federated_kaplan_meier(
                 sites, grid, min_cell=5, secure=True, random_state=0)}
     for name, fn in runs.items():
         median, best, km = _median_time(fn, repeats)
-        s10 = float(km.survival[np.searchsorted(km.times, 10.0, side="right") - 1])
+        s10 = float(survival_at(km, 10.0)[0])
         print(f"  {name}: median {1000 * median:.1f} ms (min {1000 * best:.1f} ms), "
-              f"{len(km.times)} rows, S(10 y) = {s10:.4f}")
+              f"{len(km.times)} rows, S(10 y) = {s10:.4f}, last row {km.times[-1]:g} y")
 
 
 def main():
