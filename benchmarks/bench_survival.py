@@ -7,6 +7,9 @@
 2. ``fedlab.survival.federated_kaplan_meier`` of the shipped hospitals' training records
    (``cvd_time``, ``cvd_event``): exact, and on a yearly grid with and without
    ``min_cell=5`` (rows agreed by the sites, or the secure sum merged).
+3. Lesson 11's dashboard (``fedlab.widgets.survival``): the latency of a change, every
+   control through its range, each change a new follow-up (nothing cached) at five
+   sites. Targets: median <= 250 ms, worst <= 500 ms.
 
 Run: ``.venv/bin/python benchmarks/bench_survival.py``
 """
@@ -99,10 +102,39 @@ def bench_kaplan_meier(repeats=5):
               f"{len(km.times)} rows, S(10 y) = {s10:.4f}, last row {km.times[-1]:g} y")
 
 
+def bench_dashboard():
+    """Latency of lesson 11's dashboard: every control through its range, uncached."""
+    import statistics
+
+    from fedlab.widgets.survival import FULL, METHODS, SurvivalDashboard
+
+    start = time.perf_counter()
+    dashboard = SurvivalDashboard()
+    print(f"survival dashboard: built in {1e3 * (time.perf_counter() - start):.0f} ms")
+    times = {}
+    for method in METHODS:  # the heaviest corner: five sites, a new follow-up every change
+        dashboard.method.value = method
+        for site in dashboard.names:
+            dashboard.site.value = site
+            for end in (2.0, 4.5, 7.0, 9.5, 12.0, FULL):
+                dashboard.end.value = end
+                times.setdefault(method, []).append(1e3 * dashboard.last_seconds)
+    for n in (1, 2, 3, 4, 5, 3, 1):
+        dashboard.n_sites.value = n
+        times.setdefault("number of sites", []).append(1e3 * dashboard.last_seconds)
+    everything = [t for values in times.values() for t in values]
+    for name, values in times.items():
+        print(f"  {name:<34} median {statistics.median(values):6.1f} ms, worst "
+              f"{max(values):6.1f} ms ({len(values)} changes)")
+    print(f"  all {len(everything)} changes: median {statistics.median(everything):.1f} ms, "
+          f"worst {max(everything):.1f} ms (targets: 250 and 500 ms)")
+
+
 def main():
     print(describe())
     bench_cox()
     bench_kaplan_meier()
+    bench_dashboard()
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ class RiskSets:
         self.order = np.argsort(t, kind="stable")
         self.time, self.event = t[self.order], e[self.order]
         self.n, self.events = len(t), int(e.sum())
+        self.event_weights = self.event.astype(float)  # sums over the events as products
         self.event_times, d = np.unique(self.time[self.event], return_counts=True)
         self.start = np.searchsorted(self.time, self.event_times, side="left")  # risk set
         self.first = np.r_[0, np.cumsum(d)[:-1]]  # events are contiguous in time order
@@ -147,14 +148,16 @@ class RiskSets:
         shift = eta.max()
         w = np.exp(eta - shift)  # shifted weights: every ratio below is unchanged
         wx = w[:, None] * X
-        S0 = np.cumsum(w[::-1])[::-1][self.start]
-        S1 = np.cumsum(wx[::-1], axis=0)[::-1][self.start]
+        # risk-set sums at each event time: the sums from its first patient to the end,
+        # made of one pass over the patients (reduceat) and a short cumulative sum
+        S0 = np.cumsum(np.add.reduceat(w, self.start)[::-1])[::-1]
+        S1 = np.cumsum(np.add.reduceat(wx, self.start, axis=0)[::-1], axis=0)[::-1]
         D0 = np.add.reduceat(w[e], self.first)
         D1 = np.add.reduceat(wx[e], self.first, axis=0)
         s0 = S0[term] - frac * D0[term]
         m = (S1[term] - frac[:, None] * D1[term]) / s0[:, None]
-        loglik = float(eta[e].sum() - np.sum(np.log(s0) + shift))
-        gradient = X[e].sum(axis=0) - m.sum(axis=0)
+        loglik = float(self.event_weights @ eta - np.sum(np.log(s0) + shift))
+        gradient = self.event_weights @ X - m.sum(axis=0)
         if not information:
             return CoxTerms(loglik, gradient, None, n, self.events)
         k = len(self.event_times)
@@ -171,7 +174,7 @@ class RiskSets:
         """Breslow (or Efron) increments of the baseline hazard at the event times."""
         shift = eta.max()
         w = np.exp(eta - shift)
-        S0 = np.cumsum(w[::-1])[::-1][self.start]
+        S0 = np.cumsum(np.add.reduceat(w, self.start)[::-1])[::-1]
         D0 = np.add.reduceat(w[self.event], self.first)
         term = self.term
         return np.bincount(term, weights=np.exp(-shift) / (S0[term] - self.frac * D0[term]),
