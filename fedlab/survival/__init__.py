@@ -13,6 +13,7 @@ Time-to-event outcomes with censoring, from what each site may release:
   information of the site-stratified likelihood).
 - :mod:`.concordance`, :mod:`.calibration`, :mod:`.evaluation`: Harrell's and Uno's C with
   jackknife intervals, calibration at a horizon, each site's summary and their pooling.
+- :mod:`.study`: the comparison ``train --time --event`` reports (:func:`compare_survival`).
 
 The Cox model of the round loop (FedAvg and the others on the partial likelihood) is
 :class:`fedlab.models.CoxPH`.
@@ -26,6 +27,7 @@ from .kaplan_meier import KaplanMeier, federated_kaplan_meier, kaplan_meier, sur
 from .life_table import LifeTable, agree_rows, life_table, merge_small_cells, sum_tables
 from .logrank import LogRankResult, LogRankTerms, logrank_terms, logrank_test
 from .partial_likelihood import TIES, CoxTerms, baseline_hazard, partial_likelihood
+from .study import compare_survival
 
 __all__ = [
     "TIES",
@@ -40,6 +42,7 @@ __all__ = [
     "baseline_hazard",
     "calibration_at_horizon",
     "censoring_survival",
+    "compare_survival",
     "federated_kaplan_meier",
     "fit_federated_cox",
     "harrell_c",
