@@ -16,6 +16,11 @@ from fedlab.survival import LifeTable, kaplan_meier, life_table, sum_tables
 __all__ = ["q1", "q2", "q3"]
 
 
+def _count(n, noun):
+    """``"1 site"``, ``"3 sites"``."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 # -- q1: one site's life table ---------------------------------------------------------
 
 def _site_counts(time, event, grid):
@@ -63,7 +68,8 @@ def _at_risk_after(time, event, grid):
 q1 = FunctionExercise(
     "a site's life table on the shared grid",
     reference=_site_counts, cases=_q1_cases, rtol=0.0, atol=0.0, returns=("at_risk", "events"),
-    describe=lambda a: (f"{len(a[0])} patients ({int(np.sum(a[1]))} events), times "
+    describe=lambda a: (f"{_count(len(a[0]), 'patient')} "
+                        f"({_count(int(np.sum(a[1])), 'event')}), times "
                         f"{short(a[0], 40)}, grid {short(a[2], 40)}"),
     mistakes=[
         Mistake(_dropped_censored,
@@ -77,7 +83,7 @@ q1 = FunctionExercise(
                 "your risk set never shrinks: a patient leaves it after the bin where their "
                 "event or their censoring happened"),
         Mistake(_at_risk_after,
-                "you counted the patients still at risk at the *end* of each bin: the risk "
+                "you counted the patients still at risk at the end of each bin: the risk "
                 "set of bin (grid[k-1], grid[k]] is everyone still followed after grid[k-1]"),
     ],
     hints=[
@@ -140,8 +146,8 @@ def _nelson_aalen(at_risk, events):
 q2 = FunctionExercise(
     "the Kaplan-Meier curve from the sites' life tables",
     reference=_summed_km, cases=_q2_cases, rtol=1e-9, atol=1e-12,
-    describe=lambda a: (f"{a[0].shape[0]} sites, {a[0].shape[1]} rows; summed at risk "
-                        f"{short(np.sum(a[0], axis=0), 50)}"),
+    describe=lambda a: (f"{_count(a[0].shape[0], 'site')}, {_count(a[0].shape[1], 'row')}; "
+                        f"summed at risk {short(np.sum(a[0], axis=0), 50)}"),
     mistakes=[
         Mistake(_averaged_curves,
                 "you averaged the sites' own curves: a site of 40 patients then weighs as "
@@ -207,7 +213,8 @@ def _site_steps(coef, gradients, informations):
 q3 = FunctionExercise(
     "the server's Newton step from the sites' gradients and information matrices",
     reference=_newton, cases=_q3_cases, rtol=1e-9, atol=1e-10,
-    describe=lambda a: f"{len(a[1])} site(s), {len(a[0])} coefficients, coef={short(a[0])}",
+    describe=lambda a: (f"{_count(len(a[1]), 'site')}, {_count(len(a[0]), 'coefficient')}, "
+                        f"coef={short(a[0])}"),
     mistakes=[
         Mistake(lambda b, g, i: np.asarray(b) + _site_steps(b, g, i).mean(axis=0),
                 "you averaged the sites' own Newton steps: that is what averaging the "
