@@ -142,6 +142,14 @@ def federated_kaplan_meier(sites, times=None, *, min_cell=5, secure=False, level
     -------
     KaplanMeier
 
+    Notes
+    -----
+    What the server sees. Without secure aggregation: each site's yes/no answers on the
+    proposed rows, then each site's merged table. With it: the sum of the sites' tables
+    on the full grid, small cells included (a total over sites, not one site's count);
+    it merges the sum's rows before releasing the curve, so what it prints passes the
+    rule, but the server itself must be trusted with the fine-grained sum.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
