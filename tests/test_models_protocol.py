@@ -5,7 +5,7 @@ import pytest
 
 from fedlab import federated, privacy
 from fedlab.metrics import Evaluator, roc_auc
-from fedlab.models import MLP, MODEL_NAMES, LogisticRegression, Model, make_model
+from fedlab.models import MLP, MODEL_NAMES, CoxPH, LogisticRegression, Model, make_model
 from fedlab.secagg import SecureFedAvg
 
 BINARY_MODELS = [LogisticRegression(), MLP(hidden=5), MLP(hidden=3, activation="relu")]
@@ -282,7 +282,7 @@ def test_the_evaluator_scores_with_the_model_s_metrics():
 
 
 def test_registry_is_derived_from_the_classes():
-    assert MODEL_NAMES == {"logistic": LogisticRegression, "mlp": MLP}
+    assert MODEL_NAMES == {"logistic": LogisticRegression, "mlp": MLP, "cox": CoxPH}
     assert make_model("mlp", hidden=3, activation="relu") == MLP(hidden=3, activation="relu")
     assert repr(make_model("mlp")) == "MLP(hidden=8, activation='tanh')"
     with pytest.raises(ValueError, match="model must be one of"):
