@@ -11,6 +11,7 @@ from fedlab.vertical import (
     link,
     linkage_key,
     normalize_date,
+    normalize_identifier,
     normalize_name,
     plausible_birth_dates,
     private_intersection,
@@ -222,3 +223,10 @@ def test_link_aligns_the_shared_patients_of_three_parties_in_the_first_partys_or
 def test_link_needs_two_parties():
     with pytest.raises(InvalidParameterError, match="at least two parties"):
         link({"a": ["x"]})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (" HX-00123 ", "hx 00123"), ("12345678", "12345678"), ("1957/3/14", "1957-03-14"),
+    ("Zoë  Müller", "zoe muller")])
+def test_any_identifier_cell_normalizes_as_a_name_or_an_iso_date(value, expected):
+    assert normalize_identifier(value) == expected

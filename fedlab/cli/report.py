@@ -35,6 +35,8 @@ def format_table(results):
                      f"{difference:<{26 if compared else 0}}"
                      f"{_ci(p['accuracy'], p['accuracy_ci']):<22}"
                      f"{_ci(p['oe'], p['oe_ci'], digits=2):<20}{_fmt(p['brier']):>6}")
+    if not sites:  # one table of patients (a vertical study): no site to show
+        return "\n".join(line.rstrip() for line in lines + _footnote(compared))
     cell, width = 19, width + 2  # rows indented under their metric
     names = [textwrap.wrap(s, cell - 2)[:2] + [""] for s in sites]  # two lines a name
     head = f"{'method':<{width}}" + "".join(f"{n[0]:<{cell}}" for n in names)
@@ -48,10 +50,13 @@ def format_table(results):
             lines.append(f"  {name:<{width - 2}}" + "".join(
                 f"{_ci(m['sites'][s][key], m['sites'][s][f'{key}_ci'], digits=2):<{cell}}"
                 for s in sites))
-    lines += ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson"
-              + ("; the AUC difference is paired (the same patients)." if compared else "."),
-              "A difference whose interval holds 0 is no evidence that two methods differ."]
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(line.rstrip() for line in lines + _footnote(compared))
+
+
+def _footnote(compared):
+    return ["", "95 % intervals: AUC DeLong, accuracy Wilson, O/E Poisson"
+            + ("; the AUC difference is paired (the same patients)." if compared else "."),
+            "A difference whose interval holds 0 is no evidence that two methods differ."]
 
 
 def _fmt(x, digits=3):

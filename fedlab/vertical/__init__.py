@@ -13,7 +13,7 @@
 """
 
 from .hashing import dictionary_attack, plausible_birth_dates, salted_hash
-from .identifiers import linkage_key, normalize_date, normalize_name
+from .identifiers import linkage_key, normalize_date, normalize_identifier, normalize_name
 from .leakage import attack_bound, label_attack, label_epsilon, labels_from_residuals
 from .paillier import Coordinator, ciphertext_bytes, encrypted_block_gradient
 from .parties import Party, VerticalModel
@@ -39,6 +39,7 @@ __all__ = [
     "link",
     "linkage_key",
     "normalize_date",
+    "normalize_identifier",
     "normalize_name",
     "plausible_birth_dates",
     "private_intersection",

@@ -14,7 +14,7 @@ import unicodedata
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["normalize_name", "normalize_date", "linkage_key"]
+__all__ = ["normalize_name", "normalize_date", "normalize_identifier", "linkage_key"]
 
 _SEPARATORS = re.compile(r"[\s\-_.,/]+")  # spaces, hyphens, dots... between name parts
 _DROPPED = re.compile(r"[^0-9a-z ]")  # apostrophes and any other mark
@@ -112,6 +112,27 @@ def normalize_date(value, *, date_format=None):
     except ValueError as err:
         raise InvalidParameterError(f"date {value!r}: {err}") from None
     return _birth_date(born, value)
+
+
+def normalize_identifier(value):
+    """Any identifier cell (a name, a date, a pseudonymous id) as every party writes it.
+
+    A date written ``YYYY-MM-DD`` or ``YYYY/MM/DD`` becomes an ISO date; any other value
+    (``12345678`` is an id, not a date) is normalized as a name (:func:`normalize_name`).
+
+    Raises
+    ------
+    InvalidParameterError
+        If the value is empty or holds no letter or digit.
+
+    Examples
+    --------
+    >>> normalize_identifier(" HX-00123 "), normalize_identifier("1957/3/14")
+    ('hx 00123', '1957-03-14')
+    """
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}\s*", value):
+        return normalize_date(value)
+    return normalize_name(value)
 
 
 def _birth_date(born, value):
