@@ -191,7 +191,9 @@ def _broken(tmp_path, parties, case):
     ("no shared patient", [], "the parties share no patient (by pid)"),
     ("none", ["--min-linked", "601"], "share 600 patients (by pid), fewer than --min-linked "
                                       "601"),
-    ("none", ["--id", "pid"], "--id pid: given twice")])
+    ("none", ["--id", "pid"], "--id pid: given twice"),
+    ("none", ["--own-id", "pid"], "--own-id pid: given twice (or as both --id and --own-id)"),
+    ("none", ["--own-id", "nhs"], "--own-id nhs: no party has this column")])
 def test_vertical_refuses_bad_input_in_one_line(tmp_path, parties, capsys, case, argv,
                                                 message):
     paths = _broken(tmp_path, parties, case)
@@ -220,3 +222,23 @@ def test_fewer_linked_patients_than_min_cell_are_not_counted_in_the_error(tmp_pa
     assert main(["vertical", *_args([a, b]), "--id", "pid", "--target", "y"]) == 2
     err = _error(capsys)
     assert "fewer than 5 patients" in err and " 3 " not in err
+
+
+def test_each_partys_own_id_is_kept_in_out_and_never_a_feature(parties, tmp_path, capsys):
+    hospital, registry = parties
+    for path, prefix in ((hospital, "H"), (registry, "R")):
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join([f"{prefix.lower()}id," + lines[0],
+                                   *(f"{prefix}{k:06d},{line}" for k, line in
+                                     enumerate(lines[1:]))]) + "\n")
+    argv = ["vertical", *_args(parties), "--id", "pid", "--target", "cvd_10y"]
+    assert main(argv) == 2
+    assert "column 'hid' row 1: 'H000000' is not a number" in _error(capsys)
+    out = tmp_path / "report.json"
+    assert main([*argv, "--own-id", "hid", "--own-id", "rid", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert "hid" not in report["methods"]["vertical"]["coefficients"]
+    linked = tmp_path / "linked"
+    assert main(["link", *_args(parties), "--id", "pid", "--own-id", "hid", "--own-id", "rid",
+                 "--out", str(linked)]) == 0
+    assert (linked / "hospital.csv").read_text().startswith("hid,pid,age")

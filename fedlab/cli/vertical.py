@@ -66,6 +66,9 @@ def _party_options(parser):
     parser.add_argument("--id", action="append", required=True, metavar="COLUMN",
                         help="an identifier column every party holds (repeatable, e.g. "
                              "name and date of birth); text allowed, never a feature")
+    parser.add_argument("--own-id", action="append", default=[], metavar="COLUMN",
+                        help="a party's own identifier column (e.g. its pseudonymous id; "
+                             "repeatable): kept in --out, never a feature, not linked on")
     parser.add_argument("--min-cell", type=count, default=MIN_CELL, metavar="N",
                         help=f"print a count of 1 to N-1 patients as suppressed "
                              f"(default {MIN_CELL})")
@@ -77,8 +80,8 @@ def _party_options(parser):
 def _link(args):
     from fedlab import vertical
 
-    parties = _read_ids(args.party, args.id)
-    names = [name for name in parties]
+    parties = _read_ids(args.party, args.id, args.own_id)
+    names = list(parties)
     if args.out:
         folder = check_output_folder(args.out, [f"{n}.csv" for n in names], option="--out",
                                      force=args.force)
@@ -133,8 +136,9 @@ def _study(args):
     from fedlab import data, vertical
     from fedlab.vertical.study import compare
 
-    parties = _read_ids(args.party, args.id)
-    holders = _check_columns(parties, args.target, args.id)
+    parties = _read_ids(args.party, args.id, args.own_id)
+    not_features = {*args.id, *args.own_id}
+    holders = _check_columns(parties, args.target, not_features)
     linkage = vertical.link({n: p["keys"] for n, p in parties.items()})
     by = ", ".join(args.id)
     if linkage.size == 0:
@@ -149,7 +153,7 @@ def _study(args):
             f"{args.min_linked}")
     blocks, y = {}, None
     for name, party in parties.items():
-        columns = [c for c in party["header"] if c not in args.id and c != args.target]
+        columns = [c for c in party["header"] if c not in not_features and c != args.target]
         if name == holders[0]:
             site = data.read_site_csv(party["path"], target=args.target, features=columns)
             X, y = site.X, site.y[linkage.rows[name]]
@@ -178,7 +182,7 @@ def _check_columns(parties, target, ids):
     holders = [n for n, p in parties.items() if target in p["header"]]
     files = {n: Path(p["path"]).name for n, p in parties.items()}
     if target in ids:
-        raise InvalidParameterError(f"--target {target}: is also an --id column")
+        raise InvalidParameterError(f"--target {target}: is also an --id or --own-id column")
     if not holders:
         raise InvalidParameterError(f"--target {target}: no party has this column")
     if len(holders) > 1:
@@ -198,15 +202,17 @@ def _check_columns(parties, target, ids):
     return holders
 
 
-def _read_ids(paths, ids):
+def _read_ids(paths, ids, own_ids=()):
     """Every party's header, raw records and normalized keys, by name (the file's stem)."""
     from fedlab.vertical import normalize_identifier
 
     if len(paths) < 2:
         raise InvalidParameterError(f"--party: give at least two parties, got {len(paths)}")
-    repeated = [c for c, k in Counter(ids).items() if k > 1]
+    repeated = [c for c, k in Counter([*ids, *own_ids]).items() if k > 1]
     if repeated:
-        raise InvalidParameterError(f"--id {repeated[0]}: given twice")
+        option = "--id" if repeated[0] in ids and repeated[0] not in own_ids else "--own-id"
+        raise InvalidParameterError(f"{option} {repeated[0]}: given twice (or as both --id "
+                                    "and --own-id)")
     names = [Path(p).stem for p in paths]
     if len(set(names)) != len(names):
         raise InvalidParameterError(
@@ -243,6 +249,9 @@ def _read_ids(paths, ids):
             keys.append(key)
         parties[name] = {"path": path, "header": header,
                          "records": [cells for _, cells in records], "keys": keys}
+    for column in own_ids:
+        if not any(column in p["header"] for p in parties.values()):
+            raise InvalidParameterError(f"--own-id {column}: no party has this column")
     return parties
 
 
