@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab import personalize as personal
 from fedlab._validation import InvalidParameterError, check_rng
 from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import Evaluator, auc_difference, site_metrics
+from fedlab.models import logistic
 
 __all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
 
@@ -126,7 +127,7 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
 def _fit(X, y, *, l2):
     """Standardize (missing values to the mean) and fit by Newton's method."""
     standardizer = combine([feature_sums(X)])
-    return model.fit(standardizer.transform(X), y, l2=l2), standardizer
+    return logistic.fit(standardizer.transform(X), y, l2=l2), standardizer
 
 
 def _report(predictions, level):
@@ -153,7 +154,7 @@ def _personalized(hospitals, history, method, l2, rng):
                                        random_state=rng)
         else:
             params = personal.recalibrate(history.params, X_train, h.y_train)
-        out[h.name] = h.y_test, model.predict_proba(params, standardizer.transform(h.X_test))
+        out[h.name] = h.y_test, logistic.predict_proba(params, standardizer.transform(h.X_test))
     return out
 
 

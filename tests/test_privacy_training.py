@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from fedlab import federated, model, privacy
+from fedlab import federated, privacy
 from fedlab.federated import Client, Update
+from fedlab.models import logistic
 from fedlab.privacy import DPFedAvg, DPSGDClient, dp_sgd
 
 DELTA = 1e-5
@@ -26,12 +27,12 @@ def _data(n=200, d=3, seed=0):
 def test_per_example_gradients_equal_finite_differences():
     X, y = _data(n=5, d=4)
     theta = np.random.default_rng(1).normal(size=5)
-    grads = model.per_example_gradients(theta, X, y)
+    grads = logistic.per_example_gradients(theta, X, y)
 
     h = 1e-6
     for i in range(len(y)):
-        numeric = [(model.loss(theta + h * e, X[i:i + 1], y[i:i + 1])
-                    - model.loss(theta - h * e, X[i:i + 1], y[i:i + 1])) / (2 * h)
+        numeric = [(logistic.loss(theta + h * e, X[i:i + 1], y[i:i + 1])
+                    - logistic.loss(theta - h * e, X[i:i + 1], y[i:i + 1])) / (2 * h)
                    for e in np.eye(5)]
         np.testing.assert_allclose(grads[i], numeric, rtol=1e-6, atol=1e-9)
 
@@ -45,7 +46,7 @@ def test_clipped_per_example_gradients_never_exceed_the_bound(X, clip_norm, seed
     y = rng.integers(0, 2, size=len(X))
     theta = rng.normal(size=X.shape[1] + 1)
 
-    clipped = privacy.clip_by_l2_norm(model.per_example_gradients(theta, X, y), clip_norm)
+    clipped = privacy.clip_by_l2_norm(logistic.per_example_gradients(theta, X, y), clip_norm)
 
     assert np.all(np.linalg.norm(clipped, axis=1) <= clip_norm * (1 + 1e-12))
 
@@ -71,7 +72,7 @@ def test_a_noiseless_full_batch_step_moves_the_model_by_at_most_lr_times_the_cli
 
 def test_dp_sgd_without_noise_or_clipping_is_full_batch_gradient_descent():
     X, y = _data()
-    plain = model.sgd(np.zeros(4), X, y, epochs=20, batch_size=None, lr=0.5, l2=0.01)
+    plain = logistic.sgd(np.zeros(4), X, y, epochs=20, batch_size=None, lr=0.5, l2=0.01)
 
     private, _ = dp_sgd(np.zeros(4), X, y, noise_multiplier=0.0, clip_norm=1e9,
                         sample_rate=1.0, steps=20, lr=0.5, l2=0.01, random_state=0)
@@ -188,7 +189,7 @@ def test_a_dp_sgd_client_answers_fedsgd_with_a_noisy_clipped_gradient():
 
     update = client.gradient(np.zeros(4), l2=0.1)
 
-    np.testing.assert_allclose(update.vector, model.gradient(np.zeros(4), X, y, l2=0.1))
+    np.testing.assert_allclose(update.vector, logistic.gradient(np.zeros(4), X, y, l2=0.1))
     assert client.accountant.history == [(0.0, 1.0, 1)]
 
 

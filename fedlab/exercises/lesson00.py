@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.models import logistic
 
 __all__ = ["q1", "q2"]
 
@@ -76,7 +76,7 @@ q1 = FunctionExercise(
 
 def _model_bytes(n_features):
     """What fedlab's parameter vector for ``n_features`` features takes in memory."""
-    return model.init_params(n_features).nbytes
+    return logistic.init_params(n_features).nbytes
 
 
 def _q2_cases(rng):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from fedlab import metrics, model
+from fedlab import metrics
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -107,7 +108,7 @@ def _residual(theta, X, y):
 
 q2 = FunctionExercise(
     "the gradient of the mean log loss",
-    reference=model.gradient,
+    reference=logistic.gradient,
     cases=_gradient_cases,
     describe=_describe_gradient,
     mistakes=[
@@ -118,7 +119,7 @@ q2 = FunctionExercise(
         Mistake(lambda t, X, y: X.T @ _residual(t, X, y) / len(y),
                 "your gradient has one entry per feature, but theta also holds the bias as "
                 "its last entry: the bias needs its own component in the gradient"),
-        Mistake(lambda t, X, y: -model.gradient(t, X, y),
+        Mistake(lambda t, X, y: -logistic.gradient(t, X, y),
                 "your gradient has the wrong sign (it points downhill): for the mean log "
                 "loss each patient contributes (p - y) times its inputs, not (y - p)"),
         Mistake(lambda t, X, y: np.append(X.T @ (expit(X @ t[:-1]) - y) / len(y),
@@ -150,7 +151,7 @@ q2 = FunctionExercise(
 
 def _gradient_descent(X, y, lr, steps):
     """fedlab's local training with the whole data set as one batch: gradient descent."""
-    return model.sgd(model.init_params(np.shape(X)[1]), X, y, epochs=steps, batch_size=None,
+    return logistic.sgd(logistic.init_params(np.shape(X)[1]), X, y, epochs=steps, batch_size=None,
                      lr=lr)
 
 
@@ -173,9 +174,9 @@ def _describe_descent(args):
 
 def _last_gradient(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
-    grad = model.gradient(theta, X, y)
+    grad = logistic.gradient(theta, X, y)
     for _ in range(steps):
-        grad = model.gradient(theta, X, y)
+        grad = logistic.gradient(theta, X, y)
         theta = theta - lr * grad
     return grad
 
@@ -183,7 +184,7 @@ def _last_gradient(X, y, lr, steps):
 def _climb(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
     for _ in range(steps):
-        theta = theta + lr * model.gradient(theta, X, y)
+        theta = theta + lr * logistic.gradient(theta, X, y)
     return theta
 
 
@@ -200,7 +201,7 @@ q3 = FunctionExercise(
         Mistake(_last_gradient,
                 "you returned the gradient, not the updated weights: return theta after the "
                 "loop"),
-        Mistake(lambda X, y, lr, steps: model.gradient(_gradient_descent(X, y, lr, steps),
+        Mistake(lambda X, y, lr, steps: logistic.gradient(_gradient_descent(X, y, lr, steps),
                                                        X, y),
                 "you returned the gradient, not the updated weights: return theta after the "
                 "loop"),
@@ -222,7 +223,7 @@ q3 = FunctionExercise(
         "Start from theta = np.zeros(n_features + 1) (the weights and the bias), then "
         "repeat `steps` times: compute the gradient at the current theta and take a small "
         "step against it.",
-        "Inside `for _ in range(steps):` write theta = theta - lr * model.gradient(theta, "
+        "Inside `for _ in range(steps):` write theta = theta - lr * logistic.gradient(theta, "
         "X, y). Return theta, not the gradient.",
     ],
 )

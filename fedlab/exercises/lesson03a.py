@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab.aggregate import weighted_mean
 from fedlab.baselines import DEFAULTS
 from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
 from fedlab.federated.preprocessing import combine, feature_sums
+from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -24,7 +24,7 @@ HOSPITAL_SIZES = (2250, 225, 525, 487, 337)
 
 def _local_training(theta, X, y, lr, epochs):
     """fedlab's local training, the whole data set as one batch: ``epochs`` gradient steps."""
-    return model.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
+    return logistic.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
 
 
 # -- q1: the FedAvg average ---------------------------------------------------------------
@@ -101,20 +101,20 @@ def _q2_cases(rng):
 
 
 def _grad_once(theta, X, y, lr, epochs):
-    return np.asarray(theta, float) - epochs * lr * model.gradient(theta, X, y)
+    return np.asarray(theta, float) - epochs * lr * logistic.gradient(theta, X, y)
 
 
 def _uphill(theta, X, y, lr, epochs):
     theta = np.asarray(theta, float)
     for _ in range(epochs):
-        theta = theta + lr * model.gradient(theta, X, y)
+        theta = theta + lr * logistic.gradient(theta, X, y)
     return theta
 
 
 def _weights_only(theta, X, y, lr, epochs):
     theta = np.array(theta, dtype=float)
     for _ in range(epochs):
-        theta[:-1] -= lr * model.gradient(theta, X, y)[:-1]
+        theta[:-1] -= lr * logistic.gradient(theta, X, y)[:-1]
     return theta
 
 
@@ -125,7 +125,7 @@ q2 = FunctionExercise(
     describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[2])} records x "
                         f"{np.shape(a[1])[1]} features, lr={a[3]}, epochs={a[4]}"),
     mistakes=[
-        Mistake(lambda t, X, y, lr, e: model.gradient(t, X, y),
+        Mistake(lambda t, X, y, lr, e: logistic.gradient(t, X, y),
                 "you returned the gradient, not the updated weights: the client steps "
                 "theta <- theta - lr * gradient and returns the new theta"),
         Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr, e) - np.asarray(t, float),
@@ -144,15 +144,15 @@ q2 = FunctionExercise(
                 "the mean of (p - y)"),
         Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr * len(y), e),
                 "your gradient is a sum over the records, not a mean: divide by the number of "
-                "records (model.gradient already does)"),
+                "records (logistic.gradient already does)"),
     ],
     hints=[
         "Start from a copy of theta. In each epoch compute the gradient of the client's loss "
         "at the current parameters and take one step against it.",
-        "model.gradient(theta, X, y) is the gradient of the mean log loss; one step is "
+        "logistic.gradient(theta, X, y) is the gradient of the mean log loss; one step is "
         "theta = theta - lr * gradient, repeated `epochs` times. Return theta.",
         "theta = np.array(theta, dtype=float)\nfor _ in range(epochs):\n"
-        "    theta = theta - lr * model.gradient(theta, X, y)\nreturn theta",
+        "    theta = theta - lr * logistic.gradient(theta, X, y)\nreturn theta",
     ],
 )
 
@@ -204,7 +204,7 @@ def _losses(sites, weights):
     fitted = LogisticRegression(C=1 / DEFAULTS["l2"], tol=1e-10, max_iter=2000).fit(
         X, y, sample_weight=per_record)
     theta = np.append(fitted.coef_.ravel(), fitted.intercept_)
-    return np.array([model.loss(theta, X_k, y_k) for X_k, y_k in sites])
+    return np.array([logistic.loss(theta, X_k, y_k) for X_k, y_k in sites])
 
 
 def _outcome(sizes, weights):

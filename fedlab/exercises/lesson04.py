@@ -3,7 +3,7 @@
 q1 the FedProx local gradient (Li et al. 2020), q2 a SCAFFOLD client's round
 (Karimireddy et al. 2020), q3 the FedAdam server step (Reddi et al. 2021), q4 per-site
 logistic recalibration (intercept and slope). The references are fedlab's own FedProx and
-SCAFFOLD steps (:func:`fedlab.model.sgd`), Kingma and Ba's own form of Adam's step, and
+SCAFFOLD steps (:func:`fedlab.models.logistic.sgd`), Kingma and Ba's own form of Adam's step, and
 :func:`fedlab.personalize.recalibration`.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.federated.client import scaffold_control
+from fedlab.models import logistic
 from fedlab.personalize import recalibration
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -33,9 +33,9 @@ def _floats(*arrays):
 # -- q1: FedProx's local gradient -----------------------------------------------------------
 
 def _fedprox_gradient(theta, anchor, X, y, mu):
-    """fedlab's FedProx step (``model.sgd`` with ``mu``), one full-batch step of size 1."""
+    """fedlab's FedProx step (``logistic.sgd`` with ``mu``), one full-batch step of size 1."""
     theta = np.asarray(theta, dtype=float)
-    return theta - model.sgd(theta, X, y, epochs=1, batch_size=None, lr=1.0, mu=mu,
+    return theta - logistic.sgd(theta, X, y, epochs=1, batch_size=None, lr=1.0, mu=mu,
                              anchor=anchor)
 
 
@@ -55,7 +55,7 @@ def _prox_variant(sign=1.0, factor=1.0, loss=True, bias=True):
         pull = sign * factor * mu * (theta - anchor)
         if not bias:
             pull[-1] = 0.0
-        return (model.gradient(theta, X, y) if loss else 0.0) + pull
+        return (logistic.gradient(theta, X, y) if loss else 0.0) + pull
     return wrong
 
 
@@ -81,7 +81,7 @@ q1 = FunctionExercise(
     ],
     hints=[
         "FedProx's client minimizes F_k(theta) + mu/2 ||theta - theta_global||^2.",
-        "Its gradient is the loss gradient (`model.gradient`) plus mu times the "
+        "Its gradient is the loss gradient (`logistic.gradient`) plus mu times the "
         "difference theta - theta_global, over all parameters.",
     ],
 )
@@ -92,7 +92,7 @@ q1 = FunctionExercise(
 def _scaffold_client(x, c, c_i, X, y, lr, steps):
     """fedlab's SCAFFOLD client: full-batch SGD corrected by ``c - c_i``, then option II."""
     x, c, c_i = _floats(x, c, c_i)
-    local = model.sgd(x, X, y, epochs=steps, batch_size=None, lr=lr, correction=c - c_i)
+    local = logistic.sgd(x, X, y, epochs=steps, batch_size=None, lr=lr, correction=c - c_i)
     return local - x, scaffold_control(c_i, c, local - x, steps, lr)
 
 
@@ -101,7 +101,7 @@ def _scaffold_variant(correction_sign=1.0, control_sign=1.0, divide_steps=True):
         x, c, c_i = _floats(x, c, c_i)
         local = x.copy()
         for _ in range(steps):
-            local = local - lr * (model.gradient(local, X, y) + correction_sign * (c - c_i))
+            local = local - lr * (logistic.gradient(local, X, y) + correction_sign * (c - c_i))
         scale = steps * lr if divide_steps else lr
         return local - x, c_i - c + control_sign * (x - local) / scale
     return wrong
@@ -218,7 +218,7 @@ def _q4_cases(rng):
     cases = []
     for n, a, b in ((200, 0.5, 0.8), (400, -0.7, 1.3), (150, 0.0, 1.0), (300, 1.0, 0.5)):
         logit = rng.normal(-1.5, 1.2, size=n).round(3)
-        y = (rng.random(n) < model.sigmoid(a + b * logit)).astype(float)
+        y = (rng.random(n) < logistic.sigmoid(a + b * logit)).astype(float)
         cases.append((logit, y))
     return cases
 
@@ -228,7 +228,7 @@ def _intercept_only(logit, y):
     logit = np.asarray(logit, dtype=float)
     a = 0.0
     for _ in range(50):
-        p = model.sigmoid(a + logit)
+        p = logistic.sigmoid(a + logit)
         a += np.sum(y - p) / np.sum(p * (1 - p))
     return float(a), 1.0
 
@@ -256,7 +256,7 @@ q4 = FunctionExercise(
     ],
     hints=[
         "Recalibration is a logistic regression with one feature: the global model's logit.",
-        "`model.fit(logit.reshape(-1, 1), y)` returns (slope, intercept), in that "
+        "`logistic.fit(logit.reshape(-1, 1), y)` returns (slope, intercept), in that "
         "order (the intercept comes last).",
     ],
 )

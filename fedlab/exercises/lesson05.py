@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import attacks, model
+from fedlab import attacks
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -33,7 +34,7 @@ def _q1_cases(rng):
         X = rng.normal(size=(n, d)) @ (np.eye(d) + 0.3 * rng.normal(size=(d, d)))
         X = (X - X.mean(axis=0)) / X.std(axis=0)
         params = np.r_[signal * rng.normal(size=d) / np.sqrt(d), -1.0]
-        y = (rng.random(n) < model.predict_proba(params, X)).astype(float)
+        y = (rng.random(n) < logistic.predict_proba(params, X)).astype(float)
         cases.append((params, X, y, int(rng.integers(1000))))
     return cases
 
@@ -118,10 +119,10 @@ q2 = FunctionExercise(
         Mistake(lambda p, X, y: -np.mean(_loss(p, X, y)),
                 "you returned one number, the mean loss: the attack needs one score per "
                 "record"),
-        Mistake(lambda p, X, y: model.predict_proba(p, X),
+        Mistake(lambda p, X, y: logistic.predict_proba(p, X),
                 "you returned the predicted probability of the positive class: the score "
                 "must say how well the model fits each record's *own* label y"),
-        Mistake(lambda p, X, y: np.log(model.predict_proba(p, X)),
+        Mistake(lambda p, X, y: np.log(logistic.predict_proba(p, X)),
                 "you used log p for every record: for a record with y = 0 the model's "
                 "probability of its label is 1 - p"),
     ],
