@@ -11,7 +11,7 @@ import pytest
 
 from fedlab.exercises import CORRECT, INCORRECT, NOT_ATTEMPTED
 from fedlab.exercises import lesson12 as ex
-from fedlab.model import sigmoid
+from fedlab.models.logistic import sigmoid
 from fedlab.vertical import linkage_key, normalize_date, normalize_name, salted_hash
 
 

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from fedlab import data
 from fedlab._validation import InvalidParameterError
 from fedlab.federated.preprocessing import combine, feature_sums
-from fedlab.model import sigmoid
+from fedlab.models.logistic import sigmoid
 from fedlab.vertical import FLOAT_BYTES, Party, batch_order, gradient_descent, train
 
 REGISTRY = ("smoker", "diabetes")  # the label holder's columns in the shipped-data study

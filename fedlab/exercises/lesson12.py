@@ -13,7 +13,7 @@ import numpy as np
 
 from fedlab.exercises import FunctionExercise, Mistake
 from fedlab.exercises._compare import short
-from fedlab.model import sigmoid
+from fedlab.models.logistic import sigmoid
 from fedlab.vertical import labels_from_residuals, linkage_key, normalize_name, salted_hash
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -119,7 +119,7 @@ q2 = FunctionExercise(
     ],
     hints=["z = (sum of the other parties' partial predictors) + X_own @ w_own + bias.",
            "`sigmoid(np.sum(partial_predictors, axis=0) + X_own @ w_own + bias) - y` "
-           "(`sigmoid` is `fedlab.model.sigmoid`)."],
+           "(`sigmoid` is `fedlab.models.logistic.sigmoid`)."],
 )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from fedlab._validation import InvalidParameterError
 from fedlab.federated.preprocessing import combine, feature_sums
-from fedlab.model import sigmoid
+from fedlab.models.logistic import sigmoid
 
 __all__ = ["Party", "VerticalModel", "check_parties"]
 

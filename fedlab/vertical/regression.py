@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model as logistic
 from fedlab._validation import (
     InvalidParameterError,
     check_int,
@@ -35,7 +34,8 @@ from fedlab._validation import (
     check_rng,
     check_xy,
 )
-from fedlab.model import sigmoid
+from fedlab.models import logistic
+from fedlab.models.logistic import sigmoid
 
 from .parties import VerticalModel, check_parties, standardize_each
 
@@ -57,7 +57,7 @@ def train(parties, *, steps=500, lr=0.5, l2=1e-3, batch_size=None, tol=None,
         Gradient steps (the most, with ``tol``).
     lr : float, default=0.5
     l2 : float, default=1e-3
-        L2 penalty on every weight (not the intercept), as :func:`fedlab.model.loss`.
+        L2 penalty on every weight (not the intercept), as :func:`fedlab.models.logistic.loss`.
     batch_size : int, optional
         Patients a step; default all of them (full-batch gradient descent). Batches
         follow :func:`batch_order`, which every party computes from the agreed seed.
@@ -155,7 +155,7 @@ def gradient_descent(X, y, *, steps=500, lr=0.5, l2=1e-3, batch_size=None,
     """The centralized reference: gradient descent on the joined (standardized) table.
 
     The same steps as :func:`train` with the same settings and ``random_state``
-    (standardization, batch order, objective :func:`fedlab.model.loss`), on a table no
+    (standardization, batch order, objective :func:`fedlab.models.logistic.loss`), on a table no
     real study could assemble.
 
     Parameters

@@ -12,7 +12,7 @@ import numpy as np
 
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import auc_difference, site_metrics
-from fedlab.model import sigmoid
+from fedlab.models.logistic import sigmoid
 
 from .parties import check_parties
 from .regression import gradient_descent, train
