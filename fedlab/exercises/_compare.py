@@ -46,6 +46,8 @@ def difference(got, expected, *, rtol, atol, names=None, subject="that"):
     if got is None:
         return f"{subject} is None"
     if isinstance(expected, str):  # a hash, an identifier: compared exactly
+        if not isinstance(got, str) and shape_of(got):
+            return f"{subject} has shape {shape_of(got)}; the answer is a single string"
         if not isinstance(got, str):
             return f"{subject} is {short(got)}, not a string"
         return "" if got == expected else f"{subject} is not right"
