@@ -242,3 +242,18 @@ def test_each_partys_own_id_is_kept_in_out_and_never_a_feature(parties, tmp_path
     assert main(["link", *_args(parties), "--id", "pid", "--own-id", "hid", "--own-id", "rid",
                  "--out", str(linked)]) == 0
     assert (linked / "hospital.csv").read_text().startswith("hid,pid,age")
+
+
+def test_link_and_vertical_on_the_shipped_vertical_parties(tmp_path, capsys):
+    from fedlab.data.vertical import HOSPITAL, IDENTITY, REGISTRY, VERTICAL_DIR
+
+    paths = [VERTICAL_DIR / f"{HOSPITAL}.csv", VERTICAL_DIR / f"{REGISTRY}.csv"]
+    ids = [a for column in IDENTITY for a in ("--id", column)]
+    assert main(["link", *_args(paths), *ids]) == 0
+    assert "share 2,550 patients" in capsys.readouterr().out
+    out = tmp_path / "vertical.json"
+    assert main(["vertical", *_args(paths), *ids, "--own-id", "hospital_id", "--own-id",
+                 "registry_id", "--target", "cvd_10y", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["linked"] == 2550
+    assert list(report["methods"]) == ["vertical", "centralized", f"alone: {REGISTRY}"]
