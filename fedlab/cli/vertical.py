@@ -15,7 +15,16 @@ import numpy as np
 
 from fedlab._files import atomic_open, check_new_file, check_output_folder, json_report
 from fedlab._validation import InvalidParameterError
-from fedlab.cli.options import FILE_RULE, SEED, count, force_option, fraction, positive, seed
+from fedlab.cli.options import (
+    FILE_RULE,
+    SEED,
+    count,
+    force_option,
+    fraction,
+    non_negative,
+    positive,
+    seed,
+)
 from fedlab.cli.report import format_table
 
 MIN_CELL = 5
@@ -48,7 +57,8 @@ def register(sub):
     vertical.add_argument("--max-steps", type=count, default=10_000,
                           help="most full-batch gradient steps (default 10000)")
     vertical.add_argument("--lr", type=positive, default=0.5, help="step size (default 0.5)")
-    vertical.add_argument("--l2", type=float, default=1e-3, help="L2 penalty (default 0.001)")
+    vertical.add_argument("--l2", type=non_negative, default=1e-3,
+                          help="L2 penalty (default 0.001)")
     vertical.add_argument("--tol", type=positive, default=1e-6,
                           help="stop when the gradient's norm is below this (default 1e-6)")
     vertical.add_argument("--seed", type=seed, default=SEED,
