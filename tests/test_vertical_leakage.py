@@ -68,7 +68,7 @@ def test_label_dp_noise_keeps_the_attack_below_the_dp_bound(shipped, target):
                                          delta=delta)
     # Act
     fitted = train(parties, steps=10, lr=2.0, noise_multiplier=sigma, record=True,
-                   random_state=0)
+                   noise_random_state=0)
     guessed, _ = label_attack(fitted.transcript["hospital"], len(y))
     epsilon = label_epsilon(fitted, noise_multiplier=sigma, delta=delta)
     # Assert: the run spent the budget, and the attack no longer reads the labels

@@ -128,9 +128,23 @@ def test_predictions_need_every_partys_partial_predictor():
 
 def test_same_seed_same_bits():
     parties, _, _ = _study(np.random.default_rng(6))
-    a = train(parties, steps=40, batch_size=25, noise_multiplier=0.5, random_state=9)
-    b = train(parties, steps=40, batch_size=25, noise_multiplier=0.5, random_state=9)
-    assert a.params.tobytes() == b.params.tobytes()
+    options = dict(steps=40, batch_size=25, noise_multiplier=0.5, random_state=9,
+                   noise_random_state=3)
+    assert train(parties, **options).params.tobytes() == train(
+        parties, **options).params.tobytes()
+
+
+def test_the_label_holders_noise_does_not_follow_from_the_agreed_seed():
+    # every party knows the agreed seed (the batch order); from it, anyone could redraw
+    # the noise and subtract it, so the noise has a seed of its own
+    parties, _, _ = _study(np.random.default_rng(6))
+    a = train(parties, steps=5, batch_size=25, noise_multiplier=0.5, random_state=9,
+              noise_random_state=1, record=True)
+    b = train(parties, steps=5, batch_size=25, noise_multiplier=0.5, random_state=9,
+              noise_random_state=2, record=True)
+    (rows_a, noisy_a), (rows_b, noisy_b) = a.transcript["party 0"][0], b.transcript["party 0"][0]
+    assert np.array_equal(rows_a, rows_b)  # the same agreed order
+    assert np.abs(noisy_a - noisy_b).min() > 0  # but other noise on every residual
 
 
 def test_coefficients_are_named_by_feature():

@@ -46,7 +46,8 @@ FLOAT_BYTES = 8
 
 
 def train(parties, *, steps=500, lr=0.5, l2=1e-3, batch_size=None, tol=None,
-          noise_multiplier=0.0, coordinator=None, record=False, random_state=None):
+          noise_multiplier=0.0, coordinator=None, record=False, random_state=None,
+          noise_random_state=None):
     """Train a logistic regression on columns that never meet (vertical FL).
 
     Parameters
@@ -75,7 +76,11 @@ def train(parties, *, steps=500, lr=0.5, l2=1e-3, batch_size=None, tol=None,
         Keep what each party other than the label holder received, in
         ``model.transcript``.
     random_state : None, int or numpy.random.Generator
-        The agreed seed: the batch order, then the label holder's noise.
+        The agreed seed of the batch order, which every party knows.
+    noise_random_state : None, int or numpy.random.Generator
+        The label holder's own seed of its noise, which no other party may know: from
+        the agreed seed, any party could draw the same noise and subtract it. Default:
+        fresh entropy.
 
     Returns
     -------
@@ -102,8 +107,8 @@ def train(parties, *, steps=500, lr=0.5, l2=1e-3, batch_size=None, tol=None,
         if batch_size is not None:
             raise InvalidParameterError("tol applies to full-batch descent (batch_size=None)")
     n = parties[0].n_patients
-    order_rng, noise_rng = _streams(random_state)
-    batches = batch_order(n, batch_size=batch_size, steps=steps, random_state=order_rng)
+    batches = batch_order(n, batch_size=batch_size, steps=steps, random_state=random_state)
+    noise_rng = check_rng(noise_random_state)
     standardizers, Z = standardize_each(parties)
     y = next(p.y for p in parties if p.name == holder)
     others = [p.name for p in parties if p.name != holder]
@@ -176,10 +181,9 @@ def gradient_descent(X, y, *, steps=500, lr=0.5, l2=1e-3, batch_size=None,
     X, y = check_xy(X, y)
     steps, lr, l2 = _settings(steps, lr, l2)
     Z = combine([feature_sums(X)]).transform(X)
-    order_rng, _ = _streams(random_state)
     theta = logistic.init_params(X.shape[1])
     for rows in batch_order(len(y), batch_size=batch_size, steps=steps,
-                            random_state=order_rng):
+                            random_state=random_state):
         theta = theta - lr * logistic.gradient(theta, Z[rows], y[rows], l2=l2)
     return theta
 
@@ -223,12 +227,6 @@ def batch_order(n_patients, *, batch_size=None, steps, random_state=None):
 def _settings(steps, lr, l2):
     return (check_int(steps, "steps", minimum=1), check_positive(lr, "lr"),
             check_positive(l2, "l2", strict=False))
-
-
-def _streams(random_state):
-    """The agreed seed's two streams: the batch order, then the label holder's noise."""
-    order, noise = check_rng(random_state).spawn(2)
-    return order, noise
 
 
 def _encrypted_gradients(coordinator, Z, rows, residual, others, gradients, transcript):
