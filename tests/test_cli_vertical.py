@@ -130,13 +130,15 @@ def test_vertical_reports_the_same_model_as_the_joined_table(parties, tmp_path, 
     assert report["linked"] == 600
     assert list(report["methods"]) == ["vertical", "centralized", "alone: registry"]
     vertical, central = report["methods"]["vertical"], report["methods"]["centralized"]
-    assert list(vertical["coefficients"]) == [*(c for c in data.FEATURES if c not in REGISTRY),
-                                              *REGISTRY]
-    assert list(report["methods"]["alone: registry"]["coefficients"]) == list(REGISTRY)
-    np.testing.assert_allclose(list(vertical["coefficients"].values()),
-                               list(central["coefficients"].values()), rtol=0, atol=1e-10)
-    assert vertical["intercept"] == pytest.approx(central["intercept"], abs=1e-10)
+    features = [*(c for c in data.FEATURES if c not in REGISTRY), *REGISTRY]
+    assert list(vertical["coefficients"]) == [*features, "(intercept)"]
+    assert list(report["methods"]["alone: registry"]["coefficients"]) == [*REGISTRY,
+                                                                          "(intercept)"]
+    for key in ("coefficients", "coefficients_standardized"):
+        np.testing.assert_allclose(list(vertical[key].values()), list(central[key].values()),
+                                   rtol=0, atol=1e-10)
     assert vertical["pooled"]["auc"] == pytest.approx(central["pooled"]["auc"], abs=1e-12)
+    assert report["config"]["command"] == "vertical" and report["config"]["id"] == ["pid"]
     for key in ("auc_ci", "accuracy_ci", "oe_ci"):
         assert len(vertical["pooled"][key]) == 2
     assert report["vs_centralized"]["vertical"]["difference"] == pytest.approx(0, abs=1e-12)

@@ -25,7 +25,7 @@ from fedlab.cli.options import (
     positive,
     seed,
 )
-from fedlab.cli.report import format_table
+from fedlab.cli.report import fitted_coefficients, format_table, report_document
 
 MIN_CELL = 5
 
@@ -129,16 +129,25 @@ def _link(args):
 
 
 def _vertical(args):
+    from fedlab.metrics import release_results
+
     with json_report(args.json, force=args.force, inputs=args.party) as write:
         results = _study(args)
-        print(format_table(results))
-        training = results["training"]
+        fits, training = results.pop("fits"), results["training"]
+        released = release_results(results, min_cell=args.min_cell)
+        for name, entry in released["methods"].items():
+            entry.update(fitted_coefficients(*fits[name]))
+        print(format_table(released))
         print(f"\nvertical: {training['steps']:,} gradient steps"
               + ("" if training["converged"] else " (did not converge: raise --max-steps)")
               + f", {training['bytes_per_step']:,} bytes a step "
                 f"(partial predictors and residuals), {training['bytes']:,} in all")
-        print(_coefficient_table(results["methods"]))
-        write(results)
+        print(_coefficient_table(released["methods"]))
+        document = report_document(released, command="vertical", args=args, strategies={})
+        document["config"].update(parties=args.party, id=args.id, own_id=args.own_id,
+                                  max_steps=args.max_steps, tol=args.tol,
+                                  min_linked=args.min_linked)
+        write(document)
     return 0
 
 
@@ -289,14 +298,14 @@ def _read_records(path):
 
 def _coefficient_table(methods):
     """Coefficients per standard deviation of each feature, one column per method."""
-    features = list(dict.fromkeys(f for m in methods.values() for f in m["coefficients"]))
-    width = max([len(f) for f in features] + [len("intercept")]) + 2
+    table = {name: m["coefficients_standardized"] for name, m in methods.items()}
+    features = list(dict.fromkeys(f for c in table.values() for f in c))
+    width = max(len(f) for f in features) + 2
     cell = max(len(m) for m in methods) + 2
     lines = ["", "Coefficients per standard deviation of each feature",
              f"{'feature':<{width}}" + "".join(f"{m:>{cell}}" for m in methods)]
-    for f in [*features, "intercept"]:
-        values = [m["intercept"] if f == "intercept" else m["coefficients"].get(f)
-                  for m in methods.values()]
+    for f in features:
+        values = [c.get(f) for c in table.values()]
         lines.append(f"{f:<{width}}" + "".join(
             f"{'':>{cell}}" if v is None else f"{v:>{cell}.4f}" for v in values))
     return "\n".join(lines)
