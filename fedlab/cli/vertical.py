@@ -80,8 +80,9 @@ def _party_options(parser):
                         help="a party's own identifier column (e.g. its pseudonymous id; "
                              "repeatable): kept in --out, never a feature, not linked on")
     parser.add_argument("--min-cell", type=count, default=MIN_CELL, metavar="N",
-                        help=f"print a count of 1 to N-1 patients as suppressed "
-                             f"(default {MIN_CELL})")
+                        help="suppress a count of 1 to N-1 shared patients, and metrics "
+                             "resting on fewer than N test patients or on 1 to N-1 events "
+                             f"or non-events (default {MIN_CELL})")
 
 
 # -- link ------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def _vertical(args):
             entry.update(fitted_coefficients(*fits[name]))
         print(format_table(released))
         print(f"\nvertical: {training['steps']:,} gradient steps"
-              + ("" if training["converged"] else " (did not converge: raise --max-steps)")
+              + ("" if training["converged"] else " (did not converge: raise --max-steps or lower --lr)")
               + f", {training['bytes_per_step']:,} bytes a step "
                 f"(partial predictors and residuals), {training['bytes']:,} in all")
         print(_coefficient_table(released["methods"]))
