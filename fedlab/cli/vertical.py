@@ -140,7 +140,8 @@ def _vertical(args):
             entry.update(fitted_coefficients(*fits[name]))
         print(format_table(released))
         print(f"\nvertical: {training['steps']:,} gradient steps"
-              + ("" if training["converged"] else " (did not converge: raise --max-steps or lower --lr)")
+              + ("" if training["converged"]
+                 else " (did not converge: raise --max-steps or lower --lr)")
               + f", {training['bytes_per_step']:,} bytes a step "
                 f"(partial predictors and residuals), {training['bytes']:,} in all")
         print(_coefficient_table(released["methods"]))
