@@ -37,28 +37,27 @@ def pseudonym_by_hand(name, birth_date, salt):
     return hashlib.sha256((salt + key).encode()).hexdigest()
 
 
-def residuals(partial_predictors, X_own, w_own, bias, y):
-    z = X_own @ w_own + bias
+def residuals(partial_predictors, own_predictor, y):
+    z = own_predictor.copy()
     for u in partial_predictors:
         z = z + u
     return sigmoid(z) - y
 
 
-def residuals_with_exp(partial_predictors, X_own, w_own, bias, y):
-    z = sum(partial_predictors) + X_own.dot(w_own) + bias
+def residuals_with_exp(partial_predictors, own_predictor, y):
+    z = sum(partial_predictors) + own_predictor
     return 1 / (1 + np.exp(-z)) - y
 
 
-def party_step(theta, X_party, residuals, block, lr, l2):
+def party_step(theta, X_party, residuals, block, lr):
     new = theta.copy()
-    w = theta[block]
-    new[block] = w - lr * (X_party.T @ residuals / len(residuals) + l2 * w)
+    new[block] = theta[block] - lr * X_party.T @ residuals / len(residuals)
     return new
 
 
-def party_step_by_concatenation(theta, X_party, residuals, block, lr, l2):
+def party_step_by_concatenation(theta, X_party, residuals, block, lr):
     w = theta[block.start:block.stop]
-    gradient = X_party.T.dot(residuals) / X_party.shape[0] + l2 * w
+    gradient = X_party.T.dot(residuals) / X_party.shape[0]
     return np.concatenate([theta[:block.start], w - lr * gradient, theta[block.stop:]])
 
 
@@ -125,28 +124,26 @@ def test_q1_says_a_bytes_digest_is_not_a_string():
 
 
 def test_q2_names_forgetting_the_other_parties_partial_predictors():
-    _says(ex.q2, lambda partial, X, w, b, y: sigmoid(X @ w + b) - y,
-          "use the label holder's own columns only")
+    _says(ex.q2, lambda partial, own, y: sigmoid(own) - y, "own predictor only")
 
 
 def test_q2_names_the_sign():
-    _says(ex.q2, lambda partial, X, w, b, y: y - sigmoid(sum(partial) + X @ w + b),
-          "wrong sign")
+    _says(ex.q2, lambda partial, own, y: y - sigmoid(sum(partial) + own), "wrong sign")
 
 
 def test_q2_names_returning_the_risks():
-    _says(ex.q2, lambda partial, X, w, b, y: sigmoid(sum(partial) + X @ w + b),
+    _says(ex.q2, lambda partial, own, y: sigmoid(sum(partial) + own),
           "returned the predicted risks")
 
 
-def test_q2_names_a_missing_intercept():
-    _says(ex.q2, lambda partial, X, w, b, y: sigmoid(sum(partial) + X @ w) - y,
-          "intercept is missing")
+def test_q2_names_one_sigmoid_per_party():
+    _says(ex.q2, lambda partial, own, y: sum(sigmoid(u) for u in partial) + sigmoid(own) - y,
+          "each party's predictor")
 
 
 def test_q2_a_sum_over_patients_is_a_wrong_shape():
-    result = ex.q2.evaluate(lambda partial, X, w, b, y: float(np.sum(
-        sigmoid(np.sum(partial, axis=0) + X @ w + b) - y)))
+    result = ex.q2.evaluate(lambda partial, own, y: float(np.sum(
+        sigmoid(np.sum(partial, axis=0) + own) - y)))
     assert result.outcome == INCORRECT and "single number" in result.message
 
 
@@ -154,17 +151,18 @@ def test_q2_a_sum_over_patients_is_a_wrong_shape():
 
 
 def test_q3_names_a_party_updating_another_partys_block():
-    def decay_everything(theta, X_party, residuals, block, lr, l2):
-        theta = theta - lr * l2 * theta  # weight decay on the whole vector
-        theta[block] = theta[block] - lr * X_party.T @ residuals / len(residuals)
-        return theta
+    def first_entries(theta, X_party, residuals, block, lr):
+        new = theta.copy()
+        gradient = X_party.T @ residuals / len(residuals)
+        new[:len(gradient)] = theta[block] - lr * gradient  # as if its block came first
+        return new
 
-    _says(ex.q3, decay_everything, "changed weights outside your block")
+    _says(ex.q3, first_entries, "changed weights outside your block")
 
 
 def test_q3_names_moving_the_intercept():
-    def with_intercept(theta, X_party, residuals, block, lr, l2):
-        new = party_step(theta, X_party, residuals, block, lr, l2)
+    def with_intercept(theta, X_party, residuals, block, lr):
+        new = party_step(theta, X_party, residuals, block, lr)
         new[-1] = new[-1] - lr * np.mean(residuals)
         return new
 
@@ -172,31 +170,31 @@ def test_q3_names_moving_the_intercept():
 
 
 def test_q3_names_the_sum_instead_of_the_mean():
-    def summed(theta, X_party, residuals, block, lr, l2):
+    def summed(theta, X_party, residuals, block, lr):
         new = theta.copy()
-        new[block] = theta[block] - lr * (X_party.T @ residuals + l2 * theta[block])
+        new[block] = theta[block] - lr * X_party.T @ residuals
         return new
 
     _says(ex.q3, summed, "sum over patients, not the mean")
 
 
-def test_q3_names_the_missing_penalty():
-    def unpenalized(theta, X_party, residuals, block, lr, l2):
+def test_q3_names_going_uphill():
+    def uphill(theta, X_party, residuals, block, lr):
         new = theta.copy()
-        new[block] = theta[block] - lr * X_party.T @ residuals / len(residuals)
+        new[block] = theta[block] + lr * X_party.T @ residuals / len(residuals)
         return new
 
-    _says(ex.q3, unpenalized, "L2 penalty is missing")
+    _says(ex.q3, uphill, "goes uphill")
 
 
 def test_q3_names_returning_the_block_alone():
-    _says(ex.q3, lambda theta, X, r, block, lr, l2: theta[block] - lr * (
-        X.T @ r / len(r) + l2 * theta[block]), "not the block alone")
+    _says(ex.q3, lambda theta, X, r, block, lr: theta[block] - lr * X.T @ r / len(r),
+          "not the block alone")
 
 
 def test_q3_an_update_in_place_is_named():
-    def in_place(theta, X_party, residuals, block, lr, l2):
-        theta[block] -= lr * (X_party.T @ residuals / len(residuals) + l2 * theta[block])
+    def in_place(theta, X_party, residuals, block, lr):
+        theta[block] -= lr * X_party.T @ residuals / len(residuals)
         return theta
 
     result = ex.q3.evaluate(in_place)

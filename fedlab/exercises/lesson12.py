@@ -80,80 +80,78 @@ q1 = FunctionExercise(
 # -- q2: the label holder's residuals ----------------------------------------------------------
 
 
-def _residuals(partial_predictors, X_own, w_own, bias, y):
-    z = X_own @ w_own + bias + np.sum(partial_predictors, axis=0)
-    return sigmoid(z) - y
+def _residuals(partial_predictors, own_predictor, y):
+    return sigmoid(own_predictor + np.sum(partial_predictors, axis=0)) - y
 
 
 def _q2_cases(rng):
     cases = []
-    for n, n_others, d in ((6, 1, 2), (10, 2, 1), (25, 3, 3), (4, 1, 1), (40, 2, 2)):
+    for n, n_others in ((6, 1), (10, 2), (25, 3), (4, 1), (40, 2)):
         partial = [rng.normal(0, 1.5, n) for _ in range(n_others)]
-        X = rng.normal(size=(n, d))
         y = (rng.random(n) < 0.4).astype(float)
         y[:2] = [0.0, 1.0]
-        cases.append((partial, X, rng.normal(size=d), float(rng.normal()), y))
+        cases.append((partial, rng.normal(0, 1.5, n), y))
     return cases
 
 
 q2 = FunctionExercise(
     "the label holder's residuals",
     reference=_residuals, cases=_q2_cases, rtol=1e-9, atol=1e-12,
-    describe=lambda a: (f"{len(a[0])} other party(ies)' partial predictors for {len(a[4])} "
-                        f"patients, X_own of shape {a[1].shape}, bias={a[3]:.3g}"),
+    describe=lambda a: (f"{len(a[0])} other party(ies)' partial predictors for {len(a[2])} "
+                        "patients"),
     mistakes=[
-        Mistake(lambda partial, X, w, b, y: sigmoid(X @ w + b) - y,
-                "your residuals use the label holder's own columns only: the linear "
-                "predictor of a patient is the sum of every party's partial predictor "
+        Mistake(lambda partial, own, y: sigmoid(own) - y,
+                "your residuals use the label holder's own predictor only: a patient's "
+                "linear predictor is the sum of every party's partial predictor "
                 "(`np.sum(partial_predictors, axis=0)`) plus the label holder's own"),
-        Mistake(lambda partial, X, w, b, y: -_residuals(partial, X, w, b, y),
+        Mistake(lambda partial, own, y: -_residuals(partial, own, y),
                 "your residuals have the wrong sign: the log loss's gradient is "
                 "`(p - y)`, predicted risk minus label; with `y - p` every party would "
                 "step uphill"),
-        Mistake(lambda partial, X, w, b, y: _residuals(partial, X, w, b, y) + y,
+        Mistake(lambda partial, own, y: _residuals(partial, own, y) + y,
                 "you returned the predicted risks: the residual subtracts the label, "
                 "`sigmoid(z) - y`"),
-        Mistake(lambda partial, X, w, b, y: _residuals(partial, X, w, 0.0, y),
-                "the intercept is missing from the linear predictor (the label holder "
-                "holds it: add `bias`)"),
+        Mistake(lambda partial, own, y: np.sum([sigmoid(u) for u in partial], axis=0)
+                + sigmoid(own) - y,
+                "you applied the sigmoid to each party's predictor and added the risks: add "
+                "the linear predictors first, then take one sigmoid"),
     ],
-    hints=["z = (sum of the other parties' partial predictors) + X_own @ w_own + bias.",
-           "`sigmoid(np.sum(partial_predictors, axis=0) + X_own @ w_own + bias) - y` "
-           "(`sigmoid` is `fedlab.models.logistic.sigmoid`)."],
+    hints=["z = (sum of the other parties' partial predictors) + own_predictor.",
+           "`sigmoid(np.sum(partial_predictors, axis=0) + own_predictor) - y`."],
 )
 
 
 # -- q3: one party's gradient step -------------------------------------------------------------
 
 
-def _party_step(theta, X_party, residuals, block, lr, l2):
+def _party_step(theta, X_party, residuals, block, lr):
     new = np.array(theta, dtype=float)
-    w = new[block]
-    new[block] = w - lr * (X_party.T @ residuals / len(residuals) + l2 * w)
+    new[block] = new[block] - lr * X_party.T @ residuals / len(residuals)
     return new
 
 
 def _q3_cases(rng):
     cases = []
-    for n, widths, k, l2 in ((8, (2, 3), 1, 0.1), (12, (3, 2), 0, 0.05), (30, (1, 2, 2), 1, 0.2),
-                             (5, (2, 1), 0, 0.3), (20, (2, 2, 3), 2, 0.1)):
+    for n, widths, k in ((8, (2, 3), 1), (12, (3, 2), 0), (30, (1, 2, 2), 1), (5, (2, 1), 0),
+                         (20, (2, 2, 3), 2)):
         stops = np.cumsum(widths)
         block = slice(int(stops[k] - widths[k]), int(stops[k]))
         theta = rng.normal(size=int(stops[-1]) + 1)  # every party's weights, then the bias
         X = rng.normal(size=(n, widths[k]))
-        residuals = rng.uniform(-1, 1, n)
-        cases.append((theta, X, residuals, block, float(rng.choice([0.1, 0.5, 1.0])), l2))
+        cases.append((theta, X, rng.uniform(-1, 1, n), block,
+                      float(rng.choice([0.1, 0.5, 1.0]))))
     return cases
 
 
-def _shrink_all(theta, X, r, block, lr, l2):
-    new = np.array(theta, dtype=float) * (1 - lr * l2)
-    new[block] -= lr * X.T @ r / len(r)
+def _first_entries(theta, X, r, block, lr):
+    new = np.array(theta, dtype=float)
+    width = block.stop - block.start
+    new[:width] = new[block] - lr * X.T @ r / len(r)
     return new
 
 
-def _with_bias(theta, X, r, block, lr, l2):
-    new = _party_step(theta, X, r, block, lr, l2)
+def _with_bias(theta, X, r, block, lr):
+    new = _party_step(theta, X, r, block, lr)
     new[-1] -= lr * r.mean()
     return new
 
@@ -163,30 +161,27 @@ q3 = FunctionExercise(
     reference=_party_step, cases=_q3_cases, rtol=1e-9, atol=1e-12,
     describe=lambda a: (f"theta of {len(a[0])} entries (every party's weights, then the "
                         f"bias), the party's block {a[3].start}:{a[3].stop}, X_party of "
-                        f"shape {a[1].shape}, lr={a[4]}, l2={a[5]}"),
+                        f"shape {a[1].shape}, lr={a[4]}"),
     mistakes=[
-        Mistake(_shrink_all,
-                "you changed weights outside your block: the L2 shrinkage `l2 * w` "
-                "applies to your own block only; another party's weights belong to that "
-                "party (in a real study you would not even hold them)"),
+        Mistake(_first_entries,
+                "you changed weights outside your block: your weights are `theta[block]`, "
+                "not the first entries of `theta`, which belong to another party (in a real "
+                "study you would not even hold them)"),
         Mistake(_with_bias,
                 "you also moved the intercept (the last entry): it belongs to the label "
                 "holder, which updates it with the mean residual"),
-        Mistake(lambda theta, X, r, block, lr, l2: _party_step(theta, X, r * len(r), block,
-                                                               lr, l2),
+        Mistake(lambda theta, X, r, block, lr: _party_step(theta, X, r * len(r), block, lr),
                 "your step is the sum over patients, not the mean: divide `X_party.T @ "
                 "residuals` by the number of patients"),
-        Mistake(lambda theta, X, r, block, lr, l2: _party_step(theta, X, r, block, lr, 0.0),
-                "the L2 penalty is missing: the block's gradient is `X_party.T @ residuals "
-                "/ n + l2 * w`"),
-        Mistake(lambda theta, X, r, block, lr, l2: _party_step(theta, X, r, block, lr,
-                                                               l2)[block],
+        Mistake(lambda theta, X, r, block, lr: _party_step(theta, X, -r, block, lr),
+                "your step goes uphill: subtract `lr` times the gradient"),
+        Mistake(lambda theta, X, r, block, lr: _party_step(theta, X, r, block, lr)[block],
                 "return the whole parameter vector with your block changed, not the block "
                 "alone", match="shape"),
     ],
-    hints=["Your gradient is `X_party.T @ residuals / n + l2 * w` with `w = theta[block]`; "
-           "only those entries change.",
-           "`new = theta.copy()`, then `new[block] = w - lr * gradient`; return `new`."],
+    hints=["Your gradient is `X_party.T @ residuals / n`; only `theta[block]` changes.",
+           "`new = theta.copy()`, then `new[block] = theta[block] - lr * gradient`; return "
+           "`new`."],
 )
 
 
