@@ -1,4 +1,5 @@
-"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``lessons``, ``grade``."""
+"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``link``, ``vertical``,
+``lessons``, ``grade``."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def register(sub):
     kmeans.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
     output_options(kmeans)
     kmeans.set_defaults(handler=_kmeans)
+
+    from fedlab.cli import vertical  # link and vertical (lesson 12)
+
+    vertical.register(sub)
 
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true",
