@@ -135,4 +135,8 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
 def _split(columns):
     if columns is None or isinstance(columns, (list, tuple)):
         return columns
-    return [c.strip() for c in columns.split(",") if c.strip()]
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    if not names:
+        raise InvalidParameterError(f"--columns must name at least one column (COL,COL,...), "
+                                    f"got {columns!r}")
+    return names
