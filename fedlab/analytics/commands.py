@@ -8,11 +8,12 @@ site would send.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from fedlab._files import json_report
+from fedlab._files import check_log_file, json_report
 from fedlab._validation import InvalidParameterError
 from fedlab.data import csvio
 
@@ -58,23 +59,49 @@ def read_site_tables(paths, *, columns=None):
     return names, columns, arrays
 
 
-def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, json_path=None,
-                     force=False):
-    """Print the federated summary of every column (``python -m fedlab describe``)."""
+def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, audit_log=None,
+                     json_path=None, force=False):
+    """Print the federated summary of every column (``python -m fedlab describe``).
+
+    With ``audit_log``, every site checks each query against the answers it gave in
+    earlier runs (:class:`fedlab.analytics.audit.AuditLog`); a record is recognised by a
+    hash of its line in the file, so a record edited in any column is a new record.
+    """
+    if audit_log is not None:
+        audit_log = check_log_file(audit_log, option="--audit-log",
+                                   inputs=[*paths, *([json_path] if json_path else [])])
     with json_report(json_path, force=force, inputs=paths) as write:
-        return _describe(write, paths, columns, min_cell)
+        return _describe(write, paths, columns, min_cell, audit_log)
 
 
-def _describe(write, paths, columns, min_cell):
+def _describe(write, paths, columns, min_cell, audit_log):
     names, columns, arrays = read_site_tables(paths, columns=_split(columns))
-    sites = [DataSite(X, columns, name=name, min_cell=min_cell)
-             for name, X in zip(names, arrays)]
+    sites = [DataSite(X, columns, name=name, min_cell=min_cell, audit=audit_log,
+                      record_ids=line_ids(path, len(X)))
+             for name, X, path in zip(names, arrays, paths)]
+    audited = (f"; answers checked against the {sum(map(len, (s.audit for s in sites)))} "
+               f"groups answered before in {audit_log}" if audit_log else
+               "; no --audit-log: answers are compared within this run only")
     summary = describe(sites)
     print(f"{len(sites)} sites: {', '.join(names)}; cells of fewer than {min_cell} "
-          "patients are refused")
+          f"patients are refused{audited}")
     print(summary.format())
     write({"sites": names, "min_cell": min_cell, **summary.to_dict()})
     return 0
+
+
+def line_ids(path, n_records):
+    """A 64-bit identity of each data record of a CSV file: CRC-32 and Adler-32 of its line.
+
+    ``None`` (the records' values then identify them) if the lines are not one record
+    each (a quoted line break) or the header spans lines.
+    """
+    lines = [line.rstrip(b"\r\n") for line in Path(path).read_bytes().split(b"\n")[1:]]
+    lines = [line for line in lines if line.strip(b" \t,")]
+    if len(lines) != n_records or any(b'"' in line for line in lines):
+        return None
+    return np.array([zlib.crc32(line) << 32 | zlib.adler32(line) for line in lines],
+                    dtype=np.uint64)
 
 
 def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=False,

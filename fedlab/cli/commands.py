@@ -35,6 +35,11 @@ def register(sub):
     describe.add_argument("--min-cell", type=count, default=5, metavar="N",
                           help="a site refuses any answer with a cell of 1 to N-1 patients "
                                "(default 5)")
+    describe.add_argument("--audit-log", metavar="PATH",
+                          help="the sites' log of answered queries (appended to, never "
+                               "rewritten; one file for all sites, each line names its site): "
+                               "a query whose answer rests on a group within N-1 patients of "
+                               "an earlier one is refused (differencing)")
     output_options(describe)
     describe.set_defaults(handler=_describe_sites)
 
@@ -76,7 +81,7 @@ def _describe_sites(args):
     from fedlab.analytics.commands import describe_command
 
     return describe_command(args.site, columns=args.columns, min_cell=args.min_cell,
-                            json_path=args.json, force=args.force)
+                            audit_log=args.audit_log, json_path=args.json, force=args.force)
 
 
 def _kmeans(args):
