@@ -158,3 +158,40 @@ def test_describe_and_kmeans_refuse_in_one_line(tmp_path, capsys, content, argv,
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_kmeans_secure_aggregation_at_120000_rows_a_site(tmp_path, capsys):
+    """Issue 21: 'raise secagg_range', an option the command line does not have."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for name, shift in (("a", 0.0), ("b", 3.0)):
+        X = rng.normal(shift, 1.0, (120_000, 2)).round(3)
+        path = tmp_path / f"{name}.csv"
+        np.savetxt(path, X, delimiter=",", header="x,y", comments="", fmt="%.3f")
+        paths.append(path)
+    out = tmp_path / "k.json"
+    assert main(["kmeans", *_args(paths), "--k", "2", "--secure-aggregation", "--max-iter",
+                 "5", "--json", str(out)]) == 0
+    secure = json.loads(out.read_text())
+    assert main(["kmeans", *_args(paths), "--k", "2", "--max-iter", "5", "--json", str(out),
+                 "--force"]) == 0
+    np.testing.assert_allclose(secure["centres"], json.loads(out.read_text())["centres"],
+                               atol=1e-6)
+
+
+def test_kmeans_suppresses_a_lone_outlier_and_refuses_a_small_missing_count(tmp_path,
+                                                                            capsys):
+    rng = np.random.default_rng(2)
+    rows = [f"{x:.2f},{y:.2f}" for x, y in rng.normal(0, 1, (40, 2))] + ["30,30"]
+    (tmp_path / "a.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "k.json"
+    assert main(["kmeans", "--site", str(tmp_path / "a.csv"), "--k", "2", "--json",
+                 str(out)]) == 0
+    result = json.loads(out.read_text())
+    sizes = np.array(result["cluster_sizes"])
+    assert np.all((sizes == 0) | (sizes >= 5)) and result["min_cell"] == 5
+    assert not np.any(np.all(np.isclose(result["centres"], [30, 30], atol=0.5), axis=1))
+    (tmp_path / "a.csv").write_text("x,y\n" + "\n".join(rows + ["1.0,"]) + "\n")
+    capsys.readouterr()
+    assert main(["kmeans", "--site", str(tmp_path / "a.csv"), "--k", "3"]) == 2
+    assert "'missing y' holds fewer than 5" in capsys.readouterr().err

@@ -105,18 +105,23 @@ def line_ids(path, n_records):
 
 
 def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=False,
-                   seed=None, json_path=None, force=False):
+                   min_cell=DEFAULT_MIN_CELL, seed=None, json_path=None, force=False):
     """Federated k-means on standardized columns (``python -m fedlab kmeans``).
 
     Each site standardizes with the federated mean and standard deviation and fills a
     missing value with the mean (0 after standardization), as lesson 03's federated
-    preprocessing does; the centres are printed back in the columns' own units.
+    preprocessing does; the centres are printed back in the columns' own units. A
+    site's cluster of 1 to ``min_cell - 1`` records is suppressed every round. With
+    secure aggregation the ring is sized from the sites' sizes: a standardized value is
+    at most ``sqrt(N - 1)`` in size (Samuelson's inequality), so every number a site
+    sends is at most ``n_max * 4 d N`` (``n_max`` its largest site, ``d`` columns).
     """
     with json_report(json_path, force=force, inputs=paths) as write:
-        return _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed)
+        return _kmeans(write, paths, k, columns, max_iter, secure_aggregation, min_cell,
+                       seed)
 
 
-def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
+def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, min_cell, seed):
     from fedlab.kmeans import FederatedKMeans
 
     names, columns, arrays = read_site_tables(paths, columns=_split(columns))
@@ -124,14 +129,17 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= total:
         raise InvalidParameterError(f"--k must be between 1 and the {total} records of all sites "
                          f"together, got {k}")
-    sites = [DataSite(X, columns, name=name) for name, X in zip(names, arrays)]
+    sites = [DataSite(X, columns, name=name, min_cell=min_cell)
+             for name, X in zip(names, arrays)]
     _, mean, var = combine_moments(site.moments() for site in sites)
     if np.isnan(mean).any():
         empty = [c for c, m in zip(columns, mean) if np.isnan(m)]
         raise InvalidParameterError(f"columns {empty} have no value at any site")
     scale = np.where(var > 1e-24, np.sqrt(var), 1.0)
     standardized = [np.nan_to_num((X - mean) / scale, nan=0.0) for X in arrays]
+    bound = max(len(X) for X in arrays) * 4 * len(columns) * total  # Samuelson: |z|^2 < N
     model = FederatedKMeans(k, max_iter=max_iter, secure_aggregation=secure_aggregation,
+                            min_cell=min_cell, secagg_range=float(bound),
                             random_state=seed).fit(standardized, site_names=names)
 
     centres = mean + model.cluster_centers_ * scale
@@ -147,11 +155,15 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
     for c, column in enumerate(columns):
         print(f"{column:<{width}}" + "".join(f"{round(v, 6) + 0.0:>10.4g}"
                                              for v in centres[:, c]))
+    if model.n_suppressed_:
+        print(f"records in a site's cluster of fewer than {min_cell} are left out of its "
+              f"sums (suppressed): {model.n_suppressed_} in the last round")
     print(f"inertia {model.inertia_:.4g} (standardized units), {model.n_iter_} rounds; bytes "
           "sent: " + ", ".join(f"{n} {b:,}" for n, b in zip(names, model.bytes_sent_)))
     write({
         "sites": names, "columns": list(columns), "n_clusters": k,
-        "secure_aggregation": secure_aggregation, "centres": centres.tolist(),
+        "secure_aggregation": secure_aggregation, "min_cell": min_cell,
+        "n_suppressed": model.n_suppressed_, "centres": centres.tolist(),
         "centres_standardized": model.cluster_centers_.tolist(),
         "cluster_sizes": model.cluster_sizes_.tolist(), "inertia": model.inertia_,
         "n_iter": model.n_iter_,

@@ -53,7 +53,11 @@ def register(sub):
     kmeans.add_argument("--max-iter", type=count, default=300,
                         help="most rounds (default 300)")
     kmeans.add_argument("--secure-aggregation", action="store_true",
-                        help="sum the sites' cluster sums with secure aggregation")
+                        help="sum the sites' cluster sums with secure aggregation (the ring "
+                             "is sized from the sites' numbers of records)")
+    kmeans.add_argument("--min-cell", type=count, default=5, metavar="N",
+                        help="a site leaves a cluster of 1 to N-1 of its records out of what "
+                             "it sends (default 5)")
     kmeans.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
     output_options(kmeans)
     kmeans.set_defaults(handler=_kmeans)
@@ -88,7 +92,8 @@ def _kmeans(args):
     from fedlab.analytics.commands import kmeans_command
 
     return kmeans_command(args.site, k=args.k, columns=args.columns, max_iter=args.max_iter,
-                          secure_aggregation=args.secure_aggregation, seed=args.seed,
+                          secure_aggregation=args.secure_aggregation,
+                          min_cell=args.min_cell, seed=args.seed,
                           json_path=args.json, force=args.force)
 
 
