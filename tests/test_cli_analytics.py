@@ -184,13 +184,14 @@ def test_kmeans_suppresses_a_lone_outlier_and_refuses_a_small_missing_count(tmp_
     rng = np.random.default_rng(2)
     rows = [f"{x:.2f},{y:.2f}" for x, y in rng.normal(0, 1, (40, 2))] + ["30,30"]
     (tmp_path / "a.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    other = [f"{x:.2f},{y:.2f}" for x, y in rng.normal(5, 1, (40, 2))]
+    (tmp_path / "b.csv").write_text("x,y\n" + "\n".join(other) + "\n")
     out = tmp_path / "k.json"
-    assert main(["kmeans", "--site", str(tmp_path / "a.csv"), "--k", "2", "--json",
-                 str(out)]) == 0
+    assert main(["kmeans", "--site", str(tmp_path / "a.csv"), "--site", str(tmp_path / "b.csv"),
+                 "--k", "2", "--json", str(out)]) == 0
+    assert "cluster of fewer than 5: left out of that site's sums" in capsys.readouterr().out
     result = json.loads(out.read_text())
-    sizes = np.array(result["cluster_sizes"])
-    assert np.all((sizes == 0) | (sizes >= 5)) and result["min_cell"] == 5
-    assert not np.any(np.all(np.isclose(result["centres"], [30, 30], atol=0.5), axis=1))
+    assert sorted(result["cluster_sizes"]) == [40, 40] and result["suppressed"]
     (tmp_path / "a.csv").write_text("x,y\n" + "\n".join(rows + ["1.0,"]) + "\n")
     capsys.readouterr()
     assert main(["kmeans", "--site", str(tmp_path / "a.csv"), "--k", "3"]) == 2

@@ -155,15 +155,15 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, min_cell, se
     for c, column in enumerate(columns):
         print(f"{column:<{width}}" + "".join(f"{round(v, 6) + 0.0:>10.4g}"
                                              for v in centres[:, c]))
-    if model.n_suppressed_:
-        print(f"records in a site's cluster of fewer than {min_cell} are left out of its "
-              f"sums (suppressed): {model.n_suppressed_} in the last round")
+    if model.n_suppressed_:  # how many is itself a small count: not printed
+        print(f"some records were in a site's cluster of fewer than {min_cell}: left out of "
+              "that site's sums (suppressed)")
     print(f"inertia {model.inertia_:.4g} (standardized units), {model.n_iter_} rounds; bytes "
           "sent: " + ", ".join(f"{n} {b:,}" for n, b in zip(names, model.bytes_sent_)))
     write({
         "sites": names, "columns": list(columns), "n_clusters": k,
         "secure_aggregation": secure_aggregation, "min_cell": min_cell,
-        "n_suppressed": model.n_suppressed_, "centres": centres.tolist(),
+        "suppressed": bool(model.n_suppressed_), "centres": centres.tolist(),
         "centres_standardized": model.cluster_centers_.tolist(),
         "cluster_sizes": model.cluster_sizes_.tolist(), "inertia": model.inertia_,
         "n_iter": model.n_iter_,
