@@ -116,6 +116,11 @@ class Fingerprint:
     counts: np.ndarray | None = None
     sketch: np.ndarray | None = None
 
+    def __post_init__(self):
+        table = None if self.keys is None else dict(zip(self.keys.tolist(),
+                                                        self.counts.tolist()))
+        object.__setattr__(self, "_table", table)
+
     def as_sketch(self):
         return self.sketch if self.sketch is not None else _sketch(self.keys, self.counts)
 
@@ -172,13 +177,10 @@ def _sketch(keys, counts):
 
 
 def _exact_difference(a, b):
-    """Values in the multiset difference of two exact fingerprints."""
-    keys = np.union1d(a.keys, b.keys)
-    count_a = np.zeros(len(keys), dtype=np.int64)
-    count_b = np.zeros(len(keys), dtype=np.int64)
-    count_a[np.searchsorted(keys, a.keys)] = a.counts
-    count_b[np.searchsorted(keys, b.keys)] = b.counts
-    return int(np.abs(count_a - count_b).sum())
+    """Records in the difference of two exact fingerprints' groups."""
+    ta, tb = a._table, b._table
+    return sum(abs(c - tb.get(k, 0)) for k, c in ta.items()) + \
+        sum(c for k, c in tb.items() if k not in ta)
 
 
 def _lower_bound(diff):
@@ -245,7 +247,7 @@ differ from a group it has answered about before by fewer than 5 patients (diffe
 
     def __init__(self, path=None, *, site):
         self.site, self.path = str(site), None if path is None else Path(path)
-        self._released = []  # Fingerprint of each distinct group answered about
+        self._released = {}  # size -> Fingerprints of the distinct groups answered about
         if self.path is not None:
             if self.path.is_dir():
                 raise InvalidParameterError(f"audit log {self.path}: is a folder, not a file")
@@ -253,7 +255,7 @@ differ from a group it has answered about before by fewer than 5 patients (diffe
                 self._load()
 
     def __len__(self):
-        return len(self._released)
+        return sum(map(len, self._released.values()))
 
     def check(self, releases, *, min_cell, query):
         """Raise :class:`DisclosureRefused` if a release is within ``min_cell`` of another.
@@ -263,23 +265,30 @@ differ from a group it has answered about before by fewer than 5 patients (diffe
         """
         if min_cell <= 1:
             return
-        pending = []
+        pending = {}
         for what, print_ in releases:
-            for other in (*self._released, *pending):
+            for other in self._near(print_.n, min_cell, pending):
                 if 0 < difference_at_least(print_, other, min_cell) < min_cell:
                     raise DisclosureRefused(
                         self.site, query,
                         f"the {what} differ from a group it has answered about before by "
                         f"fewer than {min_cell} patients (differencing)")
-            pending.append(print_)
+            pending.setdefault(print_.n, []).append(print_)
+
+    def _near(self, n, min_cell, pending=None):
+        """Logged (and pending) groups of ``n - min_cell + 1`` to ``n + min_cell - 1``
+        records: groups whose sizes differ by ``min_cell`` or more are that far apart."""
+        for size in range(max(0, n - min_cell + 1), n + min_cell):
+            yield from self._released.get(size, ())
+            yield from (pending or {}).get(size, ())
 
     def record(self, query, releases):
         """Remember the releases of an answered query (appending them to the file)."""
         new = []
         for what, print_ in releases:
             if not any(difference_at_least(print_, other, 1) == 0
-                       for other in self._released):
-                self._released.append(print_)
+                       for other in self._released.get(print_.n, ())):
+                self._released.setdefault(print_.n, []).append(print_)
                 new.append((what, print_))
         if self.path is not None:
             self._append({"format": _FORMAT, "site": self.site, "query": query,
@@ -306,8 +315,9 @@ differ from a group it has answered about before by fewer than 5 patients (diffe
                         raise ValueError
                     if entry["site"] != self.site or "releases" not in entry:
                         continue
-                    self._released.extend(Fingerprint.from_json(release)
-                                          for release in entry["releases"])
+                    for release in entry["releases"]:
+                        print_ = Fingerprint.from_json(release)
+                        self._released.setdefault(print_.n, []).append(print_)
                 except (ValueError, KeyError, TypeError, AttributeError):
                     raise InvalidParameterError(
                         f"audit log {self.path}: line {number} is not a fedlab audit entry "

@@ -157,7 +157,8 @@ minimum for any non-empty cell)
         self.log = []
         self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit, site=self.name)
         self._values = collections.OrderedDict()  # (column, conditions) -> _Values, recent
-        self._selected = None
+        self._selected = self._last = None
+        self._index = {c: j for j, c in enumerate(self.columns)}
         self._ids = row_keys(X) if record_ids is None else np.asarray(record_ids, np.uint64)
         if self._ids.shape != (len(X),):
             raise InvalidParameterError(f"site {self.name!r}: record_ids must hold one "
@@ -256,7 +257,7 @@ minimum for any non-empty cell)
         -------
         ndarray of shape (len(edges) - 1,)
         """
-        (name,), _ = self._columns([column], where)
+        (name,), _ = self._columns([column], where, values=False)
         edges = _check_edges(edges)
         rows, conditions = self._select(where)
         table = self._table(name, rows, conditions)
@@ -284,7 +285,7 @@ minimum for any non-empty cell)
         -------
         (int, int)
         """
-        (name,), _ = self._columns([column], where)
+        (name,), _ = self._columns([column], where, values=False)
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
                 or np.isnan(threshold):
             raise InvalidParameterError(f"threshold must be a number, got {threshold!r}")
@@ -294,7 +295,7 @@ minimum for any non-empty cell)
         below = int(np.searchsorted(table.sorted, threshold, side="right"))
         cells = [([below, observed - below],
                   [f"{name} <= {threshold:.6g}", f"{name} > {threshold:.6g}"]),
-                 *self._observed_cells([name], [observed], rows)[1:]]
+                 ([self._n(rows) - observed], [f"missing {name}"])]
         return self._release(f"the count of {name} <= {threshold:.6g}"
                              f"{_where_text(conditions)}", cells,
                              lambda: [(f"records with {name} <= {threshold:.6g}",
@@ -303,35 +304,45 @@ minimum for any non-empty cell)
                              lambda: (below, observed), rows=rows, conditions=conditions)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _columns(self, columns, where):
+    def _columns(self, columns, where, *, values=True):
         names = self.columns if columns is None else tuple(
             [columns] if isinstance(columns, str) else columns)
-        unknown = [c for c in names if c not in self.columns]
+        unknown = [c for c in names if c not in self._index]
         if unknown or not names:
             raise InvalidParameterError(
                 f"site {self.name!r} has no column {unknown[0]!r}; its columns are "
                 f"{', '.join(self.columns)}" if unknown else "columns must not be empty")
-        return names, self._X[:, [self.columns.index(c) for c in names]]
+        return names, self._X[:, [self._index[c] for c in names]] if values else None
 
     def _select(self, where):
+        """The records that meet ``where`` (a boolean mask), and the checked conditions.
+
+        The last selection is kept: threshold queries ask the same one many times.
+        """
         conditions = check_where(where, self.columns)
-        rows = np.ones(len(self._X), dtype=bool)
-        for column, operator, value in conditions:
-            values = self._X[:, self.columns.index(column)]
-            rows &= ~np.isnan(values) & OPERATORS[operator](values, value)
-        return rows, conditions
+        if self._last is None or self._last[0] != conditions:
+            rows = np.ones(len(self._X), dtype=bool)
+            for column, operator, value in conditions:
+                values = self._X[:, self._index[column]]
+                rows &= ~np.isnan(values) & OPERATORS[operator](values, value)
+            self._last = (conditions, rows, int(rows.sum()))
+        return self._last[1], conditions
+
+    def _n(self, rows):
+        """The number of records selected by ``rows`` (counted once for the last one)."""
+        return self._last[2] if rows is self._last[1] else int(rows.sum())
 
     def _observed_cells(self, names, count, rows):
         """The cells of observed and of missing values of each column in the selection."""
         count = np.asarray(count)
         return [(count, [f"observed {n}" for n in names]),
-                (rows.sum() - count, [f"missing {n}" for n in names])]
+                (self._n(rows) - count, [f"missing {n}" for n in names])]
 
     def _table(self, name, rows, conditions):
         """The sorted observed values of ``name`` in the selection (the last few kept)."""
         key = (name, conditions)
         if key not in self._values:
-            values = self._X[rows, self.columns.index(name)]
+            values = self._X[rows, self._index[name]]
             observed = ~np.isnan(values)
             self._values[key] = _Values(values[observed], self._ids[rows][observed])
             if len(self._values) > 4:
@@ -349,7 +360,8 @@ minimum for any non-empty cell)
         """Check every cell (the selection and what it leaves out first), then what the
         answer would add to the audit log; answer, and log it."""
         try:
-            selection = [rows.sum(), (~rows).sum()] if conditions else [rows.sum()]
+            n = self._n(rows)
+            selection = [n, len(rows) - n] if conditions else [n]
             text = describe_where(conditions)
             labels = [text, f"not ({text})"] if conditions else ["all records"]
             check_cells(selection, min_cell=self.min_cell, site=self.name, query=query,
