@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import collections
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from fedlab._validation import InvalidParameterError
 
+from .answers import CoMoments, Moments, SortedColumn
 from .audit import AuditLog, fingerprint, row_keys
 from .disclosure import (
     DEFAULT_MIN_CELL,
@@ -27,49 +27,7 @@ from .disclosure import (
     describe_where,
 )
 
-__all__ = ["DataSite", "Moments", "CoMoments"]
-
-
-@dataclass(frozen=True)
-class Moments:
-    """A site's answer to a moments query: per column, over its observed (non-missing) values.
-
-    Attributes
-    ----------
-    count, total, total_sq : ndarray of shape (n_columns,)
-        Number of observed values, their sum, and the sum of their squares.
-    columns : tuple of str
-    """
-
-    count: np.ndarray
-    total: np.ndarray
-    total_sq: np.ndarray
-    columns: tuple
-
-
-@dataclass(frozen=True)
-class CoMoments:
-    """A site's answer to a co-moments query: pairwise-complete sums for correlations.
-
-    Entry ``[i, j]`` is over the records where both column ``i`` and column ``j`` are
-    observed.
-
-    Attributes
-    ----------
-    count : ndarray of shape (n_columns, n_columns)
-        Number of such records.
-    total, total_sq : ndarray of shape (n_columns, n_columns)
-        Sum of column ``i`` and of its square over them.
-    cross : ndarray of shape (n_columns, n_columns)
-        Sum of the products of columns ``i`` and ``j`` over them.
-    columns : tuple of str
-    """
-
-    count: np.ndarray
-    total: np.ndarray
-    total_sq: np.ndarray
-    cross: np.ndarray
-    columns: tuple
+__all__ = ["DataSite"]
 
 
 class DataSite:
@@ -156,7 +114,7 @@ minimum for any non-empty cell)
         self.min_cell = check_min_cell(min_cell)
         self.log = []
         self.audit = audit if isinstance(audit, AuditLog) else AuditLog(audit, site=self.name)
-        self._values = collections.OrderedDict()  # (column, conditions) -> _Values, recent
+        self._values = collections.OrderedDict()  # (column, conditions) -> SortedColumn, recent
         self._selected = self._last = None
         self._index = {c: j for j, c in enumerate(self.columns)}
         self._ids = row_keys(X) if record_ids is None else np.asarray(record_ids, np.uint64)
@@ -344,7 +302,7 @@ minimum for any non-empty cell)
         if key not in self._values:
             values = self._X[rows, self._index[name]]
             observed = ~np.isnan(values)
-            self._values[key] = _Values(values[observed], self._ids[rows][observed])
+            self._values[key] = SortedColumn(values[observed], self._ids[rows][observed])
             if len(self._values) > 4:
                 self._values.popitem(last=False)
         self._values.move_to_end(key)
@@ -379,35 +337,6 @@ minimum for any non-empty cell)
         self.log.append(f"answered: {query}")
         self.audit.record(query, released)
         return answer()
-
-
-class _Values:
-    """One column's observed values in one selection, sorted: what threshold queries read.
-
-    Also the fingerprints (:func:`fedlab.analytics.audit.fingerprint`) of the records a
-    release rests on: all of them, those at most a threshold, those in a bin.
-    """
-
-    def __init__(self, values, ids):
-        order = np.argsort(values, kind="stable")
-        self.sorted, self.ids = values[order], ids[order]
-        self._prints = {}
-
-    def _range(self, start, stop):
-        if (start, stop) not in self._prints:
-            self._prints[start, stop] = fingerprint(self.ids[start:stop])
-        return self._prints[start, stop]
-
-    def whole(self):
-        return self._range(0, len(self.sorted))
-
-    def at_most(self, threshold):
-        return self._range(0, int(np.searchsorted(self.sorted, threshold, side="right")))
-
-    def bin(self, low, high, *, last):
-        return self._range(int(np.searchsorted(self.sorted, low, side="left")),
-                           int(np.searchsorted(self.sorted, high,
-                                               side="right" if last else "left")))
 
 
 def _where_text(conditions):

@@ -229,7 +229,7 @@ def federated_quantile(sites, column, q, *, tol=None, where=None, max_queries=20
     ...     federated_quantile([c], "x", 0.5)
     ... except DisclosureRefused as refusal:
     ...     print([round(end, 3) for end in refusal.interval])
-    [45.997, 51.001]
+    [45.923, 51.17]
     """
     sites = _check_sites(sites)
     if isinstance(q, bool) or not isinstance(q, (int, float, np.number)) or not 0 <= q <= 1:
