@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers and CI machines often are root)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test lessons lint bench clean
+.PHONY: lab test test-fast lessons lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lab: $(STAMP)  ## open the course in JupyterLab, at the welcome lesson
 test: $(STAMP)  ## run the whole test suite (lint, unit, property, notebook and browser tests)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## lint, then unit and property tests only (no notebooks, Flower or browser)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not notebook and not browser and not flower and not slow" -q
 
 lessons: $(STAMP)  ## regenerate lessons/ from solutions/ (never overwrites a learner's work)
 	$(BIN)/python -m fedlab lessons

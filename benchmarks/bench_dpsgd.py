@@ -16,7 +16,8 @@ import time
 import numpy as np
 from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
-from fedlab import data, federated, model
+from fedlab import data, federated
+from fedlab.models import logistic
 from fedlab.privacy import DPFedAvg, dp_sgd
 
 
@@ -44,7 +45,7 @@ def main():
          timed(lambda: dp_sgd(theta, X, y, noise_multiplier=1.0, clip_norm=1.0, batch_size=32,
                               epochs=1, random_state=0))),
         ("plain mini-batch SGD, 1 epoch, same records (batch 32)",
-         timed(lambda: model.sgd(theta, X, y, epochs=1, batch_size=32, random_state=0))),
+         timed(lambda: logistic.sgd(theta, X, y, epochs=1, batch_size=32, random_state=0))),
     ]
 
     pooled = combine_all(hospitals)

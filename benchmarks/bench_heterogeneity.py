@@ -22,8 +22,9 @@ import time
 import numpy as np
 from _machine import describe  # benchmarks/_machine.py: the script folder is on sys.path
 
-from fedlab import data, drift, federated, model
+from fedlab import data, drift, federated
 from fedlab.federated.preprocessing import combine
+from fedlab.models import logistic
 from fedlab.widgets.heterogeneity import STRENGTHS, HeterogeneityDashboard
 
 SEED = 2026
@@ -36,7 +37,7 @@ def drift_table():
     X = combine([federated.feature_sums(pooled.X)]).transform(pooled.X)
     y = pooled.y
     parts = drift.partition_one_label(y, 20, n_positive=5, random_state=SEED)
-    target = model.loss(model.fit(X, y, l2=1e-3), X, y) + 0.01
+    target = logistic.loss(logistic.fit(X, y, l2=1e-3), X, y) + 0.01
     print(f"one-label split: 20 clients, sizes {min(map(len, parts))}-{max(map(len, parts))}; "
           f"target = pooled optimum + 0.01 = {target:.4f}\n")
     print(f"{'strategy':11s} {'E':>2s} {'rounds to target':>17s} {'final loss':>10s} "

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab.metrics import site_metrics
+from fedlab.models import logistic
 
 __all__ = ["evaluate_site", "leave_one_site_out"]
 
@@ -62,7 +62,7 @@ def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5):
     X = np.asarray(X, dtype=float)
     if standardizer is not None:
         X = standardizer.transform(X)
-    return site_metrics(y, model.predict_proba(params, X), threshold=threshold)
+    return site_metrics(y, logistic.predict_proba(params, X), threshold=threshold)
 
 
 def leave_one_site_out(hospitals, *, random_state=None, **run_options):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import InvalidParameterError, check_int, check_positive, check_xy
+from fedlab.models import logistic
 
 __all__ = ["finetune", "recalibrate", "recalibration", "ditto", "METHODS"]
 
@@ -32,7 +32,7 @@ def finetune(params, X, y, *, epochs=5, batch_size=32, lr=0.05, l2=1e-3, random_
     X : array-like of shape (n_samples, n_features)
         The site's preprocessed training records.
     y : array-like of shape (n_samples,)
-    epochs, batch_size, lr, l2 : see :func:`fedlab.model.sgd`
+    epochs, batch_size, lr, l2 : see :func:`fedlab.models.logistic.sgd`
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -47,7 +47,7 @@ def finetune(params, X, y, *, epochs=5, batch_size=32, lr=0.05, l2=1e-3, random_
     """
     X, y = _site_data(X, y, "finetune")
     epochs = check_int(epochs, "epochs", minimum=1)
-    return model.sgd(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+    return logistic.sgd(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
                      random_state=random_state)
 
 
@@ -77,7 +77,7 @@ def recalibration(logit, y):
     """
     logit = np.asarray(logit, dtype=float).reshape(-1, 1)
     _, y = _site_data(logit, y, "recalibration")
-    slope, intercept = model.fit(logit, y, l2=0.0)
+    slope, intercept = logistic.fit(logit, y, l2=0.0)
     return float(intercept), float(slope)
 
 
@@ -168,7 +168,7 @@ def ditto(params, X, y, *, lam=0.1, l2=1e-3, max_iter=50, tol=1e-10):
 
     v = w.copy()
     for _ in range(max_iter):
-        p = model.sigmoid(X1 @ v)
+        p = logistic.sigmoid(X1 @ v)
         grad = X1.T @ (p - y) / len(y) + penalty * v + lam * (v - w)
         hess = (X1 * (p * (1 - p))[:, None]).T @ X1 / len(y) + np.diag(penalty + lam)
         step = np.linalg.solve(hess, grad)

@@ -8,8 +8,9 @@ from hypothesis.extra import numpy as hnp
 from sklearn.metrics import roc_curve as sk_roc_curve
 from sklearn.preprocessing import PolynomialFeatures
 
-from fedlab import attacks, data, model, privacy
+from fedlab import attacks, data, privacy
 from fedlab.federated import Client
+from fedlab.models import logistic
 
 moderate = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 
@@ -23,7 +24,7 @@ moderate = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 def test_a_one_record_gradient_gives_back_the_record_and_its_label(x, data_, y):
     # |w . x + b| < 36 keeps p - y away from 0 in float64 (else nothing can be inverted)
     theta = data_.draw(hnp.arrays(np.float64, len(x) + 1, elements=st.floats(-0.5, 0.5)))
-    gradient = model.gradient(theta, x[None, :], [y])
+    gradient = logistic.gradient(theta, x[None, :], [y])
 
     np.testing.assert_allclose(attacks.reconstruct_record(gradient), x, rtol=1e-9, atol=1e-12)
     assert attacks.infer_label(gradient) == y
@@ -39,7 +40,7 @@ def test_a_fedavg_update_of_several_local_steps_on_one_record_gives_it_back():
         np.testing.assert_allclose(attacks.reconstruct_record(update), x[0], rtol=1e-9)
     one_step = client.fit(start, epochs=1, batch_size=1, lr=0.05).vector
     gradient = attacks.gradient_from_update(one_step, lr=0.05)
-    np.testing.assert_allclose(gradient, model.gradient(start, x, y), rtol=1e-12)
+    np.testing.assert_allclose(gradient, logistic.gradient(start, x, y), rtol=1e-12)
     assert attacks.infer_label(gradient) == 1
 
 
@@ -50,7 +51,7 @@ def test_a_batch_gradient_reveals_a_residual_weighted_mean_of_its_records():
 
     leak, weights = attacks.batch_leak(theta, X, y)
 
-    np.testing.assert_allclose(attacks.reconstruct_record(model.gradient(theta, X, y)), leak)
+    np.testing.assert_allclose(attacks.reconstruct_record(logistic.gradient(theta, X, y)), leak)
     np.testing.assert_allclose(weights.sum(), 1.0)
     np.testing.assert_allclose(weights @ X, leak)
     negatives = y == 0  # one label only: every weight positive, a true weighted average
@@ -127,7 +128,7 @@ def test_roc_curve_needs_both_groups():
 def test_the_score_is_minus_the_loss_of_each_record():
     theta, X, y = np.array([0.5, -1.0, 0.2]), np.array([[1.0, 2.0], [0.0, -1.0]]), [1, 0]
 
-    losses = [model.loss(theta, X[i:i + 1], [y[i]]) for i in range(2)]
+    losses = [logistic.loss(theta, X[i:i + 1], [y[i]]) for i in range(2)]
 
     np.testing.assert_allclose(attacks.membership_scores(theta, X, y), -np.array(losses))
 
@@ -146,7 +147,7 @@ def test_membership_inference_beats_chance_on_an_overfit_model_and_not_under_dp(
     (F, y), non_members = overfit_clinic
     start = np.zeros(F.shape[1] + 1)
 
-    overfit = model.sgd(start, F, y, epochs=300, batch_size=32, lr=0.1, random_state=0)
+    overfit = logistic.sgd(start, F, y, epochs=300, batch_size=32, lr=0.1, random_state=0)
     private, accountant = privacy.dp_sgd(start, F, y, noise_multiplier=4.0, clip_norm=1.0,
                                          batch_size=32, epochs=5, lr=0.5, random_state=0)
     without_dp = attacks.loss_threshold_attack(overfit, (F, y), non_members)

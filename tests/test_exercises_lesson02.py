@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from fedlab import metrics, model
+from fedlab import metrics
 from fedlab.exercises import CORRECT, INCORRECT
 from fedlab.exercises import lesson02 as ex
+from fedlab.models import logistic
 
 # ---------------------------------------------------------------- q1: sigmoid
 
@@ -65,17 +66,17 @@ def test_q1_names_a_missing_one():
 # ---------------------------------------------------------------- q2: gradient
 
 def test_q2_accepts_the_library_and_per_patient_gradients():
-    assert ex.q2.evaluate(model.gradient).outcome == CORRECT
+    assert ex.q2.evaluate(logistic.gradient).outcome == CORRECT
     assert ex.q2.evaluate(
-        lambda t, X, y: model.per_example_gradients(t, X, y).mean(axis=0)).outcome == CORRECT
+        lambda t, X, y: logistic.per_example_gradients(t, X, y).mean(axis=0)).outcome == CORRECT
 
 
 @pytest.mark.parametrize("wrong, says", [
-    (lambda t, X, y: model.gradient(t, X, y) * len(y), "summed over the patients"),
-    (lambda t, X, y: model.gradient(t, X, y)[:-1], "the bias needs its own component"),
-    (lambda t, X, y: -model.gradient(t, X, y), "wrong sign"),
-    (lambda t, X, y: model.gradient(np.append(t[:-1], 0.0), X, y), "leave out the bias"),
-    (lambda t, X, y: np.roll(model.gradient(np.roll(t, -1), X, y), 1),
+    (lambda t, X, y: logistic.gradient(t, X, y) * len(y), "summed over the patients"),
+    (lambda t, X, y: logistic.gradient(t, X, y)[:-1], "the bias needs its own component"),
+    (lambda t, X, y: -logistic.gradient(t, X, y), "wrong sign"),
+    (lambda t, X, y: logistic.gradient(np.append(t[:-1], 0.0), X, y), "leave out the bias"),
+    (lambda t, X, y: np.roll(logistic.gradient(np.roll(t, -1), X, y), 1),
      "first entry of theta as the bias"),
 ], ids=["no-mean", "no-bias", "sign", "bias-not-in-z", "bias-first"])
 def test_q2_names_typical_mistakes(wrong, says):
@@ -92,7 +93,7 @@ def test_q2_wraps_an_exception():
 
 def descent(X, y, lr, steps):
     """fedlab's full-batch training: what gradient descent gives (not the notebook's code)."""
-    return model.sgd(np.zeros(X.shape[1] + 1), X, y, epochs=steps, batch_size=None, lr=lr,
+    return logistic.sgd(np.zeros(X.shape[1] + 1), X, y, epochs=steps, batch_size=None, lr=lr,
                      random_state=0)
 
 
@@ -100,7 +101,7 @@ def test_q3_accepts_a_while_loop_with_in_place_steps_on_its_own_array():
     def in_place(X, y, lr, steps):
         theta, done = np.zeros(X.shape[1] + 1), 0
         while done < steps:
-            theta -= lr * model.gradient(theta, X, y)  # theta is this function's own array
+            theta -= lr * logistic.gradient(theta, X, y)  # theta is this function's own array
             done += 1
         return theta
 
@@ -110,7 +111,7 @@ def test_q3_accepts_a_while_loop_with_in_place_steps_on_its_own_array():
 def returns_gradient(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
     for _ in range(steps):
-        grad = model.gradient(theta, X, y)
+        grad = logistic.gradient(theta, X, y)
         theta = theta - lr * grad
     return grad
 
@@ -118,14 +119,14 @@ def returns_gradient(X, y, lr, steps):
 def climbs(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
     for _ in range(steps):
-        theta += lr * model.gradient(theta, X, y)
+        theta += lr * logistic.gradient(theta, X, y)
     return theta
 
 
 def never_updates(X, y, lr, steps):
     theta = np.zeros(X.shape[1] + 1)
     for _ in range(steps):
-        theta - lr * model.gradient(theta, X, y)
+        theta - lr * logistic.gradient(theta, X, y)
     return theta
 
 

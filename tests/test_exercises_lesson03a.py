@@ -7,15 +7,15 @@ wrong answers here are built on fedlab's functions, not on a copy of the solutio
 import numpy as np
 import pytest
 
-from fedlab import model
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import CORRECT, INCORRECT
 from fedlab.exercises import lesson03a as ex
+from fedlab.models import logistic
 
 
 def _trained(theta, X, y, lr, epochs):
     """fedlab's local training, full batch: the right local update."""
-    return model.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
+    return logistic.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
 
 
 def _says(question, answer, words):
@@ -73,7 +73,7 @@ def test_q2_accepts_fedlabs_training_and_a_copy_updated_in_place():
     def on_a_copy(theta, X, y, lr, epochs):
         theta = theta.copy()
         for _ in range(epochs):
-            theta -= lr * model.gradient(theta, X, y)
+            theta -= lr * logistic.gradient(theta, X, y)
         return theta
 
     assert ex.q2.evaluate(_trained).outcome == CORRECT
@@ -83,7 +83,7 @@ def test_q2_accepts_fedlabs_training_and_a_copy_updated_in_place():
 def test_q2_moving_the_global_model_in_place_is_incorrect():
     def in_place(theta, X, y, lr, epochs):
         for _ in range(epochs):
-            theta -= lr * model.gradient(theta, X, y)  # changes the caller's global model
+            theta -= lr * logistic.gradient(theta, X, y)  # changes the caller's global model
         return theta
 
     result = _says(ex.q2, in_place, "changed its input `theta` in place")
@@ -91,7 +91,7 @@ def test_q2_moving_the_global_model_in_place_is_incorrect():
 
 
 def test_q2_returned_the_gradient():
-    _says(ex.q2, lambda t, X, y, lr, e: model.gradient(t, X, y), "returned the gradient")
+    _says(ex.q2, lambda t, X, y, lr, e: logistic.gradient(t, X, y), "returned the gradient")
 
 
 def test_q2_returned_the_change():
@@ -101,7 +101,7 @@ def test_q2_returned_the_change():
 def test_q2_sign_error():
     def uphill(t, X, y, lr, e):
         for _ in range(e):
-            t = t + lr * model.gradient(t, X, y)
+            t = t + lr * logistic.gradient(t, X, y)
         return t
 
     _says(ex.q2, uphill, "uphill")
@@ -109,7 +109,7 @@ def test_q2_sign_error():
 
 def test_q2_one_step_only_and_stale_gradient():
     _says(ex.q2, lambda t, X, y, lr, e: _trained(t, X, y, lr, 1), "single step")
-    _says(ex.q2, lambda t, X, y, lr, e: t - e * lr * model.gradient(t, X, y),
+    _says(ex.q2, lambda t, X, y, lr, e: t - e * lr * logistic.gradient(t, X, y),
           "computed the gradient once")
 
 
@@ -120,7 +120,7 @@ def test_q2_sum_instead_of_mean_and_frozen_bias():
     def frozen_bias(t, X, y, lr, e):
         t = np.array(t, dtype=float)
         for _ in range(e):
-            t[:-1] -= lr * model.gradient(t, X, y)[:-1]
+            t[:-1] -= lr * logistic.gradient(t, X, y)[:-1]
         return t
 
     _says(ex.q2, frozen_bias, "bias")

@@ -7,16 +7,17 @@ wrong answers here are built on fedlab's functions, not on a copy of the solutio
 import numpy as np
 import pytest
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import CORRECT, INCORRECT
 from fedlab.exercises import lesson03b as ex
 from fedlab.federated.preprocessing import FeatureSums, combine
+from fedlab.models import logistic
 
 
 def _trained(theta, X, y, lr, epochs):
     """fedlab's local training, full batch: the right local update."""
-    return model.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
+    return logistic.sgd(theta, X, y, epochs=epochs, batch_size=None, lr=lr)
 
 
 def _mean_std(counts, means, m2):
@@ -60,7 +61,7 @@ def test_q1_plain_mean_sequential_shared_theta_delta_and_fedsgd():
         for X, y in cd:
             local = t  # not a copy: every client edits the global model itself
             for _ in range(e):
-                local -= lr * model.gradient(local, X, y)
+                local -= lr * logistic.gradient(local, X, y)
             new.append(local.copy())
             sizes.append(len(y))
         return weighted_mean(new, weights=sizes)
@@ -163,3 +164,86 @@ def test_q3_typical_slips_are_named(wrong, words):
 def test_hints_exist():
     for question in (ex.q1, ex.q2, ex.q3):
         assert len(question.hints) >= 2
+
+
+# -- q4: one round of FedAvg for a network, from one start ---------------------------------
+
+def _network_start(net, sites, seed):
+    return net.init_params(sites[0][0].shape[1], random_state=seed)
+
+
+def _network_trained(net, start, X, y, lr, epochs):
+    return net.local_train(start, X, y, epochs=epochs, batch_size=None, lr=lr)
+
+
+def _network_parts(net, sites, seed, lr, epochs):
+    """The start, each site's trained network and their weighted mean, as a learner has them."""
+    start = _network_start(net, sites, seed)
+    trained = [_network_trained(net, start, X, y, lr, epochs) for X, y in sites]
+    return start, trained, weighted_mean(trained, weights=[len(y) for _, y in sites])
+
+
+def test_q4_accepts_fedlab_s_own_run_and_a_hand_written_round():
+    def by_clients(net, sites, seed, lr, epochs):
+        start = _network_start(net, sites, seed)
+        updates = [federated.Client(X, y, model=net).fit(start, epochs=epochs,
+                                                          batch_size=None, lr=lr)
+                   for X, y in sites]
+        sizes = np.array([u.n_samples for u in updates], dtype=float)
+        return start + sizes @ np.array([u.vector for u in updates]) / sizes.sum()
+
+    assert ex.q4.evaluate(by_clients).outcome == CORRECT
+    assert ex.q4.evaluate(lambda *a: _network_parts(*a)[2]).outcome == CORRECT
+
+
+def test_q4_names_independent_initializations():
+    def fresh_draw_per_site(net, sites, seed, lr, epochs):
+        rng = np.random.default_rng(seed)
+        new = [_network_trained(net, net.init_params(X.shape[1], random_state=rng), X, y, lr,
+                                epochs) for X, y in sites]
+        return weighted_mean(new, weights=[len(y) for _, y in sites])
+
+    def seed_per_site(net, sites, seed, lr, epochs):
+        new = [_network_trained(net, net.init_params(X.shape[1], random_state=seed + k), X, y,
+                                lr, epochs) for k, (X, y) in enumerate(sites)]
+        return weighted_mean(new, weights=[len(y) for _, y in sites])
+
+    _says(ex.q4, fresh_draw_per_site, "each site started from its own random network")
+    _says(ex.q4, seed_per_site, "independently initialized networks order their hidden units")
+
+
+def _rebuilt(net, sites, take):
+    """A network whose parts (W1, b1, w2, b2) are chosen by ``take(k, averaged, first, start)``."""
+    def answer(net_, sites_, seed, lr, epochs):
+        start, trained, mean = _network_parts(net_, sites_, seed, lr, epochs)
+        d = sites_[0][0].shape[1]
+        parts = [np.array(take(k, a, f, s), dtype=float) for k, (a, f, s) in enumerate(zip(
+            net_.unpack(mean, d), net_.unpack(trained[0], d), net_.unpack(start, d)))]
+        return np.concatenate([parts[0].ravel(), parts[1], parts[2], [float(parts[3])]])
+    return answer
+
+
+@pytest.mark.parametrize("take, words", [
+    (lambda k, a, f, s: a if k < 2 else f, "averaged only the hidden layer"),
+    (lambda k, a, f, s: a if k >= 2 else f, "averaged only the output layer"),
+    (lambda k, a, f, s: a if k in (0, 2) else s, "left the biases b1 and b2 where they started"),
+    (lambda k, a, f, s: a if k in (0, 2) else f, "kept the first site's biases"),
+])
+def test_q4_names_a_partial_average(take, words):
+    _says(ex.q4, _rebuilt(None, None, take), words)
+
+
+def test_q4_names_an_unweighted_average_and_a_returned_change():
+    _says(ex.q4, lambda *a: np.mean(_network_parts(*a)[1], axis=0),
+          "ignores the sites' sizes")
+    _says(ex.q4, lambda *a: _network_parts(*a)[2] - _network_parts(*a)[0],
+          "you returned the averaged change")
+
+
+def test_q4_an_unseeded_start_is_not_correct():
+    def unseeded(net, sites, seed, lr, epochs):
+        start = net.init_params(sites[0][0].shape[1])  # random_state=None: a new draw each call
+        new = [_network_trained(net, start, X, y, lr, epochs) for X, y in sites]
+        return weighted_mean(new, weights=[len(y) for _, y in sites])
+
+    assert ex.q4.evaluate(unseeded).outcome == INCORRECT

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.federated import Client
+from fedlab.models import logistic
 
 
 def _sites(sizes=(400, 100, 40), d=3, seed=0, missing=False):
@@ -32,6 +33,7 @@ class OnlyMessages:
         self._client = client
         self.name, self.n_features, self.n_samples = client.name, client.n_features, \
             client.n_samples
+        self.model = client.model  # which model to train is public, not a record
 
     def feature_sums(self):
         return self._client.feature_sums()
@@ -75,7 +77,7 @@ def test_weighted_fedsgd_is_exactly_centralized_gradient_descent():
                             standardize=False, random_state=0)
     X = np.vstack([X for X, _ in sites])
     y = np.concatenate([y for _, y in sites])
-    centralized = model.sgd(model.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
+    centralized = logistic.sgd(logistic.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
     np.testing.assert_allclose(history.params, centralized, atol=1e-12)
 
 
@@ -85,7 +87,7 @@ def test_plain_mean_fedsgd_is_not_centralized_with_unequal_sites():
                             aggregate="mean", standardize=False, random_state=0)
     X = np.vstack([X for X, _ in sites])
     y = np.concatenate([y for _, y in sites])
-    centralized = model.sgd(model.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
+    centralized = logistic.sgd(logistic.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
     assert np.abs(history.params - centralized).max() > 1e-3
 
 
@@ -93,7 +95,7 @@ def test_fedavg_with_one_client_is_local_training():
     X, y = _sites(sizes=(200,))[0]
     history = federated.run([Client(X, y)], rounds=4, local_epochs=2, batch_size=None,
                             lr=0.3, standardize=False, random_state=0)
-    local = model.sgd(model.init_params(3), X, y, epochs=8, batch_size=None, lr=0.3)
+    local = logistic.sgd(logistic.init_params(3), X, y, epochs=8, batch_size=None, lr=0.3)
     np.testing.assert_allclose(history.params, local, atol=1e-12)
 
 
@@ -207,7 +209,7 @@ def test_roc_auc_and_log_loss_match_scikit_learn():
     assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
     X = rng.normal(size=(500, 2))
     m = evaluate([0.5, -0.2, 0.1], X, y)
-    p = model.predict_proba([0.5, -0.2, 0.1], X)
+    p = logistic.predict_proba([0.5, -0.2, 0.1], X)
     assert m["loss"] == pytest.approx(log_loss(y, p), rel=1e-9)
     assert m["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
     assert np.isnan(roc_auc(np.ones(5), np.arange(5)))

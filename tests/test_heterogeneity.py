@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fedlab import data, federated, model, personalize
+from fedlab import data, federated, personalize
 from fedlab._validation import InvalidParameterError
 from fedlab.drift import partition_one_label, rounds_to_target
 from fedlab.federated import (
@@ -16,12 +16,13 @@ from fedlab.federated import (
     make_strategy,
 )
 from fedlab.metrics import site_metrics
+from fedlab.models import logistic
 
 
 def _site(n=3000, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 2))
-    y = (rng.random(n) < model.sigmoid(-1.5 + X[:, 0])).astype(int)
+    y = (rng.random(n) < logistic.sigmoid(-1.5 + X[:, 0])).astype(int)
     return data.Site("s", X, y, ("age", "sbp"))
 
 
@@ -41,7 +42,7 @@ def test_covariate_shift_tilts_p_x_not_p_y_given_x():
     old = data.shift_covariates(site, "age", strength=1.0, random_state=0)
     assert old.column("age").mean() > 0.5
     # P(y | x) unchanged: the true model's O/E stays near 1
-    p = model.sigmoid(-1.5 + old.column("age"))
+    p = logistic.sigmoid(-1.5 + old.column("age"))
     assert abs(old.y.sum() / p.sum() - 1) < 0.06
     same = data.shift_covariates(site, "age", strength=0.0, random_state=0)
     assert abs(same.column("age").mean()) < 0.05
@@ -51,7 +52,7 @@ def test_covariate_shift_tilts_p_x_not_p_y_given_x():
 def test_concept_shift_moves_the_log_odds_by_strength(strength):
     site = _site(40000)
     shifted = data.shift_concept(site, strength=strength, random_state=0)
-    fitted = model.fit(shifted.X, shifted.y)
+    fitted = logistic.fit(shifted.X, shifted.y)
     assert fitted[-1] == pytest.approx(-1.5 + strength, abs=0.08)
     assert fitted[0] == pytest.approx(1.0, abs=0.08)
     np.testing.assert_array_equal(shifted.X, site.X)
@@ -60,7 +61,7 @@ def test_concept_shift_moves_the_log_odds_by_strength(strength):
 def test_concept_shift_on_a_feature_changes_its_effect():
     site = _site(40000)
     shifted = data.shift_concept(site, strength=0.5, feature="age", random_state=0)
-    assert model.fit(shifted.X, shifted.y)[0] == pytest.approx(1.5, abs=0.1)
+    assert logistic.fit(shifted.X, shifted.y)[0] == pytest.approx(1.5, abs=0.1)
 
 
 @pytest.mark.parametrize("call, words", [
@@ -142,14 +143,14 @@ def test_only_gradient_strategies_step_with_the_run_lr():
 def _one_label_clients(n=1200, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))
-    y = (rng.random(n) < model.sigmoid(-1.0 + X @ [1.0, -0.5, 0.3])).astype(float)
+    y = (rng.random(n) < logistic.sigmoid(-1.0 + X @ [1.0, -0.5, 0.3])).astype(float)
     parts = partition_one_label(y, 8, random_state=0)
     return X, y, [federated.Client(X[p], y[p], name=str(k)) for k, p in enumerate(parts)]
 
 
 def test_weighted_scaffold_reaches_the_pooled_optimum_where_fedavg_stalls():
     X, y, clients = _one_label_clients()
-    target = model.loss(model.fit(X, y), X, y)
+    target = logistic.loss(logistic.fit(X, y), X, y)
     kw = dict(rounds=60, local_epochs=5, lr=0.05, standardize=False,
               test_sets={"pooled": (X, y)}, random_state=0)
     fixed = federated.run(clients, strategy=federated.Scaffold(weighted=True), **kw)
@@ -161,11 +162,11 @@ def test_weighted_scaffold_reaches_the_pooled_optimum_where_fedavg_stalls():
 def test_fednova_removes_the_bias_of_unequal_local_steps():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1500, 3))
-    y = (rng.random(1500) < model.sigmoid(-1.0 + X @ [1.0, -0.5, 0.3])).astype(float)
+    y = (rng.random(1500) < logistic.sigmoid(-1.0 + X @ [1.0, -0.5, 0.3])).astype(float)
     order = np.argsort(y, kind="stable")  # label 0 first: a big and a small one-label client
     cuts = np.split(order, [60, int((y == 0).sum()), int((y == 0).sum()) + 40])
     clients = [federated.Client(X[p], y[p], name=str(k)) for k, p in enumerate(cuts)]
-    target = model.loss(model.fit(X, y), X, y)
+    target = logistic.loss(logistic.fit(X, y), X, y)
     kw = dict(rounds=80, local_epochs=3, lr=0.02, standardize=False,
               test_sets={"pooled": (X, y)}, random_state=0)
     gap_nova = federated.run(clients, strategy=FedNova(), **kw).metric("loss")[-1] - target
@@ -187,7 +188,7 @@ def test_recalibration_matches_scikit_learn_on_the_logit():
     from sklearn.linear_model import LogisticRegression
     rng = np.random.default_rng(4)
     X = rng.normal(size=(500, 3))
-    y = (rng.random(500) < model.sigmoid(0.5 + 1.7 * (X @ [1.0, 0.5, -0.2] - 1))).astype(int)
+    y = (rng.random(500) < logistic.sigmoid(0.5 + 1.7 * (X @ [1.0, 0.5, -0.2] - 1))).astype(int)
     params = np.array([1.0, 0.5, -0.2, -1.0])
     logit = X @ params[:-1] + params[-1]
     sk = LogisticRegression(C=np.inf, tol=1e-12, max_iter=1000).fit(logit[:, None], y)
@@ -202,10 +203,10 @@ def test_recalibration_matches_scikit_learn_on_the_logit():
 def test_ditto_between_the_site_alone_and_the_global_model():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(300, 2))
-    y = (rng.random(300) < model.sigmoid(X[:, 0])).astype(int)
+    y = (rng.random(300) < logistic.sigmoid(X[:, 0])).astype(int)
     w = np.array([-1.0, 2.0, 0.5])
     np.testing.assert_allclose(personalize.ditto(w, X, y, lam=1e8), w, atol=1e-5)
-    alone = model.fit(X, y, l2=1e-3)
+    alone = logistic.fit(X, y, l2=1e-3)
     np.testing.assert_allclose(personalize.ditto(w, X, y, lam=1e-9), alone, atol=1e-4)
 
 
@@ -215,7 +216,7 @@ def test_finetune_is_local_sgd_from_the_global_model():
     y = (X[:, 0] > 0).astype(int)
     np.testing.assert_array_equal(
         personalize.finetune(np.ones(3), X, y, epochs=2, random_state=0),
-        model.sgd(np.ones(3), X, y, epochs=2, lr=0.05, l2=1e-3, random_state=0))
+        logistic.sgd(np.ones(3), X, y, epochs=2, lr=0.05, l2=1e-3, random_state=0))
 
 
 @pytest.mark.parametrize("method", [

@@ -5,8 +5,9 @@ import inspect
 import numpy as np
 import pytest
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.federated import Client, Update
+from fedlab.models import logistic
 from fedlab.privacy import DPFedAvg, DPSGDClient
 from fedlab.secagg import SecureFedAvg
 
@@ -94,9 +95,9 @@ def test_scaffold_with_one_client_is_plain_local_sgd():
                             local_epochs=2, batch_size=50, lr=0.1, standardize=False,
                             random_state=3)
     rng = np.random.default_rng(3).spawn(1)[0]
-    theta = model.init_params(X.shape[1])
+    theta = logistic.init_params(X.shape[1])
     for _ in range(3):
-        theta = model.sgd(theta, X, y, epochs=2, batch_size=50, lr=0.1, random_state=rng)
+        theta = logistic.sgd(theta, X, y, epochs=2, batch_size=50, lr=0.1, random_state=rng)
     np.testing.assert_allclose(history.params, theta, atol=1e-10)
 
 
@@ -110,7 +111,7 @@ def test_scaffold_control_variates_follow_option_two_of_the_paper():
                   lr=0.2, standardize=False, random_state=0)
     expected = []
     for X, y in sites:
-        theta = model.sgd(np.zeros(4), X, y, epochs=3, batch_size=None, lr=0.2)
+        theta = logistic.sgd(np.zeros(4), X, y, epochs=3, batch_size=None, lr=0.2)
         expected.append((np.zeros(4) - theta) / (3 * 0.2))  # c_i+ with c = c_i = 0
     np.testing.assert_allclose(strategy.control, np.mean(expected, axis=0), atol=1e-12)
 
@@ -174,25 +175,6 @@ def test_strategies_reject_bad_settings(kwargs, match):
 def test_run_server_lr_shortcut_is_validated():
     with pytest.raises(ValueError, match="server_lr must be a finite number > 0"):
         federated.run(_clients(), server_lr=float("nan"))
-
-
-def test_the_executor_gives_the_client_loop_s_models():
-    from fedlab.federated.executor import stacked_sgd
-
-    sites = _sites()
-    records = [(np.hstack([X, np.ones((len(X), 1))]), y.astype(float)) for X, y in sites]
-    start = np.array([0.1, -0.2, 0.3, 0.05])
-    for options in ({}, {"l2": 0.01, "mu": 0.5}, {"batch_size": None, "epochs": 3},
-                    {"batch_size": 100},  # one batch for some clients, several for others
-                    {"corrections": np.full((5, 4), 0.01)}):
-        options = {"epochs": 2, "batch_size": 16, "lr": 0.2, **options}
-        fast = stacked_sgd(records, start, rngs=[np.random.default_rng(k) for k in range(5)],
-                           **options)
-        corr = options.pop("corrections", None)
-        for k, (X, y) in enumerate(sites):
-            slow = model.sgd(start, X, y, random_state=k,
-                             correction=None if corr is None else corr[k], **options)
-            np.testing.assert_allclose(fast[k], slow, rtol=0, atol=1e-10)
 
 
 def test_importing_the_round_loop_does_not_import_scipy():

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from fedlab import model
 from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.metrics import site_metrics
+from fedlab.models import logistic
 from fedlab.widgets.heterogeneity import STRENGTHS, HeterogeneityDashboard
 
 
@@ -26,7 +26,7 @@ def test_the_bars_are_the_final_models_site_metrics():
     d = HeterogeneityDashboard(random_state=0)
     _, _, tests, _ = d.federation(d.strength.value)
     name, (X, y) = next(iter(tests.items()))
-    expected = site_metrics(y, model.predict_proba(d.history.params, X))
+    expected = site_metrics(y, logistic.predict_proba(d.history.params, X))
     assert np.isclose(d._lines["auc"].get_xdata()[0], expected["auc"])
 
 

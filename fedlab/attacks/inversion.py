@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng, check_xy
+from fedlab.models import LogisticRegression
 from fedlab.privacy.mechanisms import clip_by_l2_norm
 from fedlab.privacy.renyi import check_noise_multiplier
 
@@ -24,6 +24,9 @@ __all__ = [
     "batch_inversion_error",
     "reconstruction_error",
 ]
+
+MODEL = LogisticRegression()
+"""The model attacked: the division trick rests on its gradient ``(p - y) [x, 1]``."""
 
 
 def reconstruct_record(gradient):
@@ -57,7 +60,7 @@ def reconstruct_record(gradient):
     Examples
     --------
     >>> x, y = np.array([[1.5, -2.0]]), np.array([1.0])
-    >>> g = model.gradient([0.3, 0.1, -0.2], x, y)
+    >>> g = MODEL.gradient([0.3, 0.1, -0.2], x, y)
     >>> reconstruct_record(g)
     array([ 1.5, -2. ])
     """
@@ -78,7 +81,7 @@ def infer_label(gradient):
 
     Examples
     --------
-    >>> infer_label(model.gradient([0.0, 0.0], [[2.0]], [1]))
+    >>> infer_label(MODEL.gradient([0.0, 0.0], [[2.0]], [1]))
     1
     >>> infer_label([[0.2, 0.1], [-0.3, -0.6]])
     array([0, 1])
@@ -126,11 +129,11 @@ def batch_leak(params, X, y):
     >>> leak, weights = batch_leak([0.0, 0.0, 0.0], X, y)  # p = 1/2 for both
     >>> leak, weights
     (array([2., 1.]), array([0.5, 0.5]))
-    >>> np.allclose(reconstruct_record(model.gradient([0.0, 0.0, 0.0], X, y)), leak)
+    >>> np.allclose(reconstruct_record(MODEL.gradient([0.0, 0.0, 0.0], X, y)), leak)
     True
     """
     X, y = check_xy(X, y)
-    residual = model.predict_proba(params, X) - y
+    residual = MODEL.predict(params, X) - y
     weights = residual / residual.sum()
     return weights @ X, weights
 
@@ -185,7 +188,7 @@ def batch_inversion_error(params, X, y, batch_size, *, n_batches=200, random_sta
     n_batches = check_int(n_batches, "n_batches", minimum=1)
     rng = check_rng(random_state)
     batches = rng.random((n_batches, len(y))).argsort(axis=1)[:, :batch_size]
-    residual = (model.predict_proba(params, X) - y)[batches]     # (n_batches, batch_size)
+    residual = (MODEL.predict(params, X) - y)[batches]     # (n_batches, batch_size)
     records = X[batches]                                          # (n_batches, B, n_features)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         leak = np.einsum("bk,bkf->bf", residual / residual.sum(axis=1, keepdims=True), records)
@@ -238,7 +241,7 @@ def reconstruction_error(params, X, y, *, noise_multiplier=0.0, clip_norm=1.0,
     sigma = check_noise_multiplier(noise_multiplier)
     check_positive(clip_norm, "clip_norm")
     rng = check_rng(random_state)
-    grads = clip_by_l2_norm(model.per_example_gradients(params, X, y), clip_norm)
+    grads = clip_by_l2_norm(MODEL.per_example_gradients(params, X, y), clip_norm)
     noisy = grads + rng.normal(0.0, sigma * clip_norm, size=grads.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rebuilt = noisy[:, :-1] / noisy[:, -1:]

@@ -224,10 +224,10 @@ def loss_threshold_attack(params, members, non_members, *, target_fpr=0.01):
 
     Examples
     --------
-    >>> from fedlab import model
+    >>> from fedlab.models import logistic
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(40, 30)); y = rng.integers(0, 2, 40).astype(float)
-    >>> theta = model.sgd(np.zeros(31), X[:20], y[:20], epochs=200, lr=0.5, random_state=0)
+    >>> theta = logistic.sgd(np.zeros(31), X[:20], y[:20], epochs=200, lr=0.5, random_state=0)
     >>> attack = loss_threshold_attack(theta, (X[:20], y[:20]), (X[20:], y[20:]))
     >>> attack.auc > 0.8  # 20 records, 30 features: the model memorised them
     True

@@ -114,6 +114,7 @@ class MaliciousClient:
     name = property(lambda self: self.honest.name)
     n_samples = property(lambda self: self.honest.n_samples)
     n_features = property(lambda self: self.honest.n_features)
+    model = property(lambda self: self.honest.model)
 
     def __repr__(self):
         extra = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if k != "target")
@@ -161,7 +162,8 @@ class MaliciousClient:
         if self._shards is None:
             X, y = self.honest.records()  # the attacker is the hospital: its own records
             parts = np.array_split(np.arange(len(y)), self.params["n_shards"])
-            self._shards = [Client(X[i], y[i], name=f"{self.name} shard {k}")
+            self._shards = [Client(X[i], y[i], name=f"{self.name} shard {k}",
+                                   model=self.model)
                             for k, i in enumerate(parts)]
             for shard in self._shards:
                 if self._standardizer is not None:
@@ -191,9 +193,13 @@ def little_is_enough_z(n_clients, n_malicious):
 
 def _poisoned_client(client, attack, params):
     """The client the attacker actually trains: honest, or with poisoned labels/records."""
+    if attack in ("label_flip", "backdoor") and client.model.outcome != "binary":
+        raise InvalidParameterError(
+            f"attack {attack!r} flips binary outcomes; the model of {client.name!r} "
+            f"({client.model!r}) has a {client.model.outcome} outcome")
     if attack == "label_flip":
         X, y = client.records()
-        return Client(X, 1.0 - y, name=client.name)
+        return Client(X, 1.0 - y, name=client.name, model=client.model)
     if attack == "backdoor":
         target = params["target"]
         if not callable(target):
@@ -212,7 +218,7 @@ def _poisoned_client(client, attack, params):
         poisoned_X = np.vstack([X] + [X[mask]] * copies)
         poisoned_y = np.concatenate([np.where(mask, 0.0, y)] + [np.zeros(mask.sum())] * copies)
         check_positive(params["boost"], "boost")
-        return Client(poisoned_X, poisoned_y, name=client.name)
+        return Client(poisoned_X, poisoned_y, name=client.name, model=client.model)
     for key in ("scale", "boost", "std", "z"):
         if key in params:
             check_positive(params[key], key, strict=key != "z")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import InvalidParameterError, check_fraction, check_rng
+from fedlab.models import logistic
 
 from .sites import Site
 
@@ -157,8 +157,8 @@ def shift_concept(site, *, strength, feature=None, random_state=None):
             f"site {site.name!r} must hold both classes to estimate P(y | x) for a concept "
             "shift, got one")
     X = _imputed_standardized(site.X)
-    p = model.predict_proba(model.fit(X, site.y, l2=1e-3), X)
-    p_new = model.sigmoid(np.log(p) - np.log1p(-p) + strength * s)
+    p = logistic.predict_proba(logistic.fit(X, site.y, l2=1e-3), X)
+    p_new = logistic.sigmoid(np.log(p) - np.log1p(-p) + strength * s)
     u = rng.random(site.n_records)
     up = (site.y == 0) & (p_new > p) & (u < (p_new - p) / (1.0 - p))
     down = (site.y == 1) & (p_new < p) & (u < (p - p_new) / p)

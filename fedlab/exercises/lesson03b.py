@@ -1,21 +1,24 @@
 """Exercises of lesson 03b, FedAvg in practice (McMahan et al. 2017).
 
 q1 one full round of FedAvg, q2 federated standardization from each hospital's count,
-mean and M2 (Chan et al. 1979), q3 the bytes a federated run puts on the wire.
+mean and M2 (Chan et al. 1979), q3 the bytes a federated run puts on the wire, q4 (the
+optional section) one round of FedAvg for a neural network, from one shared
+initialization (McMahan et al. 2017, Fig. 1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fedlab import federated, model
+from fedlab import federated
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, short
 from fedlab.exercises.lesson03a import _client_data, _local_training
 from fedlab.federated.preprocessing import FeatureSums, combine, feature_sums
+from fedlab.models import MLP, logistic
 
-__all__ = ["q1", "q2", "q3"]
+__all__ = ["q1", "q2", "q3", "q4"]
 
 
 # -- q1: one full round of FedAvg -----------------------------------------------------------
@@ -55,8 +58,14 @@ def _shared_theta(theta, client_data, lr, epochs):
     return np.average(chain, axis=0, weights=sizes)
 
 
+def _gradient_once(theta, client_data, lr, epochs):
+    theta = np.asarray(theta, float)
+    new = [theta - epochs * lr * logistic.gradient(theta, X, y) for X, y in client_data]
+    return weighted_mean(new, weights=[len(y) for _, y in client_data])
+
+
 def _fedsgd_step(theta, client_data, lr, epochs):
-    grads = [model.gradient(theta, X, y) for X, y in client_data]
+    grads = [logistic.gradient(theta, X, y) for X, y in client_data]
     return np.asarray(theta, float) - lr * np.average(
         grads, axis=0, weights=[len(y) for _, y in client_data])
 
@@ -65,8 +74,9 @@ q1 = FunctionExercise(
     "One full round of FedAvg",
     reference=_fedavg_round,
     cases=_q1_cases,
-    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[1])} client(s) with "
-                        f"{[len(y) for _, y in a[1]]} records, lr={a[2]}, epochs={a[3]}"),
+    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {counted(len(a[1]), 'client')}"
+                        f" with {[len(y) for _, y in a[1]]} records, lr={a[2]}, "
+                        f"epochs={a[3]}"),
     mistakes=[
         Mistake(lambda t, c, lr, e: np.mean([_local_training(t, X, y, lr, e) for X, y in c],
                                             axis=0),
@@ -85,6 +95,13 @@ q1 = FunctionExercise(
         Mistake(_fedsgd_step,
                 "you took a single gradient step (that is FedSGD): in FedAvg every client "
                 "trains for `epochs` steps before the server averages"),
+        Mistake(lambda t, c, lr, e: _fedavg_round(np.zeros(np.shape(t)), c, lr, e),
+                "your clients started from zeros: every client starts from the global model "
+                "theta the server sends, or each round forgets what the last one learned"),
+        Mistake(_gradient_once,
+                "each client computed its gradient once and reused it: recompute it at the "
+                "client's current parameters in every epoch",
+                applies=lambda t, c, lr, e: e > 1),
     ],
     hints=[
         "Every client starts from the same theta and takes `epochs` gradient steps on its own "
@@ -140,6 +157,17 @@ def _per_hospital(counts, means, m2):
     return np.average(mu, axis=1, weights=c), np.sqrt(q.sum(axis=1) / c.sum(axis=1))
 
 
+def _over_hospitals(counts, means, m2):
+    c, mu, _ = _arrays(counts, means, m2)
+    return (c * mu).sum(axis=0) / len(c), _global_mean_std(counts, means, m2)[1]
+
+
+def _root_then_divide(counts, means, m2):
+    c, mu, q = _arrays(counts, means, m2)
+    mean = _global_mean_std(counts, means, m2)[0]
+    return mean, np.sqrt(q.sum(axis=0) + (c * (mu - mean) ** 2).sum(axis=0)) / c.sum(axis=0)
+
+
 def _q2_cases(rng):
     cases = []
     for sizes, n_features, missing in (((40, 12, 25), 2, 0.0), ((30, 30), 3, 0.2),
@@ -163,8 +191,8 @@ q2 = FunctionExercise(
     reference=_global_mean_std,
     returns=("mean", "std"),
     cases=_q2_cases,
-    describe=lambda a: (f"{np.shape(a[0])[0]} hospital(s) x {np.shape(a[0])[1]} feature(s), "
-                        f"counts {short(a[0], 50)}"),
+    describe=lambda a: (f"{counted(np.shape(a[0])[0], 'hospital')} x "
+                        f"{counted(np.shape(a[0])[1], 'feature')}, counts {short(a[0], 50)}"),
     mistakes=[
         Mistake(_plain_mean_of_means,
                 "you averaged the hospitals' means without their counts, so a clinic of 225 "
@@ -188,6 +216,13 @@ q2 = FunctionExercise(
         Mistake(lambda c, mu, q: (_global_mean_std(c, mu, q)[0],
                                   _global_mean_std(c, mu, q)[1] ** 2),
                 "you returned the variance: the standard deviation is its square root"),
+        Mistake(_over_hospitals,
+                "your mean divides by the number of hospitals: weigh each mean by its count "
+                "and divide by N, the total count",
+                applies=lambda c, mu, q: len(c) > 1),
+        Mistake(_root_then_divide,
+                "you took the square root of M2 before dividing by N: the variance is M2 / N, "
+                "and the standard deviation its square root"),
         Mistake(_per_hospital,
                 "you combined along the wrong axis: combine over the hospitals (axis 0), "
                 "which leaves one number per feature", match="shape"),
@@ -197,9 +232,11 @@ q2 = FunctionExercise(
         "sum(count * mean) / N.",
         "M2 of all records = sum of the hospitals' M2 + sum of count * (mean - global mean)**2 "
         "(Chan et al.'s merge). The population variance is M2 / N; work over axis 0.",
-        "n = counts.sum(axis=0); mean = (counts * means).sum(axis=0) / n\n"
-        "m2_all = m2.sum(axis=0) + (counts * (means - mean)**2).sum(axis=0)\n"
-        "return mean, np.sqrt(m2_all / n)",
+        "In code:\n"
+        "    n = counts.sum(axis=0)\n"
+        "    mean = (counts * means).sum(axis=0) / n\n"
+        "    m2_all = m2.sum(axis=0) + (counts * (means - mean)**2).sum(axis=0)\n"
+        "    return mean, np.sqrt(m2_all / n)",
     ],
 )
 
@@ -231,7 +268,8 @@ q3 = FunctionExercise(
     "The bytes a federated run puts on the wire, in both directions",
     reference=_run_bytes,
     cases=_q3_cases,
-    describe=lambda a: f"{a[0]} client(s), {a[1]} feature(s), {a[2]} round(s)",
+    describe=lambda a: (f"{counted(a[0], 'client')}, {counted(a[1], 'feature')}, "
+                        f"{counted(a[2], 'round')}"),
     mistakes=[
         Mistake(lambda k, d, r: _formula(k, d, 0),
                 "you counted only the standardization before training: add every round's "
@@ -239,6 +277,15 @@ q3 = FunctionExercise(
         Mistake(lambda k, d, r: _formula(k, d, r, setup_up=0, setup_down=0),
                 "you left out the standardization before training (round 0): each client "
                 "sends count, mean and M2 per feature, and receives the mean and scale"),
+        Mistake(lambda k, d, r: _formula(k, d, r, setup_down=0),
+                "in the standardization before training you counted only what the clients "
+                "send (count, mean, M2); each client also receives the mean and the scale"),
+        Mistake(lambda k, d, r: _formula(k, d, r, setup_up=0),
+                "in the standardization before training you counted only what the clients "
+                "receive (mean, scale); each client first sends its count, mean and M2 per "
+                "feature"),
+        Mistake(lambda k, d, r: _formula(k, d, r) * 8,
+                "that is the size in bits: a byte holds 8 bits, and a float64 is 8 bytes"),
         Mistake(lambda k, d, r: _formula(k, d, r, up_extra=0),
                 "each update also carries the client's number of records, one more float64"),
         Mistake(lambda k, d, r: _formula(k, d, r, params=0),
@@ -258,5 +305,120 @@ q3 = FunctionExercise(
         "sends 3 numbers per feature (count, mean, M2) and receives 2 (mean, scale).",
         "Each round, each client receives the model (n_features + 1 numbers) and sends back "
         "its update (n_features + 1 numbers) and its number of records (1 number).",
+    ],
+)
+
+
+# -- q4: FedAvg of a neural network starts every site from one initialization ---------------
+
+def _network_round(net, sites, seed, lr, epochs):
+    """fedlab's round: one start drawn from ``seed``, each site's Client.fit, FedAvg's mean."""
+    start = net.init_params(sites[0][0].shape[1], random_state=seed)
+    updates = [federated.Client(X, y, model=net).fit(start, epochs=epochs, batch_size=None,
+                                                      lr=lr) for X, y in sites]
+    return start + federated.FedAvg().combine(updates)
+
+
+def _trained_from(net, starts, sites, lr, epochs):
+    """Each site's network after full-batch local training from its own start."""
+    return [net.local_train(start, X, y, epochs=epochs, batch_size=None, lr=lr)
+            for start, (X, y) in zip(starts, sites)]
+
+
+def _shared_start(net, sites, seed):
+    return [net.init_params(sites[0][0].shape[1], random_state=seed)] * len(sites)
+
+
+def _weighted(params, sites):
+    return weighted_mean(params, weights=[len(y) for _, y in sites])
+
+
+def _independent_stream(net, sites, seed, lr, epochs):
+    rng = np.random.default_rng(seed)  # one generator, one fresh draw per site
+    starts = [net.init_params(X.shape[1], random_state=rng) for X, _ in sites]
+    return _weighted(_trained_from(net, starts, sites, lr, epochs), sites)
+
+
+def _independent_seeds(net, sites, seed, lr, epochs):
+    starts = [net.init_params(X.shape[1], random_state=seed + k) for k, (X, _) in
+              enumerate(sites)]
+    return _weighted(_trained_from(net, starts, sites, lr, epochs), sites)
+
+
+def _mixed_layers(net, sites, seed, lr, epochs, *, average):
+    """Average only the parts named in ``average``; the rest comes from ``keep``."""
+    d = sites[0][0].shape[1]
+    start = _shared_start(net, sites, seed)[0]
+    trained = _trained_from(net, [start] * len(sites), sites, lr, epochs)
+    mean = _weighted(trained, sites)
+    kept = {"first": trained[0], "start": start}[average[1]]
+    parts = [np.array(p, dtype=float) for p in net.unpack(kept, d)]
+    for k, part in enumerate(net.unpack(mean, d)):
+        if k in average[0]:
+            parts[k] = np.array(part, dtype=float)
+    return np.concatenate([parts[0].ravel(), parts[1], parts[2], [float(parts[3])]])
+
+
+def _plain_mean(net, sites, seed, lr, epochs):
+    trained = _trained_from(net, _shared_start(net, sites, seed), sites, lr, epochs)
+    return np.mean(trained, axis=0)
+
+
+def _q4_cases(rng):
+    cases = []
+    for sizes, d, hidden, activation, lr, epochs in (
+            ((40, 25), 3, 4, "tanh", 0.5, 3), ((30, 60, 20), 2, 3, "relu", 0.3, 4),
+            ((50, 15), 4, 5, "tanh", 0.2, 2), ((35, 35), 2, 2, "relu", 0.5, 5),
+            ((45,), 3, 3, "tanh", 0.5, 2)):
+        sites = []
+        for k, n in enumerate(sizes):
+            X, y = _client_data(rng, n, d, prevalence=0.2 + 0.15 * k)
+            sites.append((X + 0.4 * k, y))  # the sites' records differ
+        cases.append((MLP(hidden=hidden, activation=activation), sites,
+                      int(rng.integers(1000)), lr, epochs))
+    return cases
+
+
+q4 = FunctionExercise(
+    "One round of FedAvg for a neural network, from one shared initialization",
+    reference=_network_round,
+    cases=_q4_cases,
+    describe=lambda a: (f"net={a[0]!r}, {counted(len(a[1]), 'site')} with "
+                        f"{[len(y) for _, y in a[1]]} records, seed={a[2]}, lr={a[3]}, "
+                        f"epochs={a[4]}"),
+    mistakes=[
+        Mistake(_independent_stream,
+                "each site started from its own random network: drawing init_params again "
+                "from one generator gives a new network at every draw. Draw the start once, "
+                "before the loop, and hand the same start to every site"),
+        Mistake(_independent_seeds,
+                "each site started from a network drawn with its own seed: independently "
+                "initialized networks order their hidden units differently, so their average "
+                "mixes unrelated units. Draw one start from `seed` for all sites"),
+        Mistake(lambda *a: _mixed_layers(*a, average=((0, 1), "first")),
+                "you averaged only the hidden layer (W1, b1) and kept the first site's output "
+                "layer: FedAvg averages the whole parameter vector"),
+        Mistake(lambda *a: _mixed_layers(*a, average=((2, 3), "first")),
+                "you averaged only the output layer (w2, b2) and kept the first site's hidden "
+                "layer: FedAvg averages the whole parameter vector"),
+        Mistake(lambda *a: _mixed_layers(*a, average=((0, 2), "start")),
+                "you averaged the weights but left the biases b1 and b2 where they started: "
+                "the biases are trained too, and are averaged like the weights"),
+        Mistake(lambda *a: _mixed_layers(*a, average=((0, 2), "first")),
+                "you averaged the weights but kept the first site's biases b1 and b2: the "
+                "biases are averaged like the weights"),
+        Mistake(_plain_mean,
+                "your average ignores the sites' sizes: weight each site's network by its "
+                "number of records"),
+        Mistake(lambda *a: _network_round(*a) - _shared_start(a[0], a[1], a[2])[0],
+                "you returned the averaged change; the round returns the new global network "
+                "(the start plus the averaged change)"),
+    ],
+    hints=[
+        "Draw the start once: start = net.init_params(n_features, random_state=seed), with "
+        "n_features = sites[0][0].shape[1]. Every site trains a copy of that same start.",
+        "For each (X, y) in sites: net.local_train(start, X, y, epochs=epochs, "
+        "batch_size=None, lr=lr); then weighted_mean(new_params, weights=sizes) over the "
+        "whole parameter vectors.",
     ],
 )

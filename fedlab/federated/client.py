@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
-from fedlab._validation import InvalidParameterError, check_xy
+from fedlab._validation import InvalidParameterError
 from fedlab.federated.messages import Update
 from fedlab.federated.preprocessing import feature_sums
+from fedlab.models import LogisticRegression, Model
 
 __all__ = ["Client"]
 
@@ -23,9 +23,13 @@ class Client:
     ----------
     X : array-like of shape (n_samples, n_features)
         Training records, raw (missing values as NaN).
-    y : array-like of shape (n_samples,)
-        Binary outcomes, 0 or 1.
+    y : array-like of shape (n_samples,) or (n_samples, 2)
+        The outcome the model takes: binary outcomes 0 or 1, or (time, event) rows for
+        a survival model.
     name : str, default="client"
+    model : fedlab.models.Model, optional
+        The model this client trains (every client of a run shares one);
+        ``None`` is :class:`~fedlab.models.LogisticRegression`.
 
     Examples
     --------
@@ -36,20 +40,28 @@ class Client:
     array([6.])
     """
 
-    def __init__(self, X, y, *, name="client"):
-        X, y = check_xy(X, y)
-        if not np.all(np.isin(y, (0.0, 1.0))):
-            raise InvalidParameterError(f"y of client {name!r} must hold only 0 and 1")
+    def __init__(self, X, y, *, name="client", model=None):
+        if model is None:
+            model = LogisticRegression()
+        elif not isinstance(model, Model):
+            raise InvalidParameterError(
+                f"model must be a fedlab.models.Model (e.g. LogisticRegression(), MLP()), "
+                f"got {type(model).__name__}")
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or len(X) == 0:
+            raise InvalidParameterError(
+                f"X of client {name!r} must be 2-D of shape (n_samples, n_features) with "
+                f"at least one record, got shape {X.shape}")
         self.name = str(name)
+        self.model = model
         self._X_raw = X
-        self._y = y
+        self._y = model.check_outcome(y, len(X), client=self.name)
         self._X = None  # preprocessed records, set by preprocess()
-        self._X1 = None  # the same with a column of ones (see stacked_records)
 
     @classmethod
-    def from_hospital(cls, hospital):
+    def from_hospital(cls, hospital, *, model=None):
         """A client holding a hospital's training split (the test split stays out)."""
-        return cls(hospital.X_train, hospital.y_train, name=hospital.name)
+        return cls(hospital.X_train, hospital.y_train, name=hospital.name, model=model)
 
     @property
     def n_samples(self):
@@ -75,7 +87,7 @@ class Client:
         -------
         X : ndarray of shape (n_samples, n_features)
             Raw records, missing values as NaN (not standardized).
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, 2)
 
         Examples
         --------
@@ -94,7 +106,6 @@ class Client:
     def preprocess(self, standardizer):
         """Standardize the local records with the global ``standardizer`` (kept locally)."""
         self._X = standardizer.transform(self._X_raw)
-        self._X1 = None
 
     def train(self, params, config, *, state=None, random_state=None):
         """Answer one round's instructions: the one entry point the round loop calls.
@@ -104,8 +115,9 @@ class Client:
         params : ndarray of shape (n_params,)
             The global model received from the server.
         config : dict
-            The strategy's instructions: ``task`` (``"fit"``, the default, or
-            ``"gradient"`` for FedSGD), ``epochs``, ``batch_size``, ``lr``, ``l2``, and
+            The strategy's instructions: ``task`` (``"fit"``, the default,
+            ``"gradient"`` for FedSGD, or ``"dp_sgd"`` for
+            :class:`fedlab.privacy.DPSGD`), ``epochs``, ``batch_size``, ``lr``, ``l2``, and
             optionally ``mu`` (FedProx) and ``control`` (SCAFFOLD's server variate).
         state : dict, optional
             This client's memory across the rounds of one run (SCAFFOLD keeps its
@@ -119,6 +131,11 @@ class Client:
         """
         if config.get("task", "fit") == "gradient":
             return self.gradient(params, l2=config.get("l2", 0.0), random_state=random_state)
+        if config.get("task") == "dp_sgd":  # strategy DPSGD: record-level DP at this site
+            from fedlab.privacy.dpsgd_strategy import dp_sgd_reply
+
+            return dp_sgd_reply(self, params, config, state={} if state is None else state,
+                                random_state=random_state)
         settings = {k: config[k] for k in ("epochs", "batch_size", "lr", "l2", "mu")
                     if k in config}
         if "control" not in config:
@@ -135,8 +152,8 @@ class Client:
 
     def local_steps(self, config):
         """Number of local SGD steps one round of ``config`` takes on this client."""
-        batch = config.get("batch_size", 32) or self.n_samples
-        return config.get("epochs", 1) * -(-self.n_samples // batch)
+        return self.model.local_steps(self.n_samples, epochs=config.get("epochs", 1),
+                                      batch_size=config.get("batch_size", 32))
 
     def fit(self, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
             correction=None, random_state=None):
@@ -146,7 +163,9 @@ class Client:
         ----------
         params : ndarray of shape (n_params,)
             The global model received from the server.
-        epochs, batch_size, lr, l2, mu, correction : see :func:`fedlab.model.sgd`
+        epochs, batch_size, lr, l2, mu : see :meth:`fedlab.models.Model.local_train`
+        correction : ndarray of shape (n_params,), optional
+            SCAFFOLD's ``c - c_i`` (the model's ``corrections``).
         random_state : None, int or numpy.random.Generator
 
         Returns
@@ -155,10 +174,11 @@ class Client:
             ``vector`` is ``theta_local - params``.
         """
         X = self._records()
-        new = model.sgd(params, X, self._y, epochs=epochs, batch_size=batch_size, lr=lr,
-                        l2=l2, mu=mu, correction=correction, random_state=random_state)
+        new = self.model.local_train(params, X, self._y, epochs=epochs, batch_size=batch_size,
+                                     lr=lr, l2=l2, mu=mu, corrections=correction,
+                                     random_state=random_state)
         return Update(self.name, new - params, self.n_samples,
-                      {"loss": model.loss(new, X, self._y, l2=l2)})
+                      {"loss": self.model.loss(new, X, self._y, l2=l2)})
 
     def gradient(self, params, *, l2=0.0, random_state=None):
         """FedSGD: reply with the gradient of the local loss at ``params`` (all records).
@@ -167,20 +187,18 @@ class Client:
         its noise from it.
         """
         X = self._records()
-        return Update(self.name, model.gradient(params, X, self._y, l2=l2), self.n_samples,
-                      {"loss": model.loss(params, X, self._y, l2=l2)})
+        return Update(self.name, self.model.gradient(params, X, self._y, l2=l2),
+                      self.n_samples, {"loss": self.model.loss(params, X, self._y, l2=l2)})
 
     def stacked_records(self):
-        """Records with a column of ones, and labels, for the vectorized executor.
+        """Preprocessed records and outcomes ``(X, y)`` for the model's ``stacked_train``.
 
         Returns ``None`` for a client that trains in a way of its own (e.g. DP-SGD), so
         the round loop calls its :meth:`train` instead. A simulation shortcut: the
-        executor trains every such client at once, exactly as their :meth:`fit` would.
+        model trains every such client at once
+        (:meth:`fedlab.models.Model.stacked_train`), exactly as their :meth:`fit` would.
         """
-        if self._X1 is None:
-            X = self._records()
-            self._X1 = np.hstack([X, np.ones((len(X), 1))])
-        return self._X1, self._y
+        return self._records(), self._y
 
     def _records(self):
         if self._X is None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
-from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng
+from fedlab._validation import (
+    InvalidParameterError,
+    check_int,
+    check_positive,
+    check_rng,
+    check_sgd_step,
+)
 from fedlab.federated.client import Client
-from fedlab.federated.executor import stacked_sgd
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Updates
 from fedlab.federated.preprocessing import combine
@@ -22,7 +26,7 @@ __all__ = ["run"]
 def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32, lr=0.1,
         l2=0.0, dropout=0.0, standardize=True, test_sets=None, progress=False,
         callback=None, random_state=None, **shortcuts):
-    """Train one global logistic-regression model across ``clients``.
+    """Train one global model (the clients' shared model) across ``clients``.
 
     Each round the strategy chooses clients and sends them the global model and its
     instructions; each trains on its own records and replies with an update; the
@@ -47,7 +51,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
     lr : float, default=0.1
         Client learning rate (FedSGD: the server's step size).
     l2 : float, default=0.0
-        L2 penalty of the logistic regression.
+        L2 penalty on the model's weights.
     dropout : float in [0, 1), default=0.0
         Probability that a chosen client fails to reply in a round.
     standardize : bool, default=True
@@ -79,8 +83,11 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
 
     Notes
     -----
-    Clients that train by plain local SGD (every :class:`Client`) are trained together
-    by :func:`~fedlab.federated.executor.stacked_sgd`, which gives the models their own
+    Every client holds the same model (:attr:`Client.model`, logistic regression by
+    default); the run asks it for the starting parameters (drawn from a child stream of
+    ``random_state``) and the evaluation. Clients that train by plain local SGD (every
+    :class:`Client`) are trained together by the model's
+    :meth:`~fedlab.models.Model.stacked_train`, which gives the models their own
     :meth:`Client.fit` would (same shuffles); others (e.g. ``DPSGDClient``) are called
     one by one.
 
@@ -107,6 +114,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     l2 = check_positive(l2, "l2", strict=False)
+    check_sgd_step(lr, l2)  # lr * l2 >= 2 would make the weights diverge to NaN
     if not 0 <= dropout < 1:
         raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
     n_features = {c.n_features for c in clients}
@@ -114,15 +122,17 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         raise InvalidParameterError(
             f"all clients must have the same number of features, got {sorted(n_features)}")
     strategy = _strategy(strategy, lr, shortcuts)
+    model = shared_model(clients)
 
     rng = check_rng(random_state)
     client_rngs = rng.spawn(len(clients))
     states = [{} for _ in clients]  # each client's own memory for this run
-    server = Server(model.init_params(n_features.pop()), strategy=strategy,
-                    n_clients=len(clients))
+    server = Server(model.init_params(n_features.pop(), random_state=rng.spawn(1)[0]),
+                    strategy=strategy, n_clients=len(clients))
     evaluator = None
     if test_sets is not None:
-        evaluator = test_sets if isinstance(test_sets, Evaluator) else Evaluator(test_sets)
+        evaluator = (test_sets if isinstance(test_sets, Evaluator)
+                     else Evaluator(test_sets, model=model))
 
     standardizer, up, down = None, 0, 0
     if standardize:
@@ -160,14 +170,16 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
                 strategy.bytes_down(params, len(selected)),
                 [clients[i].name for i in replied], callbacks, epsilon=epsilon)
     history.params = server.params.copy()
+    if getattr(strategy, "skipped_rounds", None):  # e.g. Krum with too few replies
+        history.config["skipped_rounds"] = list(strategy.skipped_rounds)
     return history
 
 
 def train_clients(clients, params, config, *, states, rngs):
     """Every chosen client's reply to one round's instructions, in order, as :class:`Updates`.
 
-    Clients that train by plain local SGD are trained together
-    (:func:`~fedlab.federated.executor.stacked_sgd`); the others through their own
+    Clients that train by plain local SGD are trained together (their model's
+    :meth:`~fedlab.models.Model.stacked_train`); the others through their own
     :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream.
     """
     fit = config.get("task", "fit") == "fit"
@@ -195,11 +207,11 @@ def _train_stacked(clients, records, params, config, states, rngs):
     if control is not None:
         own = np.array([s.get("control", np.zeros_like(params)) for s in states])
         corrections = control - own
-    local, losses = stacked_sgd(records, params, epochs=config.get("epochs", 1),
-                                batch_size=config.get("batch_size", 32),
-                                lr=config.get("lr", 0.1), l2=config.get("l2", 0.0),
-                                mu=config.get("mu", 0.0), corrections=corrections, rngs=rngs,
-                                return_loss=True)
+    local, losses = clients[0].model.stacked_train(
+        records, params, epochs=config.get("epochs", 1),
+        batch_size=config.get("batch_size", 32), lr=config.get("lr", 0.1),
+        l2=config.get("l2", 0.0), mu=config.get("mu", 0.0), corrections=corrections,
+        rngs=rngs, return_loss=True)
     vectors = local - params
     arrays = {}
     if control is not None:
@@ -210,6 +222,16 @@ def _train_stacked(clients, records, params, config, states, rngs):
         arrays["control"] = new_own - own
     return Updates([c.name for c in clients], vectors, [len(y) for _, y in records],
                    [{"loss": float(v)} for v in losses], arrays)
+
+
+def shared_model(clients):
+    """The one model every client of a run holds; raise if they hold different ones."""
+    models = [getattr(c, "model", None) for c in clients]
+    if models[0] is None or any(m != models[0] for m in models):
+        raise InvalidParameterError(
+            "every client of a run must hold the same model (e.g. Client(X, y, "
+            f"model=MLP(hidden=8)) for all), got {sorted(set(map(repr, models)))}")
+    return models[0]
 
 
 def _strategy(strategy, lr, shortcuts):

@@ -20,7 +20,7 @@ import numpy as np
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
-from fedlab import model
+import fedlab.privacy  # noqa: F401  (registers the strategies dpsgd and dpfedavg by name)
 from fedlab._validation import InvalidParameterError, check_rng
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
@@ -28,6 +28,7 @@ from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
 from fedlab.flower.study import StudyError, StudyRound, check_linear, min_sites_rule
 from fedlab.metrics import pool_site_metrics
+from fedlab.models import logistic
 
 app = ServerApp()
 POLL_SECONDS = 0.05
@@ -70,7 +71,7 @@ def run_study(grid, cfg, *, progress=None):
         standardizer = combine(sums, names=train_names,
                                feature_names=sites[names[0]]["features"])
         up, down = sum(s.nbytes for s in sums), standardizer.nbytes * len(train_names)
-    server = Server(model.init_params(len(sites[names[0]]["features"])), strategy=strategy,
+    server = Server(logistic.init_params(len(sites[names[0]]["features"])), strategy=strategy,
                     n_clients=len(train_names))
     batch_size = int(cfg["batch-size"]) or None
     config = {"epochs": int(cfg["local-epochs"]), "batch_size": batch_size,
@@ -129,7 +130,9 @@ def run_study(grid, cfg, *, progress=None):
                        "lr": config["lr"], "l2": config["l2"], "dropout": 0.0,
                        "n_clients": len(train_names), "standardize": bool(cfg["standardize"]),
                        "seed": seed, "exclude_site": str(cfg["exclude-site"]),
-                       "min_sites": int(cfg["min-sites"]), "secure_aggregation": secure and {
+                       "min_sites": int(cfg["min-sites"]),
+                       "privacy": strategy.privacy() if hasattr(strategy, "privacy") else None,
+                       "secure_aggregation": secure and {
                            "clipping_range": float(cfg["secagg-clipping-range"]),
                            "quantization_range": secure_rounds.QUANTIZATION_RANGE,
                            "received": received}}}

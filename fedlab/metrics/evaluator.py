@@ -1,4 +1,4 @@
-"""Scoring a logistic-regression model on every hospital's test split, and on all pooled.
+"""Scoring a model on every hospital's test split, and on all of them pooled.
 
 The test sets are held by the course's referee (an :class:`Evaluator`), outside the
 federated protocol: in a real study each hospital would evaluate on its own test split.
@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import InvalidParameterError
 from fedlab.metrics.auc import roc_auc
 from fedlab.metrics.sites import site_metrics
+from fedlab.models.logistic import LogisticRegression
 
-__all__ = ["evaluate", "Evaluator"]
+__all__ = ["evaluate", "probability_metrics", "Evaluator"]
 
 
-def evaluate(params, X, y, *, threshold=0.5):
+def evaluate(params, X, y, *, threshold=0.5, model=None):
     """Log loss, accuracy and ROC AUC of ``params`` on ``(X, y)``.
 
     Parameters
     ----------
-    params : array-like of shape (n_features + 1,)
+    params : array-like of shape (n_params,)
     X : array-like of shape (n_samples, n_features)
         Preprocessed records (no missing values).
     y : array-like of shape (n_samples,)
     threshold : float, default=0.5
         Predicted probability at or above which a patient is called positive.
+    model : fedlab.models.Model, optional
+        A model of a binary outcome; ``None`` is logistic regression.
 
     Returns
     -------
@@ -40,8 +42,20 @@ def evaluate(params, X, y, *, threshold=0.5):
     >>> m["accuracy"], m["auc"], round(m["loss"], 4)
     (1.0, 1.0, 0.3133)
     """
+    return probability_metrics(y, _model(model).predict(params, X), threshold=threshold)
+
+
+def probability_metrics(y, proba, *, threshold=0.5):
+    """Log loss, accuracy and ROC AUC of predicted probabilities ``proba`` of ``y = 1``.
+
+    Examples
+    --------
+    >>> m = probability_metrics([0, 1], [0.2, 0.7])
+    >>> m["accuracy"], m["auc"]
+    (1.0, 1.0)
+    """
     y = np.asarray(y, dtype=float)
-    proba = model.predict_proba(params, X)
+    proba = np.asarray(proba, dtype=float)
     clipped = np.clip(proba, 1e-15, 1 - 1e-15)
     return {
         "loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
@@ -63,6 +77,9 @@ class Evaluator:
         off for the per-round evaluation of a training run.
     level : float, default=0.95
         Confidence level of the intervals.
+    model : fedlab.models.Model, optional
+        The model whose parameters are scored (its :meth:`~fedlab.models.Model.evaluate`
+        gives the per-round metrics); ``None`` is logistic regression.
 
     Examples
     --------
@@ -75,7 +92,7 @@ class Evaluator:
     (4, 2, (0.342..., 1.0))
     """
 
-    def __init__(self, test_sets, *, intervals=False, level=0.95):
+    def __init__(self, test_sets, *, intervals=False, level=0.95, model=None):
         if not isinstance(test_sets, dict):
             test_sets = {h.name: (h.X_test, h.y_test) for h in test_sets}
         if not test_sets:
@@ -83,6 +100,7 @@ class Evaluator:
         self.raw = {name: (np.asarray(X, float), np.asarray(y)) for name, (X, y) in
                     test_sets.items()}
         self.intervals, self.level = bool(intervals), level
+        self.model = _model(model)
         self._cache_key = self._prepared = None
 
     def __call__(self, params, standardizer=None):
@@ -90,12 +108,12 @@ class Evaluator:
         if self.intervals:
             return self.report(params, standardizer)
         sites = self._prepare(standardizer)
-        per_site = {name: evaluate(params, X, y) for name, (X, y) in sites.items()}
+        per_site = {name: self.model.evaluate(params, X, y) for name, (X, y) in sites.items()}
         if len(per_site) == 1:
             return dict(next(iter(per_site.values()))), per_site
         X_all = np.vstack([X for X, _ in sites.values()])
         y_all = np.concatenate([y for _, y in sites.values()])
-        return evaluate(params, X_all, y_all), per_site
+        return self.model.evaluate(params, X_all, y_all), per_site
 
     def report(self, params, standardizer=None):
         """Every metric with its interval: ``(pooled, {site: metrics})``.
@@ -114,7 +132,7 @@ class Evaluator:
 
     def predictions(self, params, standardizer=None):
         """``{site: (y, predicted risk)}`` on each site's test patients, in their order."""
-        return {name: (y, model.predict_proba(params, X))
+        return {name: (y, self.model.predict(params, X))
                 for name, (X, y) in self._prepare(standardizer).items()}
 
     def _prepare(self, standardizer):
@@ -124,3 +142,8 @@ class Evaluator:
             self._prepared = {n: (transform(X), y) for n, (X, y) in self.raw.items()}
             self._cache_key = standardizer
         return self._prepared
+
+
+def _model(model):
+    """``model``, or logistic regression for ``None``."""
+    return LogisticRegression() if model is None else model

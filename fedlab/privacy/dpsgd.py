@@ -1,6 +1,6 @@
 """Record-level DP-SGD inside one hospital (Abadi et al. 2016): clip each record, add noise.
 
-:func:`dp_sgd` trains a logistic regression so that the finished model (and every
+:func:`dp_sgd` trains a model (logistic regression by default) so that the finished model (and every
 intermediate one) is differentially private with respect to any single patient record.
 :class:`DPSGDClient` is a federated client that trains this way, so a hospital's records
 stay protected across every round of federated training: its accountant composes every
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab import model
 from fedlab._validation import (
     InvalidParameterError,
     check_finite,
     check_int,
     check_positive,
     check_rng,
-    check_xy,
 )
 from fedlab.federated.client import Client
 from fedlab.federated.messages import Update
+from fedlab.models import LogisticRegression
 
 from .accounting import PrivacyAccountant
 from .mechanisms import noisy_clipped_sum
@@ -31,13 +30,15 @@ __all__ = ["dp_sgd", "DPSGDClient"]
 
 
 def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_size=None,
-           steps=None, epochs=None, lr=0.1, l2=0.0, accountant=None, random_state=None):
+           steps=None, epochs=None, lr=0.1, l2=0.0, accountant=None, model=None,
+           random_state=None):
     """DP-SGD from ``theta``: Poisson batches, per-record clipping, Gaussian noise.
 
     Parameters
     ----------
-    theta : array-like of shape (n_features + 1,)
-        Starting parameters (a copy is trained).
+    theta : array-like of shape (n_params,)
+        Starting parameters (a copy is trained); ``(n_features + 1,)`` for logistic
+        regression.
     X : array-like of shape (n_samples, n_features)
         Preprocessed records (no missing values).
     y : array-like of shape (n_samples,)
@@ -63,12 +64,15 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     accountant : PrivacyAccountant, optional
         Records the steps; pass the same one again to keep counting (a hospital across
         federated rounds). A new one is made when ``None``.
+    model : fedlab.models.Model, optional
+        The model trained; it must support per-example gradients. ``None`` is
+        :class:`~fedlab.models.LogisticRegression`.
     random_state : None, int or numpy.random.Generator
         Seeds the batches and the noise.
 
     Returns
     -------
-    params : ndarray of shape (n_features + 1,)
+    params : ndarray of shape (n_params,)
     accountant : PrivacyAccountant
         ``accountant.epsilon(delta)`` is the privacy spent.
 
@@ -77,22 +81,25 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     ValueError
         If an argument is out of range, or both (or neither of) ``steps``/``epochs`` or
         ``sample_rate``/``batch_size`` are given inconsistently, or a record, label or
-        ``theta`` holds NaN or infinity (checked before any privacy is spent).
+        ``theta`` holds NaN or infinity (checked before any privacy is spent), or the
+        model has no per-example gradients (a Cox model: one record sits in many risk
+        sets, so clipping it bounds nothing).
 
     Notes
     -----
     One step, with ``B`` the Poisson batch (each record in it with probability ``q``) and
-    ``g_i = (p_i - y_i) [x_i, 1]`` the gradient of record ``i``'s log loss:
+    ``g_i`` the gradient of record ``i``'s loss (``(p_i - y_i) [x_i, 1]`` for logistic
+    regression):
 
     ``theta <- theta - lr * ( (sum_{i in B} clip_C(g_i) + N(0, sigma^2 C^2 I)) / (q n)
-    + l2 [w, 0] )``
+    + l2 w )`` (``w`` the weights, biases not penalised)
 
     with ``clip_C(g) = g * min(1, C / ||g||)``. Adding or removing one record changes the
     noisy sum by at most ``C``, so each step is the sampled Gaussian mechanism with noise
     multiplier ``sigma`` and rate ``q``; the accountant composes the steps (Mironov et
     al. 2019). Dividing by the *expected* batch size ``q n`` rather than ``|B|`` keeps the
-    denominator independent of the data. Per-record gradients come from
-    :func:`fedlab.model.per_example_gradients`, all records of a batch at once.
+    denominator independent of the data. Per-record gradients come from the model's
+    :meth:`~fedlab.models.Model.per_example_gradients`, all records of a batch at once.
 
     References
     ----------
@@ -110,12 +117,14 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
     >>> bool(theta[0] > 0)  # it learnt that feature 0 predicts the label
     True
     """
-    X, y = check_xy(X, y)
+    model = _per_example_model(model)
+    X, y = model.check_data(X, y)
     _check_finite_records(X, y)
     theta = np.array(theta, dtype=float)
-    if theta.shape != (X.shape[1] + 1,):
-        raise InvalidParameterError(f"theta must have shape ({X.shape[1] + 1},) for {X.shape[1]} "
-                         f"features, got shape {theta.shape}")
+    n_params = model.n_params(X.shape[1])
+    if theta.shape != (n_params,):
+        raise InvalidParameterError(f"theta must have shape ({n_params},) for {X.shape[1]} "
+                                    f"features and {model!r}, got shape {theta.shape}")
     check_finite(theta, "theta")
     sigma = check_noise_multiplier(noise_multiplier)
     clip_norm = float(check_positive(clip_norm, "clip_norm"))
@@ -131,14 +140,12 @@ def dp_sgd(theta, X, y, *, noise_multiplier, clip_norm, sample_rate=None, batch_
                         f"{type(accountant).__name__}")
     rng = check_rng(random_state)
 
-    penalty = np.full_like(theta, float(l2))
-    penalty[-1] = 0.0
     for _ in range(steps):
         batch = np.flatnonzero(rng.random(n) < q)  # Poisson sampling
         per_record = model.per_example_gradients(theta, X[batch], y[batch]) if batch.size \
             else np.zeros((0, len(theta)))
         noisy = noisy_clipped_sum(per_record, clip_norm, sigma * clip_norm, rng=rng)
-        theta -= lr * (noisy / (q * n) + penalty * theta)
+        theta -= lr * (noisy / (q * n) + model.penalty_gradient(theta, l2=l2))
     accountant.step(noise_multiplier=sigma, sample_rate=q, steps=steps)
     return theta, accountant
 
@@ -166,6 +173,9 @@ class DPSGDClient(Client):
     delta : float, default=1e-5
         The delta at which :meth:`epsilon` reports.
     name : str, default="client"
+    model : fedlab.models.Model, optional
+        The model trained (``None``: logistic regression); it must support per-example
+        gradients.
     random_state : None, int or numpy.random.Generator
         Noise of :meth:`gradient` (FedSGD) when it is not given a generator; local
         training (:meth:`fit`) uses the stream the federated run hands it.
@@ -194,8 +204,8 @@ class DPSGDClient(Client):
     """
 
     def __init__(self, X, y, *, noise_multiplier, clip_norm, sample_rate=None, delta=1e-5,
-                 name="client", random_state=None):
-        super().__init__(X, y, name=name)
+                 name="client", model=None, random_state=None):
+        super().__init__(X, y, name=name, model=_per_example_model(model))
         self._rng = check_rng(random_state)
         self.noise_multiplier = check_noise_multiplier(noise_multiplier)
         self.clip_norm = float(check_positive(clip_norm, "clip_norm"))
@@ -252,6 +262,7 @@ class DPSGDClient(Client):
             lr=lr,
             l2=l2,
             accountant=self.accountant,
+            model=self.model,
             random_state=random_state,
         )
         return Update(self.name, new - params, self.n_samples, {"epsilon": self.epsilon()})
@@ -261,19 +272,29 @@ class DPSGDClient(Client):
         X = self._records()
         rng = self._rng if random_state is None else check_rng(random_state)
         noisy = noisy_clipped_sum(
-            model.per_example_gradients(params, X, self._y),
+            self.model.per_example_gradients(params, X, self._y),
             self.clip_norm,
             self.noise_multiplier * self.clip_norm,
             rng=rng,
         )
         grad = noisy / self.n_samples
-        grad[:-1] += l2 * np.asarray(params, dtype=float)[:-1]
+        grad += self.model.penalty_gradient(params, l2=l2)
         self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=1.0)
         return Update(self.name, grad, self.n_samples, {"epsilon": self.epsilon()})
 
     def epsilon(self, delta=None):
         """Privacy spent by this client's records so far, at ``delta`` (default: its own)."""
         return self.accountant.epsilon(self.delta if delta is None else delta)
+
+
+def _per_example_model(model):
+    """``model`` (logistic regression for ``None``) if it has per-example gradients."""
+    model = LogisticRegression() if model is None else model
+    if not getattr(model, "supports_per_example", False):
+        raise InvalidParameterError(
+            f"record-level DP-SGD needs per-example gradients to clip, and {model!r} has "
+            "none (supports_per_example=False); use client-level DP (DP-FedAvg) instead")
+    return model
 
 
 def _sample_rate(sample_rate, batch_size, n):

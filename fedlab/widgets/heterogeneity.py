@@ -11,10 +11,11 @@ from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fedlab import data, federated, model
+from fedlab import data, federated
 from fedlab.drift import STRATEGY_SETTINGS, rounds_to_target
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator, site_metrics
+from fedlab.models import logistic
 from fedlab.plots.style import color
 
 __all__ = ["HeterogeneityDashboard", "heterogeneity_dashboard", "CONCEPT_DIRECTIONS"]
@@ -90,7 +91,7 @@ class HeterogeneityDashboard:
             train = [(scaler.transform(tr.X), tr.y) for tr, _ in sites]
             X = np.vstack([x for x, _ in train])
             y = np.concatenate([t for _, t in train])
-            optimum = model.loss(model.fit(X, y, l2=self.settings["l2"]), X, y)
+            optimum = logistic.loss(logistic.fit(X, y, l2=self.settings["l2"]), X, y)
             tests = {h.name: (scaler.transform(te.X), te.y)
                      for h, (_, te) in zip(self.hospitals, sites)}
             self._cache[strength] = (train, Evaluator({"pooled training records": (X, y)}),
@@ -110,7 +111,7 @@ class HeterogeneityDashboard:
             test_sets=referee, random_state=self.random_state,
             **STRATEGY_SETTINGS[self.algorithm.value])
         self._previous, self.history = self.history, history
-        sites = {name: site_metrics(y, model.predict_proba(history.params, X))
+        sites = {name: site_metrics(y, logistic.predict_proba(history.params, X))
                  for name, (X, y) in tests.items()}
         self._draw(history, sites, optimum)
         caught = rounds_to_target(history, optimum + TOLERANCE)

@@ -17,9 +17,10 @@ from matplotlib import image as mpimg
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fedlab import data, federated, model
+from fedlab import data, federated
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator
+from fedlab.models import logistic
 from fedlab.plots.style import color
 from fedlab.privacy import DPFedAvg
 
@@ -68,7 +69,7 @@ class DPFedAvgDashboard:
         self._test = (np.vstack([scaler.transform(h.X_test) for h in hospitals]),
                       np.concatenate([h.y_test for h in hospitals]))
         self._referee = Evaluator({"all hospitals": self._test})
-        self.ceiling = self._referee(model.fit(self._X, self._y, l2=1e-3))[0]["auc"]
+        self.ceiling = self._referee(logistic.fit(self._X, self._y, l2=1e-3))[0]["auc"]
         self._client_cache = {}
         self.auc = self.epsilons = None
         self.last_seconds = float("nan")

@@ -1,7 +1,8 @@
-"""Local training of many clients at once: stacked mini-batch SGD (a simulation speed-up).
+"""Logistic regression's local training of many clients at once: stacked mini-batch SGD.
 
+A simulation speed-up behind :meth:`fedlab.models.LogisticRegression.stacked_train`:
 :func:`stacked_sgd` gives every client exactly the model that
-:func:`fedlab.model.sgd` would give it, drawing the same shuffles from the same
+:func:`fedlab.models.logistic.sgd` would give it, drawing the same shuffles from the same
 streams, but runs all clients' step ``s`` together: one batched matrix product per
 step instead of a Python call per client and step. This is what keeps the dashboards
 live with many clients; nothing about the protocol changes.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab.model import _sigmoid_inplace
+from fedlab.models.logistic import _sigmoid_inplace
 
 __all__ = ["stacked_sgd"]
 
@@ -23,16 +24,17 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     Parameters
     ----------
     records : sequence of (ndarray, ndarray)
-        Per client: records with a trailing column of ones, of shape
-        (n_k, n_params), and labels of shape (n_k,).
+        Per client: preprocessed records of shape (n_k, n_features) and labels of
+        shape (n_k,). The same arrays round after round are stacked once (cached).
     params : ndarray of shape (n_params,)
         The global model every client starts from (and FedProx's anchor).
-    epochs, batch_size, lr, l2, mu : as :func:`fedlab.model.sgd`
+    epochs, batch_size, lr, l2, mu : as :func:`fedlab.models.logistic.sgd`
     corrections : ndarray of shape (n_clients, n_params), optional
         A constant added to each client's every gradient (SCAFFOLD).
     rngs : sequence of numpy.random.Generator
         Each client's stream; each epoch draws ``rng.permutation(n_k)`` from it, as
-        :func:`fedlab.model.sgd` does (not for full batches, where order does not matter).
+        :func:`fedlab.models.logistic.sgd` does (not for full batches, where order does
+        not matter).
     return_loss : bool, default=False
         Also return each client's training objective at its new model.
 
@@ -41,7 +43,8 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     ndarray of shape (n_clients, n_params)
         Each client's local model after training.
     ndarray of shape (n_clients,)
-        With ``return_loss``: :func:`fedlab.model.loss` of each local model on its records.
+        With ``return_loss``: :func:`fedlab.models.logistic.loss` of each local model on
+        its records.
 
     Notes
     -----
@@ -54,12 +57,11 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
 
     Examples
     --------
-    >>> from fedlab import model
+    >>> from fedlab.models import logistic
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(50, 2)); y = (X[:, 0] > 0).astype(float)
-    >>> X1 = np.hstack([X, np.ones((50, 1))])
-    >>> fast = stacked_sgd([(X1, y)], np.zeros(3), batch_size=8, rngs=[np.random.default_rng(1)])
-    >>> slow = model.sgd(np.zeros(3), X, y, batch_size=8, random_state=1)
+    >>> fast = stacked_sgd([(X, y)], np.zeros(3), batch_size=8, rngs=[np.random.default_rng(1)])
+    >>> slow = logistic.sgd(np.zeros(3), X, y, batch_size=8, random_state=1)
     >>> bool(np.allclose(fast[0], slow, atol=1e-12))
     True
     """
@@ -94,7 +96,7 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
             shuffles = [(r, rngs[r]) for r in rank if batch < sizes[r]]
-            for r, rng in shuffles:  # as model.sgd: a client with one batch draws none
+            for r, rng in shuffles:  # as logistic.sgd: a client with one batch draws none
                 shuffled[offsets[r]:offsets[r] + sizes[r]] = offsets[r] + rng.permutation(
                     sizes[r])
             if shuffles:
@@ -132,15 +134,17 @@ _cache = {"key": None}
 
 
 def _stack(records):
-    """All clients' records in one array (a zero row last), labels, sizes and offsets.
+    """All clients' records with a column of ones in one array (a zero row last), labels,
+    sizes and offsets.
 
     Cached for the repeated rounds of a run (the records are kept alive with the key).
     """
     key = tuple((id(Xk), id(yk)) for Xk, yk in records)
     if _cache["key"] != key:
         sizes = np.array([len(y) for _, y in records])
-        p = records[0][0].shape[1]
-        Xflat = np.vstack([Xk for Xk, _ in records] + [np.zeros((1, p))])
+        Xflat = np.zeros((int(sizes.sum()) + 1, records[0][0].shape[1] + 1))
+        Xflat[:-1, :-1] = np.vstack([Xk for Xk, _ in records])
+        Xflat[:-1, -1] = 1.0
         Yflat = np.concatenate([np.asarray(yk, dtype=float) for _, yk in records] + [[0.0]])
         offsets = np.r_[0, np.cumsum(sizes)[:-1]]
         _cache.update(key=key, value=(Xflat, Yflat, sizes, offsets), records=records)

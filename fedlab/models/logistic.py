@@ -1,5 +1,8 @@
 """Logistic regression in numpy with an L2 penalty, on a flat parameter vector.
 
+:class:`LogisticRegression` is the model of the :class:`~fedlab.models.Model` protocol;
+the functions below are what it computes, usable on their own (the lessons call them).
+
 The parameter vector ``theta`` has shape ``(n_features + 1,)``: the weights first, the
 bias last. Everything a federated client or server exchanges is such a vector, so one
 model is one array of ``n_features + 1`` floats on the wire.
@@ -21,8 +24,10 @@ from fedlab._validation import (
     check_rng,
     check_xy,
 )
+from fedlab.models.base import Model
 
 __all__ = [
+    "LogisticRegression",
     "sigmoid",
     "init_params",
     "predict_proba",
@@ -312,3 +317,64 @@ def _fit_lbfgs(X, y, *, l2, max_iter, tol):
         options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15},
     )
     return result.x
+
+
+class LogisticRegression(Model):
+    """Logistic regression with an L2 penalty: the course's model of a binary outcome.
+
+    Parameters are ``(n_features + 1,)``: the weights, then the bias. Every method is one
+    of this module's functions; :meth:`stacked_train` trains many clients at once
+    (:func:`fedlab.models.stacked.stacked_sgd`), with the bits of :meth:`local_train`.
+
+    Examples
+    --------
+    >>> m = LogisticRegression()
+    >>> m.init_params(2), m.n_params(2)
+    (array([0., 0., 0.]), 3)
+    >>> m.gradient([0.0, 0.0], [[1.0], [-1.0]], [1, 0])
+    array([-0.5,  0. ])
+    """
+
+    name = "logistic"
+    outcome = "binary"
+    supports_per_example = True
+    full_batch = False
+
+    def n_params(self, n_features):
+        return int(n_features) + 1
+
+    def init_params(self, n_features, *, random_state=None):
+        """All zeros (the log loss is convex: no draw is needed, and none is made)."""
+        return init_params(n_features)
+
+    def loss(self, params, X, y, *, l2=0.0):
+        return loss(params, X, y, l2=l2)
+
+    def gradient(self, params, X, y, *, l2=0.0):
+        return gradient(params, X, y, l2=l2)
+
+    def per_example_gradients(self, params, X, y):
+        return per_example_gradients(params, X, y)
+
+    def penalty_gradient(self, params, *, l2=0.0):
+        grad = float(l2) * np.asarray(params, dtype=float)
+        grad[-1] = 0.0
+        return grad
+
+    def predict(self, params, X):
+        return predict_proba(params, X)
+
+    def local_train(self, params, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
+                    anchor=None, corrections=None, random_state=None):
+        """:func:`sgd` (``corrections`` is its ``correction``)."""
+        return sgd(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2, mu=mu,
+                   anchor=anchor, correction=corrections, random_state=random_state)
+
+    def stacked_train(self, records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0,
+                      mu=0.0, corrections=None, rngs, return_loss=False):
+        """All clients at once by :func:`fedlab.models.stacked.stacked_sgd` (same bits)."""
+        from fedlab.models.stacked import stacked_sgd
+
+        return stacked_sgd(records, params, epochs=epochs, batch_size=batch_size, lr=lr,
+                           l2=l2, mu=mu, corrections=corrections, rngs=rngs,
+                           return_loss=return_loss)
