@@ -61,7 +61,8 @@ def measure(path, target, *, fit=False):
 
 def write_big(path, size_mb):
     """The shipped Metro University training records, repeated to ``size_mb`` megabytes."""
-    lines = (ROOT / "data" / "metro_university_train.csv").read_bytes().splitlines()
+    shipped = ROOT / "fedlab" / "data" / "shipped" / "metro_university_train.csv"
+    lines = shipped.read_bytes().splitlines()
     header, body = lines[0], b"\n".join(line for line in lines[1:] if line) + b"\n"
     with open(path, "wb") as f:
         f.write(header + b"\n")

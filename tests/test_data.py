@@ -63,8 +63,9 @@ def test_load_hospitals_returns_five_named_hospitals_in_profile_order(hospitals)
 def test_schema_constants_agree():
     assert data.TARGET == "cvd_10y"
     assert data.FEATURES[:4] == ("age", "sex", "bmi", "sbp")
-    assert set(data.UNITS) == set(HEADER)
-    assert data.UNITS["sbp"] == "mmHg"
+    assert tuple(data.UNITS) == (*HEADER, data.TIME, data.EVENT, "noncvd_death")
+    assert data.OUTCOMES == (data.TARGET, data.TIME, data.EVENT, "noncvd_death")
+    assert data.UNITS["sbp"] == "mmHg" and data.UNITS["cvd_time"] == "years"
 
 
 def test_hospital_sizes_differ_a_lot(hospitals):

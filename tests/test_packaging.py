@@ -64,3 +64,57 @@ def test_make_lab_opens_an_existing_lesson():
     [command] = [line for line in dry_run.splitlines() if "jupyter lab" in line]
     notebook = command.split()[-1]
     assert notebook.startswith("lessons/") and (ROOT / notebook).exists()
+
+
+@pytest.mark.slow
+def test_the_built_wheel_runs_the_demo_outside_a_checkout(tmp_path):
+    """Build the wheel offline, install it into a new venv, run ``python -m fedlab demo``.
+
+    The venv sees this environment's dependencies through a ``.pth`` line (their folder
+    only: the editable install's finder, a ``.pth`` of its own there, is not run), so the
+    fedlab it imports is the wheel's, and the shipped CSVs are the wheel's package data.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+    import zipfile
+
+    # Arrange: a copy of the sources (a build writes build/ and *.egg-info beside them)
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "fedlab", source / "fedlab",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--quiet", str(source), "-w", str(tmp_path / "dist")], check=True)
+    [wheel] = (tmp_path / "dist").glob("fedlab-*.whl")
+    packaged = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(p.name for p in (ROOT / "fedlab" / "data" / "shipped").glob("*.csv"))
+    assert shipped and all(f"fedlab/data/shipped/{name}" in packaged for name in shipped)
+    vertical = sorted((ROOT / "fedlab" / "data" / "shipped" / "vertical").glob("*.csv"))
+    assert all(f"fedlab/data/shipped/vertical/{p.name}" in packaged for p in vertical)
+    venv.create(tmp_path / "venv", with_pip=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index",
+                    "--quiet", str(wheel)], check=True)
+    site_packages = subprocess.run([str(python), "-c", "import sysconfig; "
+                                    "print(sysconfig.get_paths()['purelib'])"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site_packages) / "shared_dependencies.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
+    # Act
+    where = subprocess.run([str(python), "-c", "import fedlab.data as d; print(d.__file__); "
+                            "print(d.DATA_DIR)"], cwd=elsewhere, env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    demo = subprocess.run([str(python), "-m", "fedlab", "demo", "--rounds", "2"],
+                          cwd=elsewhere, env=env, capture_output=True, text=True)
+    # Assert: the wheel's fedlab, its own copy of the data, and the demo's table
+    assert all(path.startswith(site_packages) for path in where), where
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "centralized" in demo.stdout and "fedavg (weighted)" in demo.stdout

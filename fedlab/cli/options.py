@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from fedlab._validation import InvalidParameterError
 
@@ -14,16 +15,60 @@ FILE_RULE = ("Outputs never replace an existing file unless --force is given, an
 
 
 def site_options(parser, *, site_help):
-    """``--site`` (repeatable), ``--target``, ``--features`` and ``--test-size``: per-site CSVs."""
+    """The per-site CSV options: ``--site`` (repeatable), ``--target``, ``--features``,
+    ``--test-size``, ``--split-column`` and ``--id-column``; :func:`site_dataset` reads them.
+
+    Column names are taken as given (spaces and parentheses included: quote them in the
+    shell, e.g. ``--split-column "Split (static)"``).
+    """
     parser.add_argument("--site", action="append", required=True, metavar="CSV",
                         help=site_help)
     parser.add_argument("--target", required=True, metavar="COLUMN",
                         help="the 0/1 outcome column")
     parser.add_argument("--features", metavar="COL,COL,...",
-                        help="the feature columns to use (default: every column but the "
-                             "target, taken from the first site's header)")
-    parser.add_argument("--test-size", type=fraction, default=0.25,
-                        help="fraction of each site held out for testing (default 0.25)")
+                        help="the feature columns to use (default: every column of the "
+                             "first site's header but the outcome, split and id columns)")
+    parser.add_argument("--test-size", type=fraction, default=None,
+                        help="fraction of each site held out for testing, stratified by "
+                             "the outcome (default 0.25; not with --split-column)")
+    parser.add_argument("--split-column", metavar="COLUMN",
+                        help="a column holding exactly 'train' or 'test' in every row: a "
+                             "published split, used instead of a random one")
+    parser.add_argument("--id-column", metavar="COLUMN",
+                        help="a patient id column (text allowed, unique in each file; "
+                             "never a feature)")
+
+
+def site_dataset(args):
+    """The :class:`fedlab.data.Dataset` the site options describe (checked, not yet read).
+
+    Raises ``InvalidParameterError`` (exit 2, one line) for ``--split-column`` with
+    ``--test-size``, an outcome or split/id column among ``--features``, two options
+    naming one column, or two ``--site`` files with one name.
+    """
+    from fedlab import data
+
+    names = [Path(p).stem for p in args.site]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    features = feature_list(args.features)
+    columns = {"--target": args.target, "--split-column": args.split_column,
+               "--id-column": args.id_column}
+    given = [(option, column) for option, column in columns.items() if column is not None]
+    for k, (option, column) in enumerate(given):
+        for other, same in given[k + 1:]:
+            if column == same:
+                raise InvalidParameterError(f"{option} and {other} both name column "
+                                            f"{column!r}: give each its own column")
+        if features and column in features:
+            raise InvalidParameterError(f"--features: {column!r} is the {option} column, "
+                                        "which is never a feature")
+    if args.split_column is not None and args.test_size is not None:
+        raise InvalidParameterError(f"--split-column {args.split_column!r} and --test-size "
+                                    f"{args.test_size:g} both say how to split: give one")
+    return data.Dataset(args.site, target=args.target, features=features,
+                        split_column=args.split_column, id_column=args.id_column,
+                        test_size=args.test_size)
 
 
 def force_option(parser):

@@ -8,11 +8,11 @@ from fedlab.cli.options import (
     FILE_RULE,
     SEED,
     count,
-    feature_list,
     force_option,
     non_negative,
     positive,
     seed,
+    site_dataset,
     site_options,
 )
 from fedlab.cli.report import format_table
@@ -85,23 +85,7 @@ def _train(args):
 
 
 def _read_sites(args):
-    from fedlab import data
-
-    hospitals = []
-    features = feature_list(args.features)
-    for path in args.site:
-        # every site is read with the first site's columns, in its order
-        site = data.read_site_csv(path, target=args.target, features=features, progress=True)
-        features = list(site.feature_names)
-        try:
-            train, test = data.train_test_split_site(site, test_size=args.test_size,
-                                                     random_state=args.seed)
-        except ValueError as err:
-            raise InvalidParameterError(f"{path}: {err}") from None
-        hospitals.append(data.Hospital.from_sites(train, test, name=site.name))
-    names = [h.name for h in hospitals]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    hospitals = site_dataset(args).load(random_state=args.seed, progress=True)
     _check_standardizable(hospitals, args.site)
     return hospitals
 

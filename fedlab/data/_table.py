@@ -20,36 +20,72 @@ from .sites import Site
 
 
 class Table:
-    """The records read so far, in arrays sized once for the whole file."""
+    """The records read so far, in arrays sized once for the whole file.
 
-    def __init__(self, where, header, features, target, *, schema, inferred, capacity,
+    ``roles`` maps ``"target"``, ``"time"``, ``"event"``, ``"split"`` and ``"id"`` to the
+    header's column of that role, or ``None``: a 0/1 ``target`` or ``event`` fills ``y``,
+    a ``time`` (>= 0) fills ``time``, a ``split`` (text: exactly ``train`` or ``test``)
+    fills ``is_test`` and an ``id`` (text, unique, never empty) fills ``ids``.
+    """
+
+    def __init__(self, where, header, features, roles, *, schema, inferred, capacity,
                  column_option="--features"):  # the option that names the columns
-        self.where, self.features, self.target = where, features, target
+        self.where, self.features, self.roles = where, features, dict(roles)
         self.schema, self.inferred, self.n_columns = schema, inferred, len(header)
         self.column_option = column_option
         index = {name: i for i, name in enumerate(header)}
         self.positions = [index[name] for name in features]
-        self.target_position = None if target is None else index[target]
-        self.usecols = [*self.positions] + ([] if target is None else [self.target_position])
+        label = self.roles.get("target") or self.roles.get("event")
+        self.label = None if label is None else (label, index[label])
+        time = self.roles.get("time")
+        self.time_column = None if time is None else (time, index[time])
+        self.text = {role: (self.roles[role], index[self.roles[role]])
+                     for role in ("split", "id") if self.roles.get(role)}
+        self.usecols = [*self.positions] + [position for column in (self.label,
+                                                                   self.time_column)
+                                            if column for position in column[1:]]
         self.X = np.empty((capacity, len(features)))
         self.y = np.empty(capacity, dtype=np.int64)
+        self.time = np.empty(capacity) if time else None
+        self.is_test = np.empty(capacity, dtype=bool) if "split" in self.text else None
+        self.ids = [] if "id" in self.text else None
+        self._first_row_of_id = {}
         self.n = 0
         columns = [None if schema is None else schema.get(name) for name in features]
         self.low = np.array([-np.inf if c is None else c.low for c in columns])
         self.high = np.array([np.inf if c is None else c.high for c in columns])
         self.binary = np.array([c is not None and c.binary for c in columns], dtype=bool)
 
+    @property
+    def plain_ok(self):
+        """Whether a block of plain numbers can hold every column read (no text columns)."""
+        return not self.text
+
     def add_plain(self, values):
         """Take parsed rows if every value passes the checks; else return False."""
-        X, y = (values, None) if self.target is None else (values[:, :-1], values[:, -1])
+        k = len(self.positions)
+        X = values[:, :k]
         bad = np.isinf(X) | (X < self.low) | (X > self.high)
         if self.binary.any():
             bad |= self.binary & (X != 0) & (X != 1) & ~np.isnan(X)
-        if bad.any() or (y is not None and not np.isin(y, (0.0, 1.0)).all()):
+        rest = k
+        y = time = None
+        if self.label is not None:
+            y, rest = values[:, rest], rest + 1
+            if not np.isin(y, (0.0, 1.0)).all():
+                return False
+        if self.time_column is not None:
+            time = values[:, rest]
+            if not np.all(np.isfinite(time) & (time >= 0)):
+                return False
+        if bad.any():
             return False  # the careful reader finds the cell and words the message
-        self.X[self.n:self.n + len(X)] = X
+        rows = slice(self.n, self.n + len(X))
+        self.X[rows] = X
         if y is not None:
-            self.y[self.n:self.n + len(X)] = y
+            self.y[rows] = y
+        if time is not None:
+            self.time[rows] = time
         self.n += len(X)
         return True
 
@@ -88,11 +124,32 @@ class Table:
                     f"pass {argument}=[...] with the columns to read (on the "
                     f"command line: pass {self.column_option} a,b,c)"
                 ) from None
-        if self.target is not None:
-            self.y[self.n] = _parse_target(
-                cells[self.target_position], self.where, self.target, row_number
-            )
+        if self.label is not None:
+            name, position = self.label
+            what = "target" if self.roles.get("target") else "event indicator"
+            self.y[self.n] = _parse_target(cells[position], self.where, name, row_number, what)
+        if self.time_column is not None:
+            name, position = self.time_column
+            self.time[self.n] = _parse_time(cells[position], self.where, name, row_number)
+        if "split" in self.text:
+            name, position = self.text["split"]
+            self.is_test[self.n] = _parse_split(cells[position], self.where, name, row_number)
+        if "id" in self.text:
+            self.ids.append(self._parse_id(cells[self.text["id"][1]], row_number))
         self.n += 1
+
+    def _parse_id(self, text, row_number):
+        name = self.text["id"][0]
+        patient = text.strip()
+        if not patient:
+            raise InvalidParameterError(f"{self.where}: column '{name}' row {row_number}: the "
+                                        "patient id is missing (every row needs one)")
+        first = self._first_row_of_id.setdefault(patient, row_number)
+        if first != row_number:
+            raise InvalidParameterError(f"{self.where}: column '{name}' row {row_number}: "
+                                        f"patient id {patient!r} is also in row {first} "
+                                        "(ids must be unique)")
+        return patient
 
     def values(self):
         """The records read, shape (n_records, n_features); an error if there are none."""
@@ -101,9 +158,25 @@ class Table:
         return self.X[: self.n]
 
     def site(self, name):
+        """The records read as a ``Site`` (an error if there are none)."""
         if self.n == 0:
             raise InvalidParameterError(f"{self.where}: no data rows below the header")
-        return Site._adopt(name, self.X[: self.n], self.y[: self.n], self.features)
+        return Site._adopt(name, self.X[: self.n], self.y[: self.n], self.features,
+                           time=None if self.time is None else self.time[: self.n],
+                           ids=self.ids)
+
+    def split_mask(self):
+        """``is_test`` of every record (``None`` without a split column); an error if a
+        side is empty."""
+        if self.is_test is None:
+            return None
+        is_test, name = self.is_test[: self.n], self.text["split"][0]
+        for side, count in (("train", np.count_nonzero(~is_test)),
+                            ("test", np.count_nonzero(is_test))):
+            if count == 0:
+                raise InvalidParameterError(f"{self.where}: column '{name}' has no '{side}' "
+                                            "rows (a split needs both train and test rows)")
+        return is_test
 
 
 def records(block, where, first_row):
@@ -153,20 +226,42 @@ def _parse_cell(text, where, name, row_number, schema):
     return value
 
 
-def _parse_target(text, where, name, row_number):
+def _parse_target(text, where, name, row_number, what="target"):
     text = text.strip()
     if text == "":
         raise InvalidParameterError(
-            f"{where}: column '{name}' row {row_number}: the target is missing "
+            f"{where}: column '{name}' row {row_number}: the {what} is missing "
             "(every row needs 0 or 1)"
         )
     value = _to_float(text, where, name, row_number)
     if value not in (0.0, 1.0):
         raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: value {text} is not a valid "
-            "target (it must be 0 or 1)"
+            f"{what} (it must be 0 or 1)"
         )
     return int(value)
+
+
+def _parse_time(text, where, name, row_number):
+    text = text.strip()
+    if text == "":
+        raise InvalidParameterError(f"{where}: column '{name}' row {row_number}: the time is "
+                                    "missing (every row needs a time >= 0)")
+    value = _to_float(text, where, name, row_number)
+    if not value >= 0:
+        raise InvalidParameterError(f"{where}: column '{name}' row {row_number}: value {text} "
+                                    "is not a valid time (it must be a number >= 0)")
+    return value
+
+
+def _parse_split(text, where, name, row_number):
+    if text == "test":
+        return True
+    if text == "train":
+        return False
+    raise InvalidParameterError(f"{where}: column '{name}' row {row_number}: {text!r} is "
+                                "not a split (the split column holds exactly 'train' or "
+                                "'test')")
 
 
 def _to_float(text, where, name, row_number):

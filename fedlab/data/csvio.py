@@ -17,11 +17,13 @@ from fedlab._validation import InvalidParameterError
 
 from ._blocks import PROGRESS_BYTES, blocks, count_line_ends, parse_plain
 from ._table import Table, records
+from .schema import OUTCOMES
 
 _SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
-def read_site_csv(path, *, target, features=None, schema=None, progress=False):
+def read_site_csv(path, *, target=None, features=None, schema=None, progress=False,
+                  time=None, event=None, id_column=None):
     """Read one site's records from a CSV file and check them.
 
     Parameters
@@ -29,21 +31,30 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
     path : str or Path
         A CSV file with a header row of column names. Every feature cell is a number
         or empty (= missing, read as ``nan``); extra columns are ignored.
-    target : str
-        Name of the label column: every row must hold 0 or 1.
+    target : str, default=None
+        Name of the 0/1 label column (a binary outcome): every row must hold 0 or 1.
     features : sequence of str, default=None
         Feature columns, in the order wanted in ``X``. Default: the ``schema``'s
-        features if a schema is given, else every column except ``target``.
+        features if a schema is given, else every column except the outcome and id
+        columns named here and the outcome columns of the shipped data dictionary
+        (``OUTCOMES``: ``cvd_10y``, ``cvd_time``, ``cvd_event``, ``noncvd_death``),
+        which are never features.
     schema : mapping of str to Column, default=None
         Plausible ranges per column (e.g. ``fedlab.data.SCHEMA``). Without one, only
         "is a finite number" is checked.
     progress : bool, default=False
         Show progress on standard error while reading a file of a few megabytes or more.
+    time, event : str, default=None
+        A time-to-event outcome instead of ``target``: the observed time (a number
+        >= 0 in every row) and the 0/1 event indicator (1 = event, 0 = censored).
+    id_column : str, default=None
+        A patient id column (text, unique, never empty): kept as ``Site.ids``.
 
     Returns
     -------
     Site
-        Named after the file (its stem), e.g. ``"clinic_a"`` for ``clinic_a.csv``.
+        Named after the file (its stem), e.g. ``"clinic_a"`` for ``clinic_a.csv``;
+        with ``time`` and ``event``, ``y`` holds the events and ``Site.time`` the times.
 
     Raises
     ------
@@ -54,14 +65,16 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
     ValueError
         Naming the file, the column, the data row (1 = the first row below the header)
         and the value: a missing column, a cell that is not a finite number, a value
-        outside its plausible range, a target that is missing or not 0/1, an empty file;
-        also a folder or pipe instead of a file, text that is not UTF-8, binary data.
+        outside its plausible range, a target that is missing or not 0/1, a time that
+        is missing or negative, a missing or repeated id, an empty file; also a folder
+        or pipe instead of a file, text that is not UTF-8, binary data.
 
     Notes
     -----
     Time and memory are linear in the size of the file (whatever its number of
     columns): the records go straight into one preallocated array, so the peak is about
-    the size of ``X`` and ``y`` (8 bytes a cell) plus a few megabytes.
+    the size of ``X`` and ``y`` (8 bytes a cell) plus a few megabytes. A file with text
+    columns to read (an id) is read by the ``csv`` module throughout, a few times slower.
 
     Examples
     --------
@@ -76,15 +89,34 @@ def read_site_csv(path, *, target, features=None, schema=None, progress=False):
            [ 45.,  nan]])
     >>> shutil.rmtree(folder)
     """
+    if (target is None) == (time is None or event is None) or (target and (time or event)):
+        raise InvalidParameterError("give target (a 0/1 outcome) or time and event (a "
+                                    f"time-to-event outcome), got target={target!r}, "
+                                    f"time={time!r}, event={event!r}")
+    roles = {"target": target, "time": time, "event": event, "id": id_column}
+    return read_records(path, roles=roles, features=features, schema=schema,
+                        progress=progress)[0]
+
+
+def read_records(path, *, roles, features=None, schema=None, progress=False):
+    """The records of one site file and, with a split column, which are test records.
+
+    ``roles`` maps ``"target"``, ``"time"``, ``"event"``, ``"split"`` and ``"id"`` to
+    a column name or ``None`` (as :class:`fedlab.data.Dataset` names them). Returns
+    ``(site, is_test)``: ``is_test`` is a boolean array, ``None`` without a split column.
+    Errors as :func:`read_site_csv`'s, and for the split column a value other than
+    exactly ``train`` or ``test`` (naming the row) or a side with no rows.
+    """
     path = Path(path)
     where = path.name
     with _open_site_file(path) as f:
         header = _read_header(f, where)
-        features, inferred = _choose_columns(header, target, features, schema, where)
-        table = Table(where, header, features, target, schema=schema, inferred=inferred,
+        features, inferred = _choose_columns(header, roles, features, schema, where)
+        table = Table(where, header, features, roles, schema=schema, inferred=inferred,
                       capacity=count_line_ends(f) + 1)
         _fill(table, f, path, progress)
-    return table.site(path.stem)
+        site = table.site(path.stem)
+    return site, table.split_mask()
 
 
 def read_table(path, *, columns=None, progress=False, column_option="--columns"):
@@ -127,7 +159,7 @@ def read_table(path, *, columns=None, progress=False, column_option="--columns")
             if name not in header:
                 raise InvalidParameterError(f"{where}: missing column '{name}' (expected columns: "
                                  f"{', '.join(columns)}){_separator_hint(header)}")
-        table = Table(where, header, columns, None, schema=None, inferred=inferred,
+        table = Table(where, header, columns, {}, schema=None, inferred=inferred,
                       capacity=count_line_ends(f) + 1, column_option=column_option)
         _fill(table, f, path, progress)
     return columns, table.values()
@@ -139,7 +171,8 @@ def _fill(table, f, path, progress):
     label = path.name if progress and size >= PROGRESS_BYTES else None
     row = 0  # data records before the current block
     for block in blocks(f, label=label, size=size):
-        plain = parse_plain(block, n_columns=table.n_columns, usecols=table.usecols)
+        plain = (parse_plain(block, n_columns=table.n_columns, usecols=table.usecols)
+                 if table.plain_ok else None)
         if plain is not None and table.add_plain(plain[0]):
             row += plain[1]
         else:
@@ -171,19 +204,45 @@ def write_site_csv(site, path, *, target="cvd_10y", schema=None):
     The file is written under a temporary name and renamed when complete, so an error
     half-way leaves any previous file at ``path`` as it was.
     """
+    if target in site.feature_names:
+        raise InvalidParameterError(f"target {target!r} is also a feature of the site")
+    columns = {name: site.X[:, j] for j, name in enumerate(site.feature_names)}
+    columns[target] = site.y
+    return write_columns(columns, path, schema=schema)
+
+
+def write_columns(columns, path, *, schema=None):
+    """Write named columns as CSV, in the mapping's order; ``nan`` as an empty cell.
+
+    Parameters
+    ----------
+    columns : mapping of str to array-like of shape (n_records,)
+        The columns, each with one value a record: numbers, or text (ids, names, dates:
+        written as they are, quoted by the ``csv`` module where needed).
+    path : str or Path
+        Output file (its folder must exist), replaced atomically.
+    schema : mapping of str to Column, default=None
+        Decimals per column; others in Python's shortest round-trip form.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
-    decimals = [getattr((schema or {}).get(name), "decimals", None)
-                for name in site.feature_names]
+    names = list(columns)
+    decimals = [getattr((schema or {}).get(name), "decimals", None) for name in names]
+    values = [columns[name] for name in names]
     with atomic_open(path) as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow([*site.feature_names, target])
-        for x_row, label in zip(site.X, site.y):
-            cells = [_format(value, d) for value, d in zip(x_row, decimals)]
-            writer.writerow([*cells, str(int(label))])
+        writer.writerow(names)
+        for row in zip(*values):
+            writer.writerow([_format(value, d) for value, d in zip(row, decimals)])
     return path
 
 
 def _format(value, decimals):
+    if isinstance(value, str):
+        return value  # an id, a name, a date
     value = float(value) + 0.0  # turns -0.0 into 0.0
     if math.isnan(value):
         return ""
@@ -231,24 +290,32 @@ def _read_header(f, where):
     return header
 
 
-def _choose_columns(header, target, features, schema, where):
+_ROLE_NAMES = {"target": "target", "time": "time column", "event": "event column",
+               "split": "split column", "id": "id column"}
+
+
+def _choose_columns(header, roles, features, schema, where):
     """The feature names to read, and whether they were inferred from the header."""
+    named = {column: role for role, column in roles.items() if column is not None}
     if schema is not None and features is None:
-        features = tuple(name for name in schema if name != target)
+        features = tuple(name for name, column in schema.items()
+                         if column.role == "feature" and name not in named)
     inferred = features is None
     if inferred:
-        features = tuple(name for name in header if name != target)
+        features = tuple(name for name in header if name not in named and name not in OUTCOMES)
     features = tuple(features)
     present = set(header)
-    for name in (*features, target):
+    for name in (*features, *named):
         if name not in present:
-            expected = ", ".join((*features, target))
+            expected = ", ".join((*features, *named))
             raise InvalidParameterError(
                 f"{where}: missing column '{name}' (expected columns: "
                 f"{expected}){_separator_hint(header)}"
             )
-    if target in features:
-        raise InvalidParameterError(f"{where}: the target '{target}' cannot also be a feature")
+    for name in features:
+        if name in named:
+            raise InvalidParameterError(
+                f"{where}: the {_ROLE_NAMES[named[name]]} '{name}' cannot also be a feature")
     return features, inferred
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from fedlab._validation import InvalidParameterError, check_int
 from fedlab._validation import check_rng as check_random_state
 
+from .follow_up import cvd_event_times, follow_up
 from .framingham import framingham_risk
 from .partition import permutation
 from .profiles import get_profile
@@ -61,9 +62,58 @@ def generate_patients(n, *, profile="metro_university", random_state=None):
     True
     """
     n = check_int(n, "n", minimum=1)
+    return _draw_site(n, get_profile(profile), check_random_state(random_state))[0]
+
+
+def generate_cohort(n, *, profile="metro_university", random_state=None):
+    """Draw ``n`` patients of one profile with their follow-up: event times and censoring.
+
+    The same patients as :func:`generate_patients` with the same ``random_state`` (the
+    same draws, in the same order), plus what a cohort study observes of them.
+
+    Parameters
+    ----------
+    n : int
+        Number of patients, >= 1.
+    profile : str or Profile, default="metro_university"
+        A slug of ``PROFILES`` or a ``Profile`` of your own (its ``follow_up`` and
+        ``loss_rate`` set the censoring).
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed or generator. The follow-up is drawn from a stream spawned from it
+        (``Generator.spawn``), so drawing it moves none of the patients' values.
+
+    Returns
+    -------
+    site : Site
+        What :func:`generate_patients` returns.
+    follow : dict of str to ndarray of shape (n,)
+        ``cvd_time`` (years, observed: to the event or the end of follow-up),
+        ``cvd_event`` (0/1) and ``noncvd_death`` (0/1, a competing event), as
+        :func:`fedlab.data.follow_up.follow_up` describes. A patient's true event time is
+        at most 10 years exactly when ``cvd_10y`` is 1.
+
+    Examples
+    --------
+    >>> site, follow = generate_cohort(200, profile="rosewood_womens", random_state=0)
+    >>> bool((site.X == generate_patients(200, profile="rosewood_womens",
+    ...                                   random_state=0).X)[~np.isnan(site.X)].all())
+    True
+    >>> bool(np.all(follow["cvd_time"][site.y == 1] <= 10))
+    True
+    """
+    n = check_int(n, "n", minimum=1)
     p = get_profile(profile)
     rng = check_random_state(random_state)
+    [follow_rng] = rng.spawn(1)
+    site, true, risk = _draw_site(n, p, rng)
+    event_time = cvd_event_times(risk, site.y, random_state=follow_rng)
+    follow = follow_up(event_time, true["age"], true["sex"], profile=p,
+                       random_state=follow_rng)
+    return site, follow
 
+
+def _draw_site(n, p, rng):
+    """The recorded ``Site``, the true values and each patient's 10-year risk."""
     true = _draw_true_values(n, p, rng)
     risk = framingham_risk(
         true["age"], true["sex"], true["total_chol"], true["hdl"], true["sbp"],
@@ -82,7 +132,7 @@ def generate_patients(n, *, profile="metro_university", random_state=None):
         recorded[column] = recorded[column].copy()
         recorded[column][rows] = np.nan
     X = np.column_stack([recorded[name] for name in FEATURES])
-    return Site(p.name, X, y, FEATURES)
+    return Site(p.name, X, y, FEATURES), true, risk
 
 
 def _draw_true_values(n, p, rng):

@@ -47,16 +47,21 @@ def train_test_split_site(site, *, test_size=0.25, random_state=None):
         raise InvalidParameterError(
             f"site must hold at least 2 records to split, got {site.n_records}"
         )
-    rng = check_random_state(random_state)
-    is_test = np.zeros(site.n_records, dtype=bool)
-    for label in np.unique(site.y):  # one group per class: a stratified split
-        group = np.flatnonzero(site.y == label)
+    is_test = stratified_test_mask(site.y, test_size, check_random_state(random_state))
+    return site.take(np.flatnonzero(~is_test)), site.take(np.flatnonzero(is_test))
+
+
+def stratified_test_mask(y, test_size, rng):
+    """Boolean mask of the test records of a stratified split (``train_test_split_site``'s)."""
+    is_test = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):  # one group per class: a stratified split
+        group = np.flatnonzero(y == label)
         shuffled = group[permutation(rng, len(group))]
         is_test[shuffled[: int(round(test_size * len(group)))]] = True
     if is_test.all() or not is_test.any():  # tiny sites: keep one record on each side
         is_test[:] = False
-        is_test[permutation(rng, site.n_records)[0]] = True
-    return site.take(np.flatnonzero(~is_test)), site.take(np.flatnonzero(is_test))
+        is_test[permutation(rng, len(y))[0]] = True
+    return is_test
 
 
 def partition_iid(n_records, n_clients, *, random_state=None):

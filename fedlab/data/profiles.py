@@ -42,6 +42,11 @@ class Profile:
         with the fraction of rows affected (exactly ``round(fraction * n)`` rows).
     test_size : float
         Fraction of the records held out as the hospital's test set (stratified).
+    follow_up : tuple of (float, float)
+        Years from a patient's baseline visit to the site's end of study, uniform between
+        the two values (patients enrolled at an even pace): administrative censoring.
+    loss_rate : float
+        Loss to follow-up (patients who move or change doctor), a rate per year.
     """
 
     name: str
@@ -59,6 +64,8 @@ class Profile:
     sbp_offset: float = 0.0
     missing: tuple[tuple[str, float], ...] = ()
     test_size: float = 0.25
+    follow_up: tuple[float, float] = (8.0, 14.0)
+    loss_rate: float = 0.03
 
 
 #: The five shipped hospitals, keyed by slug, in the fixed course order.
@@ -72,6 +79,7 @@ PROFILES = {
             "an even sex ratio and a typical event rate.",
             n_patients=3000, age_mean=54, age_sd=11, male_fraction=0.48,
             smoking_rate=0.16, bmi_mean=28.5, risk_shift=0.05,
+            follow_up=(8.0, 16.0), loss_rate=0.02,
         ),
         Profile(
             name="Hillcrest Rural Clinic",
@@ -81,6 +89,7 @@ PROFILES = {
             "more cardiovascular events.",
             n_patients=300, age_mean=66, age_sd=8, male_fraction=0.52,
             smoking_rate=0.26, bmi_mean=30.5, risk_shift=0.10, age_max=85,
+            follow_up=(3.0, 9.0), loss_rate=0.06,
         ),
         Profile(
             name="Riverside Community Hospital",
@@ -90,6 +99,7 @@ PROFILES = {
             "shifted by the same 10 mmHg: feature shift).",
             n_patients=700, age_mean=57, age_sd=10, male_fraction=0.50,
             smoking_rate=0.18, bmi_mean=29.0, risk_shift=0.0, sbp_offset=10.0,
+            follow_up=(5.0, 12.0), loss_rate=0.04,
         ),
         Profile(
             name="Lakeview General Hospital",
@@ -98,6 +108,7 @@ PROFILES = {
             "cholesterol is missing in about 30 % of the records.",
             n_patients=650, age_mean=56, age_sd=11, male_fraction=0.50,
             smoking_rate=0.17, bmi_mean=28.5, risk_shift=-0.05, missing=(("hdl", 0.30),),
+            follow_up=(6.0, 14.0), loss_rate=0.03,
         ),
         Profile(
             name="Rosewood Women's Health Center",
@@ -106,6 +117,7 @@ PROFILES = {
             "and a low event rate (label and sex skew).",
             n_patients=450, age_mean=47, age_sd=9, male_fraction=0.10,
             smoking_rate=0.12, bmi_mean=27.5, risk_shift=0.30,
+            follow_up=(4.0, 10.0), loss_rate=0.04,
         ),
     )
 }

@@ -21,6 +21,10 @@ class Column:
         What the column means, in one line.
     binary : bool, default=False
         True when the only allowed values are 0 and 1.
+    role : str, default="feature"
+        What the column is to a model: ``"feature"``, ``"label"`` (the 0/1 outcome),
+        ``"time"`` and ``"event"`` (a time-to-event outcome), ``"competing"`` (a competing
+        event). Only features are ever read as features.
     """
 
     unit: str
@@ -29,13 +33,14 @@ class Column:
     decimals: int
     description: str
     binary: bool = False
+    role: str = "feature"
 
 
-def _yes_no(description):
-    return Column("0/1", 0, 1, 0, description, binary=True)
+def _yes_no(description, role="feature"):
+    return Column("0/1", 0, 1, 0, description, binary=True, role=role)
 
 
-#: Every column of the shipped CSV files, in file order (the target comes last).
+#: Every column of the shipped CSV files, in file order: the features, then the outcomes.
 SCHEMA = {
     "age": Column("years", 18, 110, 0, "age at the baseline visit"),
     "sex": _yes_no("1 = male, 0 = female"),
@@ -48,14 +53,26 @@ SCHEMA = {
     "diabetes": _yes_no("1 = diagnosed diabetes"),
     "glucose": Column("mg/dL", 30, 600, 0, "fasting plasma glucose"),
     "hba1c": Column("%", 3, 20, 1, "glycated haemoglobin (HbA1c)"),
-    "cvd_10y": _yes_no("1 = cardiovascular event within 10 years (the label)"),
+    "cvd_10y": _yes_no("1 = cardiovascular event within 10 years (the label, blind to "
+                       "censoring)", role="label"),
+    "cvd_time": Column("years", 0, 100, 3, "years from the baseline visit to the event or "
+                       "the end of follow-up", role="time"),
+    "cvd_event": _yes_no("1 = follow-up ended with a cardiovascular event", role="event"),
+    "noncvd_death": _yes_no("1 = follow-up ended with a death from another cause (a "
+                            "competing event)", role="competing"),
 }
 
 #: The name of the label column.
 TARGET = "cvd_10y"
 
+#: The time-to-event outcome: the observed time (years) and whether it is an event.
+TIME, EVENT = "cvd_time", "cvd_event"
+
 #: The feature columns, in the order of the columns of ``X``.
-FEATURES = tuple(name for name in SCHEMA if name != TARGET)
+FEATURES = tuple(name for name, column in SCHEMA.items() if column.role == "feature")
+
+#: The outcome columns of the shipped files: never read as features.
+OUTCOMES = tuple(name for name, column in SCHEMA.items() if column.role != "feature")
 
 #: Unit of every column, e.g. ``UNITS["sbp"] == "mmHg"``.
 UNITS = {name: column.unit for name, column in SCHEMA.items()}

@@ -23,11 +23,17 @@ class Site:
         Labels, 0 or 1. Copied.
     feature_names : sequence of str
         Name of each column of ``X``.
+    time : array-like of shape (n_records,), default=None
+        A time-to-event outcome's observed times (``>= 0``); ``y`` is then the event
+        indicator (1 = event, 0 = censored). ``None`` for a binary outcome. Copied.
+    ids : array-like of str of shape (n_records,), default=None
+        Each record's patient id, where the site has one (never a feature).
 
     Raises
     ------
     ValueError
-        If the shapes disagree or ``y`` holds anything but 0 and 1.
+        If the shapes disagree, ``y`` holds anything but 0 and 1 or a time is negative
+        or not finite.
 
     Examples
     --------
@@ -42,24 +48,36 @@ class Site:
     X: np.ndarray
     y: np.ndarray
     feature_names: tuple[str, ...]
+    time: np.ndarray | None = None
+    ids: np.ndarray | None = None
 
     def __post_init__(self):
         X, y, names = _check_table(self.X, self.y, self.feature_names, where=self.name)
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "feature_names", names)
+        object.__setattr__(self, "time", _check_time(self.time, len(y), where=self.name))
+        object.__setattr__(self, "ids", _check_ids(self.ids, len(y), where=self.name))
 
     @classmethod
-    def _adopt(cls, name, X, y, feature_names):
+    def _adopt(cls, name, X, y, feature_names, time=None, ids=None):
         """A ``Site`` that takes ``X`` and ``y`` over without copying (the CSV reader's).
 
         For arrays nobody else holds: a big file's records then live in memory once.
         """
         site = cls.__new__(cls)
         X, y, names = _check_table(X, y, feature_names, where=name, copy=False)
-        for field, value in (("name", name), ("X", X), ("y", y), ("feature_names", names)):
+        time = _check_time(time, len(y), where=name, copy=False)
+        ids = _check_ids(ids, len(y), where=name)
+        for field, value in (("name", name), ("X", X), ("y", y), ("feature_names", names),
+                             ("time", time), ("ids", ids)):
             object.__setattr__(site, field, value)
         return site
+
+    @property
+    def outcome(self):
+        """``"survival"`` when the site holds event times, else ``"binary"``."""
+        return "binary" if self.time is None else "survival"
 
     @property
     def n_records(self):
@@ -91,7 +109,9 @@ class Site:
             raise InvalidParameterError(
                 f"indices must be integers or a boolean mask, got {indices.dtype}"
             )
-        return Site(name or self.name, self.X[indices], self.y[indices], self.feature_names)
+        return Site(name or self.name, self.X[indices], self.y[indices], self.feature_names,
+                    time=None if self.time is None else self.time[indices],
+                    ids=None if self.ids is None else self.ids[indices])
 
     def __repr__(self):
         return (
@@ -118,6 +138,10 @@ class Hospital:
         The hospital's profile in one sentence.
     slug : str, default=""
         Short file-name form of the name, e.g. ``"metro_university"``.
+    time_train, time_test : array-like of shape (n_train,), (n_test,), default=None
+        Observed times of a time-to-event outcome (``y`` then holds the events).
+    ids_train, ids_test : array-like of str, default=None
+        Patient ids, where the site has them.
 
     Examples
     --------
@@ -134,18 +158,27 @@ class Hospital:
     feature_names: tuple[str, ...]
     description: str = ""
     slug: str = ""
+    time_train: np.ndarray | None = None
+    time_test: np.ndarray | None = None
+    ids_train: np.ndarray | None = None
+    ids_test: np.ndarray | None = None
 
     def __post_init__(self):
         names = self.feature_names
+        if (self.time_train is None) != (self.time_test is None):
+            raise InvalidParameterError(f"{self.name}: give time_train and time_test, or "
+                                        "neither")
         for split in ("train", "test"):
+            where = f"{self.name} ({split})"
             X, y, names = _check_table(
-                getattr(self, f"X_{split}"),
-                getattr(self, f"y_{split}"),
-                names,
-                where=f"{self.name} ({split})",
+                getattr(self, f"X_{split}"), getattr(self, f"y_{split}"), names, where=where
             )
             object.__setattr__(self, f"X_{split}", X)
             object.__setattr__(self, f"y_{split}", y)
+            object.__setattr__(self, f"time_{split}",
+                               _check_time(getattr(self, f"time_{split}"), len(y), where=where))
+            object.__setattr__(self, f"ids_{split}",
+                               _check_ids(getattr(self, f"ids_{split}"), len(y), where=where))
         object.__setattr__(self, "feature_names", names)
 
     @classmethod
@@ -153,6 +186,8 @@ class Hospital:
         """Build a ``Hospital`` from a train ``Site`` and a test ``Site``."""
         if tuple(train.feature_names) != tuple(test.feature_names):
             raise InvalidParameterError("train and test sites must have the same feature_names")
+        if train.outcome != test.outcome:
+            raise InvalidParameterError("train and test sites must have the same outcome kind")
         return cls(
             name or train.name,
             train.X,
@@ -162,6 +197,7 @@ class Hospital:
             train.feature_names,
             description=description,
             slug=slug,
+            time_train=train.time, time_test=test.time, ids_train=train.ids, ids_test=test.ids,
         )
 
     @property
@@ -181,14 +217,21 @@ class Hospital:
         return float((self.y_train.sum() + self.y_test.sum()) / n) if n else float("nan")
 
     @property
+    def outcome(self):
+        """``"survival"`` when the hospital holds event times, else ``"binary"``."""
+        return "binary" if self.time_train is None else "survival"
+
+    @property
     def train(self):
         """The training records as a ``Site``."""
-        return Site(self.name, self.X_train, self.y_train, self.feature_names)
+        return Site(self.name, self.X_train, self.y_train, self.feature_names,
+                    time=self.time_train, ids=self.ids_train)
 
     @property
     def test(self):
         """The test records as a ``Site``."""
-        return Site(self.name, self.X_test, self.y_test, self.feature_names)
+        return Site(self.name, self.X_test, self.y_test, self.feature_names,
+                    time=self.time_test, ids=self.ids_test)
 
     def __repr__(self):
         return (
@@ -230,7 +273,13 @@ def pool_sites(sites, *, name="pooled"):
             )
     X = np.concatenate([site.X for site in sites])
     y = np.concatenate([site.y for site in sites])
-    return Site(name, X, y, names)
+    outcomes = {site.outcome for site in sites}
+    if len(outcomes) > 1:
+        raise InvalidParameterError("sites must all have event times or none, got a mix")
+    time = None if outcomes == {"binary"} else np.concatenate([site.time for site in sites])
+    ids = (np.concatenate([site.ids for site in sites])
+           if all(site.ids is not None for site in sites) else None)
+    return Site(name, X, y, names, time=time, ids=ids)
 
 
 def _check_table(X, y, feature_names, *, where, copy=True):
@@ -258,3 +307,25 @@ def _check_table(X, y, feature_names, *, where, copy=True):
         bad = y_raw[~valid][0].item()
         raise InvalidParameterError(f"{where}: y must hold only 0 and 1, got {bad!r}")
     return X, y_raw.astype(np.int64, copy=copy), names
+
+
+def _check_time(time, n, *, where, copy=True):
+    if time is None:
+        return None
+    time = np.array(time, dtype=float, copy=copy or None)
+    if time.shape != (n,):
+        raise InvalidParameterError(f"{where}: time must have shape ({n},), got {time.shape}")
+    bad = ~np.isfinite(time) | (time < 0)
+    if bad.any():
+        raise InvalidParameterError(f"{where}: time must be finite and >= 0, got "
+                                    f"{time[bad][0]!r}")
+    return time
+
+
+def _check_ids(ids, n, *, where):
+    if ids is None:
+        return None
+    ids = np.array([str(i) for i in ids], dtype=object)
+    if ids.shape != (n,):
+        raise InvalidParameterError(f"{where}: ids must have shape ({n},), got {ids.shape}")
+    return ids

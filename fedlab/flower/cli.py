@@ -10,11 +10,11 @@ from fedlab.baselines import DEFAULTS
 from fedlab.cli.options import (
     SEED,
     count,
-    feature_list,
     non_negative,
     output_options,
     positive,
     seed,
+    site_dataset,
     site_options,
 )
 
@@ -87,9 +87,9 @@ def run_command(args):
     for path in args.site:
         if not Path(path).is_file():
             raise FileNotFoundError(f"--site {path}: no such file")
-    names = [Path(p).stem for p in args.site]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    dataset = site_dataset(args)
+    dataset.load(random_state=args.seed)  # every file checked before any process starts
+    names = [site.name for site in dataset.sites]
     if args.secure_aggregation:
         check_linear(make_strategy(args.strategy))
         if len(args.site) < 2:
@@ -100,8 +100,9 @@ def run_command(args):
                          rounds=args.rounds, port=args.port, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, lr=args.lr, l2=args.l2,
                          target=args.target,
-                         features=feature_list(args.features),
-                         test_size=args.test_size, min_sites=args.min_sites,
+                         features=dataset.features, test_size=dataset.test_size or 0.25,
+                         split_column=args.split_column, id_column=args.id_column,
+                         min_sites=args.min_sites,
                          random_state=args.seed, progress=f"{args.strategy} on Flower",
                          secure_aggregation=args.secure_aggregation)
         results = study_results(history, method_name(args.strategy))

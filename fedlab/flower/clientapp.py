@@ -13,8 +13,6 @@ leave the node.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -82,22 +80,10 @@ def evaluate(msg: Message, context: Context) -> Message:
 def load_site(context):
     """``(train, test, name)`` of this node's site, read from the files in its node config.
 
-    Without ``test-path`` the one CSV is split with the run's ``test-size`` and ``seed``
-    (stratified, as ``python -m fedlab train`` does).
+    The run config names the columns (:meth:`fedlab.data.Dataset.run_config`). Without
+    ``test-path`` or a split column the one CSV is split with the run's ``test-size`` and
+    ``seed`` (stratified, as ``python -m fedlab train`` does).
     """
-    node, run = context.node_config, context.run_config
-    path = Path(str(node.get("csv-path", "")))
-    name = str(node.get("site-name", "")) or path.stem
-    if not node.get("csv-path") or not path.is_file():
-        raise FileNotFoundError(f"site {name!r} (partition-id {node.get('partition-id')}): "
-                                f"csv-path {str(path)!r} is not a file on this node")
-    target = str(run["target"])
-    features = [f for f in str(run["features"]).split(",") if f] or None
-    site = data.read_site_csv(path, target=target, features=features)
-    if node.get("test-path"):
-        test = data.read_site_csv(str(node["test-path"]), target=target,
-                                  features=site.feature_names)
-        return site, test, name
-    train, test = data.train_test_split_site(site, test_size=float(run["test-size"]),
-                                             random_state=int(run["seed"]))
-    return train, test, name
+    dataset = data.dataset_from_config(context.node_config, context.run_config)
+    site = dataset.read_site(0, random_state=int(context.run_config["seed"]))
+    return site.train, site.test, dataset.sites[0].name

@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from fedlab import data
 from fedlab._validation import InvalidParameterError, check_int, check_positive
 from fedlab.federated.strategy import Strategy
 from fedlab.flower.study import StudyError, history_from_result, round_from_json
@@ -219,7 +220,8 @@ class Federation:
 
     # -- running a study ---------------------------------------------------------------
     def run(self, *, strategy="fedavg", rounds=3, local_epochs=1, batch_size=32, lr=0.1,
-            l2=0.0, target="cvd_10y", features=None, test_size=0.25, standardize=True,
+            l2=0.0, target="cvd_10y", features=None, test_size=0.25, split_column=None,
+            id_column=None, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
             random_state=2026, secure_aggregation=False, secagg_clipping_range=8.0,
@@ -233,11 +235,13 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
-        ``secure_aggregation=True`` runs each round through Flower's SecAgg+
-        (:mod:`fedlab.flower.secure`): the ServerApp learns only the weighted mean of the
-        updates, each entry of which must lie in ``[-secagg_clipping_range,
-        secagg_clipping_range]``; the model equals the plain one to within the
-        quantization error (``history.config["secure_aggregation"]``).
+        ``split_column`` names a column of exactly ``train``/``test`` (a published split,
+        instead of ``test_size``) and ``id_column`` a patient id column: neither is ever a
+        feature (:class:`fedlab.data.Dataset`). ``secure_aggregation=True`` runs each
+        round through Flower's SecAgg+ (:mod:`fedlab.flower.secure`): the ServerApp
+        learns only the weighted mean of the updates, each entry of which must lie in
+        ``[-secagg_clipping_range, secagg_clipping_range]``; the model equals the plain
+        one to within the quantization error (``history.config["secure_aggregation"]``).
 
         Raises
         ------
@@ -263,8 +267,12 @@ class Federation:
                   "exclude-site": exclude_site or "", "n-sites": len(self.running_sites),
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
-                  "target": target, "features": ",".join(features or ()),
-                  "test-size": float(test_size), "study-dir": str(study),
+                  **data.Dataset([data.SiteSpec(path, name=name)
+                                  for name, path, _ in self.specs], target=target,
+                                 features=features, split_column=split_column,
+                                 id_column=id_column,
+                                 test_size=None if split_column else test_size).run_config(),
+                  "study-dir": str(study),
                   "secure-aggregation": bool(secure_aggregation),
                   "secagg-clipping-range": check_positive(secagg_clipping_range,
                                                           "secagg_clipping_range")}
