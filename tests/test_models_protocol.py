@@ -300,3 +300,12 @@ def test_mlp_parameter_layout_is_w1_b1_w2_b2():
     X = np.array([[0.5, -1.0, 2.0]])
     expected = 1 / (1 + np.exp(-(np.tanh(X @ W1 + b1) @ w2 + b2)))
     np.testing.assert_allclose(net.predict(params, X), expected)
+
+
+def test_a_client_from_a_hospital_holds_the_model_it_is_given():
+    from fedlab import data
+
+    hospital = data.load_hospitals()[1]
+    client = federated.Client.from_hospital(hospital, model=MLP(hidden=3))
+    assert client.model == MLP(hidden=3) and client.n_samples == len(hospital.y_train)
+    assert federated.Client.from_hospital(hospital).model == LogisticRegression()
