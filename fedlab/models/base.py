@@ -26,8 +26,8 @@ OUTCOMES = ("binary", "survival")
 class Model:
     """Base class of every model: a flat parameter vector and what is computed on it.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         The registry key (:func:`fedlab.models.make_model`), e.g. ``"logistic"``.
     outcome : {"binary", "survival"}
