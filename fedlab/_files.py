@@ -10,6 +10,7 @@ writes onto one of its own inputs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from fedlab._validation import InvalidParameterError
 
 __all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder",
-           "json_report"]
+           "json_report", "write_new", "open_new", "FileKept"]
 
 
 def check_new_file(path, *, option, force=False, inputs=()):
@@ -113,9 +114,10 @@ def json_report(path, *, force=False, inputs=(), option="--json"):
     r"""Reserve a command's JSON output now; yield ``write(content)``; never leave a stub.
 
     The file is checked (:func:`check_new_file`) and reserved before the command's work,
-    so a bad ``--json`` fails at once; ``write`` saves ``content`` as JSON, whole, and says
-    where. Without ``path`` (no ``--json``), ``write`` does nothing. If the work fails,
-    nothing is written and the reservation is removed.
+    so a bad ``--json`` fails at once; ``write`` saves ``content`` as strict JSON (RFC 8259:
+    a NaN or infinity is refused, never written as a ``NaN`` token that JSON parsers
+    reject), whole, and says where. Without ``path`` (no ``--json``), ``write`` does
+    nothing. If the work fails, nothing is written and the reservation is removed.
 
     Examples
     --------
@@ -135,13 +137,25 @@ def json_report(path, *, force=False, inputs=(), option="--json"):
     def write(content):
         import json
 
-        pending.commit(json.dumps(content, indent=2) + "\n")
+        try:  # strict JSON: a NaN or infinity must have been made null (with its reason)
+            text = json.dumps(content, indent=2, allow_nan=False, default=_plain)
+        except ValueError as err:
+            raise InvalidParameterError(f"{option} {pending.path}: the report holds a value "
+                                        f"JSON cannot carry ({err}); nothing was written") from None
+        pending.commit(text + "\n")
         print(f"written to {pending.path}")
 
     try:
         yield write
     finally:
         pending.discard()
+
+
+def _plain(value):
+    """numpy arrays and scalars as Python lists and numbers (for ``json.dumps``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 class PendingFile:
@@ -167,14 +181,25 @@ class PendingFile:
         self.path = Path(path)
         self._file, self._tmp = _open_temporary(self.path)
 
-    def commit(self, text):
-        """Write ``text`` (UTF-8) and move the file into place."""
+    def commit(self, text, *, replace=True):
+        """Write ``text`` (UTF-8) and move the file into place.
+
+        With ``replace=False`` a file that appeared at ``path`` meanwhile is kept: the
+        text is then kept too, under a visible name next to it, and :class:`FileKept`
+        (a ``FileExistsError``) says where.
+        """
         try:
             with self._file as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(self._tmp, self.path)
+            if replace:
+                os.replace(self._tmp, self.path)
+                return
+            _place_new(self._tmp, self.path)
+        except FileExistsError:
+            kept = _visible_copy(self._tmp, self.path)
+            raise FileKept(self.path, kept) from None
         except OSError as err:
             self.discard()
             raise _about(err, self.path) from None
@@ -215,6 +240,117 @@ def atomic_open(path):
     except BaseException:
         pending.discard()
         raise
+
+
+class FileKept(FileExistsError):
+    """An output's name was taken while the work ran: the existing file and the output are kept.
+
+    Attributes
+    ----------
+    path : Path
+        The name asked for (the file there was left alone).
+    kept : Path
+        Where the output was written instead.
+    """
+
+    def __init__(self, path, kept):
+        super().__init__(errno.EEXIST, f"a file of that name appeared while fedlab worked; it "
+                                       f"was left alone and the output is in {kept}", str(path))
+        self.path, self.kept = Path(path), Path(kept)
+
+
+def write_new(path, content):
+    """Write ``content`` (str: UTF-8, or bytes) to a new file ``path`` whole; replace none.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists (a file, a folder or a link); it is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "config.toml"
+    >>> write_new(target, "x = 1\\n")
+    >>> write_new(target, "x = 2\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileExistsError: [Errno 17] exists already; fedlab replaces no file it did not create: ...
+    >>> target.read_text()
+    'x = 1\\n'
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        raise _exists(path)
+    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    pending = PendingFile(path)
+    try:
+        pending._file.close()
+        with open(pending._tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _place_new(pending._tmp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError as err:
+        raise _about(err, path) from None
+    finally:
+        pending.discard()
+
+
+def open_new(path, mode="w"):
+    """Open a new file ``path`` for writing (``"w"`` text, ``"wb"`` bytes); never an existing one.
+
+    For a file written as it goes (a log): it is created exclusively (``O_EXCL``, no link
+    followed), so an existing file or link of that name is never written through.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists.
+    """
+    if mode not in ("w", "wb"):
+        raise InvalidParameterError(f"mode must be 'w' or 'wb', got {mode!r}")
+    try:
+        return open(path, mode.replace("w", "x"), **({} if "b" in mode else
+                                                      {"encoding": "utf-8"}))
+    except FileExistsError:
+        raise _exists(Path(path)) from None
+
+
+def _place_new(tmp, path):
+    """Give the complete file ``tmp`` the name ``path`` unless that name is taken."""
+    try:
+        os.link(tmp, path)  # atomic, and fails if the name is taken
+    except FileExistsError:
+        raise
+    except OSError as err:  # a file system without hard links: check, then rename
+        if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _exists(path):
+    return FileExistsError(errno.EEXIST, "exists already; fedlab replaces no file it did not "
+                                         "create: choose an empty folder", str(path))
+
+
+def _visible_copy(tmp, path):
+    """Rename the temporary ``tmp`` to a free visible name next to ``path``; return it."""
+    for number in range(1, 1000):
+        kept = path.with_name(f"{path.stem}.{number}{path.suffix}")
+        try:
+            os.link(tmp, kept)
+        except FileExistsError:
+            continue
+        os.unlink(tmp)
+        return kept
+    return Path(tmp)
 
 
 def _open_temporary(path):

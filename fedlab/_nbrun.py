@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import queue
+import sys
 import time
 from pathlib import Path
 
-__all__ = ["execute_notebook", "execute_all_cells", "patient_shell_channel"]
+__all__ = ["execute_notebook", "execute_all_cells", "patient_shell_channel", "Contained"]
 
 
 @contextlib.contextmanager
@@ -66,7 +68,7 @@ def execute_notebook(path, *, timeout=120, n_cells=None):
     return notebook
 
 
-def execute_all_cells(notebook, *, timeout, cwd):
+def execute_all_cells(notebook, *, timeout, cwd, contained=None):
     """Run every code cell of ``notebook`` in a fresh kernel, going on past cells that raise.
 
     Parameters
@@ -79,6 +81,8 @@ def execute_all_cells(notebook, *, timeout, cwd):
         they run out, the kernel is killed and the remaining cells are not run.
     cwd : str or Path
         The kernel's working directory.
+    contained : Contained, optional
+        Run the kernel contained (see :class:`Contained`); ``cwd`` is then its folder.
 
     Returns
     -------
@@ -89,10 +93,16 @@ def execute_all_cells(notebook, *, timeout, cwd):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    from fedlab._sandbox import Reaper
+
+    options, start = {}, {}
+    if contained is not None:
+        options["kernel_manager_class"] = contained.kernel_manager_class()
+        start = {"env": contained.env(), "cleanup_kc": True}
     client = NotebookClient(notebook, kernel_name="python3", allow_errors=True,
                             shutdown_kernel="immediate", coalesce_streams=True,
-                            resources={"metadata": {"path": str(cwd)}})
-    with patient_shell_channel(), client.setup_kernel():
+                            resources={"metadata": {"path": str(cwd)}}, **options)
+    with Reaper(), patient_shell_channel(), client.setup_kernel(**start):
         deadline = time.monotonic() + timeout
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
@@ -108,3 +118,97 @@ def execute_all_cells(notebook, *, timeout, cwd):
             except DeadKernelError:
                 return index, "the kernel died"
     return None
+
+
+class Contained:
+    """How to run a kernel contained: in ``folder``, read-only elsewhere, as ``user``.
+
+    The kernel is started through :mod:`fedlab._sandbox`: Landlock (when the Linux kernel
+    has it) lets it read only Python, its packages, fedlab and the shipped data, and write
+    only ``folder``; as root it runs as ``user`` (``(uid, gid)``), who then owns
+    ``folder``. Its environment holds only what a kernel needs (no variable of the
+    grader's, which may hold secrets); ``HOME`` and ``TMPDIR`` are inside ``folder``.
+    """
+
+    def __init__(self, folder, *, user=None):
+        self.folder, self.user = Path(folder), user
+        self.lib = self.folder / ".fedlab-lib"  # fedlab alone, not the folder that holds it
+
+    def prepare(self):
+        """Make the folder's layout and hand it to the user; return the folder."""
+        import fedlab
+
+        for sub in ("home", "tmp", ".fedlab-lib"):
+            (self.folder / sub).mkdir(exist_ok=True)
+        (self.lib / "fedlab").symlink_to(Path(fedlab.__file__).resolve().parent,
+                                         target_is_directory=True)
+        if self.user is not None:
+            for path in [self.folder, *self.folder.rglob("*")]:
+                os.chown(path, *self.user, follow_symlinks=False)
+        return self.folder
+
+    def readable(self):
+        """The folders (and files) the kernel may read: Python, its packages, fedlab."""
+        import site
+        import sysconfig
+
+        import fedlab
+        from fedlab.data.hospitals import DATA_DIR
+
+        paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                 *site.getsitepackages(), *sysconfig.get_paths().values(),
+                 str(Path(fedlab.__file__).resolve().parent), str(DATA_DIR),
+                 "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc",
+                 "/sys", "/dev"}
+        paths |= {os.path.realpath(p) for p in paths}
+        executable = os.path.realpath(sys.executable)
+        paths.add(str(Path(executable).parent.parent))
+        return sorted(paths)
+
+    def writable(self):
+        return [str(self.folder), "/dev/null", "/dev/zero"]
+
+    def wrapper(self):
+        """The command that starts the kernel contained, before the kernel's own."""
+        from fedlab import _sandbox
+
+        command = [sys.executable, "-I", "-S", _sandbox.__file__]
+        if self.user is not None:
+            command += ["--user", f"{self.user[0]}:{self.user[1]}"]
+        for path in self.readable():
+            command += ["--read", path]
+        for path in self.writable():
+            command += ["--write", path]
+        return [*command, "--"]
+
+    def env(self):
+        home = self.folder / "home"
+        keep = {k: os.environ[k] for k in ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+                if k in os.environ}
+        return {**keep, "HOME": str(home), "TMPDIR": str(self.folder / "tmp"),
+                "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+                "PYTHONPATH": str(self.lib), "MPLCONFIGDIR": str(home / ".matplotlib"),
+                "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
+                "JUPYTER_DATA_DIR": str(home / ".jupyter-data"),
+                "JUPYTER_RUNTIME_DIR": str(home / ".jupyter-runtime"),
+                "XDG_CACHE_HOME": str(home / ".cache"), "PYTHONNOUSERSITE": "1",
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1", "FLWR_TELEMETRY_ENABLED": "0"}
+
+    def kernel_manager_class(self):
+        """A kernel manager that starts the kernel through :meth:`wrapper`."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        contained = self
+
+        class ContainedKernelManager(AsyncKernelManager):
+            def format_kernel_cmd(self, extra_arguments=None):
+                return contained.wrapper() + super().format_kernel_cmd(extra_arguments)
+
+            def write_connection_file(self, **kwargs):
+                if not self.connection_file:
+                    self.connection_file = str(contained.folder / ".kernel.json")
+                super().write_connection_file(**kwargs)
+                if contained.user is not None:  # the kernel reads it as its user
+                    os.chown(self.connection_file, *contained.user)
+
+        return ContainedKernelManager

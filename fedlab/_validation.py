@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 __all__ = ["InvalidParameterError", "check_rng", "check_xy", "check_positive", "check_int",
-           "check_fraction", "check_finite", "check_choice"]
+           "check_fraction", "check_finite", "check_choice", "check_sgd_step"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -124,3 +124,24 @@ def check_choice(value, name, allowed):
         choices = ", ".join(repr(a) for a in allowed)
         raise InvalidParameterError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_sgd_step(lr, l2):
+    """Refuse ``lr * l2 >= 2``: local SGD's penalty step would grow the weights without bound.
+
+    Each SGD step multiplies the weights by ``1 - lr l2`` before the data's gradient is
+    subtracted; at ``lr l2 >= 2`` that factor is ``<= -1`` and the weights swing ever
+    wider until they overflow (NaN parameters).
+
+    Examples
+    --------
+    >>> check_sgd_step(0.1, 1e-3)
+    >>> check_sgd_step(0.1, 1e300)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fedlab._validation.InvalidParameterError: l2 must be below 2 / lr = 20 ... got l2=1e+300...
+    """
+    if lr * l2 >= 2:
+        raise InvalidParameterError(
+            f"l2 must be below 2 / lr = {2 / lr:.3g} for local SGD (lr={lr:g}): got "
+            f"l2={l2:g}, whose penalty step w <- (1 - lr l2) w makes the weights diverge")

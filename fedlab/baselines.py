@@ -11,7 +11,7 @@ import numpy as np
 
 from fedlab import federated
 from fedlab import personalize as personal
-from fedlab._validation import InvalidParameterError, check_rng
+from fedlab._validation import InvalidParameterError, check_rng, check_sgd_step
 from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import Evaluator, auc_difference, site_metrics
@@ -74,15 +74,27 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     -------
     dict
         ``{"methods": {method: {"pooled": metrics, "sites": {site: metrics}}},
-        "vs_centralized": {method: comparison}}``. Methods are ``"centralized"``,
+        "vs_centralized": {method: comparison}, "fits": {method: (params, standardizer)},
+        "strategies": {method: Strategy}}``. Methods are ``"centralized"``,
         ``"alone: <site>"`` for each hospital, ``"fedavg (mean)"`` and
         ``"fedavg (weighted)"``; each ``metrics`` is :func:`fedlab.metrics.site_metrics`
         (AUC, accuracy and calibration with 95 % intervals, patients and events), on all
         test patients together (``"pooled"``) and on each hospital's. ``comparison`` is
         :func:`fedlab.metrics.auc_difference` of the method against the centralized model
-        on all test patients (a paired DeLong interval of the AUC difference).
+        on all test patients (a paired DeLong interval of the AUC difference). ``fits``
+        holds each method's fitted parameters and the standardizer they apply after (a
+        personalized method: ``({site: params}, standardizer)``); ``strategies`` the
+        strategy object of each federated method, as it ended its run (a private one
+        reports its budget with ``privacy()``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown strategy or personalization, or ``lr * l2 >= 2``: local SGD's
+        penalty step ``w <- (1 - lr l2) w`` then grows the weights without bound.
     """
     hospitals = list(hospitals)
+    check_sgd_step(lr, l2)
     strategy_options = dict(strategy_options or {})
     for name in [*strategies, *strategy_options]:
         if name not in federated.STRATEGY_NAMES:
@@ -101,27 +113,35 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     models = {"centralized": centralized(hospitals, l2=l2)}
     for h in hospitals:
         models[f"alone: {h.name}"] = single_site(h, l2=l2)
+    used = {}
     for rule in ("mean", "weighted"):
+        used[f"fedavg ({rule})"] = federated.FedAvg(weighted=rule == "weighted")
         history = federated.run(
             [federated.Client.from_hospital(h) for h in hospitals], rounds=rounds,
-            local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2, aggregate=rule,
-            test_sets=evaluator, progress=progress and f"fedavg ({rule})",
-            random_state=rng)
+            local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
+            strategy=used[f"fedavg ({rule})"], test_sets=evaluator,
+            progress=progress and f"fedavg ({rule})", random_state=rng)
         models[f"fedavg ({rule})"] = history.params, history.standardizer
     predictions = {name: evaluator.predictions(params, standardizer)
                    for name, (params, standardizer) in models.items()}
     weighted = history  # the last run: FedAvg with the weighted mean
     for method in personalize:
-        predictions[f"fedavg + {method}"] = _personalized(hospitals, weighted, method, l2, rng)
+        predictions[f"fedavg + {method}"], own = _personalized(hospitals, weighted, method, l2,
+                                                               rng)
+        models[f"fedavg + {method}"] = own, weighted.standardizer
     for name in strategies:
         settings = {**STRATEGY_SETTINGS.get(name, {}), **strategy_options.get(name, {})}
+        used[name] = federated.make_strategy(name, lr=lr, **settings)
         run = federated.run(
-            [federated.Client.from_hospital(h) for h in hospitals], strategy=name,
+            [federated.Client.from_hospital(h) for h in hospitals], strategy=used[name],
             rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
-            test_sets=evaluator, progress=progress and name, random_state=rng, **settings)
+            test_sets=evaluator, progress=progress and name, random_state=rng)
         predictions[name] = evaluator.predictions(run.params, run.standardizer)
+        models[name] = run.params, run.standardizer
     methods = {name: _report(p, evaluator.level) for name, p in predictions.items()}
-    return {"methods": methods, "vs_centralized": _versus(predictions, "centralized")}
+    return {"methods": methods, "vs_centralized": _versus(predictions, "centralized"),
+            "fits": models, "strategies": used}
+
 
 
 def _fit(X, y, *, l2):
@@ -140,14 +160,9 @@ def _report(predictions, level):
 
 
 def _personalized(hospitals, history, method, l2, rng):
-    """Each site's own model from the global one: ``{site: (y_test, predicted risk)}``."""
-    standardizer, out = history.standardizer, {}
-    for h in hospitals:
-        if len(np.unique(h.y_test)) < 2:
-            raise InvalidParameterError(
-                f"personalize={method!r} needs every site's own test records with both "
-                f"outcomes to evaluate it; site {h.name!r} has {h.n_test} test records with "
-                f"{int(h.y_test.sum())} events (use more records or a larger --test-size)")
+    """Each site's own model from the global one: ``{site: (y_test, risk)}``, ``{site: params}``."""
+    standardizer, out, own = history.standardizer, {}, {}
+    for h in hospitals:  # a site whose test patients are of one class still reports accuracy
         X_train = standardizer.transform(h.X_train)
         if method == "finetune":
             params = personal.finetune(history.params, X_train, h.y_train, l2=l2,
@@ -155,7 +170,8 @@ def _personalized(hospitals, history, method, l2, rng):
         else:
             params = personal.recalibrate(history.params, X_train, h.y_train)
         out[h.name] = h.y_test, logistic.predict_proba(params, standardizer.transform(h.X_test))
-    return out
+        own[h.name] = params
+    return out, own
 
 
 def _versus(predictions, reference):

@@ -1,30 +1,44 @@
 """An instructor's grader: run learners' lesson notebooks, one row per notebook and exercise.
 
-Each submission is copied to a temporary folder and run there in a fresh kernel, every
-cell even after one raised, within a time limit for the whole notebook. Each exercise's
-check cell (the cell calling ``ex.qN.check(...)``) is read back: the check displays
-"✔ Correct", "✘ Incorrect: ..." or "… Not attempted: ..." (see
+Each submission is copied to a temporary folder of its own and run there in a fresh
+kernel, every cell even after one raised, within a time limit for the whole notebook.
+Each exercise's check cell (the cell calling ``ex.qN.check(...)``) is read back: the
+check displays "✔ Correct", "✘ Incorrect: ..." or "… Not attempted: ..." (see
 :class:`fedlab.exercises._core.Result`). The list of exercises comes from
 ``fedlab.exercises.lessonNN``, so an exercise whose cell was deleted still gets its row.
 
-The grader trusts the notebook's code, as nbgrader does with visible tests: a learner
-determined to print "Correct" can. It never writes to a submission.
+A submission's code is contained (:mod:`fedlab._sandbox`, :class:`fedlab._nbrun.Contained`):
+it sees only its own copy, in its own folder, and may write nowhere else; Python, its
+packages and fedlab are read-only to it; as root the kernel runs as an unprivileged
+account (``nobody``); every process it starts, even one that double-forks into a new
+session, is ended when its notebook is done. The list of submissions can be passed in a
+file (``--list``), since any process can read another's command line.
+
+What remains possible (the checks run the learner's own code, as nbgrader's visible tests
+do): a notebook can print "Correct" itself, or redefine the checks; it can use the
+network and the machine's CPU and memory until its time limit; without Landlock (Linux
+< 5.13) it can read any file its account may read. Grades are feedback, not an exam.
+The grader never writes to a submission.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib
+import io
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedlab._files import PendingFile, check_new_file
 from fedlab._validation import InvalidParameterError, check_positive
 
-__all__ = ["CORRECT", "INCORRECT", "NOT_ATTEMPTED", "ERROR", "Grade", "grade_notebook",
-           "grade_notebooks", "read_check", "check_out_path", "write_grades"]
+__all__ = ["add_arguments", "grade_command", "CORRECT", "INCORRECT", "NOT_ATTEMPTED", "ERROR",
+           "Grade", "grade_notebook", "grade_notebooks", "read_check", "read_list",
+           "reserve_out", "grades_csv", "containment"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED, ERROR = "correct", "incorrect", "not attempted", "error"
 FIELDS = ("notebook", "exercise", "outcome", "message")
@@ -48,7 +62,7 @@ class Grade:
     message: str = ""
 
 
-def grade_notebooks(paths, *, timeout=120, log=None):
+def grade_notebooks(paths, *, timeout=120, log=None, user="nobody"):
     """Grade several submissions, one after the other; see :func:`grade_notebook`.
 
     Parameters
@@ -58,15 +72,20 @@ def grade_notebooks(paths, *, timeout=120, log=None):
         Seconds for each notebook's cells together.
     log : callable, optional
         Called with one line per graded notebook (e.g. ``print``).
+    user : str, default="nobody"
+        When the grader runs as root, the unprivileged account the kernels run as.
 
     Returns
     -------
     list of Grade
     """
     check_positive(timeout, "timeout")
+    from fedlab._sandbox import sandbox_user
+
+    account = sandbox_user(user)
     grades = []
     for path in paths:
-        rows = grade_notebook(path, timeout=timeout)
+        rows = grade_notebook(path, timeout=timeout, _account=account)
         grades += rows
         if log is not None:
             counts = {o: sum(g.outcome == o for g in rows) for o in
@@ -75,7 +94,7 @@ def grade_notebooks(paths, *, timeout=120, log=None):
     return grades
 
 
-def grade_notebook(path, *, timeout=120):
+def grade_notebook(path, *, timeout=120, user="nobody", _account=False):
     """Run one submission in a temporary copy and grade each of its exercises.
 
     Parameters
@@ -85,6 +104,8 @@ def grade_notebook(path, *, timeout=120):
         ``from fedlab.exercises import lessonNN as ex``, else from the file name).
     timeout : float, default=120
         Seconds for all its cells together; an endless notebook is stopped there.
+    user : str, default="nobody"
+        When the grader runs as root, the unprivileged account the kernel runs as.
 
     Returns
     -------
@@ -97,7 +118,11 @@ def grade_notebook(path, *, timeout=120):
     """
     import nbformat
 
+    from fedlab._nbrun import Contained
+    from fedlab._sandbox import sandbox_user
+
     timeout = check_positive(timeout, "timeout")
+    account = sandbox_user(user) if _account is False else _account
     label = str(path)
     path = Path(path)
     lesson = _lesson_from_name(path.name)
@@ -107,6 +132,7 @@ def grade_notebook(path, *, timeout=120):
     with tempfile.TemporaryDirectory(prefix="fedlab-grade-") as folder:
         copy = Path(folder) / path.name
         shutil.copyfile(path, copy)  # the submission itself is only ever read
+        contained = Contained(folder, user=account)
         try:
             notebook = nbformat.read(copy, as_version=4)
             sources = [c.source for c in notebook.cells if c.cell_type == "code"]
@@ -121,7 +147,8 @@ def grade_notebook(path, *, timeout=120):
             return [Grade(label, "", ERROR, "no exercise found: no cell calls "
                                             "ex.qN.check(...) and the lesson is unknown")]
         try:
-            stopped = _run(notebook, timeout=timeout, cwd=folder)
+            contained.prepare()
+            stopped = _run(notebook, timeout=timeout, cwd=folder, contained=contained)
         except Exception as err:  # the kernel could not start
             return _all_rows(label, names, ERROR, f"could not run the notebook "
                                                   f"({type(err).__name__}: {_first_line(err)})")
@@ -176,39 +203,116 @@ def read_check(cell):
     return outcome or (ERROR, "the check showed no result")
 
 
-def check_out_path(out, *, force=False):
-    """Refuse an output file that exists (unless ``force``) or whose folder does not."""
-    out = Path(out)
-    if out.exists() and (not force or out.is_dir()):
-        raise InvalidParameterError(f"--out {out} already exists; add --force to overwrite it"
-                         if not out.is_dir() else f"--out {out} is a folder, not a file")
-    if not out.parent.is_dir():
-        raise InvalidParameterError(f"--out {out}: the folder {out.parent} does not exist")
-    return out
+HELP = """Each notebook runs in its own temporary folder, holding only its copy, and may
+write only there; Python, its packages and fedlab are read-only to it (Landlock, Linux >=
+5.13; without it, it reads what its account may). As root, kernels run as --user
+(default nobody). Every process a notebook starts is ended with it. Pass the
+submissions with --list FILE (one path per line; - reads standard input): any process
+on the machine can read a command line. What remains possible: the checks run the
+learner's own code, so a notebook can print "Correct" itself or redefine a check, and
+it can use the network; grades are feedback, not an exam. Submissions are never
+modified; --out is never one of them, even with --force."""
 
 
-def write_grades(grades, out, *, force=False):
-    """Write ``grades`` as CSV (``notebook,exercise,outcome,message``) to a new file.
+def add_arguments(parser):
+    """The ``grade`` subcommand's options."""
+    from fedlab.cli.options import positive
 
-    An existing file is overwritten only with ``force`` (the file is then replaced, not
-    appended to).
-    """
-    out = check_out_path(out, force=force)
+    parser.epilog = HELP
+    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                        help="submitted notebooks (never modified); --list keeps them off "
+                             "the command line")
+    parser.add_argument("--list", metavar="FILE",
+                        help="a file naming the submissions, one path per line (- for "
+                             "standard input)")
+    parser.add_argument("--out", required=True, metavar="CSV",
+                        help="results: notebook,exercise,outcome,message")
+    parser.add_argument("--timeout", type=positive, default=120,
+                        help="seconds for each notebook's cells together (default 120)")
+    parser.add_argument("--user", default="nobody",
+                        help="as root, the unprivileged account kernels run as (default "
+                             "nobody)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+
+
+def grade_command(args):
+    """Grade every submission and write the CSV (reserved before the first notebook runs)."""
+    from fedlab._sandbox import sandbox_user
+
+    paths = list(args.notebooks) + (read_list(args.list) if args.list else [])
+    if not paths:
+        raise InvalidParameterError("grade: give the submissions as NOTEBOOK arguments or "
+                                    "with --list FILE")
+    sandbox_user(args.user)  # an unknown --user fails now
+    inputs = paths + ([args.list] if args.list and args.list != "-" else [])
+    pending = reserve_out(args.out, inputs=inputs, force=args.force)
     try:
-        with open(out, "w" if force else "x", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(FIELDS)
-            writer.writerows((g.notebook, g.exercise, g.outcome, g.message) for g in grades)
-    except FileExistsError:  # created while the notebooks ran
-        raise InvalidParameterError(
-            f"--out {out} already exists; add --force to overwrite it") from None
-    return out
+        print(containment(args.user))
+        grades = grade_notebooks(paths, timeout=args.timeout, log=print, user=args.user)
+        pending.commit(grades_csv(grades), replace=args.force)
+    finally:
+        pending.discard()
+    print(f"{len(grades)} rows written to {args.out}")
+    return 0
 
 
-def _run(notebook, *, timeout, cwd):
+def read_list(path):
+    """The submissions named in a list file: one path per line (``-``: standard input).
+
+    Blank lines and lines starting with ``#`` are skipped; a relative path is taken from
+    the current folder, as the shell would.
+
+    Raises
+    ------
+    ValueError
+        If the file names no submission.
+    OSError
+        If it cannot be read.
+    """
+    text = sys.stdin.read() if str(path) == "-" else Path(path).read_text(encoding="utf-8")
+    paths = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not paths:
+        raise InvalidParameterError(f"--list {path}: names no notebook (one path per line)")
+    return paths
+
+
+def reserve_out(out, *, inputs, force=False):
+    """Check ``out`` and reserve it before any notebook runs; a :class:`~fedlab._files.PendingFile`.
+
+    ``out`` may never be one of ``inputs`` (the submissions and the list file), even with
+    ``force``; an existing file is replaced only with ``force``; a folder that cannot be
+    written fails now, not after the grading.
+    """
+    return PendingFile(check_new_file(out, option="--out", force=force, inputs=inputs))
+
+
+def grades_csv(grades):
+    """``grades`` as CSV text: a ``notebook,exercise,outcome,message`` header, one row each."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(FIELDS)
+    writer.writerows((g.notebook, g.exercise, g.outcome, g.message) for g in grades)
+    return text.getvalue()
+
+
+def containment(user="nobody"):
+    """One line saying how submissions are contained on this machine."""
+    from fedlab._sandbox import landlock_abi, sandbox_user
+
+    account = sandbox_user(user)
+    who = f"as {user}" if account is not None else "as this user"
+    abi = landlock_abi()
+    files = (f"reading only Python, its packages and fedlab (Landlock ABI {abi})" if abi else
+             "reading what its account may read (this Linux kernel has no Landlock)")
+    return (f"each notebook runs {who} in its own temporary folder, writing only there and "
+            f"{files}; every process it starts is ended with it")
+
+
+def _run(notebook, *, timeout, cwd, contained=None):
     from fedlab._nbrun import execute_all_cells
 
-    return execute_all_cells(notebook, timeout=timeout, cwd=cwd)
+    return execute_all_cells(notebook, timeout=timeout, cwd=cwd, contained=contained)
 
 
 def _check_cells(notebook):

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from fedlab._files import atomic_open
 from fedlab._validation import InvalidParameterError
 from fedlab.exercises._blocks import BLOCKS_FILE, exercise_blocks, lesson_key
 from fedlab.exercises._blocks import NOTICE as BLOCKS_NOTICE
@@ -113,18 +115,29 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None, for
 
     A lesson is left alone when it has outputs or execution counts (a learner ran it), its
     cells differ from what was generated (a learner edited it) or it is not a valid
-    notebook, unless ``force`` is true. A solution notebook that cannot be read or made
-    into a lesson is named and skipped. Every other lesson is still written; then
-    :class:`LessonError` lists what was not.
+    notebook, unless ``force`` is true; a lesson that is a symbolic link (or otherwise
+    leads out of the lessons folder) is never written, even with ``force``. A solution
+    notebook that cannot be read or made into a lesson is named and skipped; a lesson
+    whose solution notebook is missing is named too (its exercises would have no
+    solution), and the solutions file is then not updated. Every other lesson is still
+    written, each whole (:func:`fedlab._files.atomic_open`); then :class:`LessonError`
+    lists what was not.
     """
     solutions_dir, lessons_dir, blocks_file = _paths(solutions_dir, lessons_dir, blocks_file)
     made, problems = _make_all(solutions_dir, lessons_dir)
+    problems += _orphans(solutions_dir, lessons_dir)
     every_solution_read = not problems
     bad_input = not every_solution_read
     lessons_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for item in made:
         text = _dumps(item.lesson)
+        outside = _outside(item.target, lessons_dir)
+        if outside:
+            problems.append(f"{item.target}: {outside}; fedlab writes no lesson through it, "
+                            "even with --force (remove it and run again)")
+            bad_input = True
+            continue
         if item.target.exists() and not force:
             if _text(item.target) == text:
                 continue  # already what the solution generates
@@ -142,7 +155,8 @@ def write_lessons(solutions_dir=None, lessons_dir=None, *, blocks_file=None, for
             written.append(item.target)
     if not every_solution_read:
         problems.append(
-            f"{blocks_file}: not updated, since not every solution notebook could be read"
+            f"{blocks_file}: not updated, since not every lesson's solution notebook could "
+            "be read"
         )
     elif _text(blocks_file) != _blocks_text(made):
         _write(blocks_file, _blocks_text(made))
@@ -287,6 +301,25 @@ def _read(path):
     return notebook
 
 
+def _orphans(solutions_dir, lessons_dir):
+    """One line for each lesson whose solution notebook is missing."""
+    expected = {path.name for path in _sources(solutions_dir)}
+    return [f"{lesson}: its solution notebook {solutions_dir / lesson.name} is missing "
+            "(deleted or renamed?); restore it, or remove the lesson too"
+            for lesson in sorted(lessons_dir.glob(NOTEBOOK_GLOB)) if lesson.name not in expected]
+
+
+def _outside(target, lessons_dir):
+    """Why writing ``target`` would write outside ``lessons_dir`` ("" if it would not)."""
+    if target.is_symlink():
+        return f"is a symbolic link (to {os.readlink(target)})"
+    if target.exists() and not target.is_file():
+        return "is not a regular file"
+    if target.resolve().parent != lessons_dir.resolve():
+        return f"leads out of {lessons_dir} (to {target.resolve()})"
+    return ""
+
+
 def _text(path):
     """The file's text, or None if it is missing or not UTF-8."""
     try:
@@ -296,7 +329,8 @@ def _text(path):
 
 
 def _write(path, text):
-    path.write_bytes(text.encode("utf-8"))
+    with atomic_open(path) as f:  # whole or not at all; it replaces a name, follows no link
+        f.write(text)
 
 
 def _blocks_text(made):

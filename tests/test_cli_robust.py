@@ -45,4 +45,4 @@ def test_unknown_strategy_is_one_clear_line(tmp_path, capsys):
 def test_krum_with_too_few_sites_names_the_rule(tmp_path, capsys):
     assert main(_args(tmp_path, 3, "--strategy", "krum")) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "2f + 3" in err[0] and "num_malicious" in err[0]
+    assert len(err) == 1 and "2f + 3" in err[0] and "--num-malicious" in err[0]

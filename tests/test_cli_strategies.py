@@ -48,10 +48,15 @@ def test_train_runs_every_strategy_and_personalization_on_user_csvs(tmp_path, ca
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--strategy", "fedprox", "--mu", "-1"], "--mu: must be a finite number >= 0"),
-    (["--strategy", "fedadam", "--beta-1", "1"], "--beta-1 must be in [0, 1)"),
-    (["--strategy", "fedyogi", "--beta-2", "-0.1"], "--beta-2 must be in [0, 1)"),
+    (["--strategy", "fedprox", "--mu", "-1"], "--strategy fedprox: --mu: must be a finite "
+                                              "number >= 0"),
+    (["--strategy", "fedadam", "--beta-1", "1"], "--beta-1: must be in [0, 1)"),
+    (["--strategy", "fedyogi", "--beta-2", "-0.1"], "--beta-2: must be in [0, 1)"),
     (["--mu", "0.1"], "--mu applies to --strategy fedprox"),
+    (["--strategy", "fedprox", "--mu", "nan"], "--mu: must be a finite number, got nan"),
+    (["--strategy", "krum", "--num-to-keep", "0"], "--strategy krum: --num-to-keep: must be"),
+    (["--strategy", "fedavg", "--weighted", "maybe"], "--weighted: must be true or false"),
+    (["--num-malicious", "1"], "--num-malicious applies to --strategy krum, none of which"),
 ])
 def test_bad_strategy_settings_are_one_clear_line(tmp_path, capsys, extra, words):
     assert main(["train", "--target", "outcome", *_sites(tmp_path), *extra]) == 2
@@ -66,13 +71,24 @@ def test_unknown_strategy_names_the_choices(tmp_path, capsys):
     assert "fedfoo" in err and "fedprox" in err
 
 
-def test_personalization_without_local_test_outcomes_is_a_clear_error(tmp_path, capsys):
-    # a site whose test split holds no event: nothing to evaluate its own model on
+def test_personalization_with_a_one_class_test_split_reports_what_is_defined(tmp_path,
+                                                                            capsys):
+    """Issue 21: a site whose test patients are all non-events no longer stops the run."""
+    import json
+
     path = tmp_path / "rare.csv"
     path.write_text("a,b,outcome\n" + "\n".join(
-        f"{k / 10:.1f},{k % 7},{1 if k in (3, 17) else 0}" for k in range(40)) + "\n")
-    args = ["train", "--target", "outcome", *_sites(tmp_path), "--site", str(path),
-            "--test-size", "0.05", "--rounds", "2", "--personalize", "recalibrate"]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "personalize='recalibrate'" in err and "'rare'" in err and "both outcomes" in err
+        f"{k / 10:.1f},{40 + k % 7},{1 if k in (3, 57) else 0}" for k in range(100)) + "\n")
+    out = tmp_path / "out.json"
+    args = ["train", "--target", "outcome", *_sites(tmp_path, (300, 120, 200)), "--site",
+            str(path), "--test-size", "0.1", "--rounds", "2", "--personalize", "finetune",
+            "--json", str(out)]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    report = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    rare = report["methods"]["fedavg + finetune"]["sites"]["rare"]
+    assert rare["events"] == 0 and rare["n"] >= 5
+    assert 0 <= rare["accuracy"] <= 1 and rare["oe"] == 0.0
+    assert rare["auc"] is None and rare["auc_reason"].startswith("undefined: every test "
+                                                                 "patient is a non-event")
+    assert "n/a: AUC at rare (every method): every test patient is a non-event" in table

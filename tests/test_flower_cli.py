@@ -34,7 +34,8 @@ def test_flower_command_reports_in_the_train_schema(tmp_path, capsys):
         args += ["--site", str(s)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "fedavg (weighted)" in printed and "All 80 test patients together" in printed
+    assert "fedavg (weighted)" in printed
+    assert "Summary over 2 sites' 80 test patients" in printed  # not train's heading
     assert "AUC - centralized" not in printed and "random-effects" in printed
     results = json.loads(out.read_text())
     method = results["methods"]["fedavg (weighted)"]
@@ -61,7 +62,8 @@ def test_a_studys_table_is_trains_table_without_a_centralized_model():
     results = study_results(History([StudyRound(0, {}, {}), record]), "fedavg (weighted)")
     assert results["dropped"] == {1: ["east"]}
     table = format_table(results)
-    assert "All 200 test patients together" in table and "120 / " in table
+    assert "Summary over 2 sites' 200 test patients" in table and "120 / " in table
+    assert "All 200 test patients together" not in table  # no one pooled them
     assert "AUC - centralized" not in table and "paired" not in table
     pooled = results["methods"]["fedavg (weighted)"]["pooled"]
     assert f"{pooled['auc']:.3f} [{pooled['auc_ci'][0]:.3f}" in table
@@ -101,3 +103,35 @@ def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--secure-aggregation needs at least 2 --site" in err
     assert err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--epsilon", "1"], "--epsilon applies to --strategy dpsgd or dpfedavg"),
+    (["--mu", "0.1"], "--mu applies to --strategy fedprox"),
+    (["--strategy", "fedprox", "--mu", "-1"], "--strategy fedprox: --mu: must be"),
+    (["--strategy", "dpfedavg"], "needs its noise: give --epsilon E"),
+    (["--strategy", "securefedavg", "--bits", "16"], "--bits belong to fedlab's in-process"),
+    (["--strategy", "dpfedavg", "--noise-multiplier", "1", "--secure-aggregation"],
+     "DPFedAvg needs the individual updates"),
+    (["--l2", "1e300"], "--l2 1e+300 with --lr 0.1: must be below 2 / lr"),
+])
+def test_flower_checks_strategy_options_before_any_process(tmp_path, capsys, extra, words):
+    sites = [_write_site(tmp_path / f"s{k}.csv", 40, k) for k in range(2)]
+    code = main(["flower", "--site", str(sites[0]), "--site", str(sites[1]), "--target",
+                 "outcome", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and err.strip().count("\n") == 0
+
+
+def test_flower_has_trains_strategy_flags_and_min_cell():
+    from fedlab.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    flags = {c: {o for a in commands[c]._actions for o in a.option_strings}
+             for c in ("train", "flower")}
+    shared = {"--mu", "--num-malicious", "--noise-multiplier", "--delta", "--epsilon",
+              "--clip-norm", "--server-lr", "--min-cell"}
+    assert shared <= flags["train"] and shared <= flags["flower"]
+    strategy_flags = {f for f in flags["train"] if f not in {"--personalize"}}
+    assert strategy_flags - {"--site", "--target", "--features", "--test-size"} - \
+        flags["flower"] == set()

@@ -258,3 +258,37 @@ def test_package_files_named_in_notebooks_exist():
         text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
         for named in re.findall(r"(fedlab/[\w/]+\.py)", text):
             assert (lessons.ROOT / named).exists(), f"{path.name} names {named}"
+
+
+def test_a_lesson_that_is_a_symlink_is_never_written_through_even_with_force(
+        tmp_path, monkeypatch, capsys):
+    _solution(tmp_path, SOLVED, name="01-one.ipynb")
+    _solution(tmp_path, SOLVED, name="02-two.ipynb")
+    _, lessons_dir, _ = _use(monkeypatch, tmp_path)
+    lessons_dir.mkdir()
+    elsewhere = tmp_path / "my-notes.txt"  # a file outside lessons/
+    elsewhere.write_text("an instructor's own notes\n")
+    link = lessons_dir / "01-one.ipynb"
+    link.symlink_to(elsewhere)
+    for argv in (["lessons"], ["lessons", "--force"]):
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert f"{link}: is a symbolic link (to {elsewhere})" in err and "even with --force" in err
+        assert "02-two.ipynb" in out or (lessons_dir / "02-two.ipynb").exists()
+    assert elsewhere.read_text() == "an instructor's own notes\n"
+    assert link.is_symlink()
+
+
+def test_a_deleted_solution_notebook_is_an_error_naming_it(tmp_path, monkeypatch, capsys):
+    solutions, lessons_dir = _solution(tmp_path, EXERCISE, name="01-one.ipynb")
+    _solution(tmp_path, SOLVED, name="02-two.ipynb")
+    _, _, blocks = _use(monkeypatch, tmp_path)
+    assert main(["lessons"]) == 0
+    solved = blocks.read_text()
+    assert '"lesson01"' in solved
+    (solutions / "01-one.ipynb").unlink()
+    assert main(["lessons"]) == 2
+    err = capsys.readouterr().err
+    assert (f"{lessons_dir / '01-one.ipynb'}: its solution notebook "
+            f"{solutions / '01-one.ipynb'} is missing") in err
+    assert blocks.read_text() == solved  # the lesson's exercises keep their solutions

@@ -334,8 +334,8 @@ def test_accountant_starts_at_zero_and_keeps_its_orders():
         ({"noise_multiplier": float("nan")}, r"noise_multiplier must be .* got nan"),
         ({"sample_rate": 0}, r"sample_rate must be in \(0, 1\], got 0"),
         ({"sample_rate": 1.5}, r"sample_rate must be in \(0, 1\], got 1.5"),
-        ({"steps": 0}, r"steps must be an integer >= 1, got 0"),
-        ({"steps": 2.5}, r"steps must be an integer >= 1, got 2.5"),
+        ({"steps": 0}, r"steps must be an integer from 1 to 2\*\*63 - 1, got 0"),
+        ({"steps": 2.5}, r"steps must be an integer from 1 to 2\*\*63 - 1, got 2.5"),
         ({"delta": 0}, r"delta must be in \(0, 1\), got 0"),
         ({"delta": 1.0}, r"delta must be in \(0, 1\), got 1.0"),
         ({"orders": [0.5, 2]}, r"orders must all be > 1, got 0.5"),
@@ -438,3 +438,52 @@ def test_pld_refuses_noise_it_cannot_grid(sigma, q, steps):
     accountant.step(noise_multiplier=sigma, sample_rate=q, steps=steps)
     with pytest.raises(ValueError, match="method='rdp'"):
         accountant.epsilon(DELTA, method="pld")
+
+
+# -- extreme but legal inputs: a correct answer or a refusal naming the argument -------------
+
+
+@pytest.mark.parametrize("sigma, q", [(1e10, 0.01), (1e300, 0.01), (1e300, 1.0), (1.0, 1e-300),
+                                      (1e10, 1e-300), (1e150, 0.5)])
+def test_rdp_answers_at_extreme_noise_and_rates(sigma, q):
+    """The subsampled curve lies between 0 and the Gaussian's alpha / (2 sigma^2): epsilon 0."""
+    curve = rdp(noise_multiplier=sigma, sample_rate=q, steps=100)
+    assert np.all(curve >= 0)
+    assert np.all(curve <= 100 * np.asarray(DEFAULT_ORDERS) / (2 * sigma) / sigma * (1 + 1e-12))
+    assert epsilon(noise_multiplier=sigma, sample_rate=q, steps=100, delta=1e-5) == 0.0
+    acc = PrivacyAccountant()
+    acc.step(noise_multiplier=sigma, sample_rate=q, steps=100)
+    assert acc.epsilon(1e-5) == 0.0
+
+
+def test_rdp_near_the_series_limit_stays_monotone_in_the_noise():
+    """Where the series hands over to the Gaussian bound, epsilon still falls as noise grows."""
+    values = [epsilon(noise_multiplier=s, sample_rate=0.01, steps=10**6, delta=1e-300)
+              for s in (1e2, 1e50, 1e99, 1e101, 1e200)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+@pytest.mark.parametrize("sigma", [1e30, 1e300])
+def test_full_batch_pld_at_huge_noise_is_zero(sigma):
+    assert epsilon(noise_multiplier=sigma, sample_rate=1.0, steps=100, delta=1e-5,
+                   method="pld") == 0.0
+
+
+def test_pld_refuses_a_subsampled_noise_it_cannot_grid_naming_it():
+    with pytest.raises(ValueError, match=r"noise_multiplier must be <= 1e\+100 .*method='rdp'"):
+        epsilon(noise_multiplier=1e300, sample_rate=0.01, steps=100, delta=1e-5, method="pld")
+
+
+@pytest.mark.parametrize("steps", [2**63, 10**300, 10**400])
+def test_epsilon_refuses_a_step_count_beyond_int64_naming_it(steps):
+    for method in ("rdp", "pld"):
+        with pytest.raises(ValueError, match=r"steps must be an integer from 1 to 2\*\*63 - 1, "
+                                             r"got an integer of (19|301|401) digits"):
+            epsilon(noise_multiplier=1.0, sample_rate=0.5, steps=steps, delta=1e-5,
+                    method=method)
+
+
+def test_noise_search_at_a_vanishing_rate_meets_the_budget():
+    sigma = noise_multiplier_for(target_epsilon=1.0, sample_rate=1e-300, steps=100, delta=1e-5)
+    assert 0 < sigma < 1
+    assert epsilon(noise_multiplier=sigma, sample_rate=1e-300, steps=100, delta=1e-5) <= 1.0

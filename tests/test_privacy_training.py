@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 from fedlab import federated, privacy
 from fedlab.federated import Client, Update
 from fedlab.models import logistic
-from fedlab.privacy import DPFedAvg, DPSGDClient, dp_sgd
+from fedlab.privacy import DPFedAvg, DPSGDClient, dp_sgd, epsilon
 
 DELTA = 1e-5
 
@@ -408,3 +408,72 @@ def test_dpsgd_client_gradient_refuses_non_finite_parameters():
     with pytest.raises(ValueError, match="finite"):
         client.gradient(np.array([np.nan, 0.0, 0.0, 0.0]))
     assert client.accountant.steps == 0
+
+
+# -- DP-SGD as a strategy (issue 17): by name, the same bits as DPSGDClient ----------------
+
+
+def _dp_sites(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(500, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=500) > 0).astype(int)
+    return [(X[:300], y[:300]), (X[300:], y[300:])]
+
+
+def test_dpsgd_strategy_trains_exactly_as_dpsgd_clients():
+    from fedlab.federated import Client
+    from fedlab.privacy import DPSGD
+
+    sites = _dp_sites()
+    old = [DPSGDClient(X, y, noise_multiplier=1.1, clip_norm=0.8, name=f"s{k}")
+           for k, (X, y) in enumerate(sites)]
+    h_old = federated.run(old, rounds=4, batch_size=25, lr=0.2, random_state=5)
+    strategy = DPSGD(noise_multiplier=1.1, clip_norm=0.8)
+    new = [Client(X, y, name=f"s{k}") for k, (X, y) in enumerate(sites)]
+    h_new = federated.run(new, strategy=strategy, rounds=4, batch_size=25, lr=0.2,
+                          random_state=5)
+    np.testing.assert_array_equal(h_new.params, h_old.params)
+    for client in old:  # each site's own accounting, as the client class kept it
+        assert strategy.site_epsilons[client.name] == pytest.approx(client.epsilon(),
+                                                                    rel=1e-12)
+    assert h_new.final.epsilon == pytest.approx(max(c.epsilon() for c in old), rel=1e-12)
+
+
+def test_dpsgd_strategy_by_name_and_its_privacy_report():
+    from fedlab.federated import Client, make_strategy
+
+    strategy = make_strategy("dpsgd", noise_multiplier=1.0, delta=1e-4)
+    clients = [Client(X, y, name=f"s{k}") for k, (X, y) in enumerate(_dp_sites(1))]
+    federated.run(clients, strategy=strategy, rounds=2, batch_size=50, random_state=0)
+    report = strategy.privacy()
+    assert report["level"] == "record" and set(report["sites"]) == {"s0", "s1"}
+    for name, n in (("s0", 300), ("s1", 200)):
+        assert report["sites"][name] == pytest.approx(epsilon(
+            noise_multiplier=1.0, sample_rate=50 / n, steps=2 * round(n / 50), delta=1e-4))
+    assert report["epsilon"] == report["sites"]["s1"]  # the smaller site spends more
+
+
+def test_dpsgd_refuses_a_model_without_per_example_gradients():
+    from fedlab.federated import Client
+    from fedlab.models import LogisticRegression
+    from fedlab.privacy import DPSGD
+
+    class NoPerExample(LogisticRegression):  # stands for a Cox model: no per-record bound
+        name = "no-per-example"
+        supports_per_example = False
+
+    (X, y), _ = _dp_sites()
+    client = Client(X, y, name="site", model=NoPerExample())
+    with pytest.raises(ValueError, match="per-example gradients, which model "
+                                         "'no-per-example' does not have.*dpfedavg"):
+        federated.run([client], strategy=DPSGD(noise_multiplier=1.0), rounds=1,
+                      random_state=0)
+
+
+def test_dpsgd_for_epsilon_puts_the_most_spending_site_on_the_budget():
+    from fedlab.privacy import DPSGD
+
+    dp = DPSGD.for_epsilon(2.0, rounds=10, n_records=[1000, 80, 400], epochs=2, batch_size=16)
+    spent = [epsilon(noise_multiplier=dp.noise_multiplier, sample_rate=16 / n,
+                     steps=10 * round(2 / (16 / n)), delta=1e-5) for n in (1000, 80, 400)]
+    assert max(spent) == spent[1] and 2.0 * (1 - 1e-3) < spent[1] <= 2.0

@@ -108,3 +108,23 @@ def test_contract_one_hospital_scaled_by_minus_ten():
     assert abs(pooled_auc(FedMedian(), True) - clean) <= 0.02
     assert abs(pooled_auc(FedTrimmedAvg(beta=0.2), True) - clean) <= 0.02
     assert pooled_auc(Krum(num_malicious=1), True) > floor
+
+
+def test_krum_skips_a_round_with_too_few_replies_and_names_it():
+    """Issue 21: with dropouts a round may bring 4 updates to Krum(f=1), which needs 5."""
+    from fedlab import federated
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clients = [federated.Client(X[k * 100:(k + 1) * 100], y[k * 100:(k + 1) * 100],
+                                name=f"c{k}") for k in range(5)]
+    history = federated.run(clients, strategy=federated.Krum(num_malicious=1), dropout=0.2,
+                            rounds=10, test_sets={"all": (X, y)}, random_state=0)
+    short = [r.round for r in history.rounds[1:] if len(r.participants) < 5]
+    full = [r.round for r in history.rounds[1:] if len(r.participants) == 5]
+    assert short and full and history.config["skipped_rounds"] == short
+    assert np.all(np.isfinite(history.params))
+    loss = [r.pooled["loss"] for r in history.rounds]
+    assert all(loss[t] == loss[t - 1] for t in short)  # a skipped round leaves the model
+    assert all(loss[t] != loss[t - 1] for t in full)

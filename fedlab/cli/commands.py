@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from fedlab._files import check_output_folder
-from fedlab.cli.options import FILE_RULE, SEED, count, force_option, output_options, positive, seed
+from fedlab.cli.options import FILE_RULE, SEED, count, force_option, output_options, seed
 
 
 def register(sub):
@@ -60,15 +60,11 @@ def register(sub):
                          help="overwrite lessons even where a learner has edited or run them")
     lessons.set_defaults(handler=_lessons)
 
-    grade = sub.add_parser("grade", help="run learners' lesson notebooks and write one row "
-                                         "per notebook and exercise to a CSV file")
-    grade.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
-                       help="submitted notebooks (never modified)")
-    grade.add_argument("--out", required=True, metavar="CSV",
-                       help="results: notebook,exercise,outcome,message")
-    grade.add_argument("--timeout", type=positive, default=120,
-                       help="seconds for each notebook's cells together (default 120)")
-    grade.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    grade = sub.add_parser("grade", help="run learners' lesson notebooks, each contained, and "
+                                         "write one row per notebook and exercise to a CSV")
+    from fedlab.grading import add_arguments as grade_arguments
+
+    grade_arguments(grade)
     grade.set_defaults(handler=_grade)
 
 
@@ -137,10 +133,6 @@ def _lessons(args):
 
 
 def _grade(args):
-    from fedlab import grading
+    from fedlab.grading import grade_command
 
-    grading.check_out_path(args.out, force=args.force)  # fail before the long run
-    grades = grading.grade_notebooks(args.notebooks, timeout=args.timeout, log=print)
-    grading.write_grades(grades, args.out, force=args.force)
-    print(f"{len(grades)} rows written to {args.out}")
-    return 0
+    return grade_command(args)

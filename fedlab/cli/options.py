@@ -10,6 +10,14 @@ from fedlab._validation import InvalidParameterError
 
 SEED = 2026
 
+MAX_LR = 1e6
+"""Largest local learning rate: beyond it the weights can overflow float64 within a run.
+
+With ``lr * l2 < 2`` each SGD step moves a weight by at most ``lr`` times a standardized
+record's norm (at most ``sqrt(n_records * n_features)``), so ``lr <= 1e6`` keeps every
+weight below about 1e30 after even 1e9 steps; larger steps only bounce anyway.
+"""
+
 FILE_RULE = ("Outputs never replace an existing file unless --force is given, and never "
              "overwrite an input.")
 
@@ -71,6 +79,12 @@ def site_dataset(args):
                         test_size=args.test_size)
 
 
+def min_cell_option(parser):
+    parser.add_argument("--min-cell", type=count, default=5, metavar="N",
+                        help="suppress a site's metrics when they rest on fewer than N test "
+                             "patients, or on 1 to N-1 events or non-events (default 5)")
+
+
 def force_option(parser):
     parser.add_argument("--force", action="store_true",
                         help="replace output files that already exist")
@@ -115,6 +129,10 @@ def _int(text, *, minimum):
 
 def positive(text):
     return _float(text, lambda v: v > 0, "> 0")
+
+
+def learning_rate(text):
+    return _float(text, lambda v: 0 < v <= MAX_LR, f"> 0 and at most {MAX_LR:g}")
 
 
 def non_negative(text):

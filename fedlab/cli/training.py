@@ -6,16 +6,24 @@ from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
 from fedlab.cli.options import (
     FILE_RULE,
+    MAX_LR,
     SEED,
     count,
     force_option,
+    learning_rate,
+    min_cell_option,
     non_negative,
-    positive,
     seed,
     site_dataset,
     site_options,
 )
-from fedlab.cli.report import format_table
+from fedlab.cli.report import fitted_coefficients, format_table, report_document
+from fedlab.cli.strategies import (
+    add_strategy_options,
+    calibrate,
+    check_settings,
+    strategy_settings,
+)
 
 
 def register(sub):
@@ -34,6 +42,12 @@ def register(sub):
     train.set_defaults(handler=_train)
 
 
+RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
+               "personalize", "min_cell", "site", "target", "features", "test_size",
+               "split_column", "id_column")
+"""The run's own options (``dest``): no strategy parameter may take one of these names."""
+
+
 def _training_options(parser):
     from fedlab.baselines import DEFAULTS
 
@@ -43,48 +57,36 @@ def _training_options(parser):
                         help=f"local epochs a round (default {DEFAULTS['local_epochs']})")
     parser.add_argument("--batch-size", type=count, default=DEFAULTS["batch_size"],
                         help=f"local mini-batch size (default {DEFAULTS['batch_size']})")
-    parser.add_argument("--lr", type=positive, default=DEFAULTS["lr"],
-                        help=f"local learning rate (default {DEFAULTS['lr']})")
+    parser.add_argument("--lr", type=learning_rate, default=DEFAULTS["lr"],
+                        help=f"local learning rate, at most {MAX_LR:g} (default "
+                             f"{DEFAULTS['lr']})")
     parser.add_argument("--l2", type=non_negative, default=DEFAULTS["l2"],
-                        help=f"L2 penalty (default {DEFAULTS['l2']})")
+                        help=f"L2 penalty, below 2 / lr (default {DEFAULTS['l2']})")
     parser.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
+    min_cell_option(parser)
     parser.add_argument("--json", metavar="PATH",
                         help="also write the metrics as JSON to this new file")
     force_option(parser)
-    _strategy_options(parser)
-
-
-def _strategy_options(parser):
-    """``--strategy`` and ``--personalize`` (lesson 04), with the strategies' own settings."""
-    from fedlab.federated import STRATEGY_NAMES
-
-    parser.add_argument("--strategy", action="append", default=[], metavar="NAME",
-                        type=str.lower, choices=sorted(STRATEGY_NAMES),
-                        help="also run this strategy (repeatable): "
-                             + ", ".join(sorted(STRATEGY_NAMES)))
     parser.add_argument("--personalize", action="append", default=[],
                         choices=["finetune", "recalibrate"],
                         help="also personalize FedAvg's model at each site (repeatable)")
-    parser.add_argument("--mu", type=non_negative, help="FedProx's proximal weight (>= 0)")
-    parser.add_argument("--beta-1", type=float,
-                        help="FedAdam/FedYogi/FedAdagrad first-moment decay, in [0, 1)")
-    parser.add_argument("--beta-2", type=float,
-                        help="FedAdam/FedYogi second-moment decay, in [0, 1)")
+    add_strategy_options(parser, run_options=RUN_OPTIONS)
 
 
 def _demo(args):
     from fedlab import data
 
     with json_report(args.json, force=args.force) as write:
-        return _compare_and_report(data.load_hospitals, args, write)
+        return _compare_and_report(data.load_hospitals, args, write, command="demo")
 
 
 def _train(args):
     with json_report(args.json, force=args.force, inputs=args.site) as write:
-        return _compare_and_report(lambda: _read_sites(args), args, write)
+        return _compare_and_report(lambda: read_sites(args), args, write, command="train")
 
 
-def _read_sites(args):
+def read_sites(args):
+    """The ``--site`` files as hospitals, each split into train and test as ``train`` does."""
     hospitals = site_dataset(args).load(random_state=args.seed, progress=True)
     _check_standardizable(hospitals, args.site)
     return hospitals
@@ -100,41 +102,43 @@ def _check_standardizable(hospitals, paths):
     combine(sums, names=paths, feature_names=names)
 
 
-def _compare_and_report(load_hospitals, args, write):
+def _compare_and_report(load_hospitals, args, write, *, command):
     from fedlab.baselines import compare
+    from fedlab.metrics import release_results
 
-    results = compare(load_hospitals(), rounds=args.rounds, local_epochs=args.local_epochs,
+    check_lr_l2(args)
+    requested = list(dict.fromkeys(args.strategy))
+    settings = strategy_settings(args, requested)
+    check_settings(settings)
+    hospitals = load_hospitals()
+    check_settings(settings, n_params=len(hospitals[0].feature_names) + 1,
+                   n_clients=len(hospitals))
+    if args.epsilon is not None:
+        settings = calibrate(settings, target_epsilon=args.epsilon, rounds=args.rounds,
+                             n_records=[h.n_train for h in hospitals],
+                             epochs=args.local_epochs, batch_size=args.batch_size)
+    results = compare(hospitals, rounds=args.rounds, local_epochs=args.local_epochs,
                       batch_size=args.batch_size, lr=args.lr, l2=args.l2,
-                      strategies=list(dict.fromkeys(args.strategy)),
-                      personalize=list(dict.fromkeys(args.personalize)),
-                      strategy_options=_strategy_settings(args), progress=True,
-                      random_state=args.seed)
-    print(format_table(results))
-    write(results)
+                      strategies=requested, personalize=list(dict.fromkeys(args.personalize)),
+                      strategy_options=settings, progress=True, random_state=args.seed)
+    fits, used = results.pop("fits"), results.pop("strategies")
+    released = release_results(results, min_cell=args.min_cell)
+    features = list(hospitals[0].feature_names)
+    for name, entry in released["methods"].items():
+        entry.update(fitted_coefficients(*fits[name], features))
+        if hasattr(used.get(name), "privacy"):
+            entry["privacy"] = used[name].privacy()
+    print(format_table(released))
+    write(report_document(released, command=command, args=args, strategies=used))
     return 0
 
 
-def _strategy_settings(args):
-    """``--mu``/``--beta-1``/``--beta-2`` for the strategies given that use them."""
-    from fedlab.federated.fedopt import _check_beta
+def check_lr_l2(args):
+    """Refuse, naming the options, a learning rate and penalty that make SGD diverge."""
+    from fedlab._validation import check_sgd_step
 
-    options = {}
-    given = {"mu": ("fedprox",), "beta_1": ("fedadam", "fedyogi", "fedadagrad"),
-             "beta_2": ("fedadam", "fedyogi")}
-    for key, owners in given.items():
-        value = getattr(args, key)
-        if value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if key == "mu" and not value >= 0:
-            raise InvalidParameterError(f"{flag} must be >= 0, got {value}")
-        if key != "mu":
-            _check_beta(value, flag)
-        users = [name for name in args.strategy if name in owners]
-        if not users:
-            raise InvalidParameterError(f"{flag} applies to --strategy {' or '.join(owners)}, "
-                                        f"which is "
-                             "not among the strategies given")
-        for name in users:
-            options.setdefault(name, {})[key] = value
-    return options
+    try:
+        check_sgd_step(args.lr, args.l2)
+    except InvalidParameterError as err:
+        raise InvalidParameterError(f"--l2 {args.l2:g} with --lr {args.lr:g}: "
+                                    f"{str(err).replace('l2 must', 'must')}") from None

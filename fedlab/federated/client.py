@@ -116,8 +116,9 @@ class Client:
         params : ndarray of shape (n_params,)
             The global model received from the server.
         config : dict
-            The strategy's instructions: ``task`` (``"fit"``, the default, or
-            ``"gradient"`` for FedSGD), ``epochs``, ``batch_size``, ``lr``, ``l2``, and
+            The strategy's instructions: ``task`` (``"fit"``, the default,
+            ``"gradient"`` for FedSGD, or ``"dp_sgd"`` for
+            :class:`fedlab.privacy.DPSGD`), ``epochs``, ``batch_size``, ``lr``, ``l2``, and
             optionally ``mu`` (FedProx) and ``control`` (SCAFFOLD's server variate).
         state : dict, optional
             This client's memory across the rounds of one run (SCAFFOLD keeps its
@@ -131,6 +132,11 @@ class Client:
         """
         if config.get("task", "fit") == "gradient":
             return self.gradient(params, l2=config.get("l2", 0.0), random_state=random_state)
+        if config.get("task") == "dp_sgd":  # strategy DPSGD: record-level DP at this site
+            from fedlab.privacy.dpsgd_strategy import dp_sgd_reply
+
+            return dp_sgd_reply(self, params, config, state={} if state is None else state,
+                                random_state=random_state)
         settings = {k: config[k] for k in ("epochs", "batch_size", "lr", "l2", "mu")
                     if k in config}
         if "control" not in config:

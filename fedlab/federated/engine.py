@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import InvalidParameterError, check_int, check_positive, check_rng
+from fedlab._validation import (
+    InvalidParameterError,
+    check_int,
+    check_positive,
+    check_rng,
+    check_sgd_step,
+)
 from fedlab.federated.client import Client
 from fedlab.federated.history import History, RoundRecord
 from fedlab.federated.messages import Updates
@@ -108,6 +114,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     l2 = check_positive(l2, "l2", strict=False)
+    check_sgd_step(lr, l2)  # lr * l2 >= 2 would make the weights diverge to NaN
     if not 0 <= dropout < 1:
         raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
     n_features = {c.n_features for c in clients}
@@ -163,6 +170,8 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
                 strategy.bytes_down(params, len(selected)),
                 [clients[i].name for i in replied], callbacks, epsilon=epsilon)
     history.params = server.params.copy()
+    if getattr(strategy, "skipped_rounds", None):  # e.g. Krum with too few replies
+        history.config["skipped_rounds"] = list(strategy.skipped_rounds)
     return history
 
 

@@ -100,6 +100,12 @@ class Krum(Strategy):
         1 is Krum; more is Multi-Krum (the plain mean of the best).
     fraction_train, server_lr : see :class:`~fedlab.federated.Strategy`
 
+    Attributes
+    ----------
+    skipped_rounds : list of int
+        Rounds in which fewer than ``2 f + 3`` updates arrived (clients dropped out):
+        the model was left unchanged.
+
     References
     ----------
     Blanchard, El Mhamdi, Guerraoui, Stainer (2017). Machine learning with adversaries:
@@ -125,12 +131,28 @@ class Krum(Strategy):
     def start(self, n_params, n_clients):
         """Refuse a run whose rounds are too small for ``num_malicious`` (``m >= 2f + 3``)."""
         super().start(n_params, n_clients)
+        self.skipped_rounds = []
         m = max(1, int(round(self.fraction_train * n_clients)))
         if m < 2 * self.num_malicious + 3:
+            fix = (f"lower num_malicious to {(m - 3) // 2} or add clients" if m >= 3 else
+                   "Krum needs at least 3 clients a round even with num_malicious=0: add "
+                   "clients")
             raise InvalidParameterError(
                 f"Krum with num_malicious={self.num_malicious} needs at least "
                 f"{2 * self.num_malicious + 3} clients a round (m >= 2f + 3), but this run "
-                f"has {m}: lower num_malicious to {max(0, (m - 3) // 2)} or add clients")
+                f"has {m}: {fix}")
+
+    def aggregate_train(self, server_round, params, updates, *, rng):
+        """Krum's choice; a round with fewer than ``2f + 3`` replies (dropouts) is skipped.
+
+        The model stays as it was and the round is listed in :attr:`skipped_rounds` (and
+        the run's ``History.config["skipped_rounds"]``): with so few updates Krum cannot
+        tell ``f`` attackers from the honest, and averaging instead would drop the defence.
+        """
+        if updates and len(updates) < 2 * self.num_malicious + 3:
+            self.skipped_rounds = [*getattr(self, "skipped_rounds", []), server_round]
+            return params
+        return super().aggregate_train(server_round, params, updates, rng=rng)
 
     def combine(self, updates, *, rng=None):
         m = len(updates)

@@ -25,8 +25,10 @@ import urllib.request
 from pathlib import Path
 
 from fedlab import data
+from fedlab._files import open_new, write_new
 from fedlab._validation import InvalidParameterError, check_int, check_positive
 from fedlab.federated.strategy import Strategy
+from fedlab.flower import tls
 from fedlab.flower.study import StudyError, history_from_result, round_from_json
 
 __all__ = ["Federation", "launch", "require_flwr", "FlowerNotInstalled", "free_port"]
@@ -102,7 +104,15 @@ class Federation:
         Seconds to wait for every process to be ready.
     workdir : str or Path, optional
         Folder for logs, Flower's home and results (default: a temporary folder,
-        removed at the end).
+        removed at the end). It may exist, but never holds a file the federation did not
+        create: one of its names there (``flwr-home``, ``logs/NAME.log``, ``tls``) is
+        refused before any process starts, and each study gets a new ``study-N``.
+    tls : bool, default=False
+        Secure every connection as across hospitals: TLS (a certificate authority made
+        for this federation, a server certificate for ``IP:127.0.0.1``) and SuperNode
+        authentication (each site's own key pair, registered with ``flwr supernode
+        register`` once the SuperLink is up); files in ``workdir/tls``
+        (:mod:`fedlab.flower.tls`).
 
     Examples
     --------
@@ -112,12 +122,16 @@ class Federation:
             history = fed.run(strategy="fedavg", rounds=5, target="outcome")
     """
 
-    def __init__(self, sites, *, port=None, ready_timeout=60.0, workdir=None):
+    def __init__(self, sites, *, port=None, ready_timeout=60.0, workdir=None, tls=False):
         self.bin = require_flwr()
         self.specs = _site_specs(sites)
         self.port = None if port is None else _check_port(port, "port of the SuperLink")
         self.ready_timeout = check_positive(ready_timeout, "ready_timeout")
+        self.tls = bool(tls)
+        self.certificates, self.node_keys = None, {}
         self._own_dir = workdir is None
+        if workdir is not None:
+            _check_workdir(Path(workdir), self.names)
         self.workdir = Path(tempfile.mkdtemp(prefix="fedlab-flower-") if workdir is None
                             else workdir)
         self.processes = {}  # "superlink" or a site's name -> Popen
@@ -148,23 +162,30 @@ class Federation:
         start = time.monotonic()
         atexit.register(self.close)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        _check_workdir(self.workdir, self.names)
         self.port = self.port or free_port()
+        if self.tls:
+            self._make_keys()
         home = self.workdir / "flwr-home"
-        home.mkdir(exist_ok=True)
-        (home / "config.toml").write_text(
-            f'[superlink]\ndefault = "local"\n\n[superlink.local]\n'
-            f'address = "127.0.0.1:{self.port}"\ninsecure = true\n')
-        self._spawn("superlink", ["flower-superlink", "--insecure", "--host", "127.0.0.1",
-                                  "--port", str(self.port),
+        home.mkdir()
+        write_new(home / "config.toml", tls.connection_toml(
+            "local", f"127.0.0.1:{self.port}", self.certificates))
+        self._spawn("superlink", ["flower-superlink", *tls.superlink_flags(self.certificates),
+                                  "--host", "127.0.0.1", "--port", str(self.port),
                                   "--disable-runtime-dependency-installation"])
-        self._await(lambda: _healthy(self.port), "the SuperLink",
-                    f"GET http://127.0.0.1:{self.port}/health", start)
+        scheme = "https" if self.tls else "http"
+        self._await(lambda: _healthy(self.port, self.certificates), "the SuperLink",
+                    f"GET {scheme}://127.0.0.1:{self.port}/health", start)
+        for name in self.node_keys:  # the SuperLink admits only registered keys
+            self._flwr("supernode", "register", str(self.node_keys[name][1]), "local")
         for k, (name, train, test) in enumerate(self.specs):
             node_config = f"partition-id={k} site-name={json.dumps(name)} " \
                           f"csv-path={json.dumps(str(train))}"
             if test is not None:
                 node_config += f" test-path={json.dumps(str(test))}"
-            self._spawn(name, ["flower-supernode", "--insecure", "--superlink",
+            key = self.node_keys.get(name, (None,))[0]
+            self._spawn(name, ["flower-supernode",
+                               *tls.supernode_flags(self.certificates, key), "--superlink",
                                f"127.0.0.1:{self.port}", "--port", str(free_port()),
                                "--node-config", node_config])
         for name in self.names:
@@ -172,6 +193,14 @@ class Federation:
                         "its SuperNode to register", start)
         self.seconds_to_ready = time.monotonic() - start
         return self
+
+    def _make_keys(self):
+        """The run's CA and the SuperLink's certificate, and a key pair for each site."""
+        folder = self.workdir / "tls"
+        folder.mkdir(mode=0o700)
+        self.certificates = tls.make_certificates(folder)
+        self.node_keys = {name: tls.make_node_key(folder, f"site-{_slug(name)}")
+                          for name in self.names}
 
     def close(self):
         """Stop every process this federation started (SuperNodes first); wait for them."""
@@ -258,9 +287,7 @@ class Federation:
         if exclude_site is not None and exclude_site not in self.names:
             raise InvalidParameterError(f"exclude_site must be one of {self.names}, "
                                         f"got {exclude_site!r}")
-        self.runs += 1
-        study = self.workdir / f"study-{self.runs}"
-        study.mkdir()
+        study = self._new_study_dir()
         config = {"num-rounds": rounds, "local-epochs": local_epochs,
                   "batch-size": batch_size or 0, "lr": float(lr), "l2": float(l2),
                   "seed": random_state, "standardize": bool(standardize), "evaluate": evaluate,
@@ -277,14 +304,14 @@ class Federation:
                   "secagg-clipping-range": check_positive(secagg_clipping_range,
                                                           "secagg_clipping_range")}
         if isinstance(strategy, Strategy):
-            (study / "strategy.pkl").write_bytes(pickle.dumps(strategy))
+            write_new(study / "strategy.pkl", pickle.dumps(strategy))
             config["strategy-file"] = str(study / "strategy.pkl")
         else:
             config.update(strategy=str(strategy), **{"strategy-options": json.dumps(options)})
         app = study / "app"
         shutil.copytree(APP_DIR, app)
-        (study / "run.toml").write_text("".join(f"{k} = {json.dumps(v)}\n"
-                                                for k, v in config.items()))
+        write_new(study / "run.toml", "".join(f"{k} = {json.dumps(v)}\n"
+                                              for k, v in config.items()))
         out = self._flwr("run", str(app), "local", "--run-config", str(study / "run.toml"),
                          "--format", "json")
         run_id = _run_id(out)
@@ -298,6 +325,17 @@ class Federation:
         if "error" in result:
             raise StudyError(result["error"])
         return history_from_result(result)
+
+    def _new_study_dir(self):
+        """A new ``study-N`` folder (N after the last run's; an existing one is skipped)."""
+        while True:
+            self.runs += 1
+            study = self.workdir / f"study-{self.runs}"
+            try:
+                study.mkdir()
+                return study
+            except FileExistsError:
+                continue
 
     def _follow(self, study, callback, progress, rounds, timeout):
         """Pass each round to ``callback`` as the ServerApp writes it; return the result."""
@@ -326,7 +364,7 @@ class Federation:
     def _env(self):
         import fedlab
 
-        package_root = str(Path(fedlab.__file__).resolve().parents[1])
+        package_root = str(Path(os.path.abspath(fedlab.__file__)).parents[1])
         paths = [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                   if p and p != package_root]
         env = {k: v for k, v in os.environ.items()
@@ -343,7 +381,7 @@ class Federation:
         logs = self.workdir / "logs"
         logs.mkdir(exist_ok=True)
         self._logs = getattr(self, "_logs", {})
-        self._logs[name] = open(logs / f"{_slug(name)}.log", "w")
+        self._logs[name] = open_new(logs / f"{_slug(name)}.log")
         self.processes[name] = subprocess.Popen(
             [str(self.bin / command[0]), *command[1:]], stdout=self._logs[name],
             stderr=subprocess.STDOUT, env=self._env(), cwd=self.workdir,
@@ -370,12 +408,13 @@ class Federation:
         return done.stdout
 
 
-def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0, **options):
+def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0, tls=False,
+           **options):
     """Start a federation for ``sites``, run one study, stop every process; the History.
 
     See :class:`Federation` and :meth:`Federation.run` for the parameters.
     """
-    with Federation(sites, port=port, ready_timeout=ready_timeout) as federation:
+    with Federation(sites, port=port, ready_timeout=ready_timeout, tls=tls) as federation:
         history = federation.run(strategy=strategy, rounds=rounds, **options)
         history.config["seconds_to_ready"] = federation.seconds_to_ready
         return history
@@ -395,13 +434,32 @@ def _run_id(output):
     raise StudyError(f"flwr run started no run: {_tail(output)}")
 
 
-def _healthy(port):
+def _healthy(port, certificates=None):
+    handlers = [urllib.request.ProxyHandler({})]
+    if certificates is not None:
+        import ssl
+
+        handlers.append(urllib.request.HTTPSHandler(
+            context=ssl.create_default_context(cafile=str(certificates["ca"]))))
+    scheme = "http" if certificates is None else "https"
     try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+        with urllib.request.build_opener(*handlers).open(f"{scheme}://127.0.0.1:{port}/health",
+                                                         timeout=1) as r:
             return r.status == 200
     except OSError:
         return False
+
+
+def _check_workdir(workdir, names):
+    """Refuse a ``workdir`` that holds one of the names a federation writes."""
+    taken = [workdir / "flwr-home", workdir / "tls"] + [
+        workdir / "logs" / f"{_slug(n)}.log" for n in ["superlink", *names]]
+    for path in taken:
+        if os.path.lexists(path):
+            raise InvalidParameterError(
+                f"workdir {workdir}: already holds {path.relative_to(workdir)} (an earlier "
+                "federation's?); a federation replaces no file it did not create: give a "
+                "new or empty folder")
 
 
 def _signal(proc, sig):

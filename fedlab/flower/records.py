@@ -20,7 +20,8 @@ __all__ = ["instructions", "read_instructions", "reply", "read_reply", "metrics_
            "read_metrics", "rng_to_record", "rng_from_record", "standardizer_arrays",
            "read_standardizer"]
 
-_SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu")
+_SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu",
+            "noise_multiplier", "clip_norm", "delta", "sample_rate")  # the last: DP-SGD
 
 
 def instructions(params, config, *, standardizer=None, client_index=0, n_clients=1, seed=0):

@@ -20,6 +20,7 @@ import numpy as np
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
+import fedlab.privacy  # noqa: F401  (registers the strategies dpsgd and dpfedavg by name)
 from fedlab._validation import InvalidParameterError, check_rng
 from fedlab.federated import FeatureSums, Server, combine
 from fedlab.federated.strategy import check_strategy, make_strategy
@@ -129,7 +130,9 @@ def run_study(grid, cfg, *, progress=None):
                        "lr": config["lr"], "l2": config["l2"], "dropout": 0.0,
                        "n_clients": len(train_names), "standardize": bool(cfg["standardize"]),
                        "seed": seed, "exclude_site": str(cfg["exclude-site"]),
-                       "min_sites": int(cfg["min-sites"]), "secure_aggregation": secure and {
+                       "min_sites": int(cfg["min-sites"]),
+                       "privacy": strategy.privacy() if hasattr(strategy, "privacy") else None,
+                       "secure_aggregation": secure and {
                            "clipping_range": float(cfg["secagg-clipping-range"]),
                            "quantization_range": secure_rounds.QUANTIZATION_RANGE,
                            "received": received}}}

@@ -3,8 +3,9 @@
 ``mechanisms`` clips and adds calibrated noise, ``renyi`` holds the Rényi DP maths of the
 sampled Gaussian mechanism, and ``accounting`` turns noise, sampling rate and steps into
 an (epsilon, delta) budget. ``dpsgd`` trains with record-level DP inside one hospital
-(DP-SGD, also as a federated client), ``dpfedavg`` aggregates with client-level DP
-(DP-FedAvg).
+(DP-SGD, also as a federated client), ``dpsgd_strategy`` makes it a strategy (``DPSGD``,
+``"dpsgd"`` by name), ``dpfedavg`` aggregates with client-level DP (``DPFedAvg``,
+``"dpfedavg"``).
 """
 
 from .accounting import (
@@ -18,6 +19,7 @@ from .accounting import (
 )
 from .dpfedavg import DPFedAvg
 from .dpsgd import DPSGDClient, dp_sgd
+from .dpsgd_strategy import DPSGD
 from .mechanisms import (
     add_gaussian_noise,
     classic_gaussian_sigma,
@@ -30,6 +32,7 @@ from .mechanisms import (
 __all__ = [
     "DEFAULT_ORDERS",
     "DPFedAvg",
+    "DPSGD",
     "DPSGDClient",
     "PLD_DISCRETIZATION",
     "PrivacyAccountant",
@@ -45,3 +48,7 @@ __all__ = [
     "rdp",
     "rdp_to_epsilon",
 ]
+
+from fedlab.federated.strategy import STRATEGY_NAMES
+
+STRATEGY_NAMES.update(dpsgd=DPSGD, dpfedavg=DPFedAvg)

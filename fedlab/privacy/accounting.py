@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_ORDERS",
     "PLD_COARSEN_BELOW",
     "PLD_DISCRETIZATION",
+    "PLD_MAX_NOISE",
     "PLD_MIN_NOISE",
     "PrivacyAccountant",
     "classic_gaussian_sigma",
@@ -54,6 +55,10 @@ PLD_COARSEN_BELOW = 0.25
 #: Smallest noise multiplier of a subsampled step the PLD accountant takes: below it
 #: the grid would not fit in memory (and epsilon is beyond 10^4 anyway).
 PLD_MIN_NOISE = 1e-3
+
+#: Largest noise multiplier of a subsampled step the PLD accountant takes: beyond it
+#: ``dp_accounting`` overflows (``sigma**2``); epsilon is 0 to float precision anyway.
+PLD_MAX_NOISE = 1e100
 _METHODS = ("rdp", "pld")
 _MAX_NOISE = 1e6
 
@@ -318,8 +323,19 @@ def _pld_epsilon(events, delta):
     ``(PLD_COARSEN_BELOW / sigma)^2`` below :data:`PLD_COARSEN_BELOW`: the same relative
     accuracy, still pessimistic (an upper bound).
     """
-    full_batch_precision = sum(steps / sigma / sigma for sigma, q, steps in events if q == 1)
-    merged = [full_batch_precision**-0.5] if full_batch_precision > 0 else []
+    full_batch = [(sigma, steps) for sigma, q, steps in events if q == 1]
+    merged = []
+    if full_batch:  # scaled by the smallest sigma, so that no 1 / sigma^2 under- or overflows
+        least = min(sigma for sigma, _ in full_batch)
+        merged = [least / math.sqrt(sum(steps * (least / sigma) ** 2
+                                        for sigma, steps in full_batch))]
+    largest = max([sigma for sigma, q, _ in events if q < 1], default=0.0)
+    if largest > PLD_MAX_NOISE:
+        raise InvalidParameterError(
+            f"noise_multiplier must be <= {PLD_MAX_NOISE:g} for a subsampled step with "
+            f"method='pld', got {largest:.3g}: dp_accounting's grid overflows beyond it "
+            "(epsilon is 0 to float precision there); use method='rdp'"
+        )
     if all(q == 1 for _, q, _ in events):
         if merged[0] < EXACT_MIN_NOISE:
             raise InvalidParameterError(

@@ -36,10 +36,10 @@ class DPFedAvg(Strategy):
     ----------
     noise_multiplier : float
         ``sigma``: noise standard deviation on the sum in units of ``clip_norm``, >= 0.
-    clip_norm : float
+    clip_norm : float, default=1.0
         ``C``: each client's update (its parameter change) is scaled down to L2 norm at
         most ``C``, > 0.
-    sample_rate : float in (0, 1]
+    sample_rate : float in (0, 1], default=1.0
         ``q``: each client takes part in a round independently with this probability.
     delta : float, default=1e-5
         The delta at which :meth:`epsilon` reports; well below ``1 / n_clients``.
@@ -103,7 +103,7 @@ class DPFedAvg(Strategy):
 
     samples_clients = True
 
-    def __init__(self, *, noise_multiplier, clip_norm, sample_rate, delta=1e-5,
+    def __init__(self, *, noise_multiplier, clip_norm=1.0, sample_rate=1.0, delta=1e-5,
                  summation=None, n_params=None):
         super().__init__(weighted=False)
         self.noise_multiplier = check_noise_multiplier(noise_multiplier)
@@ -252,6 +252,12 @@ class DPFedAvg(Strategy):
     def epsilon(self):
         """Epsilon spent after the rounds so far, at :attr:`delta` (0 before any round)."""
         return self.accountant.epsilon(self.delta)
+
+    def privacy(self):
+        """What a report says of this run's guarantee (client level)."""
+        return {"level": "client", "epsilon": self.epsilon(), "delta": self.delta,
+                "noise_multiplier": self.noise_multiplier, "clip_norm": self.clip_norm,
+                "sample_rate": self.sample_rate}
 
     @property
     def rounds(self):

@@ -263,7 +263,8 @@ def gaussian_epsilon(noise_multiplier, delta):
     def log_delta_gap(eps):
         log_p = special.log_ndtr(1 / (2 * sigma) - eps * sigma)
         log_m = eps + special.log_ndtr(-1 / (2 * sigma) - eps * sigma)
-        return log_p + math.log(-math.expm1(log_m - log_p)) - math.log(delta)
+        gap = -math.expm1(log_m - log_p)  # 0 when the two tails round alike (huge sigma)
+        return log_p + math.log(gap) - math.log(delta) if gap > 0 else -math.inf
 
     if log_delta_gap(0.0) <= 0:
         return 0.0

@@ -26,6 +26,7 @@ DEFAULT_ORDERS = tuple(
 
 _FRAC_TERMS = 128  # terms of the fractional-order series beyond ceil(alpha)
 _EULER_LEVELS = 8  # rounds of averaging of its alternating tail
+_SERIES_MAX_NOISE = 1e100  # beyond it sigma**2 nears overflow; the Gaussian bound is ~0 there
 
 
 def rdp(*, noise_multiplier, sample_rate, steps, orders=None):
@@ -177,10 +178,17 @@ def check_steps(value):
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not (float(value).is_integer() and value >= 1)
+        or not 1 <= value < _MAX_STEPS  # compared exactly, before any float conversion
+        or not float(value).is_integer()
     ):
-        raise InvalidParameterError(f"steps must be an integer >= 1, got {value!r}")
+        big = isinstance(value, numbers.Integral) and value >= _MAX_STEPS
+        shown = f"an integer of {len(str(value))} digits" if big else repr(value)
+        raise InvalidParameterError(f"steps must be an integer from 1 to 2**63 - 1, got "
+                                    f"{shown}")
     return int(value)
+
+
+_MAX_STEPS = 2**63  # a step count beyond int64 (and beyond any training) is refused
 
 
 def check_orders(orders):
@@ -204,11 +212,13 @@ def check_orders(orders):
 def _rdp_one_step(sigma, q, orders):
     """RDP of one step at each order (read-only array; cached on ``(sigma, q, orders)``)."""
     alphas = np.asarray(orders, dtype=float)
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        # the Gaussian mechanism's curve, inf once sigma**2 underflows, 0 once it overflows
+        gaussian = alphas / (2 * sigma) / sigma if sigma > 0 else np.full(alphas.shape, np.inf)
     if sigma == 0:
         out = np.full(alphas.shape, np.inf)
-    elif q == 1:
-        with np.errstate(over="ignore", divide="ignore"):
-            out = alphas / (2 * sigma**2)  # inf once sigma**2 underflows
+    elif q == 1 or sigma > _SERIES_MAX_NOISE:
+        out = gaussian  # subsampling never costs more than the full-batch release
     else:
         out = np.empty(alphas.shape)
         is_int = alphas == np.round(alphas)
@@ -219,6 +229,9 @@ def _rdp_one_step(sigma, q, orders):
         # (sigma below about 1e-150): the divergence is then beyond float64, and +inf is
         # its limit as sigma -> 0 (never 0, which would read as perfect privacy).
         out[np.isnan(out)] = np.inf
+        # The true curve lies in [0, alpha / (2 sigma^2)]; at a very large noise or a very
+        # small rate the series' rounding (about 1e-15) can fall outside it, even below 0.
+        out = np.clip(out, 0.0, gaussian)
     out.flags.writeable = False
     return out
 

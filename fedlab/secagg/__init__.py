@@ -53,3 +53,7 @@ __all__ = [
     "share",
     "value_bits",
 ]
+
+from fedlab.federated.strategy import STRATEGY_NAMES
+
+STRATEGY_NAMES.update(securefedavg=SecureFedAvg)
