@@ -149,10 +149,13 @@ def test_run_starts_from_the_model_s_initialization_drawn_from_the_seed():
     assert np.any(a.params != 0)
 
 
-STRATEGIES = sorted(federated.STRATEGY_NAMES) + ["dpfedavg", "securefedavg"]
+# every registered strategy (fedlab.privacy and fedlab.secagg, imported above, add theirs)
+STRATEGIES = sorted(set(federated.STRATEGY_NAMES) | {"dpsgd", "dpfedavg", "securefedavg"})
 
 
 def _strategy(name):
+    if name == "dpsgd":
+        return privacy.DPSGD(noise_multiplier=0.5)
     if name == "dpfedavg":
         return privacy.DPFedAvg(noise_multiplier=0.5, clip_norm=1.0, sample_rate=0.5)
     if name == "securefedavg":
@@ -166,6 +169,11 @@ def _strategy(name):
 def test_every_model_runs_under_every_strategy(model, name):
     sites = _survival_sites(5) if model.outcome == "survival" else _binary_sites(5)
     test = {"all": (np.vstack([X for X, _ in sites]), np.concatenate([y for _, y in sites]))}
+    if name == "dpsgd" and not model.supports_per_example:
+        with pytest.raises(ValueError, match="strategy 'dpsgd' needs per-example gradients"):
+            federated.run(_clients(sites, model), strategy=_strategy(name), rounds=1,
+                          random_state=0)
+        return
     history = federated.run(_clients(sites, model), strategy=_strategy(name), rounds=3,
                             lr=0.05, test_sets=test, random_state=0)
     assert history.params.shape == (model.n_params(sites[0][0].shape[1]),)
