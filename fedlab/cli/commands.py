@@ -1,4 +1,5 @@
-"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``lessons``, ``grade``."""
+"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``link``, ``vertical``,
+``lessons``, ``grade``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def register(sub):
     """Add the sub-commands after ``demo`` and ``train``, in the order ``--help`` lists them."""
     flower = sub.add_parser("flower", help="the same FedAvg on Flower: one process per site "
                                            "(needs the flower extra)")
-    from fedlab.flower.cli import add_arguments
+    from fedlab.cli.flower import add_arguments
 
     add_arguments(flower)
     flower.set_defaults(handler=_flower)
@@ -53,6 +54,10 @@ def register(sub):
     output_options(kmeans)
     kmeans.set_defaults(handler=_kmeans)
 
+    from fedlab.cli import vertical  # link and vertical (lesson 12)
+
+    vertical.register(sub)
+
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if lessons/ is not what solutions/ make")
@@ -84,8 +89,8 @@ def _kmeans(args):
 
 
 def _flower(args):
+    from fedlab.cli.flower import run_command
     from fedlab.flower import FlowerNotInstalled, StudyError
-    from fedlab.flower.cli import run_command
 
     try:
         return run_command(args)
