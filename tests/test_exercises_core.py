@@ -232,3 +232,24 @@ def test_result_html_shows_symbol_word_and_code_as_code():
     assert "<code>np.exp(-z)</code>" in html and "`" not in html
     assert "&amp; &lt;b&gt;not&lt;/b&gt;" in html
     assert str(Result(INCORRECT, "use `x`")) == "\u2718 Incorrect: use `x`"
+
+
+def test_of_two_slips_that_agree_on_the_failing_case_the_one_that_fits_every_case_is_named():
+    exercise = FunctionExercise(
+        "double", reference=lambda x: 2 * x,
+        cases=lambda rng: [(np.array([2.0]),), (np.array([3.0]),), (np.array([-1.0]),)],
+        mistakes=[Mistake(lambda x: x**2, "you squared"), Mistake(lambda x: x + 2, "you added 2")])
+    assert exercise.evaluate(lambda x: x + 2).message.startswith("you added 2")  # 4 = 2**2 too
+    assert exercise.evaluate(lambda x: x**2).message.startswith("you squared")
+
+
+def test_the_right_items_in_another_order_are_named_as_swapped_and_floats_for_integers():
+    exercise = FunctionExercise(
+        "mean and spread", reference=lambda x: (float(np.mean(x)), float(np.std(x))),
+        returns=("mean", "std"), cases=lambda rng: [(np.array([1.0, 2.0, 6.0]),)] * 3)
+    message = exercise.evaluate(lambda x: (np.std(x), np.mean(x))).message
+    assert message.startswith("you returned `mean` and `std` swapped: return `mean, std`")
+    levels = FunctionExercise("levels", reference=lambda x: np.rint(x).astype(int),
+                              cases=lambda rng: [(np.array([0.2, 1.7]),)] * 3)
+    assert levels.evaluate(lambda x: np.rint(x).astype(int)).outcome == CORRECT
+    assert "whole numbers (integers)" in levels.evaluate(lambda x: np.rint(x)).message

@@ -24,7 +24,7 @@ def _pooled(labels):
 @pytest.mark.parametrize("wrong, says", [
     (lambda labels: [np.sum(y) for y in labels], "number of events"),
     (lambda labels: [100 * np.mean(y) for y in labels], "percentages"),
-    (lambda labels: [1 - np.mean(y) for y in labels], "*without* an event"),
+    (lambda labels: [1 - np.mean(y) for y in labels], "without an event"),
     (_pooled, "same pooled rate for every site"),
     (lambda labels: [np.sum(y) / sum(len(z) for z in labels) for y in labels],
      "patients of all sites together"),

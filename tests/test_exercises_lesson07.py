@@ -58,12 +58,22 @@ def _package_decode(k, clip_range, bits):
 
 
 def test_q2_accepts_the_package_and_other_correct_roundings():
-    def encode_float(x, clip_range, bits):  # no astype(int), np.round: still right
+    def encode_round(x, clip_range, bits):  # np.round instead of np.rint: still right
+        step = 2 * clip_range / (2**bits - 1)
+        return np.round((np.clip(x, -clip_range, clip_range) + clip_range) / step).astype(int)
+
+    assert ex.q2.evaluate(_package_encode, _package_decode).outcome == CORRECT
+    assert ex.q2.evaluate(encode_round, _package_decode).outcome == CORRECT
+
+
+def test_q2_float_levels_are_not_integer_levels():
+    def encode_float(x, clip_range, bits):  # the right levels, but floats: not in the ring
         step = 2 * clip_range / (2**bits - 1)
         return np.round((np.clip(x, -clip_range, clip_range) + clip_range) / step)
 
-    assert ex.q2.evaluate(_package_encode, _package_decode).outcome == CORRECT
-    assert ex.q2.evaluate(encode_float, _package_decode).outcome == CORRECT
+    result = ex.q2.evaluate(encode_float, _package_decode)
+    assert result.outcome == INCORRECT
+    assert result.message.startswith("`encode`: your levels are floats"), result.message
 
 
 def test_q2_stub_is_not_attempted_and_so_is_a_missing_decode():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["difference", "changed", "short", "shape_of", "as_int"]
+__all__ = ["difference", "swapped", "changed", "short", "shape_of", "as_int", "number",
+           "counted"]
 
 
 def difference(got, expected, *, rtol, atol, names=None, subject="that"):
@@ -96,6 +97,7 @@ def _array_difference(got, expected, rtol, atol, subject):
         got_array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         return f"{subject} is {short(got)}, not a number or an array of numbers"
+    whole = isinstance(expected, np.ndarray) and expected.dtype.kind in "iu"
     expected = np.asarray(expected, dtype=float)
     if got_array.shape != expected.shape:
         if expected.ndim == 0:
@@ -107,6 +109,9 @@ def _array_difference(got, expected, rtol, atol, subject):
         return f"{subject} has shape {got_array.shape}; the answer has shape {expected.shape}"
     off = ~np.isclose(got_array, expected, rtol=rtol, atol=atol, equal_nan=True)
     if not off.any():
+        if whole and np.asarray(got).dtype.kind not in "iu":
+            return (f"{subject} holds {np.asarray(got).dtype} numbers; the answer holds "
+                    "whole numbers (integers): convert with `.astype(int)`")
         return ""
     if np.isnan(got_array[off]).any():
         return f"{subject} holds NaN (not a number)"
@@ -115,6 +120,86 @@ def _array_difference(got, expected, rtol, atol, subject):
     if off.all():
         return f"{subject} is not right"
     return f"{subject} is off in {int(off.sum())} of {off.size} entries"
+
+
+def swapped(got, expected, *, rtol, atol, names=None):
+    """``""`` unless ``got`` holds the right items in another order; then says which moved.
+
+    Examples
+    --------
+    >>> swapped((2.0, 1.0), (1.0, 2.0), rtol=0, atol=0, names=("intercept", "slope"))
+    'you returned `intercept` and `slope` swapped: return `intercept, slope` in that order'
+    >>> swapped((3.0, 1.0, 2.0), (1.0, 2.0, 3.0), rtol=0, atol=0)
+    'you returned the right 3 items in another order: items 1, 2 and 3 are not where they belong'
+    """
+    if not (isinstance(expected, tuple) and isinstance(got, (tuple, list))
+            and len(got) == len(expected) > 1):
+        return ""
+    n = len(expected)
+    fits = [[not difference(g, e, rtol=rtol, atol=atol) for e in expected] for g in got]
+    if all(fits[k][k] for k in range(n)):
+        return ""
+    order = _matching(fits)
+    if order is None:
+        return ""
+    moved = [k for k in range(n) if order[k] != k]
+    if names:
+        which = _listed([f"`{names[k]}`" for k in moved])
+        return (f"you returned {which} swapped: return `{', '.join(names)}` in that order")
+    return (f"you returned the right {n} items in another order: items "
+            f"{_listed([str(k + 1) for k in moved])} are not where they belong")
+
+
+def _matching(fits):
+    """A permutation ``order`` with ``fits[k][order[k]]`` for every k, or None."""
+    n = len(fits)
+
+    def extend(k, used):
+        if k == n:
+            return []
+        for j in range(n):
+            if j not in used and fits[k][j]:
+                rest = extend(k + 1, used | {j})
+                if rest is not None:
+                    return [j] + rest
+        return None
+
+    return extend(0, frozenset())
+
+
+def _listed(words):
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def number(value):
+    """A number as a reader writes it: ``1,000``, ``0.25``, ``1.5e-05`` (3 significant digits).
+
+    Examples
+    --------
+    >>> number(1000), number(1000.0), number(0.1234567), number(2.5e-6), number(123456.7)
+    ('1,000', '1,000', '0.123', '2.5e-06', '123,457')
+    """
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if 1e-3 <= abs(value) < 1e3:
+        return f"{value:.3g}"
+    if abs(value) >= 1e3:
+        return f"{round(value):,}"
+    return f"{value:.3g}"
+
+
+def counted(n, noun, plural=None):
+    """``n`` and ``noun``, singular or plural: ``counted(1, "client")`` is ``'1 client'``.
+
+    Examples
+    --------
+    >>> counted(1, "client"), counted(1000, "client"), counted(2, "patient record")
+    ('1 client', '1,000 clients', '2 patient records')
+    """
+    return f"{number(n)} {noun if n == 1 else plural or noun + 's'}"
 
 
 def shape_of(value):

@@ -20,7 +20,7 @@ from fedlab.exercises._blocks import solution_code
 from fedlab.exercises._compare import difference
 
 __all__ = ["Result", "CORRECT", "INCORRECT", "NOT_ATTEMPTED", "Exercise", "ValueExercise",
-           "Mistake"]
+           "Mistake", "Text", "Code"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
 # Colour-blind-safe (Okabe-Ito) colours, always with a symbol and a word as well.
@@ -48,9 +48,52 @@ class Result:
 
     def _repr_html_(self):
         colour, symbol = _STYLE[self.outcome]
-        body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(self.message))
+        body = _html(self.message)
         return (f'<div style="color:{colour}"><b>{symbol} {self.outcome}</b>'
-                + (f": {body.replace(chr(10), '<br>')}" if body else "") + "</div>")
+                + (f": {body}" if body else "") + "</div>")
+
+
+class Text(str):
+    """A hint or a solution as shown: plain text, and in a notebook with its code as code.
+
+    In a message or a hint, code is written in backticks (inline) or on lines indented by
+    four spaces (a block, which runs as written); a solution is code throughout.
+    """
+
+    code = False
+
+    def _repr_html_(self):
+        if self.code:
+            return f"<pre>{html.escape(str(self))}</pre>"
+        return f"<div>{_html(str(self))}</div>"
+
+    def __repr__(self):
+        return str(self)
+
+
+class Code(Text):
+    code = True
+
+
+def _after(text):
+    """What separates ``text`` from a remark after it: a new line after a code block."""
+    return "\n" if text.split("\n")[-1].startswith("    ") else " "
+
+
+def _html(text):
+    """``text`` as HTML: backticks become code, lines indented by four spaces a block."""
+    parts, block = [], []
+    for line in text.split("\n"):
+        if line.startswith("    "):
+            block.append(line[4:])
+            continue
+        if block:
+            parts.append(f"<pre>{html.escape(chr(10).join(block))}</pre>")
+            block = []
+        parts.append(re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line)) + "<br>")
+    if block:
+        parts.append(f"<pre>{html.escape(chr(10).join(block))}</pre>")
+    return "".join(parts).removesuffix("<br>")
 
 
 @dataclass(frozen=True)
@@ -111,15 +154,16 @@ class Exercise:
             _show_text(f"There are {len(self.hints)} hints: try hint(1) to "
                        f"hint({len(self.hints)}).")
         else:
-            more = f" (hint({n + 1}) says more)" if n < len(self.hints) else ""
+            more = "" if n == len(self.hints) else f"{_after(self.hints[n - 1])}" \
+                f"(hint({n + 1}) says more)"
             _show_text(f"Hint {n}/{len(self.hints)}: {self.hints[n - 1]}{more}")
 
     def solution(self):
         """Show the solution: the solution notebook's own code for this exercise."""
         code = solution_code(self)
-        _show_text(f"Solution:\n{code}" if code else
+        _show(Code(f"Solution:\n{code}") if code else Text(
                    "No solution is recorded for this exercise (run `python -m fedlab "
-                   "lessons` to extract the solution notebooks' blocks).")
+                   "lessons` to extract the solution notebooks' blocks)."))
 
     def __repr__(self):
         return f"<exercise: {self.title}>"
@@ -174,4 +218,4 @@ def _show(result):
 
 
 def _show_text(text):
-    print(text)
+    _show(Text(text))

@@ -2,7 +2,8 @@
 
 Every function exercise also checks, for free, that the function runs (the stub says Not
 attempted; an exception is reported), returns something, has the answer's shape and number
-of returned items, and leaves its inputs alone (``theta -= ...`` on the global model).
+of returned items, returns its items in the right order (the right items swapped are named
+as such), and leaves its inputs alone (``theta -= ...`` on the global model).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from fedlab.exercises._compare import changed, difference, shape_of, short
+from fedlab.exercises._compare import changed, difference, shape_of, short, swapped
 from fedlab.exercises._core import (
     CORRECT,
     INCORRECT,
@@ -85,8 +86,9 @@ class FunctionExercise(Exercise):
             return Result(INCORRECT, f"the check needs a function, got {short(answer)}; "
                                      "pass the function itself, without calling it")
         with _quiet():
-            for args in self.cases(np.random.default_rng(self.seed)):
-                result = self._evaluate_case(answer, args)
+            cases = self.cases(np.random.default_rng(self.seed))
+            for args in cases:
+                result = self._evaluate_case(answer, args, cases)
                 if result is not None:
                     return result
         return self._warnings(answer) or Result(CORRECT)
@@ -103,7 +105,7 @@ class FunctionExercise(Exercise):
         return ", ".join((f"{names[k]}=" if k < len(names) else "") + short(a, 60)
                          for k, a in enumerate(args))
 
-    def _evaluate_case(self, answer, args):
+    def _evaluate_case(self, answer, args, cases=()):
         given = copy.deepcopy(args)  # the learner's function works on its own copy
         outcome = _call(answer, given, self.described(args, answer))
         if isinstance(outcome, Result):
@@ -123,11 +125,40 @@ class FunctionExercise(Exercise):
             got, expected, rtol=self.rtol, atol=self.atol, names=self.returns)
         if not problem:
             return None
-        for mistake in self.mistakes:
-            if self._reproduces(mistake, args, got, expected):
-                return Result(INCORRECT, f"{mistake.message} ({where} you returned "
-                                         f"{short(got)})", case=args)
+        order = "" if self.judge else swapped(got, expected, rtol=self.rtol, atol=self.atol,
+                                               names=self.returns)
+        if order:
+            return Result(INCORRECT, f"{order} ({where} you returned {short(got)})", case=args)
+        named = [m for m in self.mistakes if self._reproduces(m, args, got, expected)]
+        if named:
+            mistake = self._likeliest(named, answer, [c for c in cases if c is not args])
+            return Result(INCORRECT, f"{mistake.message} ({where} you returned "
+                                     f"{short(got)})", case=args)
         return Result(INCORRECT, f"{where} you returned {short(got)}: {problem}", case=args)
+
+    def _likeliest(self, named, answer, others):
+        """Of the mistakes that reproduce the failing case, the first that reproduces the
+        learner's function on every other case too (else the first): two slips can agree
+        on one case, and the message must name the one the learner made."""
+        if len(named) == 1:
+            return named[0]
+        for mistake in named:
+            if all(self._agrees(mistake, answer, args) for args in others):
+                return mistake
+        return named[0]
+
+    def _agrees(self, mistake, answer, args):
+        """Whether ``mistake`` gives what ``answer`` gives on ``args`` (or cannot be told)."""
+        if mistake.applies is not None and not mistake.applies(*args):
+            return True
+        try:
+            got = answer(*copy.deepcopy(args))
+        except Exception:  # the learner's code may raise anything: it is not this slip
+            return False
+        wrong = mistake.wrong(*copy.deepcopy(args))
+        if mistake.match == "shape":
+            return shape_of(got) == shape_of(wrong)
+        return not difference(got, wrong, rtol=self.rtol, atol=self.atol)
 
     def _reproduces(self, mistake, args, got, expected):
         if mistake.applies is not None and not mistake.applies(*args):

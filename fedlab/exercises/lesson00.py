@@ -61,13 +61,17 @@ q1 = FunctionExercise(
                 "your fraction is upside down"),
         Mistake(lambda c, s: np.sum(s) // np.sum(c),
                 "you used integer division (//), which throws the decimals away"),
+        Mistake(lambda c, s: np.sum(np.multiply(c, s)) / np.sum(c),
+                "you multiplied each hospital's sum by its count: a sum already adds up "
+                "every patient once, so add the sums as they are"),
     ],
     hints=[
         "A mean over all patients is (the sum of every patient's value) / (the number of "
         "patients). Which of these two can you build from the hospitals' messages?",
         "Adding up the hospitals' sums gives the sum over every patient; adding up their "
         "counts gives the number of patients.",
-        "`np.sum(sums) / np.sum(counts)` works for lists and arrays alike.",
+        "In code (it works for lists and arrays alike):\n"
+        "    return np.sum(sums) / np.sum(counts)",
     ],
 )
 
@@ -108,12 +112,15 @@ q2 = FunctionExercise(
         Mistake(lambda n: n + 1,
                 "you counted the parameters; the question asks for bytes, and each float64 "
                 "number takes more than one byte"),
+        Mistake(lambda n: 8 * n + 1,
+                "you added one byte for the bias: the bias is one more parameter, a float64 "
+                "like the weights"),
     ],
     hints=[
         "Count the parameters first: one weight per feature, plus one more. Then multiply "
         "by the size of one number.",
         "A float64 number takes 64 bits, and a byte is 8 bits. The extra parameter is the "
         "bias (the intercept).",
-        "`8 * (n_features + 1)`",
+        "In code:\n    return 8 * (n_features + 1)",
     ],
 )

@@ -61,7 +61,8 @@ q1 = FunctionExercise(
                 "the site's patients"),
         Mistake(lambda labels: 100 * _prevalence(labels), _PERCENT),
         Mistake(lambda labels: 1 - _prevalence(labels),
-                "you computed the share of patients *without* an event (label 0)"),
+                "you computed the share of patients without an event (label 0); prevalence is "
+                "the share with one"),
         Mistake(_pooled,
                 "you returned the same pooled rate for every site; each site needs its own"),
         Mistake(_share_of_all_patients,
@@ -70,13 +71,20 @@ q1 = FunctionExercise(
         Mistake(lambda labels: float(np.mean(np.concatenate([np.asarray(y) for y in labels]))),
                 "you returned one number, the pooled rate; the exercise asks for one rate "
                 "per site"),
+        Mistake(lambda labels: np.array([np.sum(y) // len(y) for y in labels], dtype=float),
+                "you used integer division (//), which rounds every rate down to 0 (or 1): "
+                "divide with /"),
+        Mistake(lambda labels: np.array([np.sum(y) / (len(y) - np.sum(y)) for y in labels]),
+                "you divided the events by the patients without an event (that is the odds): "
+                "prevalence divides by all the site's patients",
+                applies=lambda labels: all(np.sum(y) < len(y) for y in labels)),
     ],
     hints=[
         "Loop over the sites. For one site, the labels are 0 and 1: what does their mean "
         "tell you?",
         "The mean of a 0/1 array is the fraction of ones, the prevalence. Collect one mean "
         "per site in a list and turn it into an array.",
-        "`np.array([np.mean(y) for y in labels])`",
+        "In code:\n    return np.array([np.mean(y) for y in labels])",
     ],
 )
 
@@ -154,7 +162,7 @@ q2 = FunctionExercise(
         "happens to `np.mean` when one value is `np.nan`?",
         "NumPy has a version of the mean that skips NaN values: its name starts with "
         "`nan`.",
-        "`np.nanmean(x_site) - np.nanmean(x_others)`",
+        "In code:\n    return np.nanmean(x_site) - np.nanmean(x_others)",
     ],
 )
 
@@ -216,12 +224,23 @@ q3 = FunctionExercise(
         Mistake(lambda X: np.isnan(X).mean(axis=1),
                 "you computed one fraction per row (per patient); the exercise asks for one "
                 "per column (per feature)"),
+        Mistake(lambda X: np.mean(np.asarray(X) == np.nan, axis=0),
+                "you compared with `== np.nan`, which is always False: NaN is not equal to "
+                "anything, itself included. Test for it with `np.isnan(X)`",
+                applies=lambda X: bool(np.isnan(np.asarray(X, float)).any())),
+        Mistake(lambda X: np.isnan(X).sum(axis=0) / np.shape(X)[1],
+                "you divided by the number of columns: a column's fraction of missing values "
+                "divides by the number of rows (patients)",
+                applies=lambda X: np.shape(X)[0] != np.shape(X)[1]),
+        Mistake(lambda X: np.isnan(X).sum(axis=0) / np.size(X),
+                "you divided by the number of values in the whole table: a column's fraction "
+                "divides by the number of rows (patients)"),
     ],
     hints=[
         "`np.isnan(X)` is a True/False table of the same shape as `X`: True where a value "
         "is missing.",
         "The mean of True/False values is the fraction of True. Which axis runs down the "
         "rows of each column?",
-        "`np.isnan(X).mean(axis=0)`",
+        "In code:\n    return np.isnan(X).mean(axis=0)",
     ],
 )

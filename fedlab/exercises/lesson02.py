@@ -11,6 +11,7 @@ from scipy.special import expit
 
 from fedlab import metrics
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -33,10 +34,20 @@ def _describe_z(args):
     return f"z = {np.array2string(np.asarray(z), precision=3, threshold=8)}"
 
 
+def _clipped_sigmoid(bound):
+    return lambda z: 1 / (1 + np.exp(-np.clip(z, -bound, bound)))
+
+
+_CLIPPED = ("you clipped z before exp: the overflow warning is gone, but a patient far from "
+            "the boundary (z = -40, say) now gets a risk many orders of magnitude too large "
+            "(and the log loss of a confident mistake is capped). Keep every z and use the "
+            "two formulas instead, so exp only ever gets a number that is zero or negative")
+
 q1 = FunctionExercise(
     "a numerically stable sigmoid",
     reference=expit,
     cases=_sigmoid_cases,
+    atol=1e-12,  # a risk of 2e-9 where it is 4e-18 is a clipped z, not rounding
     describe=_describe_z,
     warning_free_on=(np.array([-1000.0, -710.0, 0.0, 710.0, 1000.0]),),
     warning_message=(
@@ -64,6 +75,7 @@ q1 = FunctionExercise(
         Mistake(lambda z: 1 / (1 + np.exp(-np.abs(z))),
                 "for negative z your sigmoid gives a value above 0.5: after exp(-|z|), the "
                 "two signs of z need different formulas (sigmoid(-z) = 1 - sigmoid(z))"),
+        *(Mistake(_clipped_sigmoid(bound), _CLIPPED) for bound in (5, 10, 15, 20, 25)),
     ],
     hints=[
         "The sigmoid is 1 / (1 + e^(-z)). It is right mathematically, but for z = -1000 it "
@@ -71,8 +83,9 @@ q1 = FunctionExercise(
         "Use two algebraically equal forms: for z >= 0, 1 / (1 + e^(-z)); for z < 0, "
         "e^z / (1 + e^z). In both, exp gets a number <= 0, so it never overflows. With "
         "arrays, compute e = np.exp(-np.abs(z)) once and pick per entry with np.where.",
-        "e = np.exp(-np.abs(z)); return np.where(z >= 0, 1 / (1 + e), e / (1 + e)). "
-        "(scipy.special.expit does the same in compiled code.)",
+        "In code (scipy.special.expit does the same in compiled code):\n"
+        "    e = np.exp(-np.abs(z))\n"
+        "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
     ],
 )
 
@@ -99,7 +112,7 @@ def _gradient_cases(rng):
 def _describe_gradient(args):
     theta, X, y = args
     return (f"theta of shape {theta.shape}, X of shape {X.shape} and y with "
-            f"{int(np.sum(y))} events among {len(y)} patients")
+            f"{counted(int(np.sum(y)), 'event')} among {counted(len(y), 'patient')}")
 
 
 def _residual(theta, X, y):
@@ -135,14 +148,26 @@ q2 = FunctionExercise(
                                           np.mean(expit(X @ t[1:] + t[0]) - y)),
                 "you used the first entry of theta as the bias when predicting; in this "
                 "course the weights come first and the bias is the last entry"),
+        Mistake(lambda t, X, y: np.append(_residual(t, X, y).mean(),
+                                          X.T @ _residual(t, X, y) / len(y)),
+                "your entries are right but in the wrong order: you put the bias's "
+                "component first; theta holds the weights first and the bias last, and so "
+                "does its gradient"),
+        Mistake(lambda t, X, y: np.append(X.T @ _residual(t, X, y) / len(y),
+                                          _residual(t, X, y).sum()),
+                "your bias component is a sum over the patients: like the weights' "
+                "components, it is a mean (divide by n)",
+                applies=lambda t, X, y: len(y) > 1),
     ],
     hints=[
         "Split theta into w = theta[:-1] and b = theta[-1]; compute the predicted "
         "probabilities p = sigmoid(X @ w + b), one per patient.",
         "The gradient for the weights is X.T @ (p - y) / n (one entry per feature); for "
         "the bias it is the mean of (p - y). Stack them with np.append, bias last.",
-        "p = expit(X @ theta[:-1] + theta[-1]); r = p - y; "
-        "return np.append(X.T @ r / len(y), r.mean())",
+        "In code:\n"
+        "    p = expit(X @ theta[:-1] + theta[-1])\n"
+        "    r = p - y\n"
+        "    return np.append(X.T @ r / len(y), r.mean())",
     ],
 )
 
@@ -168,8 +193,8 @@ def _descent_cases(rng):
 
 def _describe_descent(args):
     X, y, lr, steps = args
-    return (f"X of shape {X.shape}, y with {int(np.sum(y))} events among {len(y)} "
-            f"patients, lr={lr}, steps={steps}")
+    return (f"X of shape {X.shape}, y with {counted(int(np.sum(y)), 'event')} among "
+            f"{counted(len(y), 'patient')}, lr={lr}, steps={steps}")
 
 
 def _last_gradient(X, y, lr, steps):
@@ -186,6 +211,11 @@ def _climb(X, y, lr, steps):
     for _ in range(steps):
         theta = theta + lr * logistic.gradient(theta, X, y)
     return theta
+
+
+def _gradient_once(X, y, lr, steps):
+    theta = np.zeros(X.shape[1] + 1)
+    return theta - steps * lr * logistic.gradient(theta, X, y)
 
 
 def _no_lr(X, y, lr, steps):
@@ -218,13 +248,24 @@ q3 = FunctionExercise(
                 "you took one step too many: `steps` updates, no more"),
         Mistake(lambda X, y, lr, steps: _gradient_descent(X, y, lr, max(steps - 1, 0)),
                 "you took one step too few: `steps` updates, no fewer"),
+        Mistake(_gradient_once,
+                "you computed the gradient once, before the loop, and reused it: recompute "
+                "it at the current theta in every step",
+                applies=lambda X, y, lr, steps: steps > 1),
+        Mistake(lambda X, y, lr, steps: np.zeros(X.shape[1]),
+                "your theta has no entry for the bias: start from np.zeros(n_features + 1), "
+                "the weights and the bias (last)", match="shape"),
     ],
     hints=[
         "Start from theta = np.zeros(n_features + 1) (the weights and the bias), then "
         "repeat `steps` times: compute the gradient at the current theta and take a small "
         "step against it.",
-        "Inside `for _ in range(steps):` write theta = theta - lr * logistic.gradient(theta, "
-        "X, y). Return theta, not the gradient.",
+        "Inside the loop, step against the gradient at the current theta; return theta, "
+        "not the gradient:\n"
+        "    theta = np.zeros(X.shape[1] + 1)\n"
+        "    for _ in range(steps):\n"
+        "        theta = theta - lr * logistic.gradient(theta, X, y)\n"
+        "    return theta",
     ],
 )
 
@@ -252,7 +293,7 @@ def _auc_cases(rng):
 def _describe_auc(args):
     y, score = args
     ties = len(np.unique(score)) < len(score)
-    return (f"y with {int(np.sum(y))} events among {len(y)} patients and "
+    return (f"y with {counted(int(np.sum(y)), 'event')} among {counted(len(y), 'patient')} and "
             f"{'scores with ties' if ties else 'scores without ties'}")
 
 
@@ -294,13 +335,22 @@ q4 = FunctionExercise(
                                    / len(y) ** 2),
                 "you divided by n^2; divide by the number of (event, no event) pairs: "
                 "n_events x n_no_events"),
+        Mistake(lambda y, s: float(np.mean((_pairs(y, s)[0] >= _pairs(y, s)[1])
+                                           + 0.5 * (_pairs(y, s)[0] == _pairs(y, s)[1]))),
+                "your tied pairs count one and a half: `>=` already counts a tie once, and "
+                "the 0.5 counts it again; use `>` with the 0.5 for ties"),
+        Mistake(lambda y, s: float(np.sum((_pairs(y, s)[0] > _pairs(y, s)[1])
+                                          + 0.5 * (_pairs(y, s)[0] == _pairs(y, s)[1]))),
+                "you returned the number of correctly ranked pairs: the AUC is their share "
+                "of all (event, no event) pairs"),
     ],
     hints=[
         "Take the scores of the patients with an event (y == 1) and of those without "
         "(y == 0). Every (event, no event) pair is one comparison.",
         "Broadcasting builds all pairs at once: pos[:, None] > neg[None, :] is a table of "
         "True/False, one row per event, one column per non-event. Ties count one half.",
-        "pos, neg = score[y == 1], score[y == 0]; return np.mean((pos[:, None] > "
-        "neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))",
+        "In code:\n"
+        "    pos, neg = score[y == 1], score[y == 0]\n"
+        "    return np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))",
     ],
 )

@@ -12,7 +12,7 @@ import numpy as np
 from fedlab.aggregate import weighted_mean
 from fedlab.baselines import DEFAULTS
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, short
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.models import logistic
 
@@ -47,8 +47,9 @@ q1 = FunctionExercise(
     "FedAvg's weighted average of client updates",
     reference=lambda updates, n_samples: weighted_mean(updates, weights=n_samples),
     cases=_q1_cases,
-    describe=lambda a: (f"{len(a[1])} client(s) of sizes {list(np.asarray(a[1]).tolist())} "
-                        f"and updates {short(np.asarray(a[0], dtype=float), 50)}"),
+    describe=lambda a: (f"{counted(len(a[1]), 'client')} of sizes "
+                        f"{list(np.asarray(a[1]).tolist())} and updates "
+                        f"{short(np.asarray(a[0], dtype=float), 50)}"),
     mistakes=[
         Mistake(lambda u, n: np.mean(_stack(u, n)[0], axis=0),
                 "your average ignores client sizes: every client counts the same, but FedAvg "
@@ -69,13 +70,19 @@ q1 = FunctionExercise(
         Mistake(lambda u, n: float(np.mean(_stack(u, n)[0])),
                 "you returned a single number: the average of the updates is a vector with "
                 "one entry per parameter", match="shape"),
+        Mistake(lambda u, n: np.sum(_stack(u, n)[0] * (np.asarray(n) // np.sum(n))[:, None],
+                                    axis=0),
+                "you used integer division (//) for the weights, which rounds every share "
+                "down to 0: divide with /",
+                applies=lambda u, n: len(n) > 1),
     ],
     hints=[
         "Client k counts in proportion to its number of records n_k: its weight is "
         "n_k / (n_1 + ... + n_K), so the weights add up to one.",
         "Turn both inputs into numpy arrays, make w = n_samples / n_samples.sum(), and add up "
         "w[k] * updates[k] over the clients (axis 0). The result has one entry per parameter.",
-        "np.average(updates, axis=0, weights=n_samples) does it in one line.",
+        "np.average does it in one line:\n"
+        "    return np.average(updates, axis=0, weights=n_samples)",
     ],
 )
 
@@ -111,6 +118,14 @@ def _uphill(theta, X, y, lr, epochs):
     return theta
 
 
+def _record_by_record(theta, X, y, lr, epochs):
+    theta = np.asarray(theta, float)
+    for _ in range(epochs):
+        for i in range(len(y)):
+            theta = theta - lr * logistic.gradient(theta, X[i:i + 1], y[i:i + 1])
+    return theta
+
+
 def _weights_only(theta, X, y, lr, epochs):
     theta = np.array(theta, dtype=float)
     for _ in range(epochs):
@@ -122,8 +137,9 @@ q2 = FunctionExercise(
     "A client's local update: full-batch gradient descent from the global model",
     reference=_local_training,
     cases=_q2_cases,
-    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[2])} records x "
-                        f"{np.shape(a[1])[1]} features, lr={a[3]}, epochs={a[4]}"),
+    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {counted(len(a[2]), 'record')}"
+                        f" x {counted(np.shape(a[1])[1], 'feature')}, lr={a[3]}, "
+                        f"epochs={a[4]}"),
     mistakes=[
         Mistake(lambda t, X, y, lr, e: logistic.gradient(t, X, y),
                 "you returned the gradient, not the updated weights: the client steps "
@@ -145,14 +161,26 @@ q2 = FunctionExercise(
         Mistake(lambda t, X, y, lr, e: _local_training(t, X, y, lr * len(y), e),
                 "your gradient is a sum over the records, not a mean: divide by the number of "
                 "records (logistic.gradient already does)"),
+        Mistake(lambda t, X, y, lr, e: _local_training(np.zeros(np.shape(t)), X, y, lr, e),
+                "you started from zeros: a client starts from the global model theta it "
+                "received, or every round forgets what the federation learned",
+                applies=lambda t, X, y, lr, e: bool(np.any(np.asarray(t) != 0))),
+        Mistake(_record_by_record,
+                "you took one step per record (stochastic gradient descent with batches of "
+                "one): here each epoch is one full-batch step, on the gradient over all the "
+                "client's records",
+                applies=lambda t, X, y, lr, e: len(y) > 1),
     ],
     hints=[
         "Start from a copy of theta. In each epoch compute the gradient of the client's loss "
         "at the current parameters and take one step against it.",
         "logistic.gradient(theta, X, y) is the gradient of the mean log loss; one step is "
         "theta = theta - lr * gradient, repeated `epochs` times. Return theta.",
-        "theta = np.array(theta, dtype=float)\nfor _ in range(epochs):\n"
-        "    theta = theta - lr * logistic.gradient(theta, X, y)\nreturn theta",
+        "In code:\n"
+        "    theta = np.array(theta, dtype=float)\n"
+        "    for _ in range(epochs):\n"
+        "        theta = theta - lr * logistic.gradient(theta, X, y)\n"
+        "    return theta",
     ],
 )
 

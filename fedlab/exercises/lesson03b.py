@@ -13,7 +13,7 @@ import numpy as np
 from fedlab import federated
 from fedlab.aggregate import weighted_mean
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, short
 from fedlab.exercises.lesson03a import _client_data, _local_training
 from fedlab.federated.preprocessing import FeatureSums, combine, feature_sums
 from fedlab.models import MLP, logistic
@@ -58,6 +58,12 @@ def _shared_theta(theta, client_data, lr, epochs):
     return np.average(chain, axis=0, weights=sizes)
 
 
+def _gradient_once(theta, client_data, lr, epochs):
+    theta = np.asarray(theta, float)
+    new = [theta - epochs * lr * logistic.gradient(theta, X, y) for X, y in client_data]
+    return weighted_mean(new, weights=[len(y) for _, y in client_data])
+
+
 def _fedsgd_step(theta, client_data, lr, epochs):
     grads = [logistic.gradient(theta, X, y) for X, y in client_data]
     return np.asarray(theta, float) - lr * np.average(
@@ -68,8 +74,9 @@ q1 = FunctionExercise(
     "One full round of FedAvg",
     reference=_fedavg_round,
     cases=_q1_cases,
-    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {len(a[1])} client(s) with "
-                        f"{[len(y) for _, y in a[1]]} records, lr={a[2]}, epochs={a[3]}"),
+    describe=lambda a: (f"theta={short(np.asarray(a[0]), 40)}, {counted(len(a[1]), 'client')}"
+                        f" with {[len(y) for _, y in a[1]]} records, lr={a[2]}, "
+                        f"epochs={a[3]}"),
     mistakes=[
         Mistake(lambda t, c, lr, e: np.mean([_local_training(t, X, y, lr, e) for X, y in c],
                                             axis=0),
@@ -88,6 +95,13 @@ q1 = FunctionExercise(
         Mistake(_fedsgd_step,
                 "you took a single gradient step (that is FedSGD): in FedAvg every client "
                 "trains for `epochs` steps before the server averages"),
+        Mistake(lambda t, c, lr, e: _fedavg_round(np.zeros(np.shape(t)), c, lr, e),
+                "your clients started from zeros: every client starts from the global model "
+                "theta the server sends, or each round forgets what the last one learned"),
+        Mistake(_gradient_once,
+                "each client computed its gradient once and reused it: recompute it at the "
+                "client's current parameters in every epoch",
+                applies=lambda t, c, lr, e: e > 1),
     ],
     hints=[
         "Every client starts from the same theta and takes `epochs` gradient steps on its own "
@@ -143,6 +157,17 @@ def _per_hospital(counts, means, m2):
     return np.average(mu, axis=1, weights=c), np.sqrt(q.sum(axis=1) / c.sum(axis=1))
 
 
+def _over_hospitals(counts, means, m2):
+    c, mu, _ = _arrays(counts, means, m2)
+    return (c * mu).sum(axis=0) / len(c), _global_mean_std(counts, means, m2)[1]
+
+
+def _root_then_divide(counts, means, m2):
+    c, mu, q = _arrays(counts, means, m2)
+    mean = _global_mean_std(counts, means, m2)[0]
+    return mean, np.sqrt(q.sum(axis=0) + (c * (mu - mean) ** 2).sum(axis=0)) / c.sum(axis=0)
+
+
 def _q2_cases(rng):
     cases = []
     for sizes, n_features, missing in (((40, 12, 25), 2, 0.0), ((30, 30), 3, 0.2),
@@ -166,8 +191,8 @@ q2 = FunctionExercise(
     reference=_global_mean_std,
     returns=("mean", "std"),
     cases=_q2_cases,
-    describe=lambda a: (f"{np.shape(a[0])[0]} hospital(s) x {np.shape(a[0])[1]} feature(s), "
-                        f"counts {short(a[0], 50)}"),
+    describe=lambda a: (f"{counted(np.shape(a[0])[0], 'hospital')} x "
+                        f"{counted(np.shape(a[0])[1], 'feature')}, counts {short(a[0], 50)}"),
     mistakes=[
         Mistake(_plain_mean_of_means,
                 "you averaged the hospitals' means without their counts, so a clinic of 225 "
@@ -191,6 +216,13 @@ q2 = FunctionExercise(
         Mistake(lambda c, mu, q: (_global_mean_std(c, mu, q)[0],
                                   _global_mean_std(c, mu, q)[1] ** 2),
                 "you returned the variance: the standard deviation is its square root"),
+        Mistake(_over_hospitals,
+                "your mean divides by the number of hospitals: weigh each mean by its count "
+                "and divide by N, the total count",
+                applies=lambda c, mu, q: len(c) > 1),
+        Mistake(_root_then_divide,
+                "you took the square root of M2 before dividing by N: the variance is M2 / N, "
+                "and the standard deviation its square root"),
         Mistake(_per_hospital,
                 "you combined along the wrong axis: combine over the hospitals (axis 0), "
                 "which leaves one number per feature", match="shape"),
@@ -200,9 +232,11 @@ q2 = FunctionExercise(
         "sum(count * mean) / N.",
         "M2 of all records = sum of the hospitals' M2 + sum of count * (mean - global mean)**2 "
         "(Chan et al.'s merge). The population variance is M2 / N; work over axis 0.",
-        "n = counts.sum(axis=0); mean = (counts * means).sum(axis=0) / n\n"
-        "m2_all = m2.sum(axis=0) + (counts * (means - mean)**2).sum(axis=0)\n"
-        "return mean, np.sqrt(m2_all / n)",
+        "In code:\n"
+        "    n = counts.sum(axis=0)\n"
+        "    mean = (counts * means).sum(axis=0) / n\n"
+        "    m2_all = m2.sum(axis=0) + (counts * (means - mean)**2).sum(axis=0)\n"
+        "    return mean, np.sqrt(m2_all / n)",
     ],
 )
 
@@ -234,7 +268,8 @@ q3 = FunctionExercise(
     "The bytes a federated run puts on the wire, in both directions",
     reference=_run_bytes,
     cases=_q3_cases,
-    describe=lambda a: f"{a[0]} client(s), {a[1]} feature(s), {a[2]} round(s)",
+    describe=lambda a: (f"{counted(a[0], 'client')}, {counted(a[1], 'feature')}, "
+                        f"{counted(a[2], 'round')}"),
     mistakes=[
         Mistake(lambda k, d, r: _formula(k, d, 0),
                 "you counted only the standardization before training: add every round's "
@@ -242,6 +277,15 @@ q3 = FunctionExercise(
         Mistake(lambda k, d, r: _formula(k, d, r, setup_up=0, setup_down=0),
                 "you left out the standardization before training (round 0): each client "
                 "sends count, mean and M2 per feature, and receives the mean and scale"),
+        Mistake(lambda k, d, r: _formula(k, d, r, setup_down=0),
+                "in the standardization before training you counted only what the clients "
+                "send (count, mean, M2); each client also receives the mean and the scale"),
+        Mistake(lambda k, d, r: _formula(k, d, r, setup_up=0),
+                "in the standardization before training you counted only what the clients "
+                "receive (mean, scale); each client first sends its count, mean and M2 per "
+                "feature"),
+        Mistake(lambda k, d, r: _formula(k, d, r) * 8,
+                "that is the size in bits: a byte holds 8 bits, and a float64 is 8 bytes"),
         Mistake(lambda k, d, r: _formula(k, d, r, up_extra=0),
                 "each update also carries the client's number of records, one more float64"),
         Mistake(lambda k, d, r: _formula(k, d, r, params=0),
@@ -339,8 +383,9 @@ q4 = FunctionExercise(
     "One round of FedAvg for a neural network, from one shared initialization",
     reference=_network_round,
     cases=_q4_cases,
-    describe=lambda a: (f"net={a[0]!r}, {len(a[1])} site(s) with {[len(y) for _, y in a[1]]} "
-                        f"records, seed={a[2]}, lr={a[3]}, epochs={a[4]}"),
+    describe=lambda a: (f"net={a[0]!r}, {counted(len(a[1]), 'site')} with "
+                        f"{[len(y) for _, y in a[1]]} records, seed={a[2]}, lr={a[3]}, "
+                        f"epochs={a[4]}"),
     mistakes=[
         Mistake(_independent_stream,
                 "each site started from its own random network: drawing init_params again "

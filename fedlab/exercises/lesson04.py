@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.federated.client import scaffold_control
 from fedlab.models import logistic
 from fedlab.personalize import recalibration
@@ -49,10 +50,10 @@ def _q1_cases(rng):
     return cases
 
 
-def _prox_variant(sign=1.0, factor=1.0, loss=True, bias=True):
+def _prox_variant(sign=1.0, factor=1.0, loss=True, bias=True, towards_zero=False):
     def wrong(theta, anchor, X, y, mu):
         theta, anchor = _floats(theta, anchor)
-        pull = sign * factor * mu * (theta - anchor)
+        pull = sign * factor * mu * (theta - (0.0 if towards_zero else anchor))
         if not bias:
             pull[-1] = 0.0
         return (logistic.gradient(theta, X, y) if loss else 0.0) + pull
@@ -63,7 +64,8 @@ q1 = FunctionExercise(
     "FedProx: the gradient of a client's local objective",
     reference=_fedprox_gradient,
     cases=_q1_cases,
-    describe=lambda a: f"mu={a[4]}, {len(a[3])} records, {len(a[0])} parameters",
+    describe=lambda a: (f"mu={a[4]}, {counted(len(a[3]), 'record')}, "
+                        f"{counted(len(a[0]), 'parameter')}"),
     mistakes=[
         Mistake(_prox_variant(sign=-1.0),
                 "the proximal term has the wrong sign: it must pull theta back towards the "
@@ -78,6 +80,9 @@ q1 = FunctionExercise(
                 "this is FedAvg's gradient: the proximal term is missing"),
         Mistake(_prox_variant(loss=False),
                 "only the proximal term: the gradient of the local loss is missing"),
+        Mistake(_prox_variant(towards_zero=True),
+                "your proximal term pulls theta towards zero, as an L2 penalty does: "
+                "FedProx pulls it towards the global model, mu * (theta - global_params)"),
     ],
     hints=[
         "FedProx's client minimizes F_k(theta) + mu/2 ||theta - theta_global||^2.",
@@ -96,14 +101,16 @@ def _scaffold_client(x, c, c_i, X, y, lr, steps):
     return local - x, scaffold_control(c_i, c, local - x, steps, lr)
 
 
-def _scaffold_variant(correction_sign=1.0, control_sign=1.0, divide_steps=True):
+def _scaffold_variant(correction_sign=1.0, control_sign=1.0, divide_steps=True,
+                      gradient_once=False, model=False):
     def wrong(x, c, c_i, X, y, lr, steps):
         x, c, c_i = _floats(x, c, c_i)
         local = x.copy()
         for _ in range(steps):
-            local = local - lr * (logistic.gradient(local, X, y) + correction_sign * (c - c_i))
+            at = x if gradient_once else local
+            local = local - lr * (logistic.gradient(at, X, y) + correction_sign * (c - c_i))
         scale = steps * lr if divide_steps else lr
-        return local - x, c_i - c + control_sign * (x - local) / scale
+        return local if model else local - x, c_i - c + control_sign * (x - local) / scale
     return wrong
 
 
@@ -123,7 +130,7 @@ q2 = FunctionExercise(
     reference=_scaffold_client,
     cases=_q2_cases,
     returns=("update", "new_c_i"),
-    describe=lambda a: f"lr={a[5]}, steps={a[6]}, {len(a[0])} parameters",
+    describe=lambda a: f"lr={a[5]}, steps={a[6]}, {counted(len(a[0]), 'parameter')}",
     mistakes=[
         Mistake(_scaffold_variant(correction_sign=-1.0),
                 "the correction has the wrong sign: each step follows g_i(y) - c_i + c, the "
@@ -137,6 +144,13 @@ q2 = FunctionExercise(
         Mistake(_scaffold_variant(correction_sign=0.0),
                 "your local steps are plain SGD: SCAFFOLD adds the correction c - c_i to "
                 "every step's gradient"),
+        Mistake(_scaffold_variant(gradient_once=True),
+                "you computed the local gradient once, at the global model, and reused it: "
+                "recompute g_i at the current local model y in every step",
+                applies=lambda x, c, c_i, X, y, lr, steps: steps > 1),
+        Mistake(_scaffold_variant(model=True),
+                "you returned the local model y as the update: the update is y - x, the "
+                "change from the global model"),
     ],
     hints=[
         "Start y at the global model x; take K steps y <- y - lr (g_i(y) - c_i + c).",
@@ -162,15 +176,19 @@ def _fedadam_step(theta, m, v, delta, t, lr, beta_1, beta_2, tau):
     return theta + lr_t * m / (np.sqrt(v) + tau * root), m, v
 
 
-def _adam_variant(correct=True, tau_inside=False, sign=1.0, square=True):
+def _adam_variant(correct=True, tau_inside=False, sign=1.0, square=True, give_hat=False,
+                  betas_swapped=False):
     def wrong(theta, m, v, delta, t, lr, b1, b2, tau):
         theta, m, v, delta = _floats(theta, m, v, delta)
+        if betas_swapped:
+            b1, b2 = b2, b1
         m = b1 * m + (1 - b1) * delta
         v = b2 * v + (1 - b2) * (delta ** 2 if square else delta)
         m_hat, v_hat = (m / (1 - b1 ** t), v / (1 - b2 ** t)) if correct else (m, v)
         with np.errstate(invalid="ignore"):
             denominator = np.sqrt(v_hat + tau) if tau_inside else np.sqrt(v_hat) + tau
-        return theta + sign * lr * m_hat / denominator, m, v
+        kept = (m_hat, v_hat) if give_hat else (m, v)
+        return theta + sign * lr * m_hat / denominator, *kept
     return wrong
 
 
@@ -191,7 +209,8 @@ q3 = FunctionExercise(
     reference=_fedadam_step,
     cases=_q3_cases,
     returns=("theta", "m", "v"),
-    describe=lambda a: f"round t={a[4]}, lr={a[5]}, tau={a[8]}, {len(a[0])} parameters",
+    describe=lambda a: (f"round t={a[4]}, lr={a[5]}, tau={a[8]}, "
+                        f"{counted(len(a[0]), 'parameter')}"),
     mistakes=[
         Mistake(_adam_variant(correct=False),
                 "no bias correction: divide m by (1 - beta_1^t) and v by (1 - beta_2^t) "
@@ -199,10 +218,16 @@ q3 = FunctionExercise(
         Mistake(_adam_variant(tau_inside=True),
                 "tau goes outside the square root: m_hat / (sqrt(v_hat) + tau)"),
         Mistake(_adam_variant(sign=-1.0),
-                "the step goes the wrong way: Delta is the clients' mean *update* (minus a "
+                "the step goes the wrong way: Delta is the clients' mean update (minus a "
                 "gradient), so the server adds lr * m_hat / (...), it does not subtract it"),
         Mistake(_adam_variant(square=False),
                 "v tracks the squared update: use Delta**2, not Delta"),
+        Mistake(_adam_variant(give_hat=True),
+                "you returned the bias-corrected m_hat and v_hat: the server keeps the "
+                "uncorrected m and v for the next round, and corrects them anew each round"),
+        Mistake(_adam_variant(betas_swapped=True),
+                "beta_1 and beta_2 are swapped: m averages the updates with beta_1, v their "
+                "squares with beta_2"),
     ],
     hints=[
         "m <- beta_1 m + (1 - beta_1) Delta and v <- beta_2 v + (1 - beta_2) Delta^2.",
@@ -244,10 +269,12 @@ q4 = FunctionExercise(
     cases=_q4_cases,
     returns=("intercept", "slope"),
     rtol=1e-4, atol=1e-4,
-    describe=lambda a: f"{len(a[1])} patients with {int(np.sum(a[1]))} events",
+    describe=lambda a: (f"{counted(len(a[1]), 'patient')} with "
+                        f"{counted(int(np.sum(a[1])), 'event')}"),
     mistakes=[
-        Mistake(lambda logit, y: recalibration(logit, y)[::-1],
-                "intercept and slope are swapped: return (intercept, slope)"),
+        Mistake(lambda logit, y: recalibration(logistic.sigmoid(logit), y),
+                "you fitted on the predicted risks: recalibration regresses the outcomes on "
+                "the global model's logit (its log-odds), the input as given"),
         Mistake(_intercept_only,
                 "you fitted the intercept only (slope fixed at 1): recalibration fits both"),
         Mistake(_straight_line,
@@ -256,7 +283,9 @@ q4 = FunctionExercise(
     ],
     hints=[
         "Recalibration is a logistic regression with one feature: the global model's logit.",
-        "`logistic.fit(logit.reshape(-1, 1), y)` returns (slope, intercept), in that "
-        "order (the intercept comes last).",
+        "logistic.fit returns (slope, intercept), in that order (the intercept comes "
+        "last); return them the other way round:\n"
+        "    slope, intercept = logistic.fit(np.reshape(logit, (-1, 1)), y)\n"
+        "    return intercept, slope",
     ],
 )

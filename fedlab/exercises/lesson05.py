@@ -10,6 +10,7 @@ import numpy as np
 
 from fedlab import attacks
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.models import logistic
 
 __all__ = ["q1", "q2", "q3"]
@@ -64,8 +65,9 @@ q1 = FunctionExercise(
     cases=_q1_cases,
     mistakes=[
         Mistake(lambda p, X, y, s: _first_failing(p, X, y, s, lambda a, g: a >= g) - 1,
-                "that is the largest batch size at which inversion still works: the question "
-                "is the first one at which it fails",
+                "inversion still works at that batch size (the leak lands closer to a "
+                "patient of the batch than the average patient does): the question is the "
+                "first batch size at which it fails",
                 applies=lambda p, X, y, s: _first_failing(p, X, y, s,
                                                           lambda a, g: a >= g) > 1),
         Mistake(lambda p, X, y, s: _first_failing(p, X, y, s, lambda a, g: a >= 1.0),
@@ -76,7 +78,8 @@ q1 = FunctionExercise(
                 "you stopped at the first batch size where inversion is not exact: it "
                 "fails only when it is no better than guessing the average patient"),
     ],
-    describe=lambda args: (f"{args[1].shape[0]} records with {args[1].shape[1]} features, "
+    describe=lambda args: (f"{counted(args[1].shape[0], 'record')} with "
+                           f"{counted(args[1].shape[1], 'feature')}, "
                            f"random_state={args[3]}"),
     hints=[
         "Call attacks.batch_inversion_error(params, X, y, batch_size, "
@@ -84,9 +87,12 @@ q1 = FunctionExercise(
         "attack's error and the error of guessing the average patient.",
         "Inversion fails at the first batch size where the attack's error is at least the "
         "guess's; return that batch size.",
-        "for b in range(1, len(y) + 1):\n    attack, guess = attacks.batch_inversion_error("
-        "params, X, y, b, random_state=random_state)\n    if attack >= guess:\n"
-        "        return b",
+        "In code:\n"
+        "    for b in range(1, len(y) + 1):\n"
+        "        attack, guess = attacks.batch_inversion_error(params, X, y, b, "
+        "random_state=random_state)\n"
+        "        if attack >= guess:\n"
+        "            return b",
     ],
 )
 
@@ -111,7 +117,7 @@ q2 = FunctionExercise(
     cases=_q2_cases,
     mistakes=[
         Mistake(_loss,
-                "that is the loss itself: training records have a *low* loss, so a higher "
+                "that is the loss itself: training records have a low loss, so a higher "
                 "score must mean a lower loss; return minus the loss"),
         Mistake(lambda p, X, y: np.full(len(y), -np.mean(_loss(p, X, y))),
                 "every record got the same score, the mean: score each record with its own "
@@ -121,7 +127,11 @@ q2 = FunctionExercise(
                 "record"),
         Mistake(lambda p, X, y: logistic.predict_proba(p, X),
                 "you returned the predicted probability of the positive class: the score "
-                "must say how well the model fits each record's *own* label y"),
+                "must say how well the model fits each record's own label y"),
+        Mistake(lambda p, X, y: np.exp(-_loss(p, X, y)),
+                "you returned the model's probability of each record's own label: the score "
+                "is its log, minus the log loss (a probability squeezes the well-fitted "
+                "records together near 1)"),
         Mistake(lambda p, X, y: np.log(logistic.predict_proba(p, X)),
                 "you used log p for every record: for a record with y = 0 the model's "
                 "probability of its label is 1 - p"),
@@ -131,7 +141,9 @@ q2 = FunctionExercise(
         "sigmoid(X @ w + b); the score is minus that.",
         "With z = X @ params[:-1] + params[-1], the log loss is np.logaddexp(0, z) - y * z "
         "(stable for large z).",
-        "z = X @ params[:-1] + params[-1]; return -(np.logaddexp(0, z) - y * z)",
+        "In code:\n"
+        "    z = X @ params[:-1] + params[-1]\n"
+        "    return -(np.logaddexp(0, z) - y * z)",
     ],
 )
 
@@ -159,6 +171,12 @@ def _q3_cases(rng):
     return cases
 
 
+def _threshold_one_too_high(member_scores, non_member_scores, fpr):
+    k = int(np.floor(fpr * len(non_member_scores)))
+    threshold = np.sort(non_member_scores)[::-1][k - 1]
+    return float(np.mean(member_scores > threshold))
+
+
 def _by_quantile(member_scores, non_member_scores, fpr):
     return float(np.mean(member_scores >= np.quantile(non_member_scores, 1 - fpr)))
 
@@ -176,16 +194,21 @@ q3 = FunctionExercise(
     mistakes=[
         Mistake(lambda m, n, fpr: float(np.mean(n >= np.quantile(m, 1 - fpr))),
                 "members and non-members are swapped: the threshold is set on the "
-                "*non-members'* scores (at most that share of them may be flagged), and the "
-                "rate counted among the *members*"),
+                "non-members' scores (at most that share of them may be flagged), and the "
+                "rate counted among the members"),
         Mistake(_by_share_flagged,
                 "you flagged scores equal to the threshold too: the threshold is the score "
-                "of the first non-member who must *not* be flagged, so flag only scores "
+                "of the first non-member who must not be flagged, so flag only scores "
                 "strictly above it"),
         Mistake(_by_quantile,
                 "`np.quantile` interpolates between scores, and `>=` flags the non-member "
                 "at the threshold: count how many non-members may be flagged, "
                 "floor(fpr * n), and put the threshold just above the next one"),
+        Mistake(_threshold_one_too_high,
+                "your threshold is the k-th highest non-member score, so flagging scores "
+                "above it flags only k - 1 non-members: the threshold is the score of the "
+                "first non-member who must not be flagged, the (k + 1)-th highest",
+                applies=lambda m, n, fpr: int(np.floor(fpr * len(n))) >= 1),
         Mistake(lambda m, n, fpr: float(np.mean(m > np.max(n))),
                 "you flagged only members above every non-member: that is the rate at 0 "
                 "false positives; a share `fpr` of the non-members may be flagged"),
@@ -202,8 +225,9 @@ q3 = FunctionExercise(
         "At most k = floor(fpr * n) non-members may be flagged: sort their scores from "
         "highest, and the threshold is the (k + 1)-th highest; flag scores strictly "
         "above it.",
-        "k = int(np.floor(fpr * len(non_member_scores)))\nthreshold = "
-        "np.sort(non_member_scores)[::-1][k]\nreturn float(np.mean(member_scores > "
-        "threshold))",
+        "In code:\n"
+        "    k = int(np.floor(fpr * len(non_member_scores)))\n"
+        "    threshold = np.sort(non_member_scores)[::-1][k]\n"
+        "    return float(np.mean(member_scores > threshold))",
     ],
 )

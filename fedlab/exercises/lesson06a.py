@@ -10,7 +10,7 @@ import numpy as np
 
 from fedlab import privacy
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, number, short
 from fedlab.privacy import DEFAULT_ORDERS
 
 __all__ = ["q1", "q2", "q3"]
@@ -20,7 +20,8 @@ __all__ = ["q1", "q2", "q3"]
 
 def _q1_cases(rng):
     cases = [(np.array([3.0, 4.0]), 1.0), (np.array([0.3, 0.4]), 1.0),
-             (np.array([0.6, 0.8]), 1.0), (np.zeros(3), 0.5), (np.array([-7.0]), 2.0)]
+             (np.array([0.6, 0.8]), 1.0), (np.zeros(3), 0.5), (np.array([-7.0]), 2.0),
+             (np.array([0.3, 0.4]), 0.25), (np.array([1.2, 1.6]), 3.0)]  # C < |v| < 1, 1 < |v| < C
     for _ in range(4):
         v = rng.normal(scale=rng.choice([0.1, 1.0, 10.0]), size=int(rng.integers(2, 12)))
         cases.append((v, float(rng.uniform(0.1, 3.0))))
@@ -47,12 +48,22 @@ q1 = FunctionExercise(
         Mistake(lambda v, C: np.asarray(v) * min(1.0, np.linalg.norm(v) / C),
                 "the ratio is upside down: a long vector is multiplied by C / ||v||, which is "
                 "below 1 exactly when the vector is longer than C"),
+        Mistake(lambda v, C: np.asarray(v) / np.linalg.norm(v) if np.linalg.norm(v) > C
+                else np.asarray(v),
+                "you shortened long vectors to length 1: multiply them by C / ||v||, so "
+                "their length becomes C",
+                applies=lambda v, C: C != 1.0),
+        Mistake(lambda v, C: np.asarray(v) * min(1.0, C / max(np.sum(np.square(v)), 1e-300)),
+                "you used the squared norm (the sum of squares): the length is its square "
+                "root, np.linalg.norm(v)"),
     ],
     hints=[
         "Compute the vector's length with np.linalg.norm(v) and compare it with C.",
         "A vector no longer than C is returned unchanged; a longer one is multiplied by "
         "C / ||v||, so its direction is kept and its length becomes C.",
-        "norm = np.linalg.norm(v); return v if norm <= C else v * (C / norm)",
+        "In code:\n"
+        "    norm = np.linalg.norm(v)\n"
+        "    return v if norm <= C else v * (C / norm)",
     ],
 )
 
@@ -101,15 +112,29 @@ q2 = FunctionExercise(
                 "coordinate needs its own draw (size=np.shape(value))"),
         Mistake(lambda v, s, m, seed: v,
                 "no noise was added: the exact answer is what differential privacy hides"),
+        Mistake(lambda v, s, m, seed: v + np.random.RandomState(seed).normal(
+                    0.0, m * s, size=np.shape(v)),
+                "you seeded numpy's global generator (np.random.seed) and drew from it: that "
+                "is another stream of numbers than a generator's, and it reseeds the "
+                "randomness of every other cell too. Make your own: rng = "
+                "np.random.default_rng(random_state), then rng.normal(...)",
+                applies=lambda v, s, m, seed: m > 0),
+        Mistake(_with_seed(lambda v, s, m, g: v + g.laplace(0.0, m * s, size=np.shape(v))),
+                "you drew Laplace noise: the Gaussian mechanism adds normal noise, "
+                "rng.normal(0, noise_multiplier * sensitivity, ...)",
+                applies=lambda v, s, m, seed: m > 0),
     ],
-    describe=lambda args: (f"value={short(np.round(args[0], 3))}, sensitivity={args[1]:.3g}, "
-                           f"noise_multiplier={args[2]:.3g}, random_state={args[3]}"),
+    describe=lambda args: (f"value={short(np.round(args[0], 3))}, sensitivity="
+                           f"{number(args[1])}, noise_multiplier={number(args[2])}, "
+                           f"random_state={args[3]}"),
     hints=[
         "Make a generator with rng = np.random.default_rng(random_state), then add "
         "rng.normal(...) to the value.",
         "The standard deviation is noise_multiplier * sensitivity; draw one number per "
         "coordinate with size=np.shape(value).",
-        "return value + rng.normal(0, noise_multiplier * sensitivity, size=np.shape(value))",
+        "In code:\n"
+        "    rng = np.random.default_rng(random_state)\n"
+        "    return value + rng.normal(0, noise_multiplier * sensitivity, size=np.shape(value))",
     ],
 )
 
@@ -134,6 +159,15 @@ def _half(alphas, sigma):
 
 def _improved(r, alphas, delta):
     return r + np.log1p(-1 / alphas) - (np.log(delta) + np.log(alphas)) / (alphas - 1)
+
+
+def _improved_log10(r, alphas, delta):
+    return r + np.log10(1 - 1 / alphas) - (np.log10(delta) + np.log10(alphas)) / (alphas - 1)
+
+
+def _best_order(sigma, delta, orders):
+    alphas = np.asarray(orders, dtype=float)
+    return float(alphas[np.argmin(_improved(_half(alphas, sigma), alphas, delta))])
 
 
 def _q3_cases(rng):
@@ -165,15 +199,30 @@ q3 = FunctionExercise(
                             - (np.log(1 / d) + np.log(a)) / (a - 1)),
                 "a sign slipped: the conversion subtracts (log(delta) + log(alpha)) / "
                 "(alpha - 1), and log(delta) is negative"),
+        Mistake(_q3_mistake(_half, _improved_log10),
+                "you used log10: the conversion's logarithms are natural ones, np.log "
+                "(np.log1p for log(1 - 1/alpha))"),
+        Mistake(_q3_mistake(_half, lambda r, a, d: r - np.log1p(-1 / a)
+                            - (np.log(d) + np.log(a)) / (a - 1)),
+                "a sign slipped: the term log((alpha - 1) / alpha) is added (it is negative, "
+                "so it lowers epsilon), not subtracted"),
+        Mistake(_q3_mistake(_half, lambda r, a, d: r + np.log1p(-1 / a) - np.log(d) / (a - 1)),
+                "the conversion subtracts (log(delta) + log(alpha)) / (alpha - 1): the "
+                "log(alpha) part is missing"),
+        Mistake(_best_order,
+                "you returned the best order alpha, not the epsilon it gives"),
     ],
-    describe=lambda args: (f"sigma={args[0]:.3g}, delta={args[1]:.3g}, "
-                           f"{len(args[2])} orders"),
+    describe=lambda args: (f"sigma={number(args[0])}, delta={number(args[1])}, "
+                           f"{counted(len(args[2]), 'order')}"),
     hints=[
         "First the RDP curve: at order alpha, one Gaussian release with noise multiplier "
         "sigma has RDP alpha / (2 sigma^2). Make alphas = np.asarray(orders).",
         "Convert each order: eps(alpha) = rdp + log((alpha - 1) / alpha) - (log(delta) + "
         "log(alpha)) / (alpha - 1). Every order is a valid bound.",
-        "return float(np.min(rdp + np.log1p(-1 / alphas) - (np.log(delta) + "
+        "In code:\n"
+        "    alphas = np.asarray(orders, dtype=float)\n"
+        "    rdp = alphas / (2 * sigma**2)\n"
+        "    return float(np.min(rdp + np.log1p(-1 / alphas) - (np.log(delta) + "
         "np.log(alphas)) / (alphas - 1)))",
     ],
 )

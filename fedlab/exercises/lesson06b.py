@@ -13,7 +13,7 @@ import numpy as np
 
 from fedlab import data, federated, privacy
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, number, short
 
 __all__ = ["q1", "q2", "q3", "N_DEVICES", "TARGET_AUC", "MAX_ROUNDS"]
 
@@ -47,9 +47,10 @@ def _has_records(grads, *rest):
 
 def _q1_describe(args):
     grads, clip_norm, sigma, expected, seed = args
-    return (f"{grads.shape[0]} per-record gradients of {grads.shape[1]} parameters, "
-            f"clip_norm={clip_norm:g}, noise_multiplier={sigma:g}, expected_batch_size="
-            f"{expected:g}, random_state={seed}")
+    return (f"{counted(grads.shape[0], 'per-record gradient')} of "
+            f"{counted(grads.shape[1], 'parameter')}, clip_norm={number(clip_norm)}, "
+            f"noise_multiplier={number(sigma)}, expected_batch_size={number(expected)}, "
+            f"random_state={seed}")
 
 
 q1 = FunctionExercise(
@@ -59,14 +60,14 @@ q1 = FunctionExercise(
     mistakes=[
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g.sum(axis=0), c)
                                        + _noise(g.shape[1], s * c, r)) / e,
-                "you clipped the batch's summed gradient: clip *each record's* gradient "
+                "you clipped the batch's summed gradient: clip each record's gradient "
                 "(each row) before summing, so that one patient moves the sum by at most "
                 "clip_norm",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c)
                                        + _noise(g.shape, s * c, r)).sum(axis=0) / e,
                 "you added noise to every record's gradient: add one draw of noise to the "
-                "*sum* (each record's own noise adds up to sqrt(batch) times too much, and "
+                "sum (each record's own noise adds up to sqrt(batch) times too much, and "
                 "costs nothing in privacy terms that the one draw does not already pay)",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
@@ -75,28 +76,50 @@ q1 = FunctionExercise(
                 "noise_multiplier * clip_norm, the sensitivity of the sum being clip_norm"),
         Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
                                        + _noise(g.shape[1], s * c, r)) / len(g),
-                "you divided by the batch's realized size: divide by the *expected* batch "
+                "you divided by the batch's realized size: divide by the expected batch "
                 "size q n, which does not depend on who was drawn (the realized size would "
                 "itself reveal whether a patient was in the batch)",
                 applies=_has_records),
         Mistake(lambda g, c, s, e, r: privacy.clip_by_l2_norm(g, c).sum(axis=0) / e
                 + _noise(g.shape[1], s * c, r),
-                "you added the noise after dividing: add N(0, (sigma C)^2) to the *sum*, "
+                "you added the noise after dividing: add N(0, (sigma C)^2) to the sum, "
                 "then divide everything by the expected batch size"),
         Mistake(lambda g, c, s, e, r: privacy.clip_by_l2_norm(g, c).sum(axis=0) / e,
                 "no noise was added: clipping bounds each patient's influence, the noise "
                 "hides it"),
+        Mistake(lambda g, c, s, e, r: (g.sum(axis=0) + _noise(g.shape[1], s * c, r)) / e,
+                "you did not clip: without clipping one patient's gradient can be as large "
+                "as it likes, and no amount of noise hides it. Clip each row to clip_norm "
+                "first",
+                applies=lambda g, *rest: bool(np.any(np.linalg.norm(g, axis=1) > rest[0]))),
+        Mistake(lambda g, c, s, e, r: privacy.clip_by_l2_norm(g, c).sum(axis=0)
+                + _noise(g.shape[1], s * c, r),
+                "you returned the noisy sum: divide it by the expected batch size to get "
+                "the step's mean gradient"),
+        Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
+                                       + _noise(g.shape[1], s * c, r)) // e,
+                "you used integer division (//), which rounds every entry down to a whole "
+                "number: divide with /"),
+        Mistake(lambda g, c, s, e, r: (privacy.clip_by_l2_norm(g, c).sum(axis=0)
+                                       + np.random.RandomState(r).normal(0.0, s * c,
+                                                                         size=g.shape[1])) / e,
+                "you seeded numpy's global generator (np.random.seed) and drew from it: "
+                "that is another stream of numbers, and it reseeds every other cell's "
+                "randomness too. Draw from rng = np.random.default_rng(random_state)"),
     ],
     describe=_q1_describe,
     hints=[
         "Clip every row of `per_record_grads` to norm at most `clip_norm` "
         "(privacy.clip_by_l2_norm does it row by row), then sum the rows.",
-        "Add one draw of noise: `np.random.default_rng(random_state).normal(0, "
-        "noise_multiplier * clip_norm, size=n_params)`, then divide by "
-        "`expected_batch_size`.",
-        "total = privacy.clip_by_l2_norm(per_record_grads, clip_norm).sum(axis=0)\n"
-        "rng = np.random.default_rng(random_state)\nnoise = rng.normal(0, noise_multiplier "
-        "* clip_norm, size=total.shape)\nreturn (total + noise) / expected_batch_size",
+        "Add one draw of noise, of standard deviation noise_multiplier * clip_norm, one "
+        "number per parameter, then divide by `expected_batch_size`:\n"
+        "    rng = np.random.default_rng(random_state)\n"
+        "    noise = rng.normal(0, noise_multiplier * clip_norm, size=per_record_grads.shape[1])",
+        "In code:\n"
+        "    total = privacy.clip_by_l2_norm(per_record_grads, clip_norm).sum(axis=0)\n"
+        "    rng = np.random.default_rng(random_state)\n"
+        "    noise = rng.normal(0, noise_multiplier * clip_norm, size=total.shape)\n"
+        "    return (total + noise) / expected_batch_size",
     ],
 )
 
@@ -140,28 +163,38 @@ q2 = FunctionExercise(
                 "moves the model by more than the noise covers"),
         Mistake(lambda u, n, c, s, e, r: (_clipped(u, c).sum(axis=0)
                                           + _noise(u.shape[1], s * c, r)) / len(u),
-                "you divided by the number of updates that arrived: divide by the *expected* "
+                "you divided by the number of updates that arrived: divide by the expected "
                 "number of clients q K, which does not depend on who took part",
                 applies=lambda u, n, c, s, e, r: len(u) != e),
         Mistake(lambda u, n, c, s, e, r: (privacy.clip_by_l2_norm(u.sum(axis=0), c)
                                           + _noise(u.shape[1], s * c, r)) / e,
-                "you clipped the sum of the updates: clip *each client's* update before "
+                "you clipped the sum of the updates: clip each client's update before "
                 "summing, so that one client moves the sum by at most clip_norm"),
         Mistake(lambda u, n, c, s, e, r: (_clipped(u, c).sum(axis=0)
                                           + _noise(u.shape[1], s, r)) / e,
                 "the noise's standard deviation is noise_multiplier * clip_norm, not the "
                 "noise multiplier alone"),
+        Mistake(lambda u, n, c, s, e, r: (np.sum(u, axis=0) + _noise(u.shape[1], s * c, r)) / e,
+                "you did not clip: without clipping one client's update can be as large as "
+                "it likes, and the noise no longer hides it. Clip each update to clip_norm "
+                "first"),
+        Mistake(lambda u, n, c, s, e, r: _clipped(u, c).sum(axis=0)
+                + _noise(u.shape[1], s * c, r),
+                "you returned the noisy sum: divide it by the expected number of clients"),
     ],
-    describe=lambda a: (f"{a[0].shape[0]} updates of {a[0].shape[1]} parameters, n_samples="
-                        f"{short(a[1], 40)}, clip_norm={a[2]:g}, noise_multiplier={a[3]:g}, "
-                        f"expected_clients={a[4]:g}, random_state={a[5]}"),
+    describe=lambda a: (f"{counted(a[0].shape[0], 'update')} of "
+                        f"{counted(a[0].shape[1], 'parameter')}, n_samples={short(a[1], 40)}, "
+                        f"clip_norm={number(a[2])}, noise_multiplier={number(a[3])}, "
+                        f"expected_clients={number(a[4])}, random_state={a[5]}"),
     hints=[
         "The same three moves as DP-SGD's step, one level up: clip each client's update "
         "(each row), sum, add one draw of noise, divide by the expected number of clients.",
         "`n_samples` is there to tempt you: DP-FedAvg does not weight by it.",
-        "total = privacy.clip_by_l2_norm(updates, clip_norm).sum(axis=0)\nrng = "
-        "np.random.default_rng(random_state)\nreturn (total + rng.normal(0, noise_multiplier "
-        "* clip_norm, size=total.shape)) / expected_clients",
+        "In code:\n"
+        "    total = privacy.clip_by_l2_norm(updates, clip_norm).sum(axis=0)\n"
+        "    rng = np.random.default_rng(random_state)\n"
+        "    noise = rng.normal(0, noise_multiplier * clip_norm, size=total.shape)\n"
+        "    return (total + noise) / expected_clients",
     ],
 )
 
@@ -211,7 +244,7 @@ def _q3_judge(args, got):
         return "you returned one value, not three: return (noise_multiplier, sample_rate, rounds)"
     if len(got) != 3:
         return (
-            f"your answer holds {len(got)} values, not three: return (noise_multiplier, "
+            f"your answer holds {counted(len(got), 'value')}, not three: return (noise_multiplier, "
             "sample_rate, rounds)"
         )
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in got):
@@ -228,14 +261,14 @@ def _q3_judge(args, got):
     )
     if spent > target * (1 + 1e-6):
         return (
-            f"these settings spend epsilon {spent:.3g} by the accountant, more than the "
-            f"budget {target:g}: more noise, fewer rounds or a smaller sample rate"
+            f"these settings spend epsilon {number(spent)} by the accountant, more than the "
+            f"budget {number(target)}: more noise, fewer rounds or a smaller sample rate"
         )
     auc = _test_auc(float(sigma), float(q), int(rounds))
     if auc < TARGET_AUC:
         return (
             f"the budget holds, but the model reaches test AUC {auc:.3f}, below the "
-            f"{TARGET_AUC} asked: more clients per round average the noise down, and "
+            f"{TARGET_AUC} asked: more devices per round average the noise down, and "
             "too many rounds spread the budget thin"
         )
     return ""
@@ -264,20 +297,29 @@ q3 = FunctionExercise(
             "every round (steps=rounds), or the budget is overspent",
         ),
         Mistake(
+            lambda eps: (1.0, 25, 30),
+            "the sample rate is a probability, each device's chance of taking part in a "
+            "round: 25 devices a round is a sample rate of 25 / N_DEVICES",
+        ),
+        Mistake(
             _settings(1.0, MAX_ROUNDS),
             "every device in each of 300 rounds: the budget is spread over so many rounds "
             "that each round needs a lot of noise, and the model drowns in it; fewer "
             "rounds",
         ),
     ],
-    describe=lambda a: f"target_epsilon={a[0]:g}",
+    describe=lambda a: f"target_epsilon={number(a[0])}",
     hints=[
-        "Fix a sample rate and a number of rounds, and let privacy.noise_multiplier_for("
-        "target_epsilon, sample_rate, rounds, DELTA) give the noise; then try other pairs "
-        "with the `train` helper above the exercise.",
+        "Fix a sample rate and a number of rounds, and let the accountant give the noise "
+        "(its arguments are keyword-only); then try other pairs with the `train` helper "
+        "above the exercise:\n"
+        "    sigma = privacy.noise_multiplier_for(target_epsilon=target_epsilon, "
+        "sample_rate=0.05, steps=30, delta=DELTA)",
         "The noise on the average update is noise_multiplier * clip_norm / (q K): more "
         "devices per round shrink it, while the accountant raises the noise only slowly.",
-        "e.g. every device in every round, for 30 rounds: return (privacy."
-        "noise_multiplier_for(target_epsilon, 1.0, 30, DELTA), 1.0, 30)",
+        "For example every device in every round, for 30 rounds:\n"
+        "    sigma = privacy.noise_multiplier_for(target_epsilon=target_epsilon, "
+        "sample_rate=1.0, steps=30, delta=DELTA)\n"
+        "    return sigma, 1.0, 30",
     ],
 )

@@ -61,11 +61,19 @@ q1 = FunctionExercise(
                 "a value outside the ring tells the server something about x"),
         Mistake(lambda x_a, x_b, r, m: ((x_a + r) % m, x_b % m),
                 "only hospital A is masked: B sends its value in the clear"),
+        Mistake(lambda x_a, x_b, r, m: ((x_a + r) % m, x_b - r),
+                "hospital B's value is not taken modulo the modulus: x_b - r can be negative, "
+                "which tells the server that x_b < r; take % modulus on both",
+                applies=lambda x_a, x_b, r, m: x_b < r),
+        Mistake(lambda x_a, x_b, r, m: (x_a + r, (x_b - r) % m),
+                "hospital A's value is not taken modulo the modulus: x_a + r can reach past "
+                "the ring, which tells the server that x_a is large; take % modulus on both",
+                applies=lambda x_a, x_b, r, m: x_a + r >= m),
     ],
     hints=["Hospital A adds r, hospital B subtracts r; in the sum, r - r = 0.",
            "Work modulo `modulus`: `(x + r) % modulus` stays in [0, modulus), and so "
            "does `(x - r) % modulus` in Python, even when x - r < 0.",
-           "return (x_a + r) % modulus, (x_b - r) % modulus"])
+           "In code:\n    return (x_a + r) % modulus, (x_b - r) % modulus"])
 
 
 # q2: fixed point ------------------------------------------------------------
@@ -120,6 +128,9 @@ q2 = FunctionsExercise(
                 Mistake(lambda x, c, b: np.rint(np.clip(x, -c, c) / (2 * c / (2**b - 1))),
                         "you forgot to shift by clip_range: negative values must become "
                         "levels >= 0, so add clip_range before dividing by the step"),
+                Mistake(lambda x, c, b: np.rint((np.clip(x, -c, c) + c) / (2 * c / (2**b - 1))),
+                        "your levels are floats (np.rint keeps the float type): the ring holds "
+                        "integers, so turn them into whole numbers with .astype(int)"),
             ]),
         "decode": FunctionExercise(
             "decode", reference=_decode, cases=_decode_cases,
@@ -130,14 +141,20 @@ q2 = FunctionsExercise(
                 Mistake(lambda k, c, b: np.asarray(k) * (2 * c / 2**b) - c,
                         "off by one in the levels: the step is 2 * clip_range / "
                         "(2**bits - 1)"),
+                Mistake(lambda k, c, b: np.asarray(k) * (2 * c / (2**b - 1)) + c,
+                        "you added clip_range: encoding added it, so decoding subtracts it"),
+                Mistake(lambda k, c, b: np.asarray(k) / (2 * c / (2**b - 1)) - c,
+                        "you divided by the step: encoding divided by it, so decoding "
+                        "multiplies"),
             ]),
     },
     hints=["There are 2**bits levels, 0 to 2**bits - 1, spread evenly over "
            "[-clip_range, clip_range]: the step is 2 * clip_range / (2**bits - 1).",
            "encode: clip, add clip_range, divide by the step, round with np.rint, make it "
            "int. decode: multiply by the step, subtract clip_range.",
-           "step = 2 * clip_range / (2**bits - 1); "
-           "encode: np.rint((np.clip(x, -clip_range, clip_range) + clip_range) / step)"
+           "encode, in code:\n"
+           "    step = 2 * clip_range / (2**bits - 1)\n"
+           "    levels = np.rint((np.clip(x, -clip_range, clip_range) + clip_range) / step)"
            ".astype(int)"])
 
 
@@ -210,6 +227,30 @@ def _no_final_mod(shares, prime):
     return total
 
 
+def _no_mod_at_all(shares, prime):
+    total = 0
+    for i, (x_i, y_i) in enumerate(shares):
+        num, den = 1, 1
+        for j, (x_j, _) in enumerate(shares):
+            if j != i:
+                num *= -x_j
+                den *= x_i - x_j
+        total += y_i * num * pow(den, -1, prime)
+    return total
+
+
+def _float_inverse(shares, prime):
+    total = 0.0
+    for i, (x_i, y_i) in enumerate(shares):
+        num, den = 1, 1
+        for j, (x_j, _) in enumerate(shares):
+            if j != i:
+                num *= -x_j
+                den *= x_i - x_j
+        total += y_i * num * pow(den, -1)
+    return total % prime
+
+
 def _wrong_sign(shares, prime):
     total = 0
     for i, (x_i, y_i) in enumerate(shares):
@@ -235,6 +276,12 @@ q3 = FunctionExercise(
                 "modular inverse pow(den, -1, prime) instead"),
         Mistake(_no_final_mod,
                 "your answer is not reduced modulo the prime: take % prime at the end"),
+        Mistake(_no_mod_at_all,
+                "you never took % prime: the secret is a number of the field, 0 to prime - "
+                "1, so reduce the sum modulo the prime (at the end, or at every step)"),
+        Mistake(_float_inverse,
+                "pow(den, -1) without the prime is the float 1 / den: give pow the prime as "
+                "its third argument, pow(den, -1, prime), the inverse in the field"),
         Mistake(_wrong_sign,
                 "the Lagrange weight at 0 is prod (0 - x_j) / (x_i - x_j): the numerator "
                 "is -x_j, not x_j (or flip the denominator to x_j - x_i)"),
@@ -243,5 +290,12 @@ q3 = FunctionExercise(
            "(0 - x_j) / (x_i - x_j), everything modulo the prime.",
            "Division modulo a prime p is multiplication by the inverse: "
            "a / b = a * pow(b, -1, p) % p (Python 3.8+).",
-           "For each share i: num = prod(-x_j), den = prod(x_i - x_j) over j != i; "
-           "secret += y_i * num * pow(den, -1, prime); return secret % prime."])
+           "In code:\n"
+           "    secret = 0\n"
+           "    for i, (x_i, y_i) in enumerate(shares):\n"
+           "        num, den = 1, 1\n"
+           "        for j, (x_j, _) in enumerate(shares):\n"
+           "            if j != i:\n"
+           "                num, den = num * -x_j, den * (x_i - x_j)\n"
+           "        secret += y_i * num * pow(den, -1, prime)\n"
+           "    return secret % prime"])

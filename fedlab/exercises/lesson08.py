@@ -11,7 +11,7 @@ import numpy as np
 from fedlab import aggregate
 from fedlab.attacks import flag_unit_errors
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, short
 from fedlab.federated import FeatureSums
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -28,7 +28,8 @@ def _updates(rng, n_clients, n_params, *, attacker=True):
 def _describe_updates(a):
     u = np.asarray(a[0], dtype=float)
     extra = "".join(f", {v}" for v in a[1:])
-    return f"{u.shape[0]} update(s) of {u.shape[1]} parameters {short(u, 60)}{extra}"
+    return (f"{counted(u.shape[0], 'update')} of {counted(u.shape[1], 'parameter')} "
+            f"{short(u, 60)}{extra}")
 
 
 # -- q1: a unit error from site sums ------------------------------------------------------
@@ -52,6 +53,9 @@ def _q1_cases(rng):
     counts = np.array([2400.0, 180.0, 260.0, 210.0, 330.0])
     means = np.array([5.2, 196.0, 201.0, 194.0, 199.0])
     cases = [(counts, (counts * means).round(1), 2.0)]
+    # a site exactly twice and one exactly half the median: "more than" factor flags neither
+    cases.append((np.full(5, 100.0), np.array([10000.0, 10000.0, 10000.0, 20000.0, 5000.0]),
+                  2.0))
     for n_sites, base, odd, factor in ((5, 200.0, 1 / 38.67, 2.0), (5, 5.2, 38.67, 2.0),
                                        (6, 130.0, None, 2.0), (7, 50.0, 2.2, 2.0),
                                        (5, 200.0, 1 / 38.67, 1.5), (4, 5.0, 38.67, 3.0)):
@@ -80,6 +84,12 @@ def _one_side(c, t, factor):
     return means / np.median(means) > factor
 
 
+def _at_least(c, t, factor):
+    means = np.asarray(t, dtype=float) / np.asarray(c, dtype=float)
+    ratio = means / np.median(means)
+    return (ratio >= factor) | (ratio <= 1 / factor)
+
+
 def _pooled_mean(c, t, factor):
     c, t = np.asarray(c, dtype=float), np.asarray(t, dtype=float)
     ratio = (t / c) / (t.sum() / c.sum())
@@ -106,12 +116,17 @@ q1 = FunctionExercise(
         Mistake(_one_side,
                 "you flagged only sites far above the others: a unit error can make values "
                 "smaller too (mg/dL to mmol/L divides by 38.67)"),
+        Mistake(_at_least,
+                "you flagged a site exactly factor times off the median: the rule flags "
+                "more than factor times (use > and <, not >= and <=)"),
     ],
     hints=[
         "Each site's mean is its total divided by its count. A unit error makes one mean "
         "many times larger or smaller than the typical site's.",
         "Divide each mean by the median of the means; flag ratios above factor or below "
-        "1 / factor. Return one True/False per site.",
+        "1 / factor. Return one True/False per site:\n"
+        "    means = np.asarray(totals, dtype=float) / np.asarray(counts, dtype=float)\n"
+        "    ratio = means / np.median(means)",
     ],
 )
 
@@ -149,6 +164,11 @@ q2 = FunctionExercise(
         Mistake(lambda u: np.asarray(u, dtype=float)[len(u) // 2],
                 "you returned the middle client's update as given: sort each parameter's "
                 "values first"),
+        Mistake(lambda u: np.asarray(u, dtype=float)[
+                    np.argsort(np.linalg.norm(np.asarray(u, dtype=float), axis=1))[len(u) // 2]],
+                "you picked the whole update of median size: the median works parameter by "
+                "parameter, so its result may mix values from different clients",
+                applies=lambda u: len(u) > 2),
         Mistake(lambda u: _sorted_middle(u, upper=True),
                 "with an even number of updates the median is the mean of the two middle "
                 "values, not the upper one"),
@@ -159,7 +179,8 @@ q2 = FunctionExercise(
     hints=[
         "For every parameter separately, look at the clients' values and take their median.",
         "Stack the updates into an array of shape (n_clients, n_params); the median over "
-        "the clients is taken along axis 0.",
+        "the clients is taken along axis 0:\n"
+        "    return np.median(np.asarray(updates, dtype=float), axis=0)",
     ],
 )
 
@@ -272,6 +293,9 @@ q4 = FunctionExercise(
                 "you kept n - f - 1 neighbours; Krum keeps the n - f - 2 nearest others"),
         Mistake(lambda u, f: _krum_variant(u, f, k_offset=2),
                 "you kept n - f neighbours; Krum keeps the n - f - 2 nearest others"),
+        Mistake(lambda u, f: _krum_variant(u, f) / (len(u) - f - 2),
+                "you averaged the distances to the nearest neighbours: Krum adds them up",
+                applies=lambda u, f: len(u) - f - 2 > 1),
         Mistake(lambda u, f: _krum_variant(u, f, k_offset=f + 1, skip_self=True),
                 "you added the distances to all the others: Krum keeps only the n - f - 2 "
                 "nearest, so that the f attackers' distances can be left out"),

@@ -13,7 +13,7 @@ import numpy as np
 
 from fedlab.analytics.disclosure import DisclosureRefused, check_cells
 from fedlab.exercises import FunctionExercise, Mistake
-from fedlab.exercises._compare import short
+from fedlab.exercises._compare import counted, number, short
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -38,7 +38,7 @@ class _Sites:
         return np.concatenate(self._arrays)
 
     def __repr__(self):
-        return f"<count_at_most over {self.n_sites} sites>"
+        return f"<count_at_most over {counted(self.n_sites, 'site')}>"
 
 
 def _pooled_quantile(count_at_most, n, q, low, high, tol):
@@ -82,11 +82,11 @@ def _bisect(count_at_most, n, q, low, high, tol, *, strict=False, flipped=False,
 q1 = FunctionExercise(
     "a federated quantile by bisection",
     reference=_pooled_quantile, cases=_q1_cases, rtol=0.0, atol=1.01 * TOL,
-    describe=lambda a: (f"q={a[2]}, n={a[1]} values at {a[0].n_sites} site(s), "
-                        f"low={a[3]:g}, high={a[4]:g}"),
+    describe=lambda a: (f"q={a[2]}, n={a[1]} values at {counted(a[0].n_sites, 'site')}, "
+                        f"low={number(a[3])}, high={number(a[4])}"),
     mistakes=[
         Mistake(lambda c, n, q, lo, hi, tol: _bisect(c, n, q, lo, hi, tol, strict=True),
-                "you moved `high` down only when *more than* k values were at or below the "
+                "you moved `high` down only when more than k values were at or below the "
                 "middle; the k-th value itself is at or below the middle when the count is "
                 "at least k (use >=)"),
         Mistake(lambda c, n, q, lo, hi, tol: _bisect(c, n, q, lo, hi, tol, flipped=True),
@@ -128,9 +128,10 @@ def _released(cells, min_cell):
 def _q2_cases(rng):
     fixed = [
         # ordered so that the first case each typical mistake fails tells it apart
-        ([12, 30, 7], 5), ([2, 2, 2], 5), ([0, 3], 5), ([12, 0, 7], 5), ([12, 3, 7], 5),
-        ([5, 5, 5], 5), ([4, 50], 5),
-        ([[10, 20], [0, 35]], 5), ([[10, 2], [8, 35]], 5), ([0, 0, 9], 10), ([1], 1),
+        ([12, 30, 7], 5), ([2, 2, 2], 5), ([3, 12], 5), ([0, 3], 5), ([12, 0, 7], 5),
+        ([12, 3, 7], 5), ([5, 5, 5], 5), ([4, 50], 5),
+        ([[10, 20], [0, 35]], 5), ([[10, 20], [3, 35]], 5), ([[10, 2], [8, 35]], 5),
+        ([0, 0, 9], 10), ([1], 1),
         ([6, 40, 2], 3), ([3, 3], 3), ([0, 0], 5), ([11, 10, 9], 10),
     ]
     cases = [(np.array(c), m) for c, m in fixed]
@@ -150,13 +151,17 @@ q2 = FunctionExercise(
                 "you refused an empty cell: a cell of 0 patients describes nobody, and the "
                 "rule allows it (only 1 to min_cell - 1 is too few)"),
         Mistake(lambda c, m: bool(np.all((np.asarray(c) == 0) | (np.asarray(c) > m))),
-                "you refused a cell of exactly min_cell patients: the rule forbids *fewer* "
+                "you refused a cell of exactly min_cell patients: the rule forbids fewer "
                 "than min_cell"),
         Mistake(lambda c, m: bool(np.sum(c) >= m),
                 "you checked the total: every cell is a published number, so each one must "
                 "pass the rule"),
+        Mistake(lambda c, m: bool(np.all((np.asarray(c)[0] == 0) | (np.asarray(c)[0] >= m))),
+                "you checked only the first cell (or the first row of a table): is a "
+                "`return` inside your loop? Every cell must be empty or hold at least "
+                "min_cell patients; np.asarray(cells) with np.all looks at all of them"),
         Mistake(lambda c, m: bool(np.any((np.asarray(c) == 0) | (np.asarray(c) >= m))),
-                "one safe cell is not enough: *every* cell must be empty or hold at least "
+                "one safe cell is not enough: every cell must be empty or hold at least "
                 "min_cell patients (np.all, not np.any)"),
         Mistake(lambda c, m: not _released(c, m),
                 "your answer is the opposite: True means the answer may be released"),
@@ -164,8 +169,9 @@ q2 = FunctionExercise(
     hints=[
         "A cell is fine when it is 0 or at least min_cell; the answer is safe when every "
         "cell is fine.",
-        "With numpy: cells = np.asarray(cells), then np.all((cells == 0) | (cells >= "
-        "min_cell)); return it as a bool.",
+        "With numpy, for a table of any shape:\n"
+        "    cells = np.asarray(cells)\n"
+        "    return bool(np.all((cells == 0) | (cells >= min_cell)))",
     ],
 )
 
@@ -212,6 +218,13 @@ def _mean_of_means(old, sums, counts):
     return np.where(np.isnan(result), old, result)
 
 
+def _floor_centres(old, sums, counts):
+    total = np.sum(counts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.sum(sums, axis=0) // total[:, None]
+    return np.where(total[:, None] > 0, result, old)
+
+
 def _no_empty_rule(old, sums, counts, *, fill):
     with np.errstate(invalid="ignore", divide="ignore"):
         result = np.sum(sums, axis=0) / np.sum(counts, axis=0)[:, None]
@@ -221,8 +234,9 @@ def _no_empty_rule(old, sums, counts, *, fill):
 q3 = FunctionExercise(
     "new centres from the sites' cluster sums and counts",
     reference=_pooled_means, cases=_q3_cases, rtol=1e-9, atol=1e-9,
-    describe=lambda a: (f"{len(a[2])} site(s), {a[0].shape[0]} clusters of {a[0].shape[1]} "
-                        f"features, total counts {short(np.sum(a[2], axis=0))}"),
+    describe=lambda a: (f"{counted(len(a[2]), 'site')}, {counted(a[0].shape[0], 'cluster')} "
+                        f"of {counted(a[0].shape[1], 'feature')}, total counts "
+                        f"{short(np.sum(a[2], axis=0))}"),
     mistakes=[
         Mistake(_mean_of_means,
                 "you averaged the sites' cluster means: a site with 3 patients in a cluster "
@@ -239,6 +253,9 @@ q3 = FunctionExercise(
         Mistake(lambda o, s, c: np.where(np.sum(c, axis=0)[:, None] > 0,
                                          np.sum(s, axis=0), o),
                 "you returned the total sums: divide each by its cluster's total count"),
+        Mistake(_floor_centres,
+                "you used integer division (//), which throws the decimals of every centre "
+                "away: divide with /"),
         Mistake(lambda o, s, c: np.where(np.sum(c, axis=0)[:, None] > 0,
                                          np.sum(s, axis=0) / len(s), o),
                 "you divided by the number of sites: divide by the number of patients in "
@@ -249,6 +266,11 @@ q3 = FunctionExercise(
         "its total count, shape (k,). The new centre is their ratio.",
         "Start from a float copy of old_centres and overwrite only the clusters whose "
         "total count is above 0: `filled = total_counts > 0`, then "
-        "`centres[filled] = total_sums[filled] / total_counts[filled, None]`.",
+        "`centres[filled] = total_sums[filled] / total_counts[filled, None]`. In code:\n"
+        "    total_sums, total_counts = np.sum(sums, axis=0), np.sum(counts, axis=0)\n"
+        "    centres = np.array(old_centres, dtype=float)\n"
+        "    filled = total_counts > 0\n"
+        "    centres[filled] = total_sums[filled] / total_counts[filled, None]\n"
+        "    return centres",
     ],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedlab.exercises import FunctionExercise, Mistake
+from fedlab.exercises._compare import counted
 from fedlab.flower.study import rounds_below_quorum
 from fedlab.metrics import observed_expected
 
@@ -29,7 +30,8 @@ def _oe(y, p):
 
 
 def _q1_cases(rng):
-    cases = [(np.array([0, 1, 1, 0]), np.array([0.2, 0.6, 0.7, 0.1]))]
+    # 2 events among 6 patients: 1 / O, 1 / sqrt(O) and 1 / sqrt(n) all differ
+    cases = [(np.array([0, 1, 1, 0, 0, 0]), np.array([0.2, 0.6, 0.7, 0.1, 0.3, 0.2]))]
     for n in (20, 150, 600, 45):
         proba = 1 / (1 + np.exp(-rng.normal(-1, 1, size=n)))
         y = (rng.random(n) < proba * rng.uniform(0.7, 1.3)).astype(int)
@@ -58,14 +60,29 @@ q1 = FunctionExercise(
                 "your interval uses the number of patients: the standard error of log(O/E) "
                 "is 1 / sqrt(number of events)"),
         Mistake(lambda y, p: (lambda r, h: (r, r * np.exp(-h), r * np.exp(h)))(
+            _oe(y, p), _Z / np.sum(y)),
+                "your standard error has no square root: the standard error of log(O/E) is "
+                "1 / sqrt(O), the square root of its variance 1 / O"),
+        Mistake(lambda y, p: (lambda r, h: (r, r * np.exp(-h), r * np.exp(h)))(
+            _oe(y, p), _Z / np.sqrt(np.sum(p))),
+                "your interval uses the expected events: the standard error of log(O/E) is "
+                "1 / sqrt(O), with O the observed events (the sum of `y`)"),
+        Mistake(lambda y, p: (lambda r, h: (r, np.log(r) - h, np.log(r) + h))(
+            _oe(y, p), _Z / np.sqrt(np.sum(y))),
+                "your interval is still on the log scale: exponentiate its ends, "
+                "exp(log(O/E) - h) = O/E * exp(-h)"),
+        Mistake(lambda y, p: (lambda r, h: (r, r * np.exp(-h), r * np.exp(h)))(
             _oe(y, p), 1 / np.sqrt(np.sum(y))),
                 "your interval is a 68 % one: multiply the standard error 1 / sqrt(O) by "
                 "1.96 for 95 %"),
     ],
-    describe=lambda a: f"{len(a[0])} patients with {int(np.sum(a[0]))} events",
+    describe=lambda a: (f"{counted(len(a[0]), 'patient')} with "
+                        f"{counted(int(np.sum(a[0])), 'event')}"),
     hints=["O is the number of events (the sum of `y`), E the sum of the predicted risks.",
            "On the log scale the standard error of log(O/E) is 1 / sqrt(O).",
-           "half = 1.96 / sqrt(O); return oe, oe * exp(-half), oe * exp(half)"],
+           "In code:\n"
+           "    oe, half = np.sum(y) / np.sum(proba), 1.96 / np.sqrt(np.sum(y))\n"
+           "    return oe, oe * np.exp(-half), oe * np.exp(half)"],
 )
 
 
@@ -108,11 +125,20 @@ q2 = FunctionExercise(
                                                                       for s in sites),
                 "your ratio is upside down: the total observed events over the total "
                 "expected events"),
+        Mistake(lambda sites: float(np.average([s["events"] / s["expected"] for s in sites],
+                                               weights=[s["events"] for s in sites])),
+                "you weighted the ratios by the observed events: the pooled ratio weights "
+                "each site by its expected events, which is what summing does"),
+        Mistake(lambda sites: float(np.sum([s["events"] / s["expected"] for s in sites])),
+                "you added up the sites' ratios: add up the events and the expected events, "
+                "then divide"),
     ],
-    describe=lambda a: f"{len(a[0])} sites' reports",
+    describe=lambda a: f"{counted(len(a[0]), 'site')}' reports" if len(a[0]) != 1
+    else "1 site's report",
     hints=["What would O/E be if all the patients were in one table?",
            "The pooled O is the sum of the sites' `events`; the pooled E the sum of their "
-           "`expected`."],
+           "`expected`:\n"
+           "    return sum(s['events'] for s in sites) / sum(s['expected'] for s in sites)"],
 )
 
 
@@ -146,11 +172,16 @@ q3 = FunctionExercise(
                 "'participants' sent an update"),
         Mistake(lambda rounds, m: [r["round"] for r in rounds if len(r["participants"]) <= m],
                 "a round with exactly min_sites sites meets the rule: use <, not <="),
+        Mistake(lambda rounds, m: [k for k, r in enumerate(rounds)
+                                   if len(r["participants"]) < m],
+                "you returned positions in the list: return each round's own number, "
+                "r['round']"),
         Mistake(lambda rounds, m: [r["round"] for r in rounds if r["dropped"]],
                 "you listed every round with a drop-out: the rule is about how many sites "
                 "contributed, not whether one left"),
     ],
-    describe=lambda a: f"a log of {len(a[0])} rounds and min_sites={a[1]}",
+    describe=lambda a: f"a log of {counted(len(a[0]), 'round')} and min_sites={a[1]}",
     hints=["Each round's record lists its 'participants'.",
-           "Keep the round numbers r['round'] where len(r['participants']) < min_sites."],
+           "Keep the round numbers r['round'] where len(r['participants']) < min_sites:\n"
+           "    return [r['round'] for r in rounds if len(r['participants']) < min_sites]"],
 )
