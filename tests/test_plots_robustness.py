@@ -50,16 +50,16 @@ def test_defence_grid_marks_cells_below_the_floor():
     table = {"none": {"FedAvg": 0.79, "median": 0.78},
              "sign flip": {"FedAvg": 0.66, "median": 0.78}}
     ax = robustness.defence_grid(table, floor=0.75, title="A finding")
-    cells = sorted(t.get_text() for t in ax.texts if "floor" not in t.get_text())
+    cells = sorted(t.get_text() for t in ax.texts)
     assert cells == ["0.660*", "0.780", "0.780", "0.790"]
-    footnotes = [t.get_text() for t in ax.texts if "floor" in t.get_text()]
-    assert footnotes == ["* below the single-site floor (0.750): worse than a hospital alone"]
+    assert ax.get_xlabel().endswith(
+        "\n* below the single-site floor (0.750): worse than a hospital alone")
     assert ax.get_title() == "A finding"  # a title of one's own keeps the footnote
 
 
 def test_defence_grid_without_a_cell_below_the_floor_has_no_footnote():
     ax = robustness.defence_grid({"none": {"FedAvg": 0.79}}, floor=0.75)
-    assert [t.get_text() for t in ax.texts] == ["0.790"]
+    assert "floor" not in ax.get_xlabel()
 
 
 def test_price_of_robustness_legend_covers_no_interval():

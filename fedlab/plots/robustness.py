@@ -82,13 +82,12 @@ def defence_grid(table, *, floor=None, ax=None, title=None):
                     color="white" if values[i, j] < 0.6 else "black")
     ax.set_xticks(range(len(defences)), defences, rotation=30, ha="right")
     ax.set_yticks(range(len(attacks)), attacks)
-    ax.set_xlabel("defence (server's aggregation rule)")
+    xlabel = "defence (server's aggregation rule)"
+    if floor is not None and (values < floor).any():  # the footnote, whatever the title
+        xlabel += f"\n* below the single-site floor ({floor:.3f}): worse than a hospital alone"
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("attack by one hospital")
     ax.figure.colorbar(image, ax=ax, label="pooled test ROC AUC")
-    if floor is not None and (values < floor).any():
-        ax.annotate(f"* below the single-site floor ({floor:.3f}): worse than a hospital alone",
-                    xy=(0, 0), xycoords="axes fraction", xytext=(0, -8),
-                    textcoords="offset fontsize", fontsize=9, va="top")
     ax.set_title(title or "Pooled AUC of each defence under each attack", fontsize=11)
     return ax
 
