@@ -97,17 +97,17 @@ def fedavg_comparison(rounds=20, repeats=3, seed=0):
     """Plain FedAvg vs FedAvg through secure aggregation on the hospitals; times and bytes."""
     hospitals = data.load_hospitals()
     report = {}
-    for label, make in (("plain", lambda: "weighted"), ("secure", SecureFedAvg)):
+    for label, make in (("plain", lambda: "fedavg"), ("secure", SecureFedAvg)):
         times = []
         for _ in range(repeats):
             clients = [federated.Client.from_hospital(h) for h in hospitals]
             strategy = make()
             start = time.perf_counter()
-            history = federated.run(clients, rounds=rounds, aggregate=strategy,
+            history = federated.run(clients, rounds=rounds, strategy=strategy,
                                     random_state=seed)
             times.append(time.perf_counter() - start)
         final = federated.run([federated.Client.from_hospital(h) for h in hospitals],
-                              rounds=rounds, aggregate=make(), test_sets=hospitals,
+                              rounds=rounds, strategy=make(), test_sets=hospitals,
                               random_state=seed)
         report[label] = dict(seconds=min(times), params=history.params,
                              auc=final.final.pooled["auc"],

@@ -159,7 +159,7 @@ RULES = {
     "trimmed_mean": trimmed_mean,
     "krum": krum,
 }
-"""Aggregation rules by name, as accepted by ``fedlab.federated.run(aggregate=...)``."""
+"""Aggregation rules by name (the plain and weighted mean and the robust rules of lesson 08)."""
 
 
 def _stack(updates):

@@ -13,14 +13,59 @@ from fedlab import federated
 from fedlab import personalize as personal
 from fedlab._validation import InvalidParameterError, check_rng, check_sgd_step
 from fedlab.drift import STRATEGY_SETTINGS
+from fedlab.federated.loop import TRAINING_DEFAULTS, method_seed
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import Evaluator, auc_difference, site_metrics
 from fedlab.models import logistic
 
-__all__ = ["centralized", "single_site", "compare", "DEFAULTS"]
+__all__ = ["centralized", "single_site", "compare", "method_strategy", "root_seed",
+           "DEFAULTS"]
 
-DEFAULTS = {"rounds": 30, "local_epochs": 1, "batch_size": 32, "lr": 0.1, "l2": 1e-3}
-"""FedAvg settings used by :func:`compare` and ``python -m fedlab demo``."""
+DEFAULTS = {"rounds": 30, **TRAINING_DEFAULTS, "l2": 1e-3}
+"""The settings of :func:`compare` and of the ``demo``, ``train`` and ``flower`` commands
+(local training from :data:`fedlab.federated.TRAINING_DEFAULTS`)."""
+
+
+def method_strategy(name, options=None, *, lr=DEFAULTS["lr"]):
+    """The strategy a method name runs on the command line (``train`` and ``flower``).
+
+    ``"fedavg (weighted)"`` and ``"fedavg (mean)"`` are FedAvg with the weighted and the
+    plain mean; any other name is a strategy of :data:`fedlab.federated.STRATEGY_NAMES`
+    with lesson 04's settings (:data:`fedlab.drift.STRATEGY_SETTINGS`) and then
+    ``options``.
+
+    Examples
+    --------
+    >>> method_strategy("fedprox")
+    FedProx(mu=1.0, fraction_train=1.0, weighted=True, server_lr=1.0)
+    >>> method_strategy("fedavg (mean)").weighted
+    False
+    """
+    if name in ("fedavg (weighted)", "fedavg (mean)"):
+        return federated.FedAvg(weighted=name == "fedavg (weighted)", **(options or {}))
+    if name not in federated.STRATEGY_NAMES:
+        raise InvalidParameterError(
+            f"strategy must be one of {sorted(federated.STRATEGY_NAMES)}, got {name!r}")
+    settings = {**STRATEGY_SETTINGS.get(name, {}), **(options or {})}
+    return federated.make_strategy(name, lr=lr, **settings)
+
+
+def root_seed(random_state):
+    """One int from which every method's seed is derived (:func:`fedlab.federated.method_seed`).
+
+    An int is itself; a Generator gives one draw; ``None`` fresh entropy.
+
+    Examples
+    --------
+    >>> root_seed(7)
+    7
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2 ** 63))
+    check_rng(random_state)  # refuses anything else, naming it
+    return int(random_state)
 
 
 def centralized(hospitals, *, l2=DEFAULTS["l2"]):
@@ -69,6 +114,9 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     progress : bool, default=False
         Print a progress bar per federated run on standard error.
     random_state : None, int or numpy.random.Generator
+        Each method's run is seeded by :func:`fedlab.federated.method_seed` of one root
+        seed (:func:`root_seed`) and the method's name, so its result does not depend on
+        which other methods ran.
 
     Returns
     -------
@@ -97,51 +145,43 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     check_sgd_step(lr, l2)
     strategy_options = dict(strategy_options or {})
     for name in [*strategies, *strategy_options]:
-        if name not in federated.STRATEGY_NAMES:
-            raise InvalidParameterError(
-                f"strategy must be one of {sorted(federated.STRATEGY_NAMES)}, got {name!r}")
-        settings = {**STRATEGY_SETTINGS.get(name, {}), **strategy_options.get(name, {})}
         # fail before any training if the rule cannot run on these sites (Krum: m >= 2f + 3)
-        federated.make_strategy(name, **settings).start(
-            len(hospitals[0].feature_names) + 1, len(hospitals))
+        strategy = method_strategy(name, strategy_options.get(name), lr=lr)
+        strategy.total_samples = sum(h.n_train for h in hospitals)
+        strategy.start(len(hospitals[0].feature_names) + 1, len(hospitals))
     for method in personalize:
         if method not in ("finetune", "recalibrate"):
             raise InvalidParameterError(
                 f"personalize must be 'finetune' or 'recalibrate', got {method!r}")
-    rng = check_rng(random_state)
+    seed = root_seed(random_state)
     evaluator = Evaluator(hospitals)
     models = {"centralized": centralized(hospitals, l2=l2)}
     for h in hospitals:
         models[f"alone: {h.name}"] = single_site(h, l2=l2)
-    used = {}
-    for rule in ("mean", "weighted"):
-        used[f"fedavg ({rule})"] = federated.FedAvg(weighted=rule == "weighted")
-        history = federated.run(
-            [federated.Client.from_hospital(h) for h in hospitals], rounds=rounds,
-            local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
-            strategy=used[f"fedavg ({rule})"], test_sets=evaluator,
-            progress=progress and f"fedavg ({rule})", random_state=rng)
-        models[f"fedavg ({rule})"] = history.params, history.standardizer
-    predictions = {name: evaluator.predictions(params, standardizer)
-                   for name, (params, standardizer) in models.items()}
-    weighted = history  # the last run: FedAvg with the weighted mean
-    for method in personalize:
-        predictions[f"fedavg + {method}"], own = _personalized(hospitals, weighted, method, l2,
-                                                               rng)
-        models[f"fedavg + {method}"] = own, weighted.standardizer
-    for name in strategies:
-        settings = {**STRATEGY_SETTINGS.get(name, {}), **strategy_options.get(name, {})}
-        used[name] = federated.make_strategy(name, lr=lr, **settings)
-        run = federated.run(
+    used, runs = {}, {}
+    for name in ("fedavg (mean)", "fedavg (weighted)", *strategies):
+        used[name] = method_strategy(name, strategy_options.get(name), lr=lr)
+        runs[name] = federated.run(
             [federated.Client.from_hospital(h) for h in hospitals], strategy=used[name],
             rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
-            test_sets=evaluator, progress=progress and name, random_state=rng)
-        predictions[name] = evaluator.predictions(run.params, run.standardizer)
-        models[name] = run.params, run.standardizer
+            test_sets=evaluator, progress=progress and name,
+            random_state=method_seed(seed, name))
+    for name in ("fedavg (mean)", "fedavg (weighted)"):
+        models[name] = runs[name].params, runs[name].standardizer
+    predictions = {name: evaluator.predictions(params, standardizer)
+                   for name, (params, standardizer) in models.items()}
+    weighted = runs["fedavg (weighted)"]
+    for method in personalize:
+        name = f"fedavg + {method}"
+        predictions[name], own = _personalized(hospitals, weighted, method, l2,
+                                               np.random.default_rng(method_seed(seed, name)))
+        models[name] = own, weighted.standardizer
+    for name in strategies:
+        predictions[name] = evaluator.predictions(runs[name].params, runs[name].standardizer)
+        models[name] = runs[name].params, runs[name].standardizer
     methods = {name: _report(p, evaluator.level) for name, p in predictions.items()}
     return {"methods": methods, "vs_centralized": _versus(predictions, "centralized"),
             "fits": models, "strategies": used}
-
 
 
 def _fit(X, y, *, l2):

@@ -73,7 +73,7 @@ def test_federated_standardization_equals_pooled_statistics():
 def test_weighted_fedsgd_is_exactly_centralized_gradient_descent():
     # sum_k (n_k / N) grad_k = the pooled gradient, so FedSGD takes the centralized step
     sites = _sites()
-    history = federated.run(_clients(sites), rounds=25, algorithm="fedsgd", lr=0.5,
+    history = federated.run(_clients(sites), rounds=25, strategy="fedsgd", lr=0.5,
                             standardize=False, random_state=0)
     X = np.vstack([X for X, _ in sites])
     y = np.concatenate([y for _, y in sites])
@@ -83,8 +83,8 @@ def test_weighted_fedsgd_is_exactly_centralized_gradient_descent():
 
 def test_plain_mean_fedsgd_is_not_centralized_with_unequal_sites():
     sites = _sites()
-    history = federated.run(_clients(sites), rounds=25, algorithm="fedsgd", lr=0.5,
-                            aggregate="mean", standardize=False, random_state=0)
+    history = federated.run(_clients(sites), rounds=25, strategy="fedsgd", lr=0.5,
+                            weighted=False, standardize=False, random_state=0)
     X = np.vstack([X for X, _ in sites])
     y = np.concatenate([y for _, y in sites])
     centralized = logistic.sgd(logistic.init_params(3), X, y, epochs=25, batch_size=None, lr=0.5)
@@ -125,7 +125,7 @@ def test_bytes_on_the_wire_are_counted_per_round():
 def test_client_fraction_and_dropout_change_who_takes_part():
     clients = [Client(X, y, name=f"c{k}") for k, (X, y) in
                enumerate(_sites(sizes=(50,) * 10))]
-    sampled = federated.run(clients, rounds=5, client_fraction=0.3, random_state=0)
+    sampled = federated.run(clients, rounds=5, fraction_train=0.3, random_state=0)
     assert all(len(r.participants) == 3 for r in sampled.rounds[1:])
     assert len({tuple(r.participants) for r in sampled.rounds[1:]}) > 1
     dropped = federated.run(clients, rounds=20, dropout=0.5, random_state=0)
@@ -134,10 +134,10 @@ def test_client_fraction_and_dropout_change_who_takes_part():
 
 
 def test_same_seed_same_history():
-    a = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=5)
-    b = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=5)
+    a = federated.run(_clients(_sites()), rounds=3, fraction_train=0.7, random_state=5)
+    b = federated.run(_clients(_sites()), rounds=3, fraction_train=0.7, random_state=5)
     np.testing.assert_array_equal(a.params, b.params)
-    c = federated.run(_clients(_sites()), rounds=3, client_fraction=0.7, random_state=6)
+    c = federated.run(_clients(_sites()), rounds=3, fraction_train=0.7, random_state=6)
     assert not np.array_equal(a.params, c.params)
 
 
@@ -147,9 +147,9 @@ def test_robust_rule_and_custom_strategy_plug_in():
             return np.mean([u.vector for u in updates], axis=0)
 
     clients = _clients(_sites())
-    median = federated.run(clients, rounds=2, aggregate="median", random_state=0)
+    median = federated.run(clients, rounds=2, strategy="fedmedian", random_state=0)
     custom = federated.run(clients, rounds=2, strategy=PlainMean(), random_state=0)
-    mean = federated.run(clients, rounds=2, aggregate="mean", random_state=0)
+    mean = federated.run(clients, rounds=2, weighted=False, random_state=0)
     np.testing.assert_allclose(custom.params, mean.params)
     assert not np.allclose(median.params, mean.params)
 
@@ -162,11 +162,13 @@ def test_missing_values_need_preprocessing():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"rounds": -1}, "rounds must be >= 0"),
-    ({"algorithm": "fedmagic"}, "algorithm must be 'fedavg' or 'fedsgd'"),
     ({"strategy": "fedmagic"}, "strategy must be one of"),
-    ({"aggregate": "max"}, "aggregate must be one of"),
-    ({"client_fraction": 0}, r"client_fraction must be in \(0, 1\]"),
-    ({"client_fraction": 1.5}, r"client_fraction must be in \(0, 1\]"),
+    ({"fraction_train": 0}, r"fraction_train must be in \(0, 1\]"),
+    ({"fraction_train": 1.5}, r"fraction_train must be in \(0, 1\]"),
+    ({"aggregate": "mean"}, "aggregate does not apply to strategy 'fedavg'"),
+    ({"algorithm": "fedsgd"}, "algorithm does not apply to strategy 'fedavg'"),
+    ({"strategy": "fedavg", "mu": 0.1}, "mu does not apply to strategy 'fedavg'"),
+    ({"min_sites": -1}, "min_sites must be >= 0"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"lr": 0.0}, "lr must be a finite number > 0"),
     ({"local_epochs": 0}, "local_epochs must be >= 1"),

@@ -78,7 +78,7 @@ def test_fedavg_without_one_site_equals_federated_run_and_every_site_evaluates_i
     expected = federated.run(clients, strategy="fedavg", rounds=1, l2=1e-3, random_state=SEED)
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=1e-9)
     np.testing.assert_allclose(history.standardizer.mean, expected.standardizer.mean)
-    assert [r.round for r in rounds] == [1]
+    assert [r.round for r in rounds] == [0, 1]  # as federated.run's callback: round 0 too
     assert history.final.participants == ["north", "east"]
     assert history.final.dropped == []
     assert history.config["engine"] == "flower"
@@ -135,7 +135,7 @@ def test_secure_aggregation_gives_fedavg_to_within_the_quantization_error(
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=bound)
     # the bound is tight enough to tell FedAvg's weights from a plain mean
     plain = federated.run(clients, strategy="fedavg", rounds=2, random_state=SEED,
-                          aggregate="mean")
+                          weighted=False)
     assert np.max(np.abs(plain.params - expected.params)) > 100 * bound
     assert [r.participants for r in history.rounds[1:]] == [list(site_files)] * 2
     # what the ServerApp received: one masked vector per site and round, no plain array
@@ -163,11 +163,11 @@ def test_a_stopped_site_drops_out_and_too_few_sites_stop_the_study(federation):
         if record.round in (1, 2):
             federation.stop_site({1: "east", 2: "south"}[record.round])
 
-    with pytest.raises(flower.StudyError, match=r"'south'.*round 3.*min_sites=2"):
+    with pytest.raises(flower.StudyError, match=r"'south' dropped out in round 3.*min_sites=2"):
         federation.run(rounds=3, target=TARGET, random_state=SEED, min_sites=2,
                        evaluate="none", callback=stop_sites)
-    assert {r.round: r.dropped for r in seen} == {1: [], 2: ["east"], 3: ["south"]}
-    assert [r.participants for r in seen] == [["north", "south", "east"],
+    assert {r.round: r.dropped for r in seen} == {0: [], 1: [], 2: ["east"], 3: ["south"]}
+    assert [r.participants for r in seen] == [[], ["north", "south", "east"],
                                               ["north", "south"], ["north"]]
     assert federation.running_sites == ["north"]
 
@@ -200,3 +200,27 @@ def test_missing_flower_says_to_install_the_extra(monkeypatch):
     with pytest.raises(flower.FlowerNotInstalled, match=r"pip install -e \"\.\[flower\]\""):
         federation.require_flwr()
 
+
+
+def test_a_site_whose_update_is_not_finite_is_refused_and_named_on_flower(tmp_path):
+    """FedMedian on real processes: a site with a column at 1e300 (and no standardization)
+    sends a non-finite update; the study refuses it, names it, and gives federated.run's
+    model without it."""
+    files = {name: _write_site(tmp_path / f"{name}.csv", n, k)
+             for k, (name, n) in enumerate([("north", 120), ("south", 80), ("east", 100)])}
+    for path in files.values():  # no missing values: this study does not standardize
+        path.write_text(path.read_text().replace(",,", ",50.00,"))
+    rows = files["south"].read_text().splitlines()
+    huge = [rows[0]] + [f"{r.split(',')[0]},1e300,{r.split(',')[2]}" for r in rows[1:]]
+    files["south"].write_text("\n".join(huge) + "\n")
+    with flower.Federation(files) as fed:
+        history = fed.run(strategy="fedmedian", rounds=2, target=TARGET, random_state=SEED,
+                          standardize=False, evaluate="none")
+    clients, _ = _in_process_clients(files)
+    expected = federated.run(clients, strategy="fedmedian", rounds=2, standardize=False,
+                             random_state=SEED)
+    np.testing.assert_array_equal(history.params, expected.params)
+    for record, mine in zip(history.rounds[1:], expected.rounds[1:]):
+        assert list(record.refused) == list(mine.refused) == ["south"]
+        assert record.refused["south"].startswith("non-finite update")
+        assert record.participants == ["north", "east"]

@@ -8,8 +8,7 @@ import pytest
 from fedlab import metrics
 from fedlab.__main__ import format_table, main
 from fedlab.federated import History
-from fedlab.flower.cli import study_results
-from fedlab.flower.study import StudyRound
+from fedlab.flower.study import StudyRound, study_results
 
 # what every method's "pooled" and each site's dict hold in the train command's JSON
 TRAIN_KEYS = set(metrics.site_metrics([0, 1, 0, 1], [0.2, 0.7, 0.4, 0.6]))
@@ -93,7 +92,7 @@ def test_secure_aggregation_refuses_a_strategy_that_needs_each_update(tmp_path, 
                  "outcome", "--strategy", "fedmedian", "--secure-aggregation"])
     err = capsys.readouterr().err
     assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
-    assert "FedMedian needs the individual updates" in err
+    assert "FedMedian needs each update in the clear" in err
 
 
 def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
@@ -105,6 +104,48 @@ def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
     assert err.strip().count("\n") == 0
 
 
+def test_flower_reads_and_checks_every_site_file_before_any_process_starts(tmp_path, capsys,
+                                                                          monkeypatch):
+    from fedlab.flower import federation
+
+    def never(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(federation.Federation, "start", never)
+    good = _write_site(tmp_path / "good.csv", 40, 0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("marker,age,outcome\n0.1,50,1\n0.2,fifty,0\n")
+    code = main(["flower", "--site", str(good), "--site", str(bad), "--target", "outcome"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().count("\n") == 0 and "Traceback" not in err
+    assert "bad.csv" in err and "age" in err and "row" in err
+
+
+@pytest.mark.flower
+def test_flower_and_train_give_the_same_models_for_five_strategies(tmp_path, capsys):
+    """One federation, five studies: each method's per-site metrics equal train's exactly.
+
+    The same CSVs, seed and options; each method seeded by its name in both commands
+    (fedlab.federated.method_seed), the one round loop over two transports.
+    """
+    pytest.importorskip("flwr")
+    sites = [_write_site(tmp_path / f"site{k}.csv", n, k) for k, n in enumerate((160, 90, 120))]
+    common = ["--target", "outcome", "--rounds", "2", "--seed", "5"]
+    for s in sites:
+        common += ["--site", str(s)]
+    strategies = ["fedprox", "scaffold", "fedadam", "fedmedian"]
+    flags = [x for s in strategies for x in ("--strategy", s)]
+    assert main(["train", *common, *flags, "--json", str(tmp_path / "train.json")]) == 0
+    assert main(["flower", *common, "--strategy", "fedavg", *flags,
+                 "--json", str(tmp_path / "flower.json")]) == 0
+    capsys.readouterr()
+    train = json.loads((tmp_path / "train.json").read_text())["methods"]
+    flower = json.loads((tmp_path / "flower.json").read_text())["methods"]
+    assert set(flower) == {"fedavg (weighted)", *strategies}
+    for method, result in flower.items():
+        assert result["sites"] == train[method]["sites"], method
+
+
 @pytest.mark.parametrize("extra, words", [
     (["--epsilon", "1"], "--epsilon applies to --strategy dpsgd or dpfedavg"),
     (["--mu", "0.1"], "--mu applies to --strategy fedprox"),
@@ -112,7 +153,7 @@ def test_secure_aggregation_needs_two_sites(tmp_path, capsys):
     (["--strategy", "dpfedavg"], "needs its noise: give --epsilon E"),
     (["--strategy", "securefedavg", "--bits", "16"], "--bits belong to fedlab's in-process"),
     (["--strategy", "dpfedavg", "--noise-multiplier", "1", "--secure-aggregation"],
-     "DPFedAvg needs the individual updates"),
+     "DPFedAvg needs each update in the clear"),
     (["--l2", "1e300"], "--l2 1e+300 with --lr 0.1: must be below 2 / lr"),
 ])
 def test_flower_checks_strategy_options_before_any_process(tmp_path, capsys, extra, words):

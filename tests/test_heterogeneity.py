@@ -77,8 +77,10 @@ def test_shift_errors_name_the_argument(call, words):
 
 # -- strategies -----------------------------------------------------------------------------
 
-def _updates(rng, sizes, p=3):
-    return [Update(f"c{k}", rng.normal(size=p), n, {"loss": float(rng.uniform(0.1, 1))})
+def _updates(rng, sizes, p=3, epochs=1, batch_size=32):
+    """Replies as a client sends them: its loss and the local steps it took."""
+    return [Update(f"c{k}", rng.normal(size=p), n, {"loss": float(rng.uniform(0.1, 1)),
+                                                    "local_steps": epochs * -(-n // batch_size)})
             for k, n in enumerate(sizes)]
 
 
@@ -86,7 +88,6 @@ def test_fednova_with_equal_local_steps_is_fedavg():
     rng = np.random.default_rng(0)
     ups = _updates(rng, [64, 64, 60])  # 2 steps each with batch 32
     nova = FedNova()
-    nova.configure_train(1, np.zeros(3), {"epochs": 1, "batch_size": 32}, 3, rng=rng)
     np.testing.assert_allclose(nova.aggregate_train(1, np.zeros(3), ups, rng=None),
                                FedAvg().aggregate_train(1, np.zeros(3), ups, rng=None))
 
@@ -94,9 +95,8 @@ def test_fednova_with_equal_local_steps_is_fedavg():
 def test_fednova_matches_wang_et_al_formula():
     rng = np.random.default_rng(1)
     sizes = [10, 100, 35]
-    ups = _updates(rng, sizes)
+    ups = _updates(rng, sizes, epochs=2, batch_size=16)
     nova = FedNova()
-    nova.configure_train(1, np.zeros(3), {"epochs": 2, "batch_size": 16}, 3, rng=rng)
     tau = np.array([2 * int(np.ceil(n / 16)) for n in sizes])
     p = np.array(sizes) / sum(sizes)
     expected = (p @ tau) * sum(pk * u.vector / t for pk, u, t in zip(p, ups, tau))

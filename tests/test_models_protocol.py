@@ -5,7 +5,7 @@ import pytest
 
 from fedlab import federated, privacy
 from fedlab.metrics import Evaluator, roc_auc
-from fedlab.models import MLP, MODEL_NAMES, LogisticRegression, Model, make_model
+from fedlab.models import MLP, MODEL_NAMES, CoxPH, LogisticRegression, Model, make_model
 from fedlab.secagg import SecureFedAvg
 
 BINARY_MODELS = [LogisticRegression(), MLP(hidden=5), MLP(hidden=3, activation="relu")]
@@ -149,7 +149,7 @@ def test_run_starts_from_the_model_s_initialization_drawn_from_the_seed():
     assert np.any(a.params != 0)
 
 
-STRATEGIES = sorted(federated.STRATEGY_NAMES) + ["dpfedavg", "securefedavg"]
+STRATEGIES = sorted({*federated.STRATEGY_NAMES, "dpsgd", "dpfedavg", "securefedavg"})
 
 
 def _strategy(name):
@@ -157,6 +157,8 @@ def _strategy(name):
         return privacy.DPFedAvg(noise_multiplier=0.5, clip_norm=1.0, sample_rate=0.5)
     if name == "securefedavg":
         return SecureFedAvg()
+    if name == "dpsgd":
+        return privacy.DPSGD(noise_multiplier=0.5)
     return name
 
 
@@ -166,6 +168,10 @@ def _strategy(name):
 def test_every_model_runs_under_every_strategy(model, name):
     sites = _survival_sites(5) if model.outcome == "survival" else _binary_sites(5)
     test = {"all": (np.vstack([X for X, _ in sites]), np.concatenate([y for _, y in sites]))}
+    if name == "dpsgd" and not model.supports_per_example:  # refused, with the reason
+        with pytest.raises(ValueError, match="needs per-example gradients"):
+            federated.run(_clients(sites, model), strategy=_strategy(name), rounds=1)
+        return
     history = federated.run(_clients(sites, model), strategy=_strategy(name), rounds=3,
                             lr=0.05, test_sets=test, random_state=0)
     assert history.params.shape == (model.n_params(sites[0][0].shape[1]),)
@@ -276,7 +282,7 @@ def test_the_evaluator_scores_with_the_model_s_metrics():
 
 
 def test_registry_is_derived_from_the_classes():
-    assert MODEL_NAMES == {"logistic": LogisticRegression, "mlp": MLP}
+    assert MODEL_NAMES == {"logistic": LogisticRegression, "mlp": MLP, "cox": CoxPH}
     assert make_model("mlp", hidden=3, activation="relu") == MLP(hidden=3, activation="relu")
     assert repr(make_model("mlp")) == "MLP(hidden=8, activation='tanh')"
     with pytest.raises(ValueError, match="model must be one of"):

@@ -221,10 +221,10 @@ def test_dpfedavg_with_everyone_and_no_noise_is_fedavg_with_the_plain_mean():
 
     private = federated.run(
         clients(),
-        aggregate=DPFedAvg(noise_multiplier=0.0, clip_norm=1e9, sample_rate=1.0),
+        strategy=DPFedAvg(noise_multiplier=0.0, clip_norm=1e9, sample_rate=1.0),
         **kwargs,
     )
-    plain = federated.run(clients(), aggregate="mean", **kwargs)
+    plain = federated.run(clients(), weighted=False, **kwargs)
 
     np.testing.assert_allclose(private.params, plain.params, rtol=1e-10)
 
@@ -288,7 +288,7 @@ def test_epsilon_in_the_history_is_the_accountants_after_each_round():
     history = federated.run(
         clients,
         rounds=6,
-        aggregate=strategy,
+        strategy=strategy,
         batch_size=None,
         test_sets={"all": (X, y)},
         random_state=0,

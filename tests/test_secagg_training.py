@@ -35,9 +35,9 @@ def hospitals():
     return data.load_hospitals()
 
 
-def _run(hospitals, aggregate, rounds=10, **kwargs):
+def _run(hospitals, strategy, rounds=10, **kwargs):
     clients = [federated.Client.from_hospital(h) for h in hospitals]
-    return federated.run(clients, rounds=rounds, aggregate=aggregate, test_sets=hospitals,
+    return federated.run(clients, rounds=rounds, strategy=strategy, test_sets=hospitals,
                          random_state=2026, **kwargs)
 
 
@@ -96,7 +96,7 @@ def test_the_keys_do_not_change_the_result_and_the_engine_stream_is_untouched():
 
 # The engine reaches the same model -----------------------------------------
 def test_fedavg_on_the_hospitals_reaches_the_same_model_with_secure_aggregation(hospitals):
-    plain = _run(hospitals, "weighted")
+    plain = _run(hospitals, "fedavg")
     strategy = SecureFedAvg()
     secure = _run(hospitals, strategy)
 
@@ -110,15 +110,16 @@ def test_fedavg_on_the_hospitals_reaches_the_same_model_with_secure_aggregation(
 
 
 @pytest.mark.parametrize("kwargs", [dict(batch_size=None, local_epochs=3, lr=0.5),
-                                    dict(client_fraction=0.5), dict(aggregate="mean")])
+                                    dict(fraction_train=0.5), dict(weighted=False)])
 def test_the_engine_agrees_with_plain_aggregation_in_other_settings(kwargs):
     kwargs = dict(kwargs)
-    rule = kwargs.pop("aggregate", "weighted")
-    fraction = kwargs.pop("client_fraction", 1.0)
-    strategy = SecureFedAvg(weighted=rule == "weighted", fraction_train=fraction)
+    weighted = kwargs.pop("weighted", True)
+    fraction = kwargs.pop("fraction_train", 1.0)
+    strategy = SecureFedAvg(weighted=weighted, fraction_train=fraction)
 
-    plain = federated.run(_synthetic_clients(), rounds=5, aggregate=rule, random_state=1,
-                          client_fraction=fraction, **kwargs)
+    plain = federated.run(_synthetic_clients(), rounds=5, random_state=1,
+                          strategy=federated.FedAvg(weighted=weighted, fraction_train=fraction),
+                          **kwargs)
     secure = federated.run(_synthetic_clients(), rounds=5, strategy=strategy, random_state=1,
                            **kwargs)
 
@@ -131,7 +132,7 @@ def test_dropouts_inside_the_protocol_keep_the_mean_of_the_updates_that_arrived(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # aborted rounds
         history = federated.run(_synthetic_clients(sizes=(200,) * 8), rounds=8,
-                                aggregate=strategy, random_state=4)
+                                strategy=strategy, random_state=4)
 
     finished = [e for e in strategy.log if not e["aborted"]]
     assert finished and any(e["dropped_before_masking"] for e in finished)

@@ -44,7 +44,17 @@ ALL = [*((cls.__name__, lambda cls=cls: _make(cls)) for cls in EXPORTED),
 
 
 def test_every_name_builds_its_class():
-    assert set(federated.STRATEGY_NAMES) == {c.__name__.lower() for c in EXPORTED}
+    """The registry is derived from the classes: each public fedlab strategy by its name."""
+    import fedlab.privacy
+    import fedlab.secagg
+
+    expected = {c.__name__.lower(): c for c in EXPORTED}
+    expected.update(dpsgd=fedlab.privacy.DPSGD, dpfedavg=DPFedAvg, securefedavg=SecureFedAvg)
+    assert federated.STRATEGY_NAMES == expected
+
+    class Mine(federated.FedAvg):  # a user's own subclass is not registered
+        pass
+    assert "mine" not in federated.STRATEGY_NAMES
 
 
 @pytest.mark.parametrize("name, make", ALL, ids=[n for n, _ in ALL])
@@ -71,14 +81,14 @@ def test_dp_sgd_clients_follow_the_seed(algorithm):
     # FedSGD with DPSGDClient once drew its noise from an unseeded generator
     def once():
         clients = _clients(DPSGDClient, noise_multiplier=1.0, clip_norm=1.0)
-        return federated.run(clients, algorithm=algorithm, rounds=3, random_state=0).params
+        return federated.run(clients, strategy=algorithm, rounds=3, random_state=0).params
     np.testing.assert_array_equal(once(), once())
 
 
-def test_a_strategy_that_samples_its_own_clients_refuses_client_fraction():
-    with pytest.raises(ValueError, match="client_fraction=0.5 does not apply to DPFedAvg"):
+def test_a_strategy_object_takes_no_further_strategy_parameters():
+    with pytest.raises(ValueError, match="fraction_train cannot be combined with a strategy"):
         federated.run(_clients(), strategy=DPFedAvg(noise_multiplier=1.0, clip_norm=1.0,
-                                                    sample_rate=0.5), client_fraction=0.5)
+                                                    sample_rate=0.5), fraction_train=0.5)
     with pytest.raises(ValueError, match="cannot be combined with a strategy object"):
         federated.run(_clients(), strategy=federated.FedAvg(), mu=0.1)
 
@@ -189,7 +199,7 @@ def test_importing_the_round_loop_does_not_import_scipy():
 
 
 def test_an_option_a_strategy_does_not_take_is_a_clear_error():
-    with pytest.raises(ValueError, match="aggregate='mean' does not apply to strategy 'qfedsgd'"):
-        federated.make_strategy("qfedsgd", aggregate="mean")
+    with pytest.raises(ValueError, match="weighted does not apply to strategy 'qfedsgd'"):
+        federated.make_strategy("qfedsgd", weighted=False)
     with pytest.raises(ValueError, match="server_momentum does not apply to strategy 'fedavg'"):
         federated.run(_clients(), strategy="fedavg", server_momentum=0.9)

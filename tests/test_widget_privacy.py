@@ -45,6 +45,7 @@ def test_the_dashboard_shows_federated_run_s_numbers(dashboard):
     dashboard.n_clients.value, dashboard.rounds.value = 50, 6
     history = federated.run(dashboard._clients(50), strategy=dashboard.strategy(), rounds=6,
                             batch_size=None, lr=dashboard.lr, standardize=False,
-                            test_sets=dashboard._referee, random_state=dashboard.random_state)
+                            test_sets=dashboard._referee,
+                            random_state=federated.method_seed(dashboard.random_state, "dpfedavg"))
     np.testing.assert_array_equal(dashboard.auc, history.metric("auc"))
     np.testing.assert_array_equal(dashboard.epsilons[1:], history.epsilons[1:])

@@ -79,7 +79,7 @@ def test_a_dashboard_run_is_federated_run_with_the_same_clients(dashboard):
     clients = [Client.from_hospital(h) for h in hospitals]
     clients[2] = malicious(clients[2], "sign_flip", scale=10.0)
     expected = federated.run(clients, strategy=FedMedian(), rounds=8, l2=1e-3,
-                             random_state=0)
+                             random_state=federated.method_seed(0, "median"))
     got = dashboard.run("5 hospitals", 1, "sign flip x10", "median")
     np.testing.assert_allclose(got.params, expected.params, atol=1e-12)
 

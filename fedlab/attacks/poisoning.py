@@ -132,6 +132,11 @@ class MaliciousClient:
         self._standardizer = standardizer
         self._shards = None
 
+    @property
+    def preprocessing(self):
+        """The standardizer the records are preprocessed with, or ``None`` (raw)."""
+        return self._standardizer
+
     def stacked_records(self):
         """``None``: the round loop must call :meth:`train` (the attack is in there)."""
         return None

@@ -12,7 +12,7 @@ def register(sub):
     """Add the sub-commands after ``demo`` and ``train``, in the order ``--help`` lists them."""
     flower = sub.add_parser("flower", help="the same FedAvg on Flower: one process per site "
                                            "(needs the flower extra)")
-    from fedlab.flower.cli import add_arguments
+    from fedlab.cli.flower import add_arguments
 
     add_arguments(flower)
     flower.set_defaults(handler=_flower)
@@ -84,8 +84,8 @@ def _kmeans(args):
 
 
 def _flower(args):
+    from fedlab.cli.flower import run_command
     from fedlab.flower import FlowerNotInstalled, StudyError
-    from fedlab.flower.cli import run_command
 
     try:
         return run_command(args)

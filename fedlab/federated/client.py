@@ -57,6 +57,7 @@ class Client:
         self._X_raw = X
         self._y = model.check_outcome(y, len(X), client=self.name)
         self._X = None  # preprocessed records, set by preprocess()
+        self._standardizer = None
 
     @classmethod
     def from_hospital(cls, hospital, *, model=None):
@@ -104,8 +105,17 @@ class Client:
         return feature_sums(self._X_raw, site=self.name)
 
     def preprocess(self, standardizer):
-        """Standardize the local records with the global ``standardizer`` (kept locally)."""
-        self._X = standardizer.transform(self._X_raw)
+        """Standardize the local records with the global ``standardizer`` (kept locally).
+
+        ``None`` goes back to the raw records.
+        """
+        self._standardizer = standardizer
+        self._X = None if standardizer is None else standardizer.transform(self._X_raw)
+
+    @property
+    def preprocessing(self):
+        """The standardizer the records are preprocessed with, or ``None`` (raw)."""
+        return self._standardizer
 
     def train(self, params, config, *, state=None, random_state=None):
         """Answer one round's instructions: the one entry point the round loop calls.

@@ -1,47 +1,39 @@
-"""The one round loop of federated learning (McMahan et al. 2017), driven by a strategy."""
+"""Federated learning in one process: :func:`run` and the round loop's in-process transport."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fedlab._validation import (
-    InvalidParameterError,
-    check_int,
-    check_positive,
-    check_rng,
-    check_sgd_step,
-)
+from fedlab._validation import InvalidParameterError, check_int, check_positive, check_sgd_step
 from fedlab.federated.client import Client
-from fedlab.federated.history import History, RoundRecord
+from fedlab.federated.loop import TRAINING_DEFAULTS, RoundLoop
 from fedlab.federated.messages import Updates
-from fedlab.federated.preprocessing import combine
 from fedlab.federated.progress import progress_callback
-from fedlab.federated.server import Server
 from fedlab.federated.strategy import Strategy, check_strategy, make_strategy
 from fedlab.metrics import Evaluator
 
-__all__ = ["run"]
+__all__ = ["run", "train_clients", "InProcess", "shared_model"]
 
 
-def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32, lr=0.1,
-        l2=0.0, dropout=0.0, standardize=True, test_sets=None, progress=False,
-        callback=None, random_state=None, **shortcuts):
-    """Train one global model (the clients' shared model) across ``clients``.
+def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS["local_epochs"],
+        batch_size=TRAINING_DEFAULTS["batch_size"], lr=TRAINING_DEFAULTS["lr"], l2=0.0,
+        dropout=0.0, min_sites=1, standardize=True, test_sets=None, progress=False,
+        callback=None, random_state=None, **strategy_params):
+    """Train one global model (the clients' shared model) across ``clients``, in this process.
 
     Each round the strategy chooses clients and sends them the global model and its
     instructions; each trains on its own records and replies with an update; the
     strategy aggregates the updates into the next global model. Records never leave a
-    client.
+    client. The order of events is :class:`~fedlab.federated.RoundLoop`'s, the same on
+    Flower.
 
     Parameters
     ----------
     clients : sequence of Client
     strategy : Strategy or str, default="fedavg"
         A :class:`~fedlab.federated.Strategy` (``FedAvg()``, ``FedProx(mu=0.1)``,
-        ``DPFedAvg(...)``, ``SecureFedAvg()``, ...) or its name (``"fedavg"``,
-        ``"fedsgd"``, ``"fedprox"``, ``"fedavgm"``, ``"fedadam"``, ``"fedyogi"``,
-        ``"fedadagrad"``, ``"scaffold"``, ``"fedmedian"``, ``"fedtrimmedavg"``,
-        ``"krum"``), built with the shortcuts below.
+        ``DPFedAvg(...)``, ``SecureFedAvg()``, ...) or its name in
+        :data:`~fedlab.federated.STRATEGY_NAMES`, built with ``strategy_params``.
     rounds : int, default=20
         Number of communication rounds.
     local_epochs : int, default=1
@@ -54,9 +46,13 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         L2 penalty on the model's weights.
     dropout : float in [0, 1), default=0.0
         Probability that a chosen client fails to reply in a round.
+    min_sites : int, default=1
+        Stop (:class:`~fedlab.federated.TooFewSites`) after a round that lost clients
+        (dropouts, refused replies) and aggregated fewer updates than this.
     standardize : bool, default=True
         Federated standardization before training: the server combines the clients'
-        per-feature sums into a global mean and spread, and each client applies it.
+        per-feature sums into a global mean and spread, and each client applies it for
+        this run (the clients are left as they were given).
     test_sets : mapping, sequence of hospitals or Evaluator, optional
         Held by the course's referee to score the model after every round (pooled and
         per site); ``None`` skips evaluation.
@@ -64,22 +60,21 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
         Show a progress bar (a string labels it): tqdm's, in a terminal or a notebook.
     callback : callable, optional
         Called with each :class:`RoundRecord` as it is made (e.g. to update a widget).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
         Seeds client sampling, dropouts, the strategy's noise and each client's own
         stream of shuffles. Same seed, same bits.
-    **shortcuts
-        With a strategy given by name only: ``algorithm`` (``"fedavg"`` or
-        ``"fedsgd"``), ``aggregate`` (``"weighted"``, ``"mean"``, ``"median"``,
-        ``"trimmed_mean"``, ``"krum"``), ``client_fraction``, ``mu``, ``server_lr`` and
-        the named strategy's own parameters (see :func:`make_strategy`).
+    **strategy_params
+        With a strategy given by name only: its own parameters (e.g. ``mu=0.1`` for
+        ``"fedprox"``, ``weighted=False`` for the plain mean of ``"fedavg"``).
 
     Returns
     -------
     History
-        Per round: metrics, bytes, participants and, for a private run, the epsilon
-        spent so far: the strategy's (client-level DP, e.g. ``DPFedAvg``) or else the
-        largest any client has reported in its updates (record-level DP, e.g.
-        ``DPSGDClient``: each hospital spends its own budget; the worst one is recorded).
+        Per round: metrics, bytes, participants, dropped and refused clients and, for a
+        private run, the epsilon spent so far: the strategy's (client-level DP, e.g.
+        ``DPFedAvg``) or else the largest any client has reported in its updates
+        (record-level DP, e.g. ``DPSGDClient``: each hospital spends its own budget; the
+        worst one is recorded).
 
     Notes
     -----
@@ -89,7 +84,8 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
     :class:`Client`) are trained together by the model's
     :meth:`~fedlab.models.Model.stacked_train`, which gives the models their own
     :meth:`Client.fit` would (same shuffles); others (e.g. ``DPSGDClient``) are called
-    one by one.
+    one by one. A reply holding NaN or infinity is refused before aggregation and named
+    in the round's ``refused``.
 
     Examples
     --------
@@ -103,76 +99,89 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=1, batch_size=32,
     (6, True)
     >>> h = run(clients, strategy="fedprox", mu=0.1, rounds=5, random_state=0)
     >>> h.config["strategy"]
-    'FedProx(mu=0.1, fraction_train=1)'
+    'FedProx(mu=0.1, fraction_train=1.0, weighted=True, server_lr=1.0)'
     """
     clients = list(clients)
     if not clients:
         raise InvalidParameterError("clients must hold at least one Client, got none")
-    rounds = check_int(rounds, "rounds", minimum=0)
     local_epochs = check_int(local_epochs, "local_epochs", minimum=1)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr = check_positive(lr, "lr")
     l2 = check_positive(l2, "l2", strict=False)
     check_sgd_step(lr, l2)  # lr * l2 >= 2 would make the weights diverge to NaN
-    if not 0 <= dropout < 1:
-        raise InvalidParameterError(f"dropout must be in [0, 1), got {dropout!r}")
     n_features = {c.n_features for c in clients}
     if len(n_features) != 1:
         raise InvalidParameterError(
             f"all clients must have the same number of features, got {sorted(n_features)}")
-    strategy = _strategy(strategy, lr, shortcuts)
+    strategy = _strategy(strategy, lr, strategy_params)
+    loop = RoundLoop(strategy, rounds=rounds, config={"epochs": local_epochs,
+                     "batch_size": batch_size, "lr": lr, "l2": l2}, dropout=dropout,
+                     min_sites=min_sites, standardize=standardize,
+                     evaluate="every-round" if test_sets is not None else "none",
+                     random_state=random_state)
     model = shared_model(clients)
-
-    rng = check_rng(random_state)
-    client_rngs = rng.spawn(len(clients))
-    states = [{} for _ in clients]  # each client's own memory for this run
-    server = Server(model.init_params(n_features.pop(), random_state=rng.spawn(1)[0]),
-                    strategy=strategy, n_clients=len(clients))
     evaluator = None
     if test_sets is not None:
         evaluator = (test_sets if isinstance(test_sets, Evaluator)
                      else Evaluator(test_sets, model=model))
+    callbacks = [c for c in (callback, progress_callback(progress, loop.rounds))
+                 if c is not None]
+    return loop.run(InProcess(clients, evaluator), callbacks=callbacks)
 
-    standardizer, up, down = None, 0, 0
-    if standardize:
-        sums = [c.feature_sums() for c in clients]
-        standardizer = combine(sums, names=[c.name for c in clients])
-        for c in clients:
-            c.preprocess(standardizer)
-        up = sum(s.nbytes for s in sums)
-        down = standardizer.nbytes * len(clients)
-    config = {"epochs": local_epochs, "batch_size": batch_size, "lr": lr, "l2": l2}
-    history = History([], standardizer=standardizer, config=dict(
-        rounds=rounds, strategy=repr(strategy), local_epochs=local_epochs,
-        batch_size=batch_size, lr=lr, l2=l2, dropout=dropout, n_clients=len(clients),
-        standardize=standardize))
-    callbacks = [c for c in (callback, progress_callback(progress, rounds)) if c is not None]
-    _record(history, evaluator, server.params, 0, up, down, [], callbacks)
-    client_epsilons = {}  # record-level DP: each client's own budget, as it reported it
 
-    for t in range(1, rounds + 1):
-        params = server.params
-        selected, instructions = strategy.configure_train(t, params, config, len(clients),
-                                                          rng=rng)
-        selected = np.asarray(selected, dtype=int)
-        replied = selected[rng.random(len(selected)) >= dropout].tolist()
-        updates = train_clients([clients[i] for i in replied], params, instructions,
-                                states=[states[i] for i in replied],
-                                rngs=[client_rngs[i] for i in replied])
-        server.step(updates, rng=rng)
-        client_epsilons.update({name: m["epsilon"] for name, m in
-                                zip(updates.clients, updates.metrics) if "epsilon" in m})
-        epsilon = strategy.epsilon()
-        if epsilon is None and client_epsilons:
-            epsilon = max(client_epsilons.values())
-        _record(history, evaluator, server.params, t, strategy.bytes_up(updates),
-                strategy.bytes_down(params, len(selected)),
-                [clients[i].name for i in replied], callbacks, epsilon=epsilon)
-    history.params = server.params.copy()
-    if getattr(strategy, "skipped_rounds", None):  # e.g. Krum with too few replies
-        history.config["skipped_rounds"] = list(strategy.skipped_rounds)
-    return history
+class InProcess:
+    """The in-process transport of :class:`~fedlab.federated.RoundLoop`: calls on clients.
+
+    Parameters
+    ----------
+    clients : sequence of Client
+    evaluator : Evaluator, optional
+        The referee that scores the model (pooled and per site); ``None``: no scores.
+
+    Notes
+    -----
+    ``start`` applies the run's standardizer to every client and ``finish`` gives each
+    back the preprocessing it had before, so a run leaves its clients as it found them.
+    Each client's state (SCAFFOLD's ``c_i``) lives here for one run.
+    """
+
+    def __init__(self, clients, evaluator=None):
+        self.clients, self.evaluator = list(clients), evaluator
+        self.model = shared_model(self.clients)
+        self.names = [c.name for c in self.clients]
+        self.sizes = [c.n_samples for c in self.clients]
+        self.n_features = self.clients[0].n_features
+
+    def feature_sums(self):
+        return [c.feature_sums() for c in self.clients]
+
+    def start(self, standardizer, seeds):
+        # a client without a `preprocessing` property keeps the run's (no way to undo it)
+        self._before = [getattr(c, "preprocessing", standardizer) for c in self.clients]
+        if standardizer is not None:
+            for c in self.clients:
+                c.preprocess(standardizer)
+        self.rngs = [np.random.default_rng(s) for s in seeds]
+        self.states = [{} for _ in self.clients]  # each client's own memory for this run
+
+    def train(self, server_round, indices, params, config):
+        updates = train_clients([self.clients[i] for i in indices], params, config,
+                                states=[self.states[i] for i in indices],
+                                rngs=[self.rngs[i] for i in indices])
+        return updates, {}
+
+    def train_secure(self, server_round, indices, params, config, strategy):
+        raise InvalidParameterError(
+            "in process, secure aggregation is a strategy: strategy=SecureFedAvg(...)")
+
+    def evaluate(self, server_round, params, standardizer):
+        return ({}, {}) if self.evaluator is None else self.evaluator(params, standardizer)
+
+    def finish(self):
+        for c, before in zip(self.clients, getattr(self, "_before", ())):
+            if hasattr(c, "preprocessing") and c.preprocessing is not before:
+                c.preprocess(before)
 
 
 def train_clients(clients, params, config, *, states, rngs):
@@ -180,7 +189,9 @@ def train_clients(clients, params, config, *, states, rngs):
 
     Clients that train by plain local SGD are trained together (their model's
     :meth:`~fedlab.models.Model.stacked_train`); the others through their own
-    :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream.
+    :meth:`~fedlab.federated.Client.train`. Either way each uses its own stream, and
+    a training reply says how many local steps the client took
+    (``metrics["local_steps"]``, which FedNova reads).
     """
     fit = config.get("task", "fit") == "fit"
     records = [c.stacked_records() if fit and isinstance(c, Client) else None
@@ -191,6 +202,8 @@ def train_clients(clients, params, config, *, states, rngs):
     replies = [None] * len(clients)
     for k in sorted(set(range(len(clients))) - set(stackable)):
         replies[k] = clients[k].train(params, config, state=states[k], random_state=rngs[k])
+        if fit and hasattr(clients[k], "local_steps"):
+            replies[k].metrics.setdefault("local_steps", clients[k].local_steps(config))
     if stackable:
         stacked = _train_stacked([clients[k] for k in stackable],
                                  [records[k] for k in stackable], params, config,
@@ -208,20 +221,20 @@ def _train_stacked(clients, records, params, config, states, rngs):
         own = np.array([s.get("control", np.zeros_like(params)) for s in states])
         corrections = control - own
     local, losses = clients[0].model.stacked_train(
-        records, params, epochs=config.get("epochs", 1),
-        batch_size=config.get("batch_size", 32), lr=config.get("lr", 0.1),
-        l2=config.get("l2", 0.0), mu=config.get("mu", 0.0), corrections=corrections,
+        records, params, epochs=config["epochs"], batch_size=config["batch_size"],
+        lr=config["lr"], l2=config["l2"], mu=config.get("mu", 0.0), corrections=corrections,
         rngs=rngs, return_loss=True)
     vectors = local - params
     arrays = {}
+    steps = np.array([c.local_steps(config) for c in clients], dtype=float)
     if control is not None:
-        steps = np.array([c.local_steps(config) for c in clients], dtype=float)
-        new_own = own - control - vectors / (steps[:, None] * config.get("lr", 0.1))
+        new_own = own - control - vectors / (steps[:, None] * config["lr"])
         for state, row in zip(states, new_own):
             state["control"] = row
         arrays["control"] = new_own - own
     return Updates([c.name for c in clients], vectors, [len(y) for _, y in records],
-                   [{"loss": float(v)} for v in losses], arrays)
+                   [{"loss": float(v), "local_steps": int(k)} for v, k in zip(losses, steps)],
+                   arrays)
 
 
 def shared_model(clients):
@@ -234,34 +247,12 @@ def shared_model(clients):
     return models[0]
 
 
-def _strategy(strategy, lr, shortcuts):
-    """The run's strategy: the object given, or one built from its name and shortcuts."""
+def _strategy(strategy, lr, params):
+    """The run's strategy: the object given, or one built from its name and parameters."""
     if isinstance(strategy, Strategy):
-        if strategy.samples_clients and shortcuts.get("client_fraction") is not None:
+        if params:
             raise InvalidParameterError(
-                f"client_fraction={shortcuts['client_fraction']!r} does not apply to "
-                f"{type(strategy).__name__}, which chooses its own clients (e.g. DP-FedAvg's "
-                "Poisson sampling with sample_rate): leave client_fraction out")
-        legacy = shortcuts.pop("aggregate", None)
-        if shortcuts or (legacy is not None):
-            given = sorted(shortcuts) + (["aggregate"] if legacy is not None else [])
-            raise InvalidParameterError(
-                f"{', '.join(given)} cannot be combined with a strategy object "
+                f"{', '.join(sorted(params))} cannot be combined with a strategy object "
                 f"({strategy!r}): set them on the strategy itself")
         return strategy
-    aggregate = shortcuts.get("aggregate")
-    if isinstance(aggregate, Strategy):  # aggregate=DPFedAvg(...), the older spelling
-        rest = {k: v for k, v in shortcuts.items() if k != "aggregate"}
-        return _strategy(aggregate, lr, rest)
-    if strategy is None:
-        strategy = "fedavg"
-    return check_strategy(make_strategy(strategy, lr=lr, **shortcuts))
-
-
-def _record(history, evaluator, params, t, up, down, participants, callbacks, epsilon=None):
-    """Evaluate ``params`` (when there is a referee) and append a :class:`RoundRecord`."""
-    pooled, sites = ({}, {}) if evaluator is None else evaluator(params, history.standardizer)
-    record = RoundRecord(t, pooled, sites, int(up), int(down), participants, epsilon)
-    history.rounds.append(record)
-    for callback in callbacks:
-        callback(record)
+    return check_strategy(make_strategy(strategy, lr=lr, **params))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .messages import Updates
-from .strategy import Strategy
+from fedlab._validation import InvalidParameterError
 
-__all__ = ["FedNova"]
+from .strategy import Strategy, mean_update
+
+__all__ = ["FedNova", "local_steps"]
 
 
 class FedNova(Strategy):
@@ -18,8 +19,10 @@ class FedNova(Strategy):
     as well as by ``p_i``: it converges to the optimum of a different, step-weighted
     objective. FedNova divides each update by its ``tau_i`` and rescales:
     ``Delta = tau_eff * sum_i p_i Delta_i / tau_i`` with ``tau_eff = sum_i p_i tau_i``.
-    The server learns what FedAvg's does (``tau_i`` follows from ``n_i`` and the
-    instructions it sent).
+    Each reply says its ``tau_i`` (``metrics["local_steps"]``); the server needs only
+    the sums ``sum p_i Delta_i / tau_i``, ``sum p_i`` and ``sum p_i tau_i``, so FedNova
+    runs under secure aggregation; without it the server learns what FedAvg's does,
+    and each client's number of steps.
 
     Parameters
     ----------
@@ -41,34 +44,46 @@ class FedNova(Strategy):
     --------
     >>> from fedlab.federated import Update
     >>> s = FedNova(); s.start(1, 2)
-    >>> _, cfg = s.configure_train(1, np.zeros(1), {"epochs": 1, "batch_size": 10}, 2,
-    ...                            rng=np.random.default_rng(0))
     >>> # 10 records: 1 step; 30 records: 3 steps. Per-step updates 1.0 and 0.5
-    >>> s.aggregate_train(1, np.zeros(1), [Update("a", np.array([1.0]), 10),
-    ...                                    Update("b", np.array([1.5]), 30)], rng=None)
+    >>> s.aggregate_train(1, np.zeros(1),
+    ...                   [Update("a", np.array([1.0]), 10, {"local_steps": 1}),
+    ...                    Update("b", np.array([1.5]), 30, {"local_steps": 3})], rng=None)
     array([1.5625])
     """
 
-    def __repr__(self):
-        return (f"FedNova(fraction_train={self.fraction_train:g}, weighted={self.weighted}, "
-                f"server_lr={self.server_lr:g})")
+    reads_local_steps = True
+    summed_arrays = ("vector", "weight", "steps")
 
-    def configure_train(self, server_round, params, config, n_clients, *, rng):
-        indices, config = super().configure_train(server_round, params, config, n_clients,
-                                                  rng=rng)
-        self._config = config
-        return indices, config
+    def summands(self, update):
+        """``p_i Delta_i / tau_i``, ``p_i`` and ``p_i tau_i`` (unnormalized ``p_i``)."""
+        steps = local_steps(update)
+        w = float(update.n_samples) if self.weighted else 1.0
+        return {"vector": (w / steps) * np.asarray(update.vector, dtype=float),
+                "weight": np.array([w]), "steps": np.array([w * steps])}
 
-    def combine(self, updates, *, rng=None):
-        updates = Updates.of(updates)
-        steps = np.array([self.local_steps(n) for n in updates.n_samples], dtype=float)
-        p = updates.n_samples.astype(float) if self.weighted else np.ones(len(updates))
-        p /= p.sum()
-        normalized = updates.vectors / steps[:, None]
-        return float(p @ steps) * (p @ normalized)
+    def summand_scales(self, sizes, config):
+        """As the base class's, and ``p_i tau_i`` also over the most steps a client can take."""
+        scales = super().summand_scales(sizes, config)
+        batch = config.get("batch_size") or max(sizes)
+        scales["steps"] *= config.get("epochs", 1) * -(-max(int(n) for n in sizes) // batch)
+        return scales
 
-    def local_steps(self, n_samples):
-        """``tau_i``: local SGD steps a client of ``n_samples`` records took this round."""
-        config = getattr(self, "_config", {})
-        batch = config.get("batch_size", 32) or n_samples
-        return config.get("epochs", 1) * -(-int(n_samples) // int(batch))
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        tau_eff = sums["steps"][0] / sums["weight"][0]
+        return params + self.server_lr * tau_eff * mean_update(sums)
+
+
+def local_steps(update):
+    """``tau_i``: the local steps a client reports in its reply (``metrics["local_steps"]``).
+
+    Raises
+    ------
+    InvalidParameterError
+        When the reply does not say, or says a number that is not >= 1.
+    """
+    steps = update.metrics.get("local_steps")
+    if steps is None or not np.isfinite(steps) or steps < 1:
+        raise InvalidParameterError(
+            f"FedNova reads each client's local_steps from its reply; client "
+            f"{update.client!r} sent local_steps={steps!r} (a number >= 1 is needed)")
+    return float(steps)

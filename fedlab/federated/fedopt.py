@@ -10,7 +10,7 @@ import numpy as np
 
 from fedlab._validation import InvalidParameterError, check_positive
 
-from .strategy import Strategy
+from .strategy import Strategy, mean_update
 
 __all__ = ["FedAvgM", "FedAdagrad", "FedAdam", "FedYogi"]
 
@@ -48,17 +48,12 @@ class FedAvgM(Strategy):
                          server_lr=server_lr)
         self.server_momentum = _check_beta(server_momentum, "server_momentum")
 
-    def __repr__(self):
-        return f"FedAvgM(server_momentum={self.server_momentum:g}, server_lr={self.server_lr:g})"
-
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
         self.velocity = np.zeros(n_params)
 
-    def aggregate_train(self, server_round, params, updates, *, rng):
-        if not updates:
-            return params
-        self.velocity = self.server_momentum * self.velocity + self.combine(updates)
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        self.velocity = self.server_momentum * self.velocity + mean_update(sums)
         return params + self.server_lr * self.velocity
 
 
@@ -78,20 +73,14 @@ class _FedOpt(Strategy):
         self.beta_2 = _check_beta(beta_2, "beta_2")
         self.tau = check_positive(tau, "tau")
 
-    def __repr__(self):
-        return (f"{type(self).__name__}(server_lr={self.server_lr:g}, beta_1={self.beta_1:g}, "
-                f"beta_2={self.beta_2:g}, tau={self.tau:g})")
-
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
         self.m = np.zeros(n_params)
         self.v = np.full(n_params, self.tau ** 2)  # v_{-1} >= tau^2 (Reddi et al.)
         self.steps = 0
 
-    def aggregate_train(self, server_round, params, updates, *, rng):
-        if not updates:
-            return params
-        delta = self.combine(updates)
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        delta = mean_update(sums)
         self.steps += 1
         self.m = self.beta_1 * self.m + (1.0 - self.beta_1) * delta
         self.v = self._second_moment(self.v, delta * delta)

@@ -27,6 +27,12 @@ class RoundRecord:
         Clients whose update the server used.
     epsilon : float or None
         Privacy spent so far, when the run is differentially private.
+    dropped : list of str
+        Clients chosen this round whose reply did not arrive (a simulated dropout, a
+        site that stopped, failed or was late).
+    refused : dict of str to str
+        Clients whose reply was refused before aggregation, and why (e.g. a non-finite
+        update): treated as failed for the round, never averaged.
     """
 
     round: int
@@ -36,6 +42,8 @@ class RoundRecord:
     bytes_down: int = 0
     participants: list = field(default_factory=list)
     epsilon: float | None = None
+    dropped: list = field(default_factory=list)
+    refused: dict = field(default_factory=dict)
 
 
 @dataclass

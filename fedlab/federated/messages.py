@@ -97,6 +97,14 @@ class Updates(Sequence):
         return Update(self.clients[i], self.vectors[i], int(self.n_samples[i]),
                       self.metrics[i], {k: v[i] for k, v in self.arrays.items()})
 
+    def take(self, indices):
+        """The replies at ``indices``, in that order, as :class:`Updates`."""
+        indices = list(indices)
+        return Updates([self.clients[k] for k in indices], self.vectors[indices].reshape(
+                           len(indices), self.vectors.shape[1]),
+                       self.n_samples[indices], [self.metrics[k] for k in indices],
+                       {name: v[indices] for name, v in self.arrays.items()})
+
     @property
     def nbytes(self):
         """Bytes the replies take on the wire: the sum of their :attr:`Update.nbytes`."""

@@ -6,7 +6,6 @@ import numpy as np
 
 from fedlab._validation import check_positive
 
-from .messages import Updates
 from .strategy import FedSGD
 
 __all__ = ["QFedSGD"]
@@ -34,7 +33,8 @@ class QFedSGD(FedSGD):
     -----
     Algorithm 1 of Li et al. (the paper's q-FedSGD): exact here because a FedSGD reply
     carries ``F_k(w_t)``. The sites count equally (``p_k = 1 / m``) as in the paper;
-    the server learns every site's gradient and loss.
+    the server needs only the sums of ``F_k^q g_k`` and ``h_k`` (secure aggregation
+    can mask them); without it, the server learns every site's gradient and loss.
 
     References
     ----------
@@ -56,17 +56,15 @@ class QFedSGD(FedSGD):
         super().__init__(lr=lr, fraction_train=fraction_train, weighted=False)
         self.q = check_positive(q, "q", strict=False)
 
-    def __repr__(self):
-        return f"QFedSGD(q={self.q:g}, lr={self.lr:g}, fraction_train={self.fraction_train:g})"
+    summed_arrays = ("vector", "h")
 
-    def aggregate_train(self, server_round, params, updates, *, rng):
-        if not updates:
-            return params
-        lipschitz = 1.0 / self.lr
-        updates = Updates.of(updates)
-        losses = np.array([max(m["loss"], 1e-10) for m in updates.metrics])
-        grads = updates.vectors
-        weights = losses ** self.q
-        h = (self.q * losses ** (self.q - 1.0) * np.sum(grads ** 2, axis=1)
-             + lipschitz * weights)
-        return params - weights @ grads / h.sum()
+    def summands(self, update):
+        """``F_k^q g_k`` and ``h_k = q F_k^(q-1) ||g_k||^2 + L F_k^q``."""
+        loss = max(float(update.metrics["loss"]), 1e-10)
+        grad = np.asarray(update.vector, dtype=float)
+        weight = loss ** self.q
+        h = self.q * loss ** (self.q - 1.0) * float(grad @ grad) + weight / self.lr
+        return {"vector": weight * grad, "h": np.array([h])}
+
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        return params - sums["vector"] / sums["h"][0]

@@ -2,8 +2,8 @@
 
 Each replaces FedAvg's mean by a rule that a few arbitrary updates cannot drag far
 (Yin et al. 2018; Blanchard et al. 2017; Sun et al. 2019). All of them need to see
-every update in the clear, so none of them works under secure aggregation as it is
-(norm bounding can move to the clients, who must then be trusted to clip).
+every update in the clear (``summed_arrays = None``), so none of them runs under secure
+aggregation (norm bounding could move to the clients, who must then be trusted to clip).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ class FedMedian(Strategy):
     array([1.])
     """
 
+    summed_arrays = None
+
     def combine(self, updates, *, rng=None):
-        return rules.coordinate_median(Updates.of(updates).vectors)
+        return rules.coordinate_median(_finite(updates))
 
 
 class FedTrimmedAvg(Strategy):
@@ -68,6 +70,8 @@ class FedTrimmedAvg(Strategy):
     array([2.])
     """
 
+    summed_arrays = None
+
     def __init__(self, *, beta=0.2, fraction_train=1.0, server_lr=1.0):
         super().__init__(fraction_train=fraction_train, weighted=False, server_lr=server_lr)
         if isinstance(beta, bool) or not isinstance(beta, (int, float, np.number)) \
@@ -77,11 +81,8 @@ class FedTrimmedAvg(Strategy):
                 f"got {beta!r}")
         self.beta = float(beta)
 
-    def __repr__(self):
-        return f"FedTrimmedAvg(beta={self.beta:g})"
-
     def combine(self, updates, *, rng=None):
-        return rules.trimmed_mean(Updates.of(updates).vectors, trim=self.beta)
+        return rules.trimmed_mean(_finite(updates), trim=self.beta)
 
 
 class Krum(Strategy):
@@ -120,13 +121,12 @@ class Krum(Strategy):
     array([0.1])
     """
 
+    summed_arrays = None
+
     def __init__(self, *, num_malicious=1, num_to_keep=1, fraction_train=1.0, server_lr=1.0):
         super().__init__(fraction_train=fraction_train, weighted=False, server_lr=server_lr)
         self.num_malicious = check_int(num_malicious, "num_malicious", minimum=0)
         self.num_to_keep = check_int(num_to_keep, "num_to_keep", minimum=1)
-
-    def __repr__(self):
-        return f"Krum(num_malicious={self.num_malicious}, num_to_keep={self.num_to_keep})"
 
     def start(self, n_params, n_clients):
         """Refuse a run whose rounds are too small for ``num_malicious`` (``m >= 2f + 3``)."""
@@ -160,7 +160,7 @@ class Krum(Strategy):
             raise InvalidParameterError(
                 f"Krum with num_malicious={self.num_malicious} needs at least "
                 f"{2 * self.num_malicious + 3} updates in a round (m >= 2f + 3), got {m}")
-        return rules.krum(Updates.of(updates).vectors, n_byzantine=self.num_malicious,
+        return rules.krum(_finite(updates), n_byzantine=self.num_malicious,
                           multi=self.num_to_keep)
 
 
@@ -195,14 +195,13 @@ class NormBounding(Strategy):
     array([-0.15, -0.2 ])
     """
 
+    summed_arrays = None
+
     def __init__(self, *, clip_norm=1.0, noise_std=0.0, fraction_train=1.0, weighted=True,
                  server_lr=1.0):
         super().__init__(fraction_train=fraction_train, weighted=weighted, server_lr=server_lr)
         self.clip_norm = check_positive(clip_norm, "clip_norm")
         self.noise_std = check_positive(noise_std, "noise_std", strict=False)
-
-    def __repr__(self):
-        return f"NormBounding(clip_norm={self.clip_norm:g}, noise_std={self.noise_std:g})"
 
     def combine(self, updates, *, rng=None):
         updates = Updates.of(updates)
@@ -262,6 +261,8 @@ class CosineFilter(Strategy):
     [['d']]
     """
 
+    summed_arrays = None
+
     def __init__(self, *, min_similarity=0.0, fraction_train=1.0, weighted=True,
                  server_lr=1.0):
         super().__init__(fraction_train=fraction_train, weighted=weighted, server_lr=server_lr)
@@ -271,9 +272,6 @@ class CosineFilter(Strategy):
                 f"min_similarity must be a number in [-1, 1), got {min_similarity!r}")
         self.min_similarity = float(min_similarity)
         self.flagged = []
-
-    def __repr__(self):
-        return f"CosineFilter(min_similarity={self.min_similarity:g})"
 
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
@@ -299,6 +297,12 @@ class CosineFilter(Strategy):
         weights = self._weights(updates)
         weights = None if weights is None else np.asarray(weights, dtype=float)[keep]
         return rules.weighted_mean(vectors[keep], weights)
+
+
+def _finite(updates):
+    """The update vectors, refused when one holds NaN or infinity (no sort position of a
+    NaN may decide a robust rule's answer; the round loop refuses such replies first)."""
+    return check_finite(Updates.of(updates).vectors, "update vectors")
 
 
 def tolerated_attackers(strategy, n_clients):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .messages import Updates
-from .strategy import Strategy
+from fedlab._validation import InvalidParameterError
+
+from .strategy import Strategy, mean_update
 
 __all__ = ["Scaffold"]
 
@@ -20,12 +21,15 @@ class Scaffold(Strategy):
     ``c_i+ = c_i - c + (x - y) / (K lr)`` (option II of the paper) and sends
     ``Delta y = y - x`` and ``Delta c_i = c_i+ - c_i``. The server updates
     ``x <- x + eta mean(Delta y)`` and ``c <- c + sum_i Delta c_i / N`` over all ``N``
-    clients. With ``weighted=True`` both averages weight client ``i`` by ``n_i / n``
-    (``n`` the records of the clients heard from so far), so that SCAFFOLD converges to
-    the pooled objective that weighted FedAvg aims at; the plain version converges to
-    the plain mean of the clients' losses (the paper's objective).
+    clients, i.e. ``c = sum_i c_i / N`` with every ``c_i`` starting at 0. With
+    ``weighted=True`` both averages weight client ``i`` by ``n_i / n`` (``n`` the
+    federation's records): ``c = sum_i n_i c_i / n``, so that SCAFFOLD converges to the
+    pooled objective that weighted FedAvg aims at; the plain version converges to the
+    plain mean of the clients' losses (the paper's objective).
 
-    The server learns every participating client's update and the change of its control
+    The server needs only sums (``sum w_i Delta y_i``, ``sum w_i`` and
+    ``sum w_i Delta c_i``), so SCAFFOLD runs under secure aggregation; without it the
+    server learns every participating client's update and the change of its control
     variate (twice FedAvg's bytes both ways).
 
     Parameters
@@ -41,6 +45,8 @@ class Scaffold(Strategy):
     SCAFFOLD is plain local SGD. Where the control variates live: the server's ``c`` on
     this object (reset by :meth:`start`); each client's ``c_i`` in the state dict the
     round loop keeps for that client during one run (Flower's ``Context.state``).
+    The weighted version needs the federation's number of records ``n``, which the
+    round loop passes to :meth:`start` (each site reports its size at setup).
 
     References
     ----------
@@ -56,38 +62,36 @@ class Scaffold(Strategy):
     array([0., 0., 0.])
     """
 
+    client_state = ("control",)
+    reply_arrays = ("control",)
+    summed_arrays = ("vector", "weight", "control")
+
     def __init__(self, *, weighted=False, fraction_train=1.0, server_lr=1.0):
         super().__init__(fraction_train=fraction_train, weighted=weighted,
                          server_lr=server_lr)
 
-    def __repr__(self):
-        return (f"Scaffold(fraction_train={self.fraction_train:g}, weighted={self.weighted}, "
-                f"server_lr={self.server_lr:g})")
-
     def start(self, n_params, n_clients):
         super().start(n_params, n_clients)
         self.control = np.zeros(n_params)
-        self._controls, self._sizes = {}, {}  # each client's c_i as the server knows it
 
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         indices, config = super().configure_train(server_round, params, config, n_clients,
                                                   rng=rng)
         return indices, {**config, "control": self.control.copy()}
 
-    def aggregate_train(self, server_round, params, updates, *, rng):
-        if not updates:
-            return params
-        updates = Updates.of(updates)
-        changes = updates.arrays["control"]
-        if not self.weighted:
-            self.control = self.control + changes.sum(axis=0) / self.n_clients
-        else:  # c = sum_i n_i c_i / n: c_i is the sum of the changes client i has sent
-            for name, change, n in zip(updates.clients, changes, updates.n_samples):
-                self._controls[name] = self._controls.get(name, 0.0) + change
-                self._sizes[name] = n
-            sizes = np.array([self._sizes[k] for k in self._controls], dtype=float)
-            self.control = sizes @ np.array(list(self._controls.values())) / sizes.sum()
-        return params + self.server_lr * self.combine(updates)
+    def summands(self, update):
+        sums = super().summands(update)
+        sums["control"] = sums["weight"][0] * np.asarray(update.arrays["control"], dtype=float)
+        return sums
+
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        total = self.total_samples if self.weighted else self.n_clients
+        if total is None:
+            raise InvalidParameterError(
+                "Scaffold(weighted=True) needs the federation's number of records: set "
+                "total_samples before start() (the round loop does)")
+        self.control = self.control + sums["control"] / total
+        return params + self.server_lr * mean_update(sums)
 
     def bytes_down(self, params, n_selected):
         return 2 * super().bytes_down(params, n_selected)  # the model and c

@@ -10,22 +10,31 @@ round loop; it calls nothing but these methods.
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 
-from fedlab import aggregate as rules
 from fedlab._validation import InvalidParameterError, check_fraction, check_positive
 
 from .messages import Updates
 
-__all__ = ["Strategy", "FedAvg", "FedSGD", "FedProx"]
+__all__ = ["Strategy", "FedAvg", "FedSGD", "FedProx", "STRATEGY_NAMES", "make_strategy",
+           "mean_update"]
+
+STRATEGY_NAMES = {}
+"""Strategy classes by their command-line name: every public :class:`Strategy` subclass
+defined in fedlab, registered as it is defined (its lower-case name); ``fedlab.privacy``
+(``dpsgd``, ``dpfedavg``) and ``fedlab.secagg`` (``securefedavg``) add theirs when
+imported."""
 
 
 class Strategy:
     """Base class of every server strategy: FedAvg's behaviour, each phase overridable.
 
     Subclasses override only what their algorithm changes; the defaults are plain
-    federated averaging (McMahan et al. 2017).
+    federated averaging (McMahan et al. 2017). Every public subclass defined in fedlab
+    is registered by its lower-case class name in :data:`STRATEGY_NAMES` (a user's own
+    subclass is not).
 
     Parameters
     ----------
@@ -42,26 +51,47 @@ class Strategy:
     ----------
     samples_clients : bool
         ``True`` when the strategy chooses its clients by a rule of its own (e.g.
-        DP-FedAvg's Poisson sampling), so that a run's ``client_fraction`` must not be set.
+        DP-FedAvg's Poisson sampling).
     steps_with_run_lr : bool
         ``True`` when the server itself steps with the run's learning rate ``lr`` (FedSGD
         and its subclasses, whose clients send gradients): :func:`make_strategy` passes
         the run's ``lr`` to the constructor.
+    client_state : tuple of str
+        What each client keeps between its rounds, on its side of the wire (SCAFFOLD:
+        ``("control",)``); the round loop holds one state per client for a run (Flower:
+        the ClientApp's ``Context.state``).
+    reply_arrays : tuple of str
+        Arrays a reply carries besides its vector (SCAFFOLD: ``("control",)``).
+    reads_local_steps : bool
+        The strategy reads each client's number of local steps from its reply
+        (``metrics["local_steps"]``; FedNova).
+    summed_arrays : tuple of str or None
+        The names of :meth:`summands`: the strategy needs only the sums, over the round's
+        clients, of these arrays, so secure aggregation can mask every one of them.
+        ``None``: it needs each update in the clear (median, Krum, ...) and cannot run
+        under secure aggregation; a subclass that defines its own :meth:`combine` (and
+        neither ``summands`` nor ``summed_arrays``) is declared so.
 
     Notes
     -----
-    A round of :func:`fedlab.federated.run`:
+    A round of :class:`fedlab.federated.RoundLoop`:
 
     1. ``configure_train(t, params, config, n_clients, rng=...)`` returns the indices of
        the round's clients and the instructions (a dict) each trains with;
     2. each client replies with an :class:`~fedlab.federated.Update`;
     3. ``aggregate_train(t, params, updates, rng=...)`` returns the new global model;
+       for a strategy with ``summed_arrays`` this is
+       ``aggregate_sums(t, params, sums, rng=...)`` of the sums of the clients'
+       :meth:`summands` (under secure aggregation the clients compute their summands
+       and only the sums are unmasked);
     4. ``configure_evaluate`` / ``aggregate_evaluate`` do the same for federated
        evaluation (each site scores the model on its own test records).
 
     :meth:`start` is called once before round 1, with the model's size and the number of
     clients, so a strategy can reset its state: one strategy object serves one run at a
-    time, and running it again starts afresh.
+    time, and running it again starts afresh. :meth:`get_params` lists the constructor's
+    parameters and their values (``repr`` and ``History.config`` show them), as
+    scikit-learn's estimators do.
 
     References
     ----------
@@ -71,17 +101,56 @@ class Strategy:
 
     samples_clients = False
     steps_with_run_lr = False
+    client_state = ()
+    reply_arrays = ()
+    reads_local_steps = False
+    summed_arrays = ("vector", "weight")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "combine" in vars(cls) and not {"summed_arrays", "summands"} & set(vars(cls)):
+            cls.summed_arrays = None  # a rule of its own over the updates: it needs each one
+        if cls.__module__.startswith("fedlab.") and not cls.__name__.startswith("_"):
+            STRATEGY_NAMES[cls.__name__.lower()] = cls
 
     def __init__(self, *, fraction_train=1.0, weighted=True, server_lr=1.0):
         self.fraction_train = check_fraction(fraction_train, "fraction_train")
         self.weighted = bool(weighted)
         self.server_lr = check_positive(server_lr, "server_lr")
 
+    # -- parameters --------------------------------------------------------------------
+    @classmethod
+    def param_defaults(cls):
+        """The constructor's parameters and their defaults (``inspect.Parameter.empty``
+        for a required one), in the signature's order.
+
+        Examples
+        --------
+        >>> FedProx.param_defaults()
+        {'mu': 0.01, 'fraction_train': 1.0, 'weighted': True, 'server_lr': 1.0}
+        """
+        return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+    def get_params(self):
+        """Every constructor parameter and its value (what ``repr`` shows).
+
+        Examples
+        --------
+        >>> FedAvg(weighted=False).get_params()
+        {'fraction_train': 1.0, 'weighted': False, 'server_lr': 1.0}
+        """
+        return {name: getattr(self, name) for name in self.param_defaults()}
+
     def __repr__(self):
-        return (f"{type(self).__name__}(fraction_train={self.fraction_train:g}, "
-                f"weighted={self.weighted}, server_lr={self.server_lr:g})")
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
 
     # -- lifecycle ---------------------------------------------------------------------
+    total_samples = None
+    """The federation's number of training records, set by the round loop before
+    :meth:`start` (public to the server: each site reports its size at setup)."""
+
     def start(self, n_params, n_clients):
         """Prepare for a new run of ``n_clients`` clients on a model of ``n_params``."""
         self.n_params, self.n_clients = int(n_params), int(n_clients)
@@ -111,6 +180,50 @@ class Strategy:
         m = max(1, int(round(self.fraction_train * n_clients)))
         return np.sort(rng.choice(n_clients, size=m, replace=False)), dict(config)
 
+    def summands(self, update):
+        """What one client adds to the round's sums: ``w_k delta_k`` and ``w_k``.
+
+        ``w_k`` is the client's number of records (``weighted``) or 1. Under secure
+        aggregation each client computes this from its own reply, and only the sums of
+        these arrays over the round's clients are unmasked.
+
+        Returns
+        -------
+        dict of str to ndarray
+            One array for each name of :attr:`summed_arrays`.
+        """
+        w = float(update.n_samples) if self.weighted else 1.0
+        return {"vector": w * np.asarray(update.vector, dtype=float), "weight": np.array([w])}
+
+    def summand_scales(self, sizes, config):
+        """Public scales that bring each summand into secure aggregation's range.
+
+        A client divides each summand by its scale before masking; the server multiplies
+        the unmasked sum back. Default: ``B``, the smallest power of two at least the
+        largest client's size (weighted) or 1, for every summand.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            The round's clients' numbers of records (public in fedlab).
+        config : dict
+            The round's instructions (``epochs``, ``batch_size``).
+        """
+        largest = max(int(n) for n in sizes) if len(sizes) else 1
+        b = 2.0 ** math.ceil(math.log2(largest)) if self.weighted and largest > 1 else 1.0
+        return {name: b for name in self.summed_arrays}
+
+    def add_up(self, updates):
+        """The sums of the updates' :meth:`summands`, name by name (what secure
+        aggregation unmasks)."""
+        updates = Updates.of(updates)
+        rows = [self.summands(u) for u in updates]
+        return {name: np.sum([r[name] for r in rows], axis=0) for name in rows[0]}
+
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        """The next global model from the round's sums: ``theta + eta sum w delta / sum w``."""
+        return params + self.server_lr * mean_update(sums)
+
     def aggregate_train(self, server_round, params, updates, *, rng):
         """The next global model from the round's updates (unchanged if none arrived).
 
@@ -125,14 +238,15 @@ class Strategy:
         -------
         ndarray of shape (n_params,)
         """
-        if not updates:
+        if not len(updates):
             return params
-        return params + self.server_lr * self.combine(updates, rng=rng)
+        if self.summed_arrays is None:
+            return params + self.server_lr * self.combine(updates, rng=rng)
+        return self.aggregate_sums(server_round, params, self.add_up(updates), rng=rng)
 
     def combine(self, updates, *, rng=None):
         """One vector from the updates: their (weighted) mean."""
-        updates = Updates.of(updates)
-        return rules.weighted_mean(updates.vectors, self._weights(updates))
+        return mean_update(self.add_up(updates))
 
     # -- evaluation --------------------------------------------------------------------
     def configure_evaluate(self, server_round, params, n_clients, *, rng):
@@ -173,6 +287,17 @@ class Strategy:
 
     def _weights(self, updates):
         return Updates.of(updates).n_samples if self.weighted else None
+
+
+def mean_update(sums):
+    """``sum w_k delta_k / sum w_k`` from a round's sums.
+
+    Examples
+    --------
+    >>> mean_update({"vector": np.array([3.0, 6.0]), "weight": np.array([3.0])})
+    array([1., 2.])
+    """
+    return sums["vector"] / sums["weight"][0]
 
 
 class FedAvg(Strategy):
@@ -232,19 +357,13 @@ class FedSGD(Strategy):
         super().__init__(fraction_train=fraction_train, weighted=weighted)
         self.lr = check_positive(lr, "lr")
 
-    def __repr__(self):
-        return (f"FedSGD(lr={self.lr:g}, fraction_train={self.fraction_train:g}, "
-                f"weighted={self.weighted})")
-
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         indices, config = super().configure_train(server_round, params, config, n_clients,
                                                   rng=rng)
         return indices, {**config, "task": "gradient"}
 
-    def aggregate_train(self, server_round, params, updates, *, rng):
-        if not updates:
-            return params
-        return params - self.lr * self.combine(updates, rng=rng)
+    def aggregate_sums(self, server_round, params, sums, *, rng):
+        return params - self.lr * mean_update(sums)
 
 
 class FedProx(Strategy):
@@ -256,7 +375,7 @@ class FedProx(Strategy):
     Parameters
     ----------
     mu : float, default=0.01
-        Proximal weight, >= 0; 0 is FedAvg.
+        Proximal weight, >= 0 (0 trains as FedAvg does).
     fraction_train, weighted, server_lr : see :class:`Strategy`
 
     References
@@ -278,9 +397,6 @@ class FedProx(Strategy):
                          server_lr=server_lr)
         self.mu = check_positive(mu, "mu", strict=False)
 
-    def __repr__(self):
-        return f"FedProx(mu={self.mu:g}, fraction_train={self.fraction_train:g})"
-
     def configure_train(self, server_round, params, config, n_clients, *, rng):
         indices, config = super().configure_train(server_round, params, config, n_clients,
                                                   rng=rng)
@@ -296,15 +412,10 @@ def check_strategy(strategy):
     return strategy
 
 
-STRATEGY_NAMES = {}
-"""Strategy classes by their command-line name; filled in by ``fedlab.federated``."""
-
-_RULES = {"median": "fedmedian", "trimmed_mean": "fedtrimmedavg", "krum": "krum"}
 
 
-def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
-                  client_fraction=None, mu=None, **params):
-    """Build a strategy from its name and the round loop's shortcut options.
+def make_strategy(name="fedavg", *, lr=0.1, **params):
+    """Build a strategy from its name and its own parameters.
 
     Parameters
     ----------
@@ -312,17 +423,9 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
         One of :data:`STRATEGY_NAMES` (case does not matter).
     lr : float, default=0.1
         The run's learning rate: the server's step for a strategy whose clients send
-        gradients (``steps_with_run_lr``: FedSGD, q-FedSGD).
-    algorithm : {"fedavg", "fedsgd"}, optional
-        ``"fedsgd"`` is the same as ``name="fedsgd"``.
-    aggregate : {"weighted", "mean", "median", "trimmed_mean", "krum"}, optional
-        The weighted or plain mean, or a robust rule (then ``name`` must be FedAvg).
-    client_fraction : float in (0, 1], optional
-        The strategy's ``fraction_train``.
-    mu : float, optional
-        FedProx's proximal weight; with ``name="fedavg"`` a positive ``mu`` makes FedProx.
+        gradients (``steps_with_run_lr``: FedSGD, q-FedSGD); unused by the others.
     **params
-        The strategy's own parameters (e.g. ``server_momentum``, ``beta``).
+        The strategy's own constructor parameters (see its ``param_defaults()``).
 
     Returns
     -------
@@ -330,56 +433,25 @@ def make_strategy(name="fedavg", *, lr=0.1, algorithm=None, aggregate=None,
 
     Examples
     --------
-    >>> make_strategy("fedavg", aggregate="mean")
-    FedAvg(fraction_train=1, weighted=False, server_lr=1)
-    >>> make_strategy("FedProx", mu=0.5, client_fraction=0.5)
-    FedProx(mu=0.5, fraction_train=0.5)
+    >>> make_strategy("fedavg", weighted=False)
+    FedAvg(fraction_train=1.0, weighted=False, server_lr=1.0)
+    >>> make_strategy("FedProx", mu=0.5, fraction_train=0.5)
+    FedProx(mu=0.5, fraction_train=0.5, weighted=True, server_lr=1.0)
     >>> make_strategy("qfedsgd", lr=0.5, q=2)
-    QFedSGD(q=2, lr=0.5, fraction_train=1)
+    QFedSGD(q=2.0, lr=0.5, fraction_train=1.0)
     """
     if not isinstance(name, str) or name.lower() not in STRATEGY_NAMES:
         raise InvalidParameterError(
             f"strategy must be one of {sorted(STRATEGY_NAMES)} or a Strategy object, "
             f"got {name!r}")
     name = name.lower()
-    if algorithm not in (None, "fedavg", "fedsgd"):
-        raise InvalidParameterError(f"algorithm must be 'fedavg' or 'fedsgd', got {algorithm!r}")
-    if algorithm == "fedsgd":
-        name = _only_from("fedavg", name, "fedsgd", "algorithm='fedsgd'")
-    if aggregate is not None:
-        allowed = ("weighted", "mean", *_RULES)
-        if aggregate not in allowed:
-            raise InvalidParameterError(
-                f"aggregate must be one of {allowed} or a Strategy object, got {aggregate!r}")
-        if aggregate in _RULES:
-            name = _only_from("fedavg", name, _RULES[aggregate], f"aggregate={aggregate!r}")
-        else:
-            params["weighted"] = aggregate == "weighted"
-    if mu is not None:
-        if name == "fedavg" and mu > 0:
-            name = "fedprox"
-        if name == "fedprox":
-            params["mu"] = mu
-        elif mu != 0:
-            raise InvalidParameterError(f"mu applies to FedProx only, not to {name}: got "
-                                        f"mu={mu!r}")
-    if client_fraction is not None:
-        params["fraction_train"] = check_fraction(client_fraction, "client_fraction")
     cls = STRATEGY_NAMES[name]
     if cls.steps_with_run_lr:
-        params["lr"] = lr
-    accepted = inspect.signature(cls).parameters
+        params.setdefault("lr", lr)
+    accepted = cls.param_defaults()
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        said = {"weighted": f"aggregate={aggregate!r}", "fraction_train": "client_fraction"}
-        options = ", ".join(said.get(k, k) for k in unknown)
         raise InvalidParameterError(
-            f"{options} does not apply to strategy {name!r}; its options are "
+            f"{', '.join(unknown)} does not apply to strategy {name!r}; its options are "
             f"{', '.join(accepted) or 'none'}")
     return cls(**params)
-
-
-def _only_from(expected, name, new, option):
-    if name not in (expected, new):
-        raise InvalidParameterError(f"{option} cannot be combined with strategy {name!r}")
-    return new

@@ -7,8 +7,8 @@ feature sums (standardization), a model update, or evaluation metrics. Training 
 the same code as :func:`fedlab.federated.run` (:func:`fedlab.federated.train_clients`,
 i.e. ``Client.train``), with the client's memory and random stream kept in Flower's
 ``Context.state`` between rounds. With ``secure-aggregation`` the train reply goes
-through Flower's ``secaggplus_mod`` (:mod:`fedlab.flower.secure`): only masked vectors
-leave the node.
+through Flower's ``secaggplus_mod`` (:mod:`fedlab.flower.secure`): the site computes
+the strategy's summands, checks they are finite, and only masked vectors leave the node.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from fedlab import data
 from fedlab.evaluation import evaluate_site
 from fedlab.federated import Client, train_clients
 from fedlab.flower import records, secure
+from fedlab.flower.study import study_strategy
 
 app = ClientApp()
 
@@ -52,17 +53,17 @@ def train(msg: Message, context: Context) -> Message:
         client.preprocess(standardizer)
     if "fedlab-rng" in context.state:
         rng = records.rng_from_record(context.state["fedlab-rng"])
-    else:  # the stream federated.run gives client k: rng.spawn(n)[k]
-        rng = np.random.default_rng(config["seed"]).spawn(config["n_clients"])[
-            config["client_index"]]
+    else:  # this client's own stream, from the seed the round loop spawned for it
+        rng = np.random.default_rng(config["seed"])
     state = {k: a.numpy() for k, a in context.state["fedlab-client"].items()} \
         if "fedlab-client" in context.state else {}
     [update] = train_clients([client], params, config, states=[state], rngs=[rng])
     context.state["fedlab-rng"] = records.rng_to_record(rng)
     if state:
         context.state["fedlab-client"] = ArrayRecord({k: Array(v) for k, v in state.items()})
-    if "secure" in msg.content:  # masked by secaggplus_mod before it leaves the node
-        return Message(content=secure.secure_reply(update, msg.content["secure"]),
+    if "secure" in msg.content:  # checked, then masked by secaggplus_mod before it leaves
+        return Message(content=secure.secure_reply(update, msg.content["secure"],
+                                                   study_strategy(context.run_config)),
                        reply_to=msg)
     return Message(content=records.reply(update), reply_to=msg)
 

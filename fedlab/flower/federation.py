@@ -253,8 +253,8 @@ class Federation:
             id_column=None, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
-            random_state=2026, secure_aggregation=False, secagg_clipping_range=8.0,
-            **options):
+            random_state=2026, method=None, secure_aggregation=False,
+            secagg_clipping_range=8.0, **options):
         """Run one study on this federation and return its History.
 
         Parameters mirror :func:`fedlab.federated.run` (``random_state`` must be an
@@ -264,6 +264,10 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``method`` names the method whose seed the round loop uses
+        (:func:`fedlab.federated.method_seed` of ``random_state`` and it, as the ``train``
+        command seeds each method); ``None`` seeds the loop with ``random_state`` itself,
+        as :func:`fedlab.federated.run` would be.
         ``split_column`` names a column of exactly ``train``/``test`` (a published split,
         instead of ``test_size``) and ``id_column`` a patient id column: neither is ever a
         feature (:class:`fedlab.data.Dataset`). ``secure_aggregation=True`` runs each
@@ -290,7 +294,8 @@ class Federation:
         study = self._new_study_dir()
         config = {"num-rounds": rounds, "local-epochs": local_epochs,
                   "batch-size": batch_size or 0, "lr": float(lr), "l2": float(l2),
-                  "seed": random_state, "standardize": bool(standardize), "evaluate": evaluate,
+                  "seed": random_state, "method": method or "",
+                  "standardize": bool(standardize), "evaluate": evaluate,
                   "exclude-site": exclude_site or "", "n-sites": len(self.running_sites),
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),

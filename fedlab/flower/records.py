@@ -24,11 +24,13 @@ _SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu",
             "noise_multiplier", "clip_norm", "delta", "sample_rate")  # the last: DP-SGD
 
 
-def instructions(params, config, *, standardizer=None, client_index=0, n_clients=1, seed=0):
+def instructions(params, config, *, standardizer=None, seed=None):
     """The RecordDict of a train message: the model, the instructions, the preprocessing.
 
     ``config`` is what the strategy's ``configure_train`` returned; ``batch_size=None``
     (the whole local data set) travels as 0, SCAFFOLD's ``control`` as an array.
+    ``seed`` is the :class:`numpy.random.SeedSequence` of the client's own stream, which
+    the round loop spawned; the client starts its stream from it once and keeps it.
     """
     arrays = {"params": Array(np.asarray(params, dtype=float))}
     if config.get("control") is not None:
@@ -36,8 +38,10 @@ def instructions(params, config, *, standardizer=None, client_index=0, n_clients
     settings = {k: config[k] for k in _SCALARS if k in config}
     if "batch_size" in settings and settings["batch_size"] is None:
         settings["batch_size"] = 0
-    settings.update({"client_index": int(client_index), "n_clients": int(n_clients),
-                     "seed": int(seed)})
+    if seed is not None:
+        settings["seed"] = json.dumps({"entropy": seed.entropy,
+                                       "spawn_key": [int(k) for k in seed.spawn_key],
+                                       "pool_size": int(seed.pool_size)})
     content = RecordDict({"arrays": ArrayRecord(arrays), "config": ConfigRecord(settings)})
     if standardizer is not None:
         content["standardizer"] = standardizer_arrays(standardizer)
@@ -52,6 +56,11 @@ def read_instructions(content):
         config["batch_size"] = None
     if "control" in arrays:
         config["control"] = arrays["control"].numpy()
+    if "seed" in config:
+        spec = json.loads(config.pop("seed"))
+        config["seed"] = np.random.SeedSequence(spec["entropy"],
+                                                spawn_key=tuple(spec["spawn_key"]),
+                                                pool_size=spec["pool_size"])
     return arrays["params"].numpy(), config, read_standardizer(content)
 
 

@@ -1,22 +1,23 @@
-"""Flower's own SecAgg+ for fedlab's rounds: the ServerApp learns only the weighted mean.
+"""Flower's own SecAgg+ for fedlab's rounds: the ServerApp learns only sums.
 
 A round with ``secure-aggregation = true`` runs Flower's
 :class:`~flwr.server.workflow.SecAggPlusWorkflow` (server) against
 :func:`~flwr.client.mod.secaggplus_mod` (each ClientApp): key agreement, Shamir-shared
 seeds, masked vectors, unmasking (Bell et al. 2020). Each site trains with fedlab's own
-``Client.train`` and hands the mod its update ``delta_k`` (the round's vector) and its
-weight ``n_k`` (records, or 1 for a plain mean). The mod scales the update by
-``n_k / max_weight``, quantizes it on ``[-c, c]`` with ``2**22`` levels, masks it and
-sends only the masked integers; the workflow unmasks the sum and divides by the summed
-weights. The ServerApp thus gets ``sum n_k delta_k / sum n_k`` - the one vector FedAvg
-needs - and never an individual update (its replies hold no plain arrays: see
-``received`` in the result). The sample counts ``n_k`` are not secret in fedlab: each site
-reports them at setup.
+``Client.train``, computes the strategy's summands from its update (FedAvg:
+``n_k delta_k`` and ``n_k``; SCAFFOLD adds ``n_k Delta c_k``; FedNova its per-step
+update and steps; see :attr:`fedlab.federated.Strategy.summed_arrays`), checks that they
+are finite (else it leaves the round, and the server names it refused), divides them by
+public scales and hands the mod one vector of weight 1. The mod quantizes it on
+``[-c, c]`` with ``2**22`` levels, masks it and sends only the masked integers; the
+workflow unmasks the mean over the sites that stayed, which times their number and the
+scales is each sum. The ServerApp never sees an individual update (its replies hold no
+plain arrays: see ``received`` in the result). The sample counts ``n_k`` are not secret
+in fedlab: each site reports them at setup.
 
-Only strategies whose aggregate is a function of that mean can run this way (FedAvg,
-FedProx, FedAvgM, FedSGD, FedAdam, FedYogi, FedAdagrad); the others need the individual
-updates (median, trimmed mean, Krum, SCAFFOLD's controls) or add their own noise
-(DP-FedAvg) and are refused (:func:`fedlab.flower.study.check_linear`).
+A strategy that needs each update (median, trimmed mean, Krum, the cosine filter,
+DP-FedAvg's server-side clipping) declares ``summed_arrays = None`` and is refused
+before any process starts.
 
 References
 ----------
@@ -26,6 +27,7 @@ Bell, Bonawitz, Gascon, Lepoint, Raykova (2020). Secure single-server aggregatio
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -56,22 +58,30 @@ QUANTIZATION_RANGE = 2 ** 22  # Flower's default: levels of one entry on [-c, c]
 RECONSTRUCTION_THRESHOLD = 2 / 3  # of each site's neighbours (all the round's sites)
 
 
-def secure_round(grid, sites, contents, server_round, *, weighted, clipping_range, timeout):
-    """One round of training through SecAgg+: ``(mean Update or None, sites, received)``.
+def secure_round(grid, sites, contents, server_round, *, strategy, clipping_range, timeout):
+    """One round of training through SecAgg+: ``(sums or None, sites, received, failures)``.
 
-    ``contents`` maps each chosen site to its train message (fedlab's instructions);
-    the returned :class:`~fedlab.federated.Update` holds the unmasked weighted mean of the
-    vectors of ``sites`` (those whose masked vector arrived) and their summed weight
-    (``None`` when the protocol halted: too few sites). ``received`` counts what the ServerApp got
-    back: masked vectors and plain (unmasked) array entries, the latter always 0.
+    ``contents`` maps each chosen site to its train message (fedlab's instructions).
+    Each site computes the strategy's :meth:`~fedlab.federated.Strategy.summands` from
+    its own update, divides each by its public scale
+    (:meth:`~fedlab.federated.Strategy.summand_scales`) and masks them as one vector of
+    weight 1; the workflow unmasks their mean over the sites whose masked vector
+    arrived, which times their number and the scales is each summand's sum. ``None``
+    when the protocol halted (too few sites). ``received`` counts what the ServerApp got
+    back: masked vectors and plain (unmasked) array entries, the latter always 0;
+    ``failures`` names each site that reported an error (e.g. a non-finite update, which
+    a site checks before masking) and why.
     """
     if len(contents) < 2:
         raise StudyError(f"round {server_round}: secure aggregation needs at least 2 sites, "
                          f"got {sorted(contents)}")
     by_node = {sites[name]["node"]: name for name in contents}
-    weights = {name: sites[name]["n_train"] if weighted else 1 for name in contents}
+    first = next(iter(contents.values()))
+    config = {"epochs": int(first["config"]["epochs"]),
+              "batch_size": int(first["config"]["batch_size"]) or None}
+    scales = strategy.summand_scales([sites[n]["n_train"] for n in contents], config)
     for content in contents.values():
-        content["secure"] = ConfigRecord({"weighted": bool(weighted),
+        content["secure"] = ConfigRecord({"scales": json.dumps(scales),
                                           "clipping-range": float(clipping_range)})
     aggregator = _MeanCatcher()
     context = LegacyContext(Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
@@ -83,16 +93,28 @@ def secure_round(grid, sites, contents, server_round, *, weighted, clipping_rang
     aggregator.proxies = [SimpleNamespace(node_id=node) for node in by_node]
     workflow = _Workflow({node: contents[name] for node, name in by_node.items()},
                          num_shares=1.0, reconstruction_threshold=RECONSTRUCTION_THRESHOLD,
-                         max_weight=float(max(weights.values())),
-                         clipping_range=float(clipping_range),
+                         max_weight=1.0, clipping_range=float(clipping_range),
                          quantization_range=QUANTIZATION_RANGE, timeout=timeout)
     recorder = _Recorder(grid)
     workflow(recorder, context)
+    failures = {by_node[node]: why for node, why in recorder.errors.items() if node in by_node}
     if aggregator.mean is None:
-        return None, [], recorder.received
+        return None, [], recorder.received, failures
     kept = [name for name in contents if name in {by_node[n] for n in aggregator.nodes}]
-    update = Update("secure-sum", aggregator.mean, int(sum(weights[n] for n in kept)))
-    return update, kept, recorder.received
+    total, sums, start = aggregator.mean * len(kept), {}, 0
+    for name, shape in _summand_shapes(strategy, len(first["arrays"]["params"].numpy())).items():
+        size = int(np.prod(shape))
+        sums[name] = total[start:start + size].reshape(shape) * scales[name]
+        start += size
+    return sums, kept, recorder.received, failures
+
+
+def _summand_shapes(strategy, n_params):
+    """The shape of each of the strategy's summands, from a reply of zeros."""
+    probe = Update("probe", np.zeros(n_params), 1, {"loss": 1.0, "local_steps": 1},
+                   {name: np.zeros(n_params) for name in strategy.reply_arrays})
+    summands = strategy.summands(probe)
+    return {name: np.shape(summands[name]) for name in strategy.summed_arrays}
 
 
 class _Workflow(SecAggPlusWorkflow):
@@ -131,11 +153,13 @@ class _Recorder:
     def __init__(self, grid):
         self.grid = grid
         self.received = {"masked_vectors": 0, "plain_array_entries": 0}
+        self.errors = {}  # node -> the reason a site gave for leaving the protocol
 
     def send_and_receive(self, messages, *, timeout=None):
         replies = list(self.grid.send_and_receive(messages, timeout=timeout))
         for msg in replies:
             if msg.has_error():
+                self.errors.setdefault(msg.metadata.src_node_id, _reason(msg.error.reason))
                 continue
             for record in msg.content.array_records.values():
                 self.received["plain_array_entries"] += sum(
@@ -152,20 +176,34 @@ def secure_mod(msg, context, call_next):
     return call_next(msg, context)
 
 
-def secure_reply(update, settings):
-    """The FitRes-shaped reply ``secaggplus_mod`` masks: the vector and its weight only.
+def secure_reply(update, settings, strategy):
+    """The FitRes-shaped reply ``secaggplus_mod`` masks: the site's scaled summands only.
 
     Raises
     ------
     ValueError
-        When an entry of the update lies outside ``[-c, c]`` (Flower would clip it and
-        the mean would be wrong): the message names the run-config key to raise.
+        When a summand holds NaN or infinity ("non-finite update": the site leaves the
+        round before masking, and the server names it as refused), or an entry lies
+        outside ``[-c, c]`` (Flower would clip it and the sums would be wrong): the
+        message names the run-config key to raise.
     """
+    summands = strategy.summands(update)
+    scales = json.loads(settings["scales"])
+    vector = np.concatenate([np.ravel(summands[k]) / scales[k] for k in strategy.summed_arrays])
+    if not np.isfinite(vector).all():
+        raise ValueError(f"non-finite update (NaN or infinity in the summands of site "
+                         f"{update.client!r}): it leaves the round before masking")
     c = float(settings["clipping-range"])
-    largest = float(np.max(np.abs(update.vector))) if update.vector.size else 0.0
+    largest = float(np.max(np.abs(vector))) if vector.size else 0.0
     if not largest <= c:
         raise ValueError(f"an update entry of {largest:.3g} lies outside the secure-aggregation "
                          f"range [-{c:g}, {c:g}]: raise secagg-clipping-range in the run config")
-    weight = int(update.n_samples) if settings["weighted"] else 1
-    fitres = FitRes(Status(Code.OK, ""), ndarrays_to_parameters([update.vector]), weight, {})
+    fitres = FitRes(Status(Code.OK, ""), ndarrays_to_parameters([vector]), 1, {})
     return compat.fitres_to_recorddict(fitres, keep_input=True)
+
+
+def _reason(text):
+    """The reason a site gave, from its error text (a refused update starts "non-finite")."""
+    text = str(text)
+    marker = "non-finite update"
+    return text[text.index(marker):] if marker in text else text

@@ -1,17 +1,17 @@
-"""The ServerApp: fedlab's round loop, driving a fedlab Strategy over Flower's Grid.
+"""The ServerApp: fedlab's one round loop over Flower's Grid.
 
-The loop is :func:`fedlab.federated.run`'s, step for step and draw for draw (so that
-the final model equals the in-process one): setup (sites, federated standardization),
-then per round ``configure_train`` -> messages to the chosen SuperNodes -> replies ->
-``aggregate_train``; then federated evaluation at each site. It adds what a real study
-needs: a time-out per round, the sites that dropped, and a stop when fewer than
-``min-sites`` remain (Flower alone would wait for ever).
+:func:`run_study` builds the strategy and a :class:`~fedlab.federated.RoundLoop` and runs
+it with :class:`FlowerTransport`, which only moves messages: setup (each site's name,
+sizes, features and feature sums), instructions to the chosen SuperNodes, replies back
+as :class:`~fedlab.federated.Update` objects, federated evaluation at each site. Every
+order of events and every random draw is the loop's, so the model equals
+:func:`fedlab.federated.run`'s. What a real study adds lives here: a time-out per round,
+and sites that stopped answering get no more messages.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -21,14 +21,16 @@ from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 import fedlab.privacy  # noqa: F401  (registers the strategies dpsgd and dpfedavg by name)
-from fedlab._validation import InvalidParameterError, check_rng
-from fedlab.federated import FeatureSums, Server, combine
-from fedlab.federated.strategy import check_strategy, make_strategy
+from fedlab._files import open_new, write_new
+from fedlab._validation import InvalidParameterError
+from fedlab.federated import FeatureSums, RoundLoop, Updates, method_seed
 from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
-from fedlab.flower.study import StudyError, StudyRound, check_linear, min_sites_rule
+from fedlab.flower.study import StudyError, study_strategy
 from fedlab.metrics import pool_site_metrics
-from fedlab.models import logistic
+from fedlab.models import LogisticRegression
+
+__all__ = ["app", "run_study", "FlowerTransport"]
 
 app = ServerApp()
 POLL_SECONDS = 0.05
@@ -50,104 +52,135 @@ def main(grid: Grid, context: Context) -> None:
 
 
 def run_study(grid, cfg, *, progress=None):
-    """The study: setup, ``num-rounds`` rounds of training, federated evaluation."""
+    """The study: :class:`~fedlab.federated.RoundLoop` over :class:`FlowerTransport`."""
     seed = int(cfg["seed"])
-    nodes = _wait_for_nodes(grid, int(cfg["n-sites"]), float(cfg["connect-timeout"]))
-    sites = _setup(grid, nodes, cfg)
-    names = list(sites)
-    train_names = [n for n in names if n != cfg["exclude-site"]]
-    if cfg["exclude-site"] and len(train_names) == len(names):
-        raise StudyError(f"exclude-site {cfg['exclude-site']!r} is not one of the sites {names}")
-    strategy = _strategy(cfg)
+    method = str(cfg.get("method", ""))
+    transport = FlowerTransport(grid, cfg)
+    strategy = study_strategy(cfg)
     secure = bool(cfg.get("secure-aggregation", False))
-    if secure:
-        check_linear(strategy)
-    received = {"masked_vectors": 0, "plain_array_entries": 0}
-    rng = check_rng(seed)
-    rng.spawn(len(train_names))  # federated.run spawns the clients' streams from it
-    standardizer, up, down = None, 0, 0
-    if cfg["standardize"]:
-        sums = [sites[n]["sums"] for n in train_names]
-        standardizer = combine(sums, names=train_names,
-                               feature_names=sites[names[0]]["features"])
-        up, down = sum(s.nbytes for s in sums), standardizer.nbytes * len(train_names)
-    server = Server(logistic.init_params(len(sites[names[0]]["features"])), strategy=strategy,
-                    n_clients=len(train_names))
-    batch_size = int(cfg["batch-size"]) or None
-    config = {"epochs": int(cfg["local-epochs"]), "batch_size": batch_size,
-              "lr": float(cfg["lr"]), "l2": float(cfg["l2"])}
-    rounds = [StudyRound(0, {}, {}, up, down)]
-    alive = set(names)
-    evaluate = str(cfg["evaluate"])
-    client_epsilons = {}
-    for t in range(1, int(cfg["num-rounds"]) + 1):
-        start = time.perf_counter()
-        params = server.params
-        selected, instructions = strategy.configure_train(t, params, config, len(train_names),
-                                                          rng=rng)
-        chosen = [int(i) for i in selected if rng.random() >= 0.0]  # run()'s dropout draw
-        messages = {train_names[i]: records.instructions(
-            params, instructions, standardizer=standardizer, client_index=i,
-            n_clients=len(train_names), seed=seed) for i in chosen
-            if train_names[i] in alive}
-        if secure:
-            updates, participants, failed = _secure_train(grid, sites, messages, t, strategy,
-                                                          cfg, received)
-        else:
-            replies, failed = _exchange(grid, sites, messages, MessageType.TRAIN, t,
-                                        float(cfg["round-timeout"]))
-            updates = [records.read_reply(replies[train_names[i]]) for i in chosen
-                       if train_names[i] in replies]
-            participants = [u.client for u in updates]
-        dropped = [name for name in messages if name not in participants]  # lost this round
-        alive -= set(dropped)
-        server.step(updates, rng=rng)
-        client_epsilons.update({u.client: u.metrics["epsilon"] for u in updates
-                                if "epsilon" in u.metrics})
-        epsilon = strategy.epsilon()
-        if epsilon is None and client_epsilons:
-            epsilon = max(client_epsilons.values())
-        pooled, per_site = ({}, {})
-        if evaluate == "every-round" or (evaluate == "final" and t == int(cfg["num-rounds"])):
-            pooled, per_site = _evaluate(grid, sites, alive, server.params, standardizer, t, cfg)
-        record = StudyRound(t, pooled, per_site, strategy.bytes_up(
-                                updates * len(participants) if secure else updates),
-                            strategy.bytes_down(params, len(selected)),
-                            participants, epsilon, dropped,
-                            time.perf_counter() - start)
-        rounds.append(record)
-        if progress:
-            with open(progress, "a") as f:
-                f.write(json.dumps({**asdict(record), "failures": failed}) + "\n")
-        min_sites_rule(alive & set(train_names), int(cfg["min-sites"]), dropped, t)
-    return {"rounds": [asdict(r) for r in rounds], "params": server.params.tolist(),
+    loop = RoundLoop(strategy, rounds=int(cfg["num-rounds"]), config={
+        "epochs": int(cfg["local-epochs"]), "batch_size": int(cfg["batch-size"]) or None,
+        "lr": float(cfg["lr"]), "l2": float(cfg["l2"])}, min_sites=int(cfg["min-sites"]),
+        standardize=bool(cfg["standardize"]), secure=secure, evaluate=str(cfg["evaluate"]),
+        random_state=method_seed(seed, method) if method else seed)
+    clock = {"last": time.perf_counter()}
+    log = open_new(progress) if progress else None  # one line a round, as it ends
+
+    def log_round(record):
+        now = time.perf_counter()
+        if log:
+            line = {**asdict(record), "seconds": now - clock["last"],
+                    "failures": transport.last_failures}
+            log.write(json.dumps(line, default=_jsonable) + "\n")
+            log.flush()
+        clock["last"] = now
+
+    try:
+        history = _run(loop, transport, log_round, seed, method, secure, cfg)
+    finally:
+        if log:
+            log.close()
+    standardizer = history.standardizer
+    return {"rounds": [asdict(r) for r in history.rounds], "params": history.params.tolist(),
             "standardizer": None if standardizer is None else {
                 "mean": standardizer.mean.tolist(), "scale": standardizer.scale.tolist()},
             "sites": {n: {k: v for k, v in s.items() if k not in ("sums", "node")}
-                      for n, s in sites.items()},
-            "config": {"rounds": int(cfg["num-rounds"]), "strategy": repr(strategy),
-                       "local_epochs": config["epochs"], "batch_size": batch_size,
-                       "lr": config["lr"], "l2": config["l2"], "dropout": 0.0,
-                       "n_clients": len(train_names), "standardize": bool(cfg["standardize"]),
-                       "seed": seed, "exclude_site": str(cfg["exclude-site"]),
-                       "min_sites": int(cfg["min-sites"]),
-                       "privacy": strategy.privacy() if hasattr(strategy, "privacy") else None,
-                       "secure_aggregation": secure and {
-                           "clipping_range": float(cfg["secagg-clipping-range"]),
-                           "quantization_range": secure_rounds.QUANTIZATION_RANGE,
-                           "received": received}}}
+                      for n, s in transport.sites.items()},
+            "config": history.config}
 
 
-def _secure_train(grid, sites, messages, server_round, strategy, cfg, received):
-    """A train exchange through SecAgg+: ``([the mean as one Update], sites, failures)``."""
-    update, participants, seen = secure_rounds.secure_round(
-        grid, sites, messages, server_round, weighted=strategy.weighted,
-        clipping_range=float(cfg["secagg-clipping-range"]), timeout=float(cfg["round-timeout"]))
-    for key, count in seen.items():
-        received[key] += count
-    failed = {name: "left the secure aggregation" for name in messages
-              if name not in participants}
-    return ([] if update is None else [update]), participants, failed
+def _run(loop, transport, log_round, seed, method, secure, cfg):
+    """The loop's run, with the study's settings (and, at the end, its privacy) in its config."""
+    history = loop.run(transport, callbacks=[log_round], settings={
+        "seed": seed, "method": method, "exclude_site": str(cfg["exclude-site"]),
+        "secure_aggregation": secure and {
+            "clipping_range": float(cfg["secagg-clipping-range"]),
+            "quantization_range": secure_rounds.QUANTIZATION_RANGE,
+            "received": transport.received}})
+    strategy = loop.strategy
+    history.config["privacy"] = strategy.privacy() if hasattr(strategy, "privacy") else None
+    return history
+
+
+class FlowerTransport:
+    """The round loop's messages over Flower's Grid (see :mod:`fedlab.federated.loop`).
+
+    Parameters
+    ----------
+    grid : flwr.serverapp.Grid
+    cfg : mapping
+        The run config (``n-sites``, ``connect-timeout``, ``round-timeout``,
+        ``exclude-site``, ``standardize``, ``secagg-clipping-range``).
+    """
+
+    def __init__(self, grid, cfg):
+        self.grid, self.cfg = grid, cfg
+        self.timeout = float(cfg["round-timeout"])
+        nodes = _wait_for_nodes(grid, int(cfg["n-sites"]), float(cfg["connect-timeout"]))
+        self.sites = _setup(grid, nodes, cfg, self.timeout)
+        all_names = list(self.sites)
+        self.names = [n for n in all_names if n != cfg["exclude-site"]]
+        if cfg["exclude-site"] and len(self.names) == len(all_names):
+            raise StudyError(f"exclude-site {cfg['exclude-site']!r} is not one of the sites "
+                             f"{all_names}")
+        self.sizes = [self.sites[n]["n_train"] for n in self.names]
+        self.feature_names = self.sites[all_names[0]]["features"]
+        self.n_features = len(self.feature_names)
+        self.model = LogisticRegression()  # what each ClientApp's Client holds
+        self.alive = set(all_names)
+        self.received = {"masked_vectors": 0, "plain_array_entries": 0}
+        self.last_failures = {}
+
+    def feature_sums(self):
+        return [self.sites[n]["sums"] for n in self.names]
+
+    def start(self, standardizer, seeds):
+        self.standardizer, self.seeds = standardizer, seeds
+
+    def finish(self):
+        pass
+
+    def _contents(self, indices, params, config):
+        return {self.names[i]: records.instructions(params, config,
+                                                    standardizer=self.standardizer,
+                                                    seed=self.seeds[i])
+                for i in indices if self.names[i] in self.alive}
+
+    def train(self, server_round, indices, params, config):
+        contents = self._contents(indices, params, config)
+        replies, failures = _exchange(self.grid, self.sites, contents, MessageType.TRAIN,
+                                      server_round, self.timeout)
+        self._lose(failures)
+        updates = [records.read_reply(replies[self.names[i]]) for i in indices
+                   if self.names[i] in replies]
+        return Updates.of(updates) if updates else Updates([], np.zeros((0, 0)), []), failures
+
+    def train_secure(self, server_round, indices, params, config, strategy):
+        contents = self._contents(indices, params, config)
+        sums, participants, seen, failures = secure_rounds.secure_round(
+            self.grid, self.sites, contents, server_round, strategy=strategy,
+            clipping_range=float(self.cfg["secagg-clipping-range"]), timeout=self.timeout)
+        for key, count in seen.items():
+            self.received[key] += count
+        failures = {**{n: "left the secure aggregation" for n in contents
+                       if n not in participants}, **failures}
+        self._lose(failures)
+        return sums, participants, failures
+
+    def _lose(self, failures):
+        """A site that failed (not one refused for a non-finite update) gets no more messages."""
+        self.last_failures = dict(failures)
+        self.alive -= {n for n, why in failures.items() if not why.startswith("non-finite")}
+
+    def evaluate(self, server_round, params, standardizer):
+        contents = {name: records.instructions(params, {}, standardizer=standardizer)
+                    for name in self.sites if name in self.alive}
+        replies, _ = _exchange(self.grid, self.sites, contents, MessageType.EVALUATE,
+                               server_round, self.timeout)
+        per_site = {name: records.read_metrics(content["metrics"])
+                    for name, content in replies.items()}
+        training = {n: m for n, m in per_site.items() if n in self.names}
+        return (pool_site_metrics(training) if training else {}), per_site
 
 
 def _wait_for_nodes(grid, n_sites, timeout):
@@ -162,18 +195,18 @@ def _wait_for_nodes(grid, n_sites, timeout):
         time.sleep(POLL_SECONDS * 4)
 
 
-def _setup(grid, nodes, cfg):
+def _setup(grid, nodes, cfg, timeout):
     """Ask every node for its site's name, sizes, features and feature sums."""
     content = {"config": ConfigRecord({"standardize": bool(cfg["standardize"])})}
     pushed = {grid.push_messages([Message(RecordDict(content), node, MessageType.QUERY,
                                           group_id="setup")])[0]: node for node in nodes}
-    replies = _pull(grid, pushed, float(cfg["round-timeout"]))
+    replies = _pull(grid, pushed, timeout)
     sites = {}
     for node in nodes:
         msg = replies.get(node)
         if msg is None:
             raise StudyError(f"SuperNode {node} did not answer the setup message within "
-                             f"round-timeout={cfg['round-timeout']} s")
+                             f"round-timeout={timeout:g} s")
         if msg.has_error():
             raise StudyError(f"a site failed at setup (SuperNode {node}): "
                              f"{msg.error.reason}")
@@ -210,10 +243,17 @@ def _exchange(grid, sites, contents, message_type, server_round, timeout):
         if msg is None:
             failed[name] = f"no reply within round-timeout={timeout:g} s"
         elif msg.has_error():
-            failed[name] = msg.error.reason
+            failed[name] = _reason(msg.error.reason)
         else:
             ok[name] = msg.content
     return ok, failed
+
+
+def _reason(text):
+    """A ClientApp's error as the loop reads it (a refused update starts "non-finite")."""
+    text = str(text)
+    marker = "non-finite update"
+    return text[text.index(marker):] if marker in text else text
 
 
 def _pull(grid, pushed, timeout):
@@ -228,29 +268,8 @@ def _pull(grid, pushed, timeout):
     return replies
 
 
-def _evaluate(grid, sites, alive, params, standardizer, server_round, cfg):
-    contents = {name: records.instructions(params, {}, standardizer=standardizer)
-                for name in sites if name in alive}
-    replies, _ = _exchange(grid, sites, contents, MessageType.EVALUATE, server_round,
-                           float(cfg["round-timeout"]))
-    per_site = {name: records.read_metrics(content["metrics"])
-                for name, content in replies.items()}
-    training = {n: m for n, m in per_site.items() if n != cfg["exclude-site"]}
-    return (pool_site_metrics(training) if training else {}), per_site
-
-
-def _strategy(cfg):
-    if cfg.get("strategy-file"):
-        with open(str(cfg["strategy-file"]), "rb") as f:
-            return check_strategy(pickle.load(f))
-    options = json.loads(str(cfg["strategy-options"]) or "{}")
-    return check_strategy(make_strategy(str(cfg["strategy"]), lr=float(cfg["lr"]), **options))
-
-
 def _write(path, result):
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, default=_jsonable))
-    tmp.replace(path)
+    write_new(path, json.dumps(result, default=_jsonable))
 
 
 def _jsonable(value):

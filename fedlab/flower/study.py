@@ -8,77 +8,49 @@ dropped out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import pickle
+from dataclasses import dataclass
 
 import numpy as np
 
 from fedlab.federated import History, RoundRecord, Standardizer
-from fedlab.federated.strategy import Strategy
+from fedlab.federated.strategy import check_strategy, make_strategy
 
-__all__ = ["StudyError", "check_linear", "StudyRound", "history_from_result", "min_sites_rule",
-           "round_from_json", "rounds_below_quorum"]
+__all__ = ["StudyError", "study_strategy", "StudyRound", "history_from_result",
+           "round_from_json", "rounds_below_quorum", "study_results"]
 
 
 class StudyError(RuntimeError):
     """A federated study could not go on (too few sites, a site that failed, a time-out)."""
 
 
-def check_linear(strategy):
-    """Refuse, for secure aggregation, a strategy that needs more than the mean update.
+def study_strategy(cfg):
+    """A study's strategy, from its run config: a pickled object or a name and options.
 
-    Examples
-    --------
-    >>> from fedlab.federated import FedAvg, FedMedian
-    >>> check_linear(FedAvg()).weighted
-    True
-    >>> try:
-    ...     check_linear(FedMedian())
-    ... except StudyError as err:
-    ...     print(str(err)[-60:])
-    FedMedian needs the individual updates or adds its own noise
+    The ServerApp runs it; under secure aggregation each ClientApp reads the same, to
+    compute its summands.
     """
-    if type(strategy).combine is not Strategy.combine:
-        raise StudyError("secure aggregation runs strategies whose server learns only the "
-                         f"(weighted) mean of the updates; {type(strategy).__name__} needs "
-                         "the individual updates or adds its own noise")
-    return strategy
+    if cfg.get("strategy-file"):
+        with open(str(cfg["strategy-file"]), "rb") as f:
+            return check_strategy(pickle.load(f))
+    options = json.loads(str(cfg["strategy-options"]) or "{}")
+    return check_strategy(make_strategy(str(cfg["strategy"]), lr=float(cfg["lr"]), **options))
 
 
 @dataclass
 class StudyRound(RoundRecord):
-    """A :class:`~fedlab.federated.RoundRecord` of a study, plus who dropped out.
+    """A :class:`~fedlab.federated.RoundRecord` of a study, plus its wall-clock time.
+
+    A site in ``dropped`` (stopped, failed or late) gets no more messages in the study.
 
     Attributes
     ----------
-    dropped : list of str
-        Sites sent the model this round whose reply did not arrive (stopped, failed or
-        late); they get no more messages in this study, and are not listed again.
     seconds : float
         Wall-clock time of the round, from sending the model to aggregating.
     """
 
-    dropped: list = field(default_factory=list)
     seconds: float = 0.0
-
-
-def min_sites_rule(alive, min_sites, dropped, server_round):
-    """Raise :class:`StudyError` when fewer than ``min_sites`` sites remain.
-
-    Examples
-    --------
-    >>> min_sites_rule(["a", "b"], 2, [], 1)
-    >>> min_sites_rule(["a"], 2, ["b"], 3)
-    Traceback (most recent call last):
-    ...
-    fedlab.flower.study.StudyError: site 'b' dropped out in round 3; 1 site remains (['a']), \
-fewer than min_sites=2: the study stops
-    """
-    if len(alive) >= min_sites:
-        return
-    names = ", ".join(repr(d) for d in dropped) or "none"
-    word = "site remains" if len(alive) == 1 else "sites remain"
-    raise StudyError(f"site {names} dropped out in round {server_round}; {len(alive)} {word} "
-                     f"({sorted(alive)}), fewer than min_sites={min_sites}: the study stops")
 
 
 def rounds_below_quorum(rounds, min_sites):
@@ -140,3 +112,19 @@ def history_from_result(result):
     config = dict(result["config"], sites=result.get("sites", {}), engine="flower")
     return History(rounds, params=np.array(result["params"]), standardizer=standardizer,
                    config=config)
+
+
+def study_results(history, method):
+    """A study's final evaluation in the ``train`` command's schema, plus what Flower adds.
+
+    ``{"methods": {method: {"pooled": ..., "sites": ...}}, "engine": "flower",
+    "dropped": {round: [site, ...]}, "refused": {round: {site: why}}}``: each site's dict
+    is :func:`fedlab.metrics.site_metrics` (computed at the site), ``pooled`` is
+    :func:`fedlab.metrics.pool_site_metrics` of them. There is no ``"vs_centralized"``:
+    no one holds the pooled records a centralized model needs.
+    """
+    final = history.final
+    return {"methods": {method: {"pooled": final.pooled, "sites": final.sites}},
+            "engine": "flower",
+            "dropped": {r.round: list(r.dropped) for r in history.rounds if r.dropped},
+            "refused": {r.round: dict(r.refused) for r in history.rounds if r.refused}}

@@ -4,6 +4,7 @@
 - :mod:`fedlab.models.logistic`: :class:`LogisticRegression` and its functions
   (``sigmoid``, ``loss``, ``gradient``, ``per_example_gradients``, ``sgd``, ``fit``).
 - :mod:`fedlab.models.mlp`: :class:`MLP`, a network with one hidden layer.
+- :mod:`fedlab.models.cox`: :class:`CoxPH`, Cox regression of a time to event.
 
 :func:`make_model` builds a model from its name (:data:`MODEL_NAMES`).
 """
@@ -11,10 +12,11 @@
 from fedlab._validation import InvalidParameterError
 from fedlab.models import logistic
 from fedlab.models.base import Model
+from fedlab.models.cox import CoxPH
 from fedlab.models.logistic import LogisticRegression
 from fedlab.models.mlp import MLP
 
-MODEL_NAMES = {cls.name: cls for cls in (LogisticRegression, MLP)}
+MODEL_NAMES = {cls.name: cls for cls in (LogisticRegression, MLP, CoxPH)}
 """Every model class by its ``name`` (the registry of :func:`make_model`)."""
 
 
@@ -45,4 +47,5 @@ def make_model(name, **params):
     return cls(**params)
 
 
-__all__ = ["Model", "LogisticRegression", "MLP", "make_model", "MODEL_NAMES", "logistic"]
+__all__ = ["Model", "LogisticRegression", "MLP", "CoxPH", "make_model", "MODEL_NAMES",
+           "logistic"]

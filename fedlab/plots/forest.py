@@ -25,7 +25,9 @@ def site_forest(metrics, *, metric="auc", pooled=None, ax=None, title=None):
     metrics : dict of str to dict
         ``{site: metrics}`` from :func:`fedlab.metrics.site_metrics` (or an
         :class:`~fedlab.metrics.Evaluator` report).
-    metric : {"auc", "accuracy", "oe", "calibration_slope", "calibration_intercept"}
+    metric : {"auc", "c_index", "uno_c", "accuracy", "oe", "calibration_slope", ...}
+        Or ``"calibration_intercept"``; ``c_index`` and ``uno_c`` come from
+        :func:`fedlab.survival.site_survival_metrics`.
     pooled : dict, optional
         :func:`fedlab.metrics.pool_site_metrics` of the same sites, drawn as a diamond.
     ax : matplotlib Axes, optional
@@ -88,6 +90,8 @@ def site_forest(metrics, *, metric="auc", pooled=None, ax=None, title=None):
 
 _FOREST = {  # metric: (axis label, the value of a perfect or uninformative model)
     "auc": ("ROC AUC (0.5 = coin flip)", 0.5),
+    "c_index": ("Harrell's C (0.5 = coin flip)", 0.5),
+    "uno_c": ("Uno's C up to tau (0.5 = coin flip)", 0.5),
     "accuracy": ("accuracy (share of patients classified right)", None),
     "oe": ("observed / expected events (O/E; 1 = calibrated, log scale)", 1.0),
     "calibration_slope": ("calibration slope (1 = ideal, < 1 = too extreme)", 1.0),

@@ -48,7 +48,3 @@ __all__ = [
     "rdp",
     "rdp_to_epsilon",
 ]
-
-from fedlab.federated.strategy import STRATEGY_NAMES
-
-STRATEGY_NAMES.update(dpsgd=DPSGD, dpfedavg=DPFedAvg)

@@ -26,7 +26,7 @@ class DPFedAvg(Strategy):
 
     Pass it as ``strategy=`` to :func:`fedlab.federated.run`; the run's ``History``
     then records the epsilon spent after every round. It chooses its own clients (each
-    with probability ``q``), so the run's ``client_fraction`` does not apply.
+    with probability ``q``), so its ``fraction_train`` does not apply.
 
     What the server learns: every sampled client's update in the clear unless
     ``summation`` is secure aggregation, in which case only the noisy sum; what it
@@ -103,6 +103,8 @@ class DPFedAvg(Strategy):
 
     samples_clients = True
 
+    summed_arrays = None  # clips each update at the server, then adds its own noise
+
     def __init__(self, *, noise_multiplier, clip_norm=1.0, sample_rate=1.0, delta=1e-5,
                  summation=None, n_params=None):
         super().__init__(weighted=False)
@@ -140,13 +142,6 @@ class DPFedAvg(Strategy):
             sample_rate=sample_rate,
             delta=delta,
             **kwargs,
-        )
-
-    def __repr__(self):
-        return (
-            f"DPFedAvg(noise_multiplier={self.noise_multiplier:.4g}, "
-            f"clip_norm={self.clip_norm:g}, sample_rate={self.sample_rate:g}, "
-            f"delta={self.delta:g})"
         )
 
     @property

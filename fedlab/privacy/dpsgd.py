@@ -185,7 +185,7 @@ class DPSGDClient(Client):
     What is protected is each record of this client: the updates it sends, and anything
     computed from them, are differentially private with respect to adding or removing one
     of its patients. Three things stay outside the guarantee, as in most DP-FL systems:
-    the number of local records (the FedAvg weight; use ``aggregate="mean"`` to avoid
+    the number of local records (the FedAvg weight; use ``FedAvg(weighted=False)`` to avoid
     it), the per-feature sums of federated standardization, and the local loss, which
     this client therefore does not report. A round runs ``round(local_epochs / q)`` steps.
 

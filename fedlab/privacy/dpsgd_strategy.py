@@ -98,12 +98,6 @@ class DPSGD(FedAvg):
         self.sample_rate = None if sample_rate is None else check_sample_rate(sample_rate)
         self.site_epsilons = {}
 
-    def __repr__(self):
-        rate = "" if self.sample_rate is None else f", sample_rate={self.sample_rate:g}"
-        return (f"DPSGD(noise_multiplier={self.noise_multiplier:.4g}, "
-                f"clip_norm={self.clip_norm:g}, delta={self.delta:g}{rate}, "
-                f"fraction_train={self.fraction_train:g}, weighted={self.weighted})")
-
     @classmethod
     def for_epsilon(cls, target_epsilon, *, rounds, n_records, epochs=1, batch_size=32,
                     delta=1e-5, sample_rate=None, **params):

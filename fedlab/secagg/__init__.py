@@ -53,7 +53,3 @@ __all__ = [
     "share",
     "value_bits",
 ]
-
-from fedlab.federated.strategy import STRATEGY_NAMES
-
-STRATEGY_NAMES.update(securefedavg=SecureFedAvg)

@@ -5,13 +5,12 @@ clients' updates go through the real protocol of :func:`fedlab.secagg.secure_sum
 the server learns the weighted mean and nothing else.
 """
 
-import math
 
 import numpy as np
 
 from fedlab._validation import InvalidParameterError
 from fedlab.federated.messages import Updates
-from fedlab.federated.strategy import Strategy
+from fedlab.federated.strategy import FedAvg, Strategy
 
 from .encoding import _as_finite_floats, _check_clip_range
 from .rounds import _SecureRounds
@@ -58,6 +57,10 @@ class SecureFedAvg(_SecureRounds, Strategy):
         ``os.urandom``, as a deployment must; the sums, and so the trained model, are
         the same whatever the keys, so runs stay reproducible. A seed also makes the
         masked vectors reproducible, for demonstrations.
+    inner : Strategy, optional
+        A strategy that needs only sums (its ``summed_arrays``: the FedAvg family,
+        SCAFFOLD, FedNova, q-FedSGD) to run under secure aggregation: every array it
+        sums is masked. Default: ``FedAvg(weighted=weighted)``.
 
     Attributes
     ----------
@@ -84,7 +87,8 @@ class SecureFedAvg(_SecureRounds, Strategy):
     -----
     **Weighting.** FedAvg needs ``sum_k n_k delta_k / sum_k n_k`` over the updates that
     arrive, and ``n_k`` is private too (a hospital's size). Each client sends the
-    vector ``[w_k delta_k, c w_k]`` with ``w_k = n_k / B``: its weight rides along as
+    vector ``[w_k delta_k, c w_k]`` with ``w_k = n_k / B`` (in general: the wrapped
+    strategy's summands divided by ``B``, its weight times ``c``): its weight rides along as
     one extra coordinate, and the server divides the first coordinates of the secure
     sum by the last (and multiplies by ``c``). ``B`` is a public scale, the smallest
     power of two at least the largest client's size (all it says about that client;
@@ -139,18 +143,36 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     def __init__(self, *, threshold=None, clip_range=8.0, bits=32, weighted=True,
                  dropout_before_masking=0.0, dropout_after_masking=0.0, fraction_train=1.0,
-                 authenticated=False, random_state=None):
+                 authenticated=False, random_state=None, inner=None):
         _SecureRounds.__init__(self, threshold=threshold, bits=bits,
                                dropout_before_masking=dropout_before_masking,
                                dropout_after_masking=dropout_after_masking,
                                authenticated=authenticated, random_state=random_state)
         Strategy.__init__(self, fraction_train=fraction_train, weighted=weighted)
         self.clip_range = _check_clip_range(clip_range)
+        self.random_state = random_state
+        self._default_inner = inner is None
+        if inner is None:
+            inner = FedAvg(weighted=weighted, fraction_train=fraction_train)
+        elif not isinstance(inner, Strategy) or inner.summed_arrays is None:
+            raise InvalidParameterError(
+                f"inner must be a Strategy that needs only sums (its summed_arrays); "
+                f"{inner!r} needs each update in the clear")
+        self.inner = inner
+        self.client_state, self.reply_arrays = self.inner.client_state, self.inner.reply_arrays
+        self.reads_local_steps = self.inner.reads_local_steps
+        self.summed_arrays = self.inner.summed_arrays
 
-    def __repr__(self):
-        return (f"SecureFedAvg(threshold={self.threshold}, clip_range={self.clip_range}, "
-                f"bits={self.bits}, weighted={self.weighted}, "
-                f"authenticated={self.authenticated})")
+    def start(self, n_params, n_clients):
+        super().start(n_params, n_clients)
+        self.inner.total_samples = self.total_samples
+        self.inner.start(n_params, n_clients)
+
+    def configure_train(self, server_round, params, config, n_clients, *, rng):
+        """The wrapped strategy's choice of clients and instructions."""
+        indices, self._config = self.inner.configure_train(server_round, params, config,
+                                                           n_clients, rng=rng)
+        return indices, self._config
 
     def bytes_up(self, updates):
         """Bytes the clients sent in the round's four protocol phases (0 if it aborted)."""
@@ -158,11 +180,14 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     def bytes_down(self, params, n_selected):
         """The model broadcast plus the server's protocol messages."""
-        return super().bytes_down(params, n_selected) + self.protocol_bytes()[1]
+        return self.inner.bytes_down(params, n_selected) + self.protocol_bytes()[1]
 
     def aggregate_train(self, server_round, params, updates, *, rng):
-        """``params`` plus the securely aggregated mean (unchanged if the round aborted)."""
-        return params + self.server_lr * self.combine(updates, rng=rng)
+        """The wrapped strategy's step from the secure sums (unchanged if the round aborted)."""
+        sums = self.secure_sums(updates, rng=rng)
+        if sums is None:
+            return params
+        return self.inner.aggregate_sums(server_round, params, sums, rng=rng)
 
     def combine(self, updates, *, rng=None):
         """Run one round of secure aggregation; return the (weighted) mean update.
@@ -179,28 +204,52 @@ class SecureFedAvg(_SecureRounds, Strategy):
         ndarray of shape (n_params,), or 0.0 when there is nothing to add
             (no update, or the round aborted).
         """
-        updates = list(updates)
-        if not updates:
-            return 0.0
+        sums = self.secure_sums(updates, rng=rng)
+        return 0.0 if sums is None else sums["vector"] / sums["weight"][0]
+
+    def secure_sums(self, updates, *, rng=None):
+        """One round of the protocol over the clients' summands: their sums, or ``None``.
+
+        Each client computes the wrapped strategy's
+        :meth:`~fedlab.federated.Strategy.summands` from its own update, checks that they
+        are finite (a client with NaN or infinity leaves the round before masking: it is
+        refused, never summed), divides them by the public scale ``B`` and masks them as
+        one vector; the server unmasks only the sum, and multiplies it by ``B``.
+        ``None`` when nothing arrived or the round aborted.
+        """
+        updates = Updates.of(list(updates) if not isinstance(updates, Updates) else updates)
+        if not len(updates):
+            return None
         if len(updates) == 1:
             raise InvalidParameterError(
                 "secure aggregation needs at least 2 clients in a round, got 1: the sum of "
                 "one update is that update, so the server would see it in the clear; "
-                "sample more clients (client_fraction) or use plain FedAvg")
-        updates = Updates.of(updates)
-        vectors = _as_finite_floats(updates.vectors, "update vectors")
-        if self.weighted:
+                "sample more clients (fraction_train) or use plain FedAvg")
+        if self.weighted and self._default_inner:
             counts = updates.n_samples.astype(float)
             if not (np.isfinite(counts) & (counts >= 1)).all():
                 raise InvalidParameterError(
                     f"every update must count n_samples >= 1 to be weighted, got {counts.tolist()}"
                 )
-            weights = counts / 2.0 ** math.ceil(math.log2(counts.max()))
-        else:
-            weights = np.ones(len(updates))
-        c = self.clip_range  # the weight travels as w * c: in range whatever c is
-        rows = np.hstack([weights[:, None] * vectors, c * weights[:, None]])
-        result = self._run(rows, rng=rng, clip_range=c)
+        summands = [self.inner.summands(u) for u in updates]
+        names = list(summands[0])
+        rows = np.array([np.concatenate([np.ravel(s[k]) for k in names]) for s in summands])
+        finite = np.isfinite(rows).all(axis=1)
+        self.refused = [c for c, ok in zip(updates.clients, finite) if not ok]
+        rows = rows[finite]
+        if len(rows) == 0:
+            return None
+        rows = _as_finite_floats(rows, "update vectors")
+        scales = self.inner.summand_scales(updates.n_samples[finite],
+                                           getattr(self, "_config", {}))
+        sizes = [int(np.size(summands[0][k])) for k in names]
+        # the weight travels as c w / B: in range whatever c is, and at full precision
+        factor = np.concatenate([np.full(size, (self.clip_range if k == "weight" else 1.0)
+                                         / scales[k]) for k, size in zip(names, sizes)])
+        result = self._run(rows * factor, rng=rng, clip_range=self.clip_range)
         if result is None:
-            return 0.0
-        return c * result.sum[:-1] / result.sum[-1]
+            return None
+        total, sums = result.sum / factor, {}
+        for k, size, start in zip(names, sizes, np.cumsum([0, *sizes[:-1]])):
+            sums[k] = total[start:start + size].reshape(np.shape(summands[0][k]))
+        return sums

@@ -169,11 +169,15 @@ class FedAvgDashboard:
             self.progress.max, self.progress.value = rounds, 0
             self._growing = {"records": [], "drawn": start, "first": None,
                              "rounds": rounds, "frames": 0}
+            method = f"fedavg ({self.aggregate.value})"
             history = federated.run(
                 self.clients(), rounds=rounds, local_epochs=self.local_epochs.value,
-                client_fraction=self.client_fraction.value, aggregate=self.aggregate.value,
+                strategy=federated.FedAvg(fraction_train=self.client_fraction.value,
+                                          weighted=self.aggregate.value == "weighted"),
                 lr=self.learning_rate.value, standardize=False, test_sets=self.evaluator,
-                callback=self._tick, random_state=self.random_state, **self.settings)
+                callback=self._tick, random_state=federated.method_seed(self.random_state,
+                                                                        method),
+                **self.settings)
         finally:
             self._busy = False
         trained = time.perf_counter()

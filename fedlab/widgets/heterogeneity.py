@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fedlab import data, federated
+from fedlab.baselines import method_strategy
 from fedlab.drift import STRATEGY_SETTINGS, rounds_to_target
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator, site_metrics
@@ -105,11 +106,11 @@ class HeterogeneityDashboard:
         clients = [federated.Client(X, y, name=h.name) for (X, y), h in
                    zip(train, self.hospitals)]
         history = federated.run(
-            clients, strategy=self.algorithm.value, rounds=self.settings["rounds"],
-            local_epochs=self.local_epochs.value, batch_size=self.settings["batch_size"],
-            lr=self.settings["lr"], l2=self.settings["l2"], standardize=False,
-            test_sets=referee, random_state=self.random_state,
-            **STRATEGY_SETTINGS[self.algorithm.value])
+            clients, strategy=method_strategy(self.algorithm.value, lr=self.settings["lr"]),
+            rounds=self.settings["rounds"], local_epochs=self.local_epochs.value,
+            batch_size=self.settings["batch_size"], lr=self.settings["lr"],
+            l2=self.settings["l2"], standardize=False, test_sets=referee,
+            random_state=federated.method_seed(self.random_state, self.algorithm.value))
         self._previous, self.history = self.history, history
         sites = {name: site_metrics(y, logistic.predict_proba(history.params, X))
                  for name, (X, y) in tests.items()}

@@ -115,7 +115,8 @@ class DPFedAvgDashboard:
         history = federated.run(
             self._clients(self.n_clients.value), strategy=strategy, rounds=self.rounds.value,
             local_epochs=1, batch_size=None, lr=self.lr, standardize=False,
-            test_sets=self._referee, random_state=self.random_state)
+            test_sets=self._referee,
+            random_state=federated.method_seed(self.random_state, "dpfedavg"))
         self.auc = history.metric("auc")
         self.epsilons = np.where(np.isnan(history.epsilons), 0.0, history.epsilons)
         self._redraw(strategy)

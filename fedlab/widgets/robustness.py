@@ -306,7 +306,9 @@ def _run(dashboard, population, n_malicious, attack_label, defence_label):
                            random_state=dashboard.random_state)
     strategy = DEFENCES[defence_label](dashboard._krum_f(n_clients, n_malicious))
     return federated.run(clients, strategy=strategy, rounds=dashboard.rounds, l2=1e-3,
-                         test_sets=dashboard.evaluator, random_state=dashboard.random_state)
+                         test_sets=dashboard.evaluator,
+                         random_state=federated.method_seed(dashboard.random_state,
+                                                            defence_label))
 
 
 def robustness_dashboard(hospitals=None, *, instructor=False, random_state=0):
