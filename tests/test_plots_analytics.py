@@ -25,6 +25,15 @@ def test_histogram_by_site_stacks_the_sites_answers():
     assert ax.get_xlabel() == "age (years)" and "24 patients" in ax.get_title()
 
 
+def test_unequal_bins_are_drawn_as_densities():
+    ax = analytics.histogram_by_site([[30, 10], [15, 20]], [0, 10, 30], ["a", "b"],
+                                     xlabel="age (years)", unit="year")
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([3.0, 0.5, 1.5, 1.0])  # count / width: area = count
+    assert ax.get_ylabel().startswith("patients per year")
+    assert "75 patients" in ax.get_title()
+
+
 def test_correlation_heatmap_names_the_strongest_pair():
     corr = np.array([[1.0, 0.2, -0.7], [0.2, 1.0, 0.1], [-0.7, 0.1, 1.0]])
     ax = analytics.correlation_heatmap(corr, ["age", "sbp", "hdl"])

@@ -41,3 +41,28 @@ def test_noise_costs_inertia_and_is_paid_in_epsilon(dashboard):
     assert "\u03b5 = <b>" in dashboard.status.value
     dashboard.noise_multiplier.value = 3.0
     assert dashboard.model.epsilon_ < eps_low_noise
+
+
+def test_the_extra_inertia_is_split_into_clipping_and_noise(dashboard):
+    dashboard.k.value, dashboard.n_sites.value, dashboard.noise_multiplier.value = 4, 5, 0.0
+    assert np.isnan(dashboard.excess["clipped"]) and abs(dashboard.excess["exact"]) < 2
+    assert "no noise" in dashboard.titles[1].get_text()
+    dashboard.noise_multiplier.value = 0.25
+    # tiny noise: what remains of the extra inertia is the clipping and the 10-round cap
+    clipped, shown = dashboard.excess["clipped"], dashboard.excess["federated"]
+    assert clipped > 1 and abs(shown - clipped) < 0.5
+    assert f"{clipped:+.1f} %" in dashboard.titles[1].get_text()
+
+
+def test_noise_cost_spreads_with_the_number_of_sites_and_needs_noise(dashboard):
+    dashboard.k.value, dashboard.noise_multiplier.value = 4, 3.0
+    dashboard.n_sites.value = 1
+    few = dashboard.noise_cost(draws=4)
+    dashboard.n_sites.value = 50
+    many = dashboard.noise_cost(draws=4)
+    assert many["noise_sd"] == pytest.approx(few["noise_sd"] * np.sqrt(50))
+    assert np.ptp(many["noisy"]) > np.ptp(few["noisy"])
+    assert len(few["noisy"]) == 4 and np.isfinite(few["clipped"])
+    dashboard.noise_multiplier.value = 0.0
+    with pytest.raises(ValueError, match="noise_multiplier"):
+        dashboard.noise_cost()

@@ -14,8 +14,13 @@ __all__ = ["histogram_by_site", "correlation_heatmap", "phenotype_profiles",
            "cluster_composition"]
 
 
-def histogram_by_site(counts, edges, site_names, *, ax=None, title=None, xlabel="value"):
+def histogram_by_site(counts, edges, site_names, *, ax=None, title=None, xlabel="value",
+                      unit=None):
     """Stacked bars: each site's answer to a histogram query, adding up to the pooled one.
+
+    Bins of equal width are drawn as counts. Bins of unequal width are drawn as densities,
+    patients per ``unit`` of the x axis (a bar's area is then its count), so that a wide bin
+    does not look more crowded than it is.
 
     Parameters
     ----------
@@ -26,6 +31,8 @@ def histogram_by_site(counts, edges, site_names, *, ax=None, title=None, xlabel=
     ax : matplotlib Axes, optional
     title : str, optional
     xlabel : str, default="value"
+    unit : str, optional
+        The x axis's unit, for the density's label ("patients per year"); default "unit".
 
     Returns
     -------
@@ -33,16 +40,20 @@ def histogram_by_site(counts, edges, site_names, *, ax=None, title=None, xlabel=
     """
     counts = np.asarray(counts, dtype=float)
     edges = np.asarray(edges, dtype=float)
+    widths = np.diff(edges)
+    density = not np.allclose(widths, widths[0])
+    heights = counts / widths if density else counts
     ax = new_axes(ax, figsize=(8, 4))
     bottom = np.zeros(counts.shape[1])
-    for k, (row, name) in enumerate(zip(counts, site_names)):
-        ax.bar(edges[:-1], row, width=np.diff(edges), bottom=bottom, align="edge",
+    for k, (row, name) in enumerate(zip(heights, site_names)):
+        ax.bar(edges[:-1], row, width=widths, bottom=bottom, align="edge",
                color=color(k), edgecolor="white", lw=0.5, label=name)
         bottom += row
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("patients (records)")
+    ax.set_ylabel(f"patients per {unit or 'unit'} (bins of unequal width)" if density
+                  else "patients (records)")
     ax.legend(fontsize=8)
-    ax.set_title(title or f"The server adds the sites' bins: {int(bottom.sum()):,} patients, "
+    ax.set_title(title or f"The server adds the sites' bins: {int(counts.sum()):,} patients, "
                           "no record moved", fontsize=11)
     return ax
 
