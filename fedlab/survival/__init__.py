@@ -21,7 +21,7 @@ The Cox model of the round loop (FedAvg and the others on the partial likelihood
 
 from .calibration import calibration_at_horizon, observed_risk, predicted_risk
 from .concordance import censoring_survival, harrell_c, uno_c
-from .cox import CoxFit, CoxSite, fit_federated_cox
+from .cox import CoxFit, CoxSite, SummedSites, fit_federated_cox, sum_terms
 from .evaluation import pool_survival_metrics, site_survival_metrics
 from .kaplan_meier import KaplanMeier, federated_kaplan_meier, kaplan_meier, survival_at
 from .life_table import LifeTable, agree_rows, life_table, merge_small_cells, sum_tables
@@ -38,6 +38,7 @@ __all__ = [
     "LifeTable",
     "LogRankResult",
     "LogRankTerms",
+    "SummedSites",
     "agree_rows",
     "baseline_hazard",
     "calibration_at_horizon",
@@ -57,6 +58,7 @@ __all__ = [
     "predicted_risk",
     "site_survival_metrics",
     "sum_tables",
+    "sum_terms",
     "survival_at",
     "uno_c",
 ]
