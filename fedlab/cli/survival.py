@@ -130,7 +130,7 @@ def method_entry(coef, standardizer, features, *, se=None, note=None, level=0.95
     >>> s = Standardizer(mean=np.array([50.0]), scale=np.array([10.0]))
     >>> e = method_entry(np.array([0.5]), s, ["age"], se=np.array([0.1]))
     >>> round(e["hazard_ratios"]["age"], 4), [round(v, 4) for v in e["hazard_ratio_ci"]["age"]]
-    (1.0513, [1.0308, 1.0723])
+    (1.0513, [1.0309, 1.0721])
     """
     from fedlab.cli.report import fitted_coefficients
 

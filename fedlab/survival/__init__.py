@@ -27,7 +27,7 @@ from .kaplan_meier import KaplanMeier, federated_kaplan_meier, kaplan_meier, sur
 from .life_table import LifeTable, agree_rows, life_table, merge_small_cells, sum_tables
 from .logrank import LogRankResult, LogRankTerms, logrank_terms, logrank_test
 from .partial_likelihood import TIES, CoxTerms, baseline_hazard, partial_likelihood
-from .study import compare_survival
+from .study import compare_survival, pool_scores, score_site
 
 __all__ = [
     "TIES",
@@ -55,7 +55,9 @@ __all__ = [
     "observed_risk",
     "partial_likelihood",
     "pool_survival_metrics",
+    "pool_scores",
     "predicted_risk",
+    "score_site",
     "site_survival_metrics",
     "sum_tables",
     "sum_terms",
