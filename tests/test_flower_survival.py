@@ -143,3 +143,27 @@ def test_the_round_loop_on_flower_trains_a_network_as_federated_run(sites):
     np.testing.assert_array_equal(result["params"], expected.params)
     site = result["rounds"][-1]["sites"]["north"]
     assert 0.5 < site["auc"] <= 1 and site["n"] == 55  # the network, scored at the site
+
+
+@pytest.mark.flower
+def test_the_flower_command_fits_trains_federated_cox_as_real_processes(sites, tmp_path,
+                                                                        capsys):
+    from fedlab.__main__ import main
+
+    common = ["--time", TIME, "--event", EVENT, "--horizon", "4"]
+    for path in sites.values():
+        common += ["--site", str(path)]
+    assert main(["train", *common, "--json", str(tmp_path / "train.json")]) == 0
+    assert main(["flower", *common, "--json", str(tmp_path / "flower.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "federated Cox on Flower:" in printed and "Hazard ratio per unit" in printed
+    train = json.loads((tmp_path / "train.json").read_text())
+    flower = json.loads((tmp_path / "flower.json").read_text())
+    assert flower["outcome"] == "survival" and flower["engine"] == "flower"
+    mine, theirs = flower["methods"]["federated Cox"], train["methods"]["federated Cox"]
+    for feature, value in theirs["coefficients"].items():
+        assert mine["coefficients"][feature] == pytest.approx(value, abs=1e-6)
+    for name, site in theirs["sites"].items():
+        for key in ("n", "events", "c_index", "uno_c"):
+            assert mine["sites"][name][key] == pytest.approx(site[key], rel=1e-9)
+    assert mine["pooled"]["c_index"] == pytest.approx(theirs["pooled"]["c_index"], rel=1e-9)

@@ -17,8 +17,8 @@ import numpy as np
 from fedlab._validation import InvalidParameterError
 from fedlab.cli.options import positive
 
-__all__ = ["add_survival_options", "check_sites", "survival_train", "method_entry",
-           "survival_strategies"]
+__all__ = ["add_survival_options", "check_options", "check_sites", "survival_train",
+           "survival_flower", "method_entry", "survival_strategies"]
 
 
 def add_survival_options(parser):
@@ -148,3 +148,76 @@ def method_entry(coef, standardizer, features, *, se=None, note=None, level=0.95
         entry["hazard_ratio_ci"] = {f: [float(np.exp(b - h)), float(np.exp(b + h))]
                                     for f, b, h in zip(features, per_unit, half)}
     return entry
+
+
+def survival_flower(args, dataset):
+    """``flower --time --event``: the exact federated Cox model (and each ``--strategy`` on
+    the Cox loss) with one process per site, scored at each site as ``train`` scores it.
+
+    Every site file is read and checked, every strategy built and the ``--json`` file
+    reserved before any process starts. The default horizon is ``train``'s (the shortest
+    of the sites' longest training follow-ups), computed here from the files the command
+    was given, and sent to the sites.
+    """
+    from fedlab._files import json_report
+    from fedlab.baselines import method_strategy
+    from fedlab.cli.report import report_document
+    from fedlab.cli.survival_table import format_survival_table
+    from fedlab.cli.training import read_sites
+    from fedlab.flower import Federation
+    from fedlab.flower.study import study_results
+    from fedlab.metrics import release_results
+    from fedlab.models import CoxPH
+    from fedlab.survival.study import default_horizon
+
+    check_options(args)
+    if args.secure_aggregation or "securefedavg" in args.strategy:
+        raise InvalidParameterError(
+            "--secure-aggregation with --time: the exact federated Cox model sends each "
+            "site's gradient and information in the clear (summed by the server); secure "
+            "aggregation of them is not implemented on Flower")
+    hospitals = read_sites(args)
+    check_sites(hospitals, args.site)
+    features = list(hospitals[0].feature_names)
+    requested, settings = survival_strategies(args, len(features), len(hospitals),
+                                              [h.n_train for h in hospitals])
+    strategies = {name: method_strategy(name, settings[name], lr=args.lr) for name in requested}
+    horizon = args.horizon or default_horizon(hospitals)
+    options = dict(local_epochs=args.local_epochs, batch_size=args.batch_size, lr=args.lr,
+                   l2=args.l2, time=args.time, event=args.event, features=features,
+                   test_size=dataset.test_size or 0.25, split_column=args.split_column,
+                   id_column=args.id_column, min_sites=args.min_sites, random_state=args.seed,
+                   model=CoxPH(ties=args.ties or "breslow"), horizon=horizon,
+                   min_cell=args.min_cell)
+    results = {"outcome": "survival", "horizon": horizon, "methods": {}, "engine": "flower",
+               "dropped": {}, "refused": {}}
+    with json_report(args.json, force=args.force, inputs=args.site) as write:
+        sites = {site.name: path for site, path in zip(dataset.sites, args.site)}
+        with Federation(sites, port=args.port, tls=args.tls) as federation:
+            runs = [("federated Cox", None)] + list(strategies.items())
+            for method, strategy in runs:
+                if strategy is None:
+                    history = federation.run(fit="exact-cox", rounds=50, method=method,
+                                             **options)
+                    se = history.config["se"]
+                    print(f"federated Cox on Flower: {history.config['n_iter']} Newton steps, "
+                          f"{history.config['message_rounds']} rounds of messages")
+                else:
+                    history = federation.run(strategy=strategy, method=method,
+                                             rounds=args.rounds,
+                                             progress=f"{method} on Flower", **options)
+                    se = None
+                one = study_results(history, method)
+                entry = one["methods"][method]
+                entry.update(method_entry(history.params, history.standardizer, features,
+                                          se=se))
+                if history.config.get("privacy"):
+                    entry["privacy"] = history.config["privacy"]
+                results["methods"][method] = entry
+                for key in ("dropped", "refused"):
+                    if one[key]:
+                        results[key][method] = one[key]
+        released = release_results(results, min_cell=args.min_cell)
+        print(format_survival_table(released))
+        write(report_document(released, command="flower", args=args, strategies=strategies))
+    return 0

@@ -50,7 +50,7 @@ def format_survival_table(results):
 
 
 def _site_table(methods, sites, width):
-    width += 2
+    width = max(width + 2, len("patients / events") + 2)
     blocks = [(label, [(name, [_ci(m["sites"][s], key, digits=2) for s in sites])
                        for name, m in methods.items()]) for key, label in _METRICS]
     counts = [f"{_count(sites[s], 'n')} / {_count(sites[s], 'events')}" for s in sites]
