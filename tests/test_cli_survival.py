@@ -184,3 +184,49 @@ def test_a_site_without_events_is_refused_saying_what_it_can_contribute(sites, t
     err = _error(capsys)
     assert "site 'east' has no event among its 180 patients" in err
     assert "Kaplan-Meier curve (describe --time --event)" in err and "nothing to a Cox" in err
+
+
+def _describe(sites, *extra):
+    args = ["describe", "--columns", "marker", *extra]
+    for s in sites:
+        args += ["--site", str(s)]
+    return main(args)
+
+
+def test_describe_adds_the_federated_kaplan_meier_curve_with_small_cells_merged(
+        sites, tmp_path, capsys):
+    out = tmp_path / "km.json"
+    assert _describe(sites, "--time", TIME, "--event", EVENT, "--min-cell", "20",
+                     "--json", str(out)) == 0
+    assert "Federated Kaplan-Meier curve: 3 sites' counts" in capsys.readouterr().out
+    km = json.loads(out.read_text())["kaplan_meier"]
+    at_risk, events = np.array(km["at_risk"]), np.array(km["events"])
+    censored = at_risk - events - np.r_[at_risk[1:], 0]
+    for counts in (at_risk, events, censored):
+        assert np.all((counts == 0) | (counts >= 20))
+    assert at_risk[0] == 720 and np.all(np.diff(km["survival"]) <= 0)
+
+
+def test_describe_kaplan_meier_without_merging_is_the_pooled_curve_of_the_rounded_times(
+        sites, tmp_path):
+    sksurv = pytest.importorskip("sksurv.nonparametric")
+    out = tmp_path / "km.json"
+    assert _describe(sites, "--time", TIME, "--event", EVENT, "--min-cell", "1",
+                     "--km-step", "0.5", "--json", str(out)) == 0
+    km = json.loads(out.read_text())["kaplan_meier"]
+    rows = np.vstack([np.genfromtxt(s, delimiter=",", skip_header=1) for s in sites])
+    rounded = np.ceil(rows[:, 2] / 0.5) * 0.5  # each time up to its row's end
+    times, survival = sksurv.kaplan_meier_estimator(rows[:, 3].astype(bool), rounded)
+    at = np.isin(times, km["times"])
+    assert at.sum() >= 10
+    np.testing.assert_allclose(np.array(km["survival"])[np.isin(km["times"], times)],
+                               survival[at], rtol=1e-12)
+
+
+def test_describe_refuses_a_bad_time_or_a_lone_time_column(sites, capsys):
+    assert _describe(sites, "--time", TIME) == 2
+    assert "--time needs --event too" in _error(capsys)
+    _write_site(sites[0], 300, 0, rows={6: "0.1,50.0,-3,0"})
+    assert _describe(sites, "--time", TIME, "--event", EVENT) == 2
+    assert "north.csv: column 'Follow-up (years)' row 7: the time is -3, which is negative" \
+        in _error(capsys)
