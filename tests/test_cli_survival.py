@@ -116,6 +116,24 @@ def test_a_published_split_column_is_used(tmp_path):
     assert "Split (static)" not in report["methods"]["federated Cox"]["coefficients"]
 
 
+def test_a_site_whose_test_split_has_no_event_is_scored_n_a_with_the_reason(tmp_path,
+                                                                           capsys):
+    sites = [_write_site(tmp_path / f"s{k}.csv", n, k, split=True) for k, n in
+             enumerate((200, 160))]
+    lines = sites[1].read_text().splitlines()
+    for k, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[-1] == "test":
+            cells[3] = "0"  # censored: no event among the test patients
+        lines[k] = ",".join(cells)
+    sites[1].write_text("\n".join(lines) + "\n")
+    out = tmp_path / "noevent.json"
+    assert _train(sites, "--split-column", "Split (static)", "--json", str(out)) == 0
+    assert "s1: undefined: no event among the test patients" in capsys.readouterr().out
+    site = json.loads(out.read_text())["methods"]["federated Cox"]["sites"]["s1"]
+    assert site["events"] == 0 and site["n"] == 40 and site["c_index"] is None
+
+
 def test_min_cell_suppresses_a_site_with_few_test_events(sites, tmp_path, capsys):
     out = tmp_path / "cells.json"
     assert _train(sites, "--min-cell", "60", "--json", str(out)) == 0

@@ -149,9 +149,13 @@ def score_site(coef, train, test, *, standardizer=None, ties="breslow", horizon,
     -------
     dict
         ``n``, ``events``, ``c_index`` (with ``_se`` and ``_ci``), ``uno_c`` (the same),
-        ``oe`` and ``oe_ci`` (NaN where follow-up does not reach the horizon). The site
-        computes them on its own records, in process or on its Flower SuperNode alike.
+        ``oe`` and ``oe_ci`` (NaN where follow-up does not reach the horizon). Every
+        score is NaN when no test patient has an event (a C-index compares patients
+        with an event to others). The site computes them on its own records, in process
+        or on its Flower SuperNode alike.
     """
+    if not np.any(test.y):
+        return _undefined(len(test.y), 0)
     transform = (lambda X: X) if standardizer is None else standardizer.transform
     X_train, X_test = transform(train.X), transform(test.X)
     m = site_survival_metrics(test.time, test.y, X_test @ coef, tau=horizon,
