@@ -167,3 +167,16 @@ def test_the_flower_command_fits_trains_federated_cox_as_real_processes(sites, t
         for key in ("n", "events", "c_index", "uno_c"):
             assert mine["sites"][name][key] == pytest.approx(site[key], rel=1e-9)
     assert mine["pooled"]["c_index"] == pytest.approx(theirs["pooled"]["c_index"], rel=1e-9)
+
+
+def test_the_flower_command_refuses_secure_aggregation_of_cox_terms_before_any_process(
+        sites, capsys):
+    from fedlab.__main__ import main
+
+    args = ["flower", "--time", TIME, "--event", EVENT, "--secure-aggregation"]
+    for path in sites.values():
+        args += ["--site", str(path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "the exact federated Cox model sends each site's gradient and information" in err
