@@ -16,8 +16,8 @@ from fedlab._validation import InvalidParameterError
 
 __all__ = ["model_classes", "add_model_options", "model_from_args", "MODEL_HELP"]
 
-MODEL_HELP = ("the model every method trains (default logistic). 'centralized' is the same "
-              "model fitted on the pooled training records: for logistic regression its "
+MODEL_HELP = ("the model every method trains (default logistic): {names}. 'centralized' is "
+              "the same model fitted on the pooled training records: for logistic regression its "
               "penalized optimum; for a network (mlp) the clients' local SGD run for "
               "rounds x local-epochs epochs from one initialization seeded by the method's "
               "name, which is not an optimum of its non-convex loss (nor is FedAvg's)")
@@ -42,7 +42,7 @@ def add_model_options(parser, *, run_options):
     taken = {*run_options, "model", "strategy", "epsilon", *strategy_parameters(run_options)}
     classes = model_classes()
     parser.add_argument("--model", type=str.lower, choices=list(classes), metavar="NAME",
-                        help=f"{MODEL_HELP}: {', '.join(classes)}")
+                        help=MODEL_HELP.format(names=", ".join(classes)))
     group = parser.add_argument_group("model parameters",
                                       "each applies to the --model that has it (default: "
                                       "the model's own)")

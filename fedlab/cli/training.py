@@ -110,6 +110,10 @@ def _compare_and_report(load_hospitals, args, write, *, command):
 
     check_lr_l2(args)
     model = model_from_args(args)
+    if "recalibrate" in args.personalize and not model.linear:
+        raise InvalidParameterError(
+            f"--personalize recalibrate refits the intercept and slope of a linear predictor, "
+            f"which --model {model.name} does not have; use --personalize finetune")
     requested = list(dict.fromkeys(args.strategy))
     settings = strategy_settings(args, requested)
     check_settings(settings)

@@ -26,7 +26,7 @@ class MLP(Model):
     hidden : int, default=8
         Number of hidden units ``h``.
     activation : {"tanh", "relu"}, default="tanh"
-        The hidden units' activation function.
+        The hidden units' activation function: tanh or relu.
 
     Notes
     -----
