@@ -14,13 +14,16 @@ import inspect
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["model_classes", "add_model_options", "model_from_args", "MODEL_HELP"]
+__all__ = ["model_classes", "add_model_options", "model_from_args", "MODEL_HELP",
+           "CENTRALIZED"]
 
-MODEL_HELP = ("the model every method trains (default logistic): {names}. 'centralized' is "
-              "the same model fitted on the pooled training records: for logistic regression its "
-              "penalized optimum; for a network (mlp) the clients' local SGD run for "
-              "rounds x local-epochs epochs from one initialization seeded by the method's "
-              "name, which is not an optimum of its non-convex loss (nor is FedAvg's)")
+MODEL_HELP = "the model every method trains (default logistic): {names}"
+
+CENTRALIZED = ("'centralized' is the same model fitted on the pooled training records: for "
+               "logistic regression its penalized optimum; for a network (mlp) the clients' "
+               "local SGD run for rounds x local-epochs epochs from one initialization "
+               "seeded by the method's name, which is not an optimum of its non-convex loss "
+               "(nor is FedAvg's)")
 
 
 def model_classes():
@@ -30,8 +33,11 @@ def model_classes():
     return {name: cls for name, cls in MODEL_NAMES.items() if cls.outcome == "binary"}
 
 
-def add_model_options(parser, *, run_options):
+def add_model_options(parser, *, run_options, centralized=True):
     """``--model`` (default logistic regression) and one flag per model parameter.
+
+    ``centralized=True``: the help of ``--model`` also says what the centralized
+    reference is for each model (``train`` and ``demo``; ``flower`` has none).
 
     ``run_options`` are the command's option names (``dest``), which no model parameter
     may take, nor may it take a strategy parameter's (a ``TypeError`` when the parser is
@@ -42,7 +48,8 @@ def add_model_options(parser, *, run_options):
     taken = {*run_options, "model", "strategy", "epsilon", *strategy_parameters(run_options)}
     classes = model_classes()
     parser.add_argument("--model", type=str.lower, choices=list(classes), metavar="NAME",
-                        help=MODEL_HELP.format(names=", ".join(classes)))
+                        help=MODEL_HELP.format(names=", ".join(classes))
+                        + (f". {CENTRALIZED}" if centralized else ""))
     group = parser.add_argument_group("model parameters",
                                       "each applies to the --model that has it (default: "
                                       "the model's own)")

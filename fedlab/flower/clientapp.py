@@ -3,7 +3,8 @@
 Each SuperNode runs this app on its own CSV, named in its node config
 (``partition-id=0 csv-path="/data/site.csv"``, optionally ``test-path=...`` and
 ``site-name=...``). The records never leave the node: a reply holds only the
-feature sums (standardization), a model update, or evaluation metrics. Training calls
+feature sums (standardization), a model update, or evaluation metrics. The model is the
+run's (:func:`~fedlab.flower.study.study_model`). Training calls
 the same code as :func:`fedlab.federated.run` (:func:`fedlab.federated.train_clients`,
 i.e. ``Client.train``), with the client's memory and random stream kept in Flower's
 ``Context.state`` between rounds. With ``secure-aggregation`` the train reply goes
@@ -21,7 +22,7 @@ from fedlab import data
 from fedlab.evaluation import evaluate_site
 from fedlab.federated import Client, train_clients
 from fedlab.flower import records, secure
-from fedlab.flower.study import study_strategy
+from fedlab.flower.study import study_model, study_strategy
 
 app = ClientApp()
 
@@ -48,7 +49,8 @@ def train(msg: Message, context: Context) -> Message:
     """One round of local training: the same ``train_clients`` that ``federated.run`` calls."""
     train_site, _, name = load_site(context)
     params, config, standardizer = records.read_instructions(msg.content)
-    client = Client(train_site.X, train_site.y, name=name)
+    model = study_model(context.run_config)
+    client = Client(train_site.X, train_site.y, name=name, model=model)
     if standardizer is not None:
         client.preprocess(standardizer)
     if "fedlab-rng" in context.state:
@@ -73,7 +75,8 @@ def evaluate(msg: Message, context: Context) -> Message:
     """Score the global model on this site's held-out patients; reply with metrics only."""
     _, test, name = load_site(context)
     params, _, standardizer = records.read_instructions(msg.content)
-    metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer)
+    metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer,
+                            model=study_model(context.run_config))
     return Message(content=RecordDict({"metrics": records.metrics_record(metrics),
                                        "site": ConfigRecord({"name": name})}), reply_to=msg)
 

@@ -250,7 +250,7 @@ class Federation:
     # -- running a study ---------------------------------------------------------------
     def run(self, *, strategy="fedavg", rounds=3, local_epochs=1, batch_size=32, lr=0.1,
             l2=0.0, target="cvd_10y", features=None, test_size=0.25, split_column=None,
-            id_column=None, standardize=True,
+            id_column=None, model=None, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
             random_state=2026, method=None, secure_aggregation=False,
@@ -264,6 +264,8 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``model`` is the :class:`fedlab.models.Model` every site trains (or its name;
+        ``None``: logistic regression), sent in the run config.
         ``method`` names the method whose seed the round loop uses
         (:func:`fedlab.federated.method_seed` of ``random_state`` and it, as the ``train``
         command seeds each method); ``None`` seeds the loop with ``random_state`` itself,
@@ -304,6 +306,7 @@ class Federation:
                                  features=features, split_column=split_column,
                                  id_column=id_column,
                                  test_size=None if split_column else test_size).run_config(),
+                  **_model_config(model),
                   "study-dir": str(study),
                   "secure-aggregation": bool(secure_aggregation),
                   "secagg-clipping-range": check_positive(secagg_clipping_range,
@@ -423,6 +426,17 @@ def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0,
         history = federation.run(strategy=strategy, rounds=rounds, **options)
         history.config["seconds_to_ready"] = federation.seconds_to_ready
         return history
+
+
+def _model_config(model):
+    """The run-config entries ``model`` and ``model-options`` of a model, a name or ``None``."""
+    from fedlab.models import Model, make_model
+
+    if model is None:
+        return {"model": "", "model-options": "{}"}
+    if not isinstance(model, Model):
+        model = make_model(str(model))
+    return {"model": model.name, "model-options": json.dumps(model.get_params())}
 
 
 def _run_id(output):

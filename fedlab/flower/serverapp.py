@@ -26,9 +26,8 @@ from fedlab._validation import InvalidParameterError
 from fedlab.federated import FeatureSums, RoundLoop, Updates, method_seed
 from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
-from fedlab.flower.study import StudyError, study_strategy
+from fedlab.flower.study import StudyError, study_model, study_strategy
 from fedlab.metrics import pool_site_metrics
-from fedlab.models import LogisticRegression
 
 __all__ = ["app", "run_study", "FlowerTransport"]
 
@@ -110,7 +109,9 @@ class FlowerTransport:
     grid : flwr.serverapp.Grid
     cfg : mapping
         The run config (``n-sites``, ``connect-timeout``, ``round-timeout``,
-        ``exclude-site``, ``standardize``, ``secagg-clipping-range``).
+        ``exclude-site``, ``standardize``, ``secagg-clipping-range``, and ``model`` and
+        ``model-options``: the model every ClientApp's Client holds, see
+        :func:`~fedlab.flower.study.study_model`).
     """
 
     def __init__(self, grid, cfg):
@@ -126,7 +127,7 @@ class FlowerTransport:
         self.sizes = [self.sites[n]["n_train"] for n in self.names]
         self.feature_names = self.sites[all_names[0]]["features"]
         self.n_features = len(self.feature_names)
-        self.model = LogisticRegression()  # what each ClientApp's Client holds
+        self.model = study_model(cfg)  # what each ClientApp's Client holds
         self.alive = set(all_names)
         self.received = {"masked_vectors": 0, "plain_array_entries": 0}
         self.last_failures = {}
