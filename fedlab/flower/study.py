@@ -49,8 +49,9 @@ def study_model(cfg):
 
     Examples
     --------
-    >>> study_model({}), study_model({"model": "mlp", "model-options": '{"hidden": 3}'})
-    (LogisticRegression(), MLP(hidden=3, activation='tanh'))
+    >>> study_model({"outcome": "survival"}), study_model({"model": "mlp",
+    ...                                                    "model-options": '{"hidden": 3}'})
+    (CoxPH(ties='breslow'), MLP(hidden=3, activation='tanh'))
     """
     from fedlab.models import make_model
 
