@@ -265,6 +265,8 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``model`` is the :class:`fedlab.models.Model` every site trains (or its name;
+        ``None``: logistic regression), sent in the run config.
         ``method`` names the method whose seed the round loop uses
         (:func:`fedlab.federated.method_seed` of ``random_state`` and it, as the ``train``
         command seeds each method); ``None`` seeds the loop with ``random_state`` itself,
