@@ -254,7 +254,7 @@ class Federation:
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
             random_state=2026, method=None, secure_aggregation=False,
-            secagg_clipping_range=8.0, **options):
+            secagg_clipping_range=8.0, min_cell=5, **options):
         """Run one study on this federation and return its History.
 
         Parameters mirror :func:`fedlab.federated.run` (``random_state`` must be an
@@ -275,6 +275,12 @@ class Federation:
         learns only the weighted mean of the updates, each entry of which must lie in
         ``[-secagg_clipping_range, secagg_clipping_range]``; the model equals the plain
         one to within the quantization error (``history.config["secure_aggregation"]``).
+        Nor does it see a site's size, event count or feature sums: it learns their
+        totals, exactly (:mod:`fedlab.flower.totals`; ``history.config["totals"]``).
+        Each site releases its evaluation metrics itself at ``min_cell``
+        (:func:`fedlab.metrics.release_metrics`): a value that rests on fewer than
+        ``min_cell`` patients, or on 1 to ``min_cell - 1`` events or non-events, reaches
+        the ServerApp as ``None`` with a ``"suppressed"`` reason.
 
         Raises
         ------
@@ -284,6 +290,7 @@ class Federation:
             up for the next run.
         """
         rounds = check_int(rounds, "rounds", minimum=1)
+        min_cell = check_int(min_cell, "min_cell", minimum=1)
         random_state = check_int(random_state, "random_state", minimum=0)
         if evaluate not in ("final", "every-round", "none"):
             raise InvalidParameterError(f"evaluate must be 'final', 'every-round' or 'none', "
@@ -299,6 +306,7 @@ class Federation:
                   "exclude-site": exclude_site or "", "n-sites": len(self.running_sites),
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
+                  "min-cell": min_cell,
                   **data.Dataset([data.SiteSpec(path, name=name)
                                   for name, path, _ in self.specs], target=target,
                                  features=features, split_column=split_column,
@@ -320,8 +328,9 @@ class Federation:
         out = self._flwr("run", str(app), "local", "--run-config", str(study / "run.toml"),
                          "--format", "json")
         run_id = _run_id(out)
-        timeout = timeout or 60 + rounds * (2 * round_timeout if evaluate == "every-round"
-                                            else round_timeout)
+        setup = 2 * round_timeout if secure_aggregation else 0  # the secure sums
+        timeout = timeout or 60 + setup + rounds * (
+            2 * round_timeout if evaluate == "every-round" else round_timeout)
         try:
             result = self._follow(study, callback, progress, rounds, timeout)
         except BaseException:
