@@ -11,11 +11,14 @@ from fedlab.lessons_time import CORE_BUDGET, estimate_minutes, measures
 SOLUTIONS = sorted((lessons.ROOT / "solutions").glob(lessons.NOTEBOOK_GLOB))
 ESTIMATES = {path.name.split("-")[0]: estimate_minutes(path) for path in SOLUTIONS}
 
+SPLIT = {"04": ("04a", "04b")}
+"""Lessons measured whole and split afterwards: the measured time bounds the parts' sum."""
+
 MEASURED = {"02": 55, "03b": 50, "04": 75, "06b": 55, "07": 65, "08": 55, "09": 50}
 """Minutes learners took for the whole lesson (issue 19)."""
 MEASURED_CORE = {"07": 40}
 
-OVER_BUDGET = {"02", "03b", "04", "05", "06b", "07", "08", "09"}
+OVER_BUDGET = {"09"}
 """Lessons whose core the estimate puts above the budget, to be trimmed or split."""
 
 
@@ -24,12 +27,14 @@ def test_every_lessons_estimate_is_reported(capsys):
         print("\nlesson  core  optional  (minutes, estimated)")
         for lesson, estimate in ESTIMATES.items():
             print(f"{lesson:<6}  {estimate.core:4.0f}  {estimate.optional:8.0f}")
-    assert set(MEASURED) <= set(ESTIMATES)
+    parts = {part for lesson in MEASURED for part in SPLIT.get(lesson, (lesson,))}
+    assert parts <= set(ESTIMATES)
 
 
 @pytest.mark.parametrize("lesson", sorted(MEASURED))
 def test_no_estimate_falls_below_a_measured_time(lesson):
-    assert ESTIMATES[lesson].total >= MEASURED[lesson]
+    total = sum(ESTIMATES[part].total for part in SPLIT.get(lesson, (lesson,)))
+    assert total >= MEASURED[lesson]
     if lesson in MEASURED_CORE:
         assert ESTIMATES[lesson].core >= MEASURED_CORE[lesson]
 

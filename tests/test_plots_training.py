@@ -27,3 +27,23 @@ def test_without_intervals_only_bars():
     assert "95 % interval" not in ax.get_xlabel()
     assert [t.get_text() for t in ax.texts] == [" 0.790", " 0.780"]
     plt.close("all")
+
+
+def _one_set_run(name):
+    from fedlab import federated
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clients = [federated.Client(X[k::2], y[k::2], name=f"c{k}") for k in range(2)]
+    return federated.run(clients, rounds=2, test_sets={name: (X, y)}, standardize=False,
+                         random_state=0)
+
+
+def test_learning_curves_label_what_is_plotted():
+    from fedlab.plots import learning_curves
+    run = _one_set_run("pooled training records")
+    ax = learning_curves({"a": run}, metric="loss")
+    assert ax.get_ylabel() == "log loss, pooled training records"
+    ax = learning_curves({"a": run}, metric="loss", ylabel="my label")
+    assert ax.get_ylabel() == "my label"
+    plt.close("all")

@@ -41,3 +41,23 @@ def test_every_algorithm_runs():
     for name in STRATEGY_SETTINGS:
         d.algorithm.value = name
         assert np.isfinite(d.history.metric("loss")).all()
+
+
+def test_the_title_states_the_finding_and_never_none():
+    d = HeterogeneityDashboard(random_state=0)
+    for epochs in (1, 10):
+        d.local_epochs.value = epochs
+        title = d._title.get_text()
+        assert "None" not in title and "None" not in d.status.value
+        assert "pooled optimum" in title and "worst site AUC" in title
+        caught = d.history.metric("loss") <= d.federation(d.strength.value)[3] + 0.01
+        assert ("from round" in title) == bool(caught[-1])
+
+
+def test_the_figure_is_large_enough_and_the_o_e_axis_has_only_its_five_labels():
+    d = HeterogeneityDashboard(random_state=0)
+    width, height = d.fig.get_size_inches() * d.fig.dpi
+    assert width >= 1000 and height >= 380
+    oe_ax = d.axes[2]
+    assert [t.get_text() for t in oe_ax.get_xticklabels()] == ["1/4", "1/2", "1", "2", "4"]
+    assert not oe_ax.get_xticklabels(minor=True)

@@ -27,7 +27,13 @@ from .partition import (
 )
 from .profiles import PROFILES, Profile, get_profile
 from .schema import EVENT, FEATURES, OUTCOMES, SCHEMA, TARGET, TIME, UNITS, Column
-from .shift import shift_concept, shift_covariates, shift_prevalence
+from .shift import (
+    covariate_weights,
+    prevalence_weights,
+    shift_concept,
+    shift_covariates,
+    shift_prevalence,
+)
 from .sites import Hospital, Site, pool_sites
 from .vertical import load_vertical, vertical_split, write_vertical
 
@@ -49,6 +55,7 @@ __all__ = [
     "Profile",
     "Site",
     "SiteSpec",
+    "covariate_weights",
     "dataset_from_config",
     "default_data_dir",
     "framingham_risk",
@@ -62,6 +69,7 @@ __all__ = [
     "partition_label_skew",
     "partition_quantity_skew",
     "pool_sites",
+    "prevalence_weights",
     "read_site_csv",
     "read_table",
     "shift_concept",

@@ -8,6 +8,12 @@ own: :func:`shift_prevalence` changes ``P(y)`` (label or prior shift),
 risk). Measurement shift (a device that reads high) is
 :func:`~fedlab.data.shift_feature`; quantity skew is
 :func:`~fedlab.data.partition_quantity_skew`.
+
+Label and covariate shift by drawing records keep only some of the site's patients, and
+another subset at every strength. To compare one model before and after such a shift on
+**the same patients**, :func:`prevalence_weights` and :func:`covariate_weights` give every
+record an importance weight instead (``P'(y) / P(y)``, or proportional to
+``exp(strength * z)``): strength 0 gives every record weight 1, the unshifted site itself.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from fedlab.models import logistic
 
 from .sites import Site
 
-__all__ = ["shift_prevalence", "shift_covariates", "shift_concept"]
+__all__ = ["shift_prevalence", "shift_covariates", "shift_concept", "prevalence_weights",
+           "covariate_weights"]
 
 
 def shift_prevalence(site, prevalence, *, random_state=None):
@@ -165,6 +172,75 @@ def shift_concept(site, *, strength, feature=None, random_state=None):
     y = site.y.copy()
     y[up], y[down] = 1.0, 0.0
     return Site(site.name, site.X, y, site.feature_names)
+
+
+def prevalence_weights(site, prevalence):
+    """Importance weights that give ``site`` the share of events ``prevalence``, every record kept.
+
+    Label (prior) shift as a reweighting: each event weighs ``prevalence / p`` and each
+    non-event ``(1 - prevalence) / (1 - p)``, ``p`` the site's own share of events, so the
+    weighted share of events is ``prevalence`` and ``P(x | y)`` is untouched. The weights
+    average 1; ``prevalence = p`` gives every record weight 1.
+
+    Parameters
+    ----------
+    site : Site
+        Records with both classes.
+    prevalence : float in (0, 1)
+
+    Returns
+    -------
+    ndarray of shape (n_records,)
+
+    Examples
+    --------
+    >>> site = Site("demo", [[float(i)] for i in range(10)], [0] * 8 + [1] * 2, ("x",))
+    >>> w = prevalence_weights(site, 0.5)
+    >>> float(w[site.y == 1].sum() / w.sum()), float(w.mean())
+    (0.5, 1.0)
+    """
+    _check_site(site)
+    prevalence = check_fraction(prevalence, "prevalence", include_one=False)
+    events = site.y == 1
+    if events.all() or not events.any():
+        raise InvalidParameterError(
+            f"site {site.name!r} must hold both classes to change its prevalence, got "
+            f"{int(events.sum())} events and {int((~events).sum())} non-events")
+    p = events.mean()
+    return np.where(events, prevalence / p, (1.0 - prevalence) / (1.0 - p))
+
+
+def covariate_weights(site, feature="age", *, strength):
+    """Importance weights that tilt ``site`` towards high (or low) ``feature``, every record kept.
+
+    Covariate shift as a reweighting: record ``i`` weighs ``exp(strength * z_i)``
+    (``z`` the feature standardized within the site; a missing value counts as the mean),
+    rescaled to average 1. ``P(y | x)`` is untouched; strength 0 gives every record
+    weight 1. The same tilt as :func:`shift_covariates`, without drawing a subset.
+
+    Parameters
+    ----------
+    site : Site
+    feature : str, default="age"
+    strength : float
+
+    Returns
+    -------
+    ndarray of shape (n_records,)
+
+    Examples
+    --------
+    >>> site = Site("demo", [[float(a)] for a in range(30, 80)], [0, 1] * 25, ("age",))
+    >>> w = covariate_weights(site, "age", strength=1.0)
+    >>> round(float(w.mean()), 6), bool(np.average(site.column("age"), weights=w) > 54.5)
+    (1.0, True)
+    """
+    _check_site(site)
+    z = np.nan_to_num(_standardized(site, feature))
+    strength = _check_strength(strength)
+    log_w = strength * z
+    w = np.exp(log_w - log_w.max())
+    return w / w.mean()
 
 
 def _check_site(site):

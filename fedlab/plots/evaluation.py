@@ -250,7 +250,7 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
         first = scores[models[0]]
         notes = {s: f"{first[s]['n']:,} test patients, {first[s]['events']} events"
                  for s in sites if isinstance(first[s], dict) and "n" in first[s]}
-    ax = new_axes(ax, figsize=(8, 0.2 * len(models) * len(sites) + 0.3 * len(sites) + 1.2))
+    ax = new_axes(ax, figsize=(8, 0.2 * len(models) * len(sites) + 0.3 * len(sites) + 1.6))
     height = 0.8 / len(models)
     centre = np.arange(len(sites))
     for k, m in enumerate(models):
@@ -269,7 +269,9 @@ def site_auc_bars(scores, *, notes=None, ax=None, title=None):
     ax.axvline(0.5, color=color(7), ls=":", lw=1)
     ax.set_xlabel("ROC AUC on the hospital's own test set (0.5 = coin flip, 1 = perfect)"
                   + ("\nwhiskers: 95 % interval (DeLong)" if not np.isnan(lows).all() else ""))
-    ax.legend(loc="lower right", fontsize=8)
+    # below the axes, where it covers no bar, whisker or value
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=min(len(models), 3), fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     if title is None:
         title = _wrapped(ax, _auc_bars_finding(models, values, lows, highs))

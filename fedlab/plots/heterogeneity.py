@@ -28,7 +28,9 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     metric : {"auc", "oe", "calibration_slope"}, default="auc"
     ax : matplotlib Axes, optional
     title : str, optional
-        Defaults to the number of sites where the methods' intervals all overlap.
+        The finding. The default only names the metric: whether two methods differ at a
+        site is a paired question (:func:`fedlab.metrics.auc_difference` on the site's
+        patients), which overlapping intervals cannot answer.
 
     Returns
     -------
@@ -40,7 +42,7 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
     >>> m = {"auc": 0.8, "auc_ci": (0.7, 0.9)}
     >>> ax = site_intervals({"global": {"A": m}, "local": {"A": dict(m, auc=0.85)}})
     >>> ax.get_title()
-    'The methods differ by less than their 95 % intervals at 1 of 1 sites'
+    "ROC AUC on the site's own test patients, each method with its 95 % interval"
     >>> plt.close(ax.figure)
     """
     if not isinstance(results, dict) or not results:
@@ -52,7 +54,7 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
             raise InvalidParameterError(f"method {m!r} names the sites {list(results[m])}, but "
                              f"{methods[0]!r} names {sites}")
     label, reference = _AXIS.get(metric, (metric, None))
-    ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.2))
+    ax = new_axes(ax, figsize=(7.5, 0.35 * len(methods) * len(sites) + 1.5))
     step = 0.8 / len(methods)
     for k, m in enumerate(methods):
         rows = np.arange(len(sites)) - 0.4 + step * (k + 0.5)
@@ -66,24 +68,30 @@ def site_intervals(results, metric="auc", *, ax=None, title=None):
                   fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel(f"{label}, with 95 % interval")
-    ax.legend(fontsize=8, loc="best")
+    # the legend sits below the axes, where it covers no interval
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.07),
+              ncol=min(len(methods), 4), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     if title is None:
-        overlap = sum(_all_overlap([results[m][s] for m in methods], metric) for s in sites)
-        title = (f"The methods differ by less than their 95 % intervals at {overlap} of "
-                 f"{len(sites)} sites")
+        title = f"{label}, each method with its 95 % interval"
     ax.set_title(title, fontsize=10)
     return ax
 
 
-def shift_effects(curves, *, axes=None, title=None):
+_SHIFT_AXIS = {"auc": "ROC AUC", "oe": "observed / expected events"}
+
+
+def shift_effects(curves, *, patients="the same test patients", axes=None, title=None):
     """AUC and O/E of one model as the strength of each kind of shift grows.
 
     Parameters
     ----------
     curves : dict of str to (array-like, list of dict)
-        ``{kind: (strengths, metrics)}``, one :func:`fedlab.metrics.site_metrics` dict
-        per strength.
+        ``{kind: (strengths, effects)}``, one :func:`fedlab.metrics.shift_effect` dict per
+        strength (the same patients before and after the shift; the band is the shifted
+        metric's bootstrap interval).
+    patients : str, default="the same test patients"
+        Who is scored, for the axis labels.
     axes : pair of matplotlib Axes, optional
     title : str, optional
 
@@ -98,14 +106,14 @@ def shift_effects(curves, *, axes=None, title=None):
     for k, (kind, (strengths, metrics)) in enumerate(curves.items()):
         strengths = np.asarray(strengths, dtype=float)
         for ax, metric in zip(axes, ("auc", "oe")):
-            values = np.array([_with_interval(m, metric) for m in metrics], dtype=float)
+            values = np.array([(m[f"{metric}_shifted"], *m[f"{metric}_shifted_ci"])
+                               for m in metrics], dtype=float)
             ax.plot(strengths, values[:, 0], "o-", color=color(k), label=kind, ms=4)
             ax.fill_between(strengths, values[:, 1], values[:, 2], color=color(k), alpha=0.15)
     for ax, metric in zip(axes, ("auc", "oe")):
-        label, reference = _AXIS[metric]
-        ax.axhline(reference, color=color(7), ls=":", lw=1)
+        ax.axhline(_AXIS[metric][1], color=color(7), ls=":", lw=1)
         ax.set_xlabel("strength of the shift (0 = none)")
-        ax.set_ylabel(label.split(" (")[0] + " (95 % band)")
+        ax.set_ylabel(f"{_SHIFT_AXIS[metric]}, {patients}\n(95 % bootstrap band)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     axes[0].figure.suptitle(title or "Which shift hurts ranking (AUC) and which hurts "
@@ -117,9 +125,3 @@ def _with_interval(metrics, metric):
     """``(estimate, low, high)`` of ``metric`` in a :func:`fedlab.metrics.site_metrics` dict."""
     low, high = metrics[f"{metric}_ci"]
     return metrics[metric], low, high
-
-
-def _all_overlap(metrics, metric):
-    low = max(m[f"{metric}_ci"][0] for m in metrics)
-    high = min(m[f"{metric}_ci"][1] for m in metrics)
-    return bool(low <= high)

@@ -9,10 +9,11 @@ from fedlab.plots.style import color, new_axes
 __all__ = ["learning_curves", "method_comparison"]
 
 _LABELS = {"auc": "test ROC AUC", "accuracy": "test accuracy", "loss": "test log loss"}
+_METRIC = {"auc": "ROC AUC", "accuracy": "accuracy", "loss": "log loss"}
 
 
 def learning_curves(histories, *, baselines=None, metric="auc", site=None, ax=None,
-                    title=None):
+                    title=None, ylabel=None):
     """Plot a metric per round for one or several runs, with horizontal reference lines.
 
     Parameters
@@ -28,6 +29,11 @@ def learning_curves(histories, *, baselines=None, metric="auc", site=None, ax=No
     ax : matplotlib Axes, optional
     title : str, optional
         Defaults to a sentence stating how close the last run ends to the first baseline.
+    ylabel : str, optional
+        What is plotted. Defaults to the metric on the runs' evaluation sets: their one
+        name when a run was scored on one set (``test_sets={"pooled training records":
+        ...}`` gives "log loss, pooled training records"), all hospitals' test sets
+        otherwise.
 
     Returns
     -------
@@ -42,8 +48,7 @@ def learning_curves(histories, *, baselines=None, metric="auc", site=None, ax=No
     for k, (label, level) in enumerate((baselines or {}).items()):
         ax.axhline(level, color=color(len(histories) + k), ls="--", lw=1.5, label=label)
     ax.set_xlabel("communication round")
-    where = f" at {site}" if site else " (all hospitals' test sets)"
-    ax.set_ylabel(_LABELS.get(metric, metric) + where)
+    ax.set_ylabel(ylabel or _ylabel(histories, metric, site))
     ax.legend(loc="lower right" if metric != "loss" else "upper right", fontsize=9)
     ax.grid(alpha=0.3)
     ax.set_title(title or _finding(histories, baselines, metric, site), fontsize=11)
@@ -85,6 +90,16 @@ def method_comparison(results, *, metric="auc", ax=None, title=None):
     ax.set_title(title or "Federated averaging comes close to pooling the records",
                  fontsize=11)
     return ax
+
+
+def _ylabel(histories, metric, site):
+    """The metric and the set it was measured on, from the runs' own evaluation sets."""
+    if site:
+        return f"{_LABELS.get(metric, metric)} at {site}"
+    sets = {name for h in histories.values() for name in h.rounds[-1].sites}
+    if len(sets) == 1:
+        return f"{_METRIC.get(metric, metric)}, {sets.pop()}"
+    return _LABELS.get(metric, metric) + " (all hospitals' test sets)"
 
 
 def _finding(histories, baselines, metric, site):

@@ -114,22 +114,31 @@ class HeterogeneityDashboard:
         self._previous, self.history = self.history, history
         sites = {name: site_metrics(y, logistic.predict_proba(history.params, X))
                  for name, (X, y) in tests.items()}
-        self._draw(history, sites, optimum)
-        caught = rounds_to_target(history, optimum + TOLERANCE)
-        when = f"from round {caught} on" if caught is not None else "not within 20 rounds"
+        finding = self.finding(history, sites, optimum)
+        self._draw(history, sites, optimum, finding)
         self.status.value = (f"{self.algorithm.value}, E = {self.local_epochs.value}, "
-                             f"strength {self.strength.value:g}: within {TOLERANCE} of the "
-                             f"pooled optimum {when}; worst-site AUC "
-                             f"{min(m['auc'] for m in sites.values()):.3f}")
+                             f"heterogeneity {self.strength.value:g}: {finding}")
         self.last_seconds = time.perf_counter() - start
+
+    def finding(self, history, sites, optimum):
+        """One sentence: how close the run came to the pooled optimum, and the worst site."""
+        caught = rounds_to_target(history, optimum + TOLERANCE)
+        rounds = self.settings["rounds"]
+        if caught is not None:
+            loss = f"within {TOLERANCE} of the pooled optimum from round {caught} on"
+        else:
+            gap = history.metric("loss")[-1] - optimum
+            loss = f"after {rounds} rounds still {gap:.3f} above the pooled optimum"
+        worst = min(sites, key=lambda n: sites[n]["auc"])
+        return f"{loss}; worst site AUC {sites[worst]['auc']:.2f} ({worst.split()[0]})"
 
     def _build_figure(self):
         """Axes, labels and artists, made once; an update only sets their data."""
-        self.fig = Figure(figsize=(11, 3.4), dpi=72)
+        self.fig = Figure(figsize=(11, 4.2), dpi=96)   # 1,056 x 403 px
         FigureCanvasAgg(self.fig)
         loss_ax, auc_ax, oe_ax = self.axes = self.fig.subplots(
             1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
-        self.fig.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9, wspace=0.45)
+        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.15, top=0.86, wspace=0.4)
         self._lines = {
             "previous": loss_ax.plot([], [], color="#999999", lw=1.5,
                                      label="before the last change")[0],
@@ -140,7 +149,7 @@ class HeterogeneityDashboard:
         loss_ax.set_xlim(0, self.settings["rounds"])
         loss_ax.set_xlabel("communication round")
         loss_ax.set_ylabel("pooled training log loss")
-        loss_ax.legend(fontsize=7, loc="upper right")
+        loss_ax.legend(fontsize=8, loc="upper right")
         rows = np.arange(len(self.hospitals))
         names = [h.name.split()[0] for h in self.hospitals]
         for ax, metric, ref, limits in ((auc_ax, "auc", 0.5, (0.4, 1.0)),
@@ -149,19 +158,20 @@ class HeterogeneityDashboard:
                                           color=color(2))[0]
             self._lines[metric + "_ci"] = ax.hlines(rows, ref, ref, color=color(2), lw=2)
             ax.axvline(ref, color="#999999", ls=":", lw=1)
-            ax.set_yticks(rows, names, fontsize=8)
+            ax.set_yticks(rows, names, fontsize=9)
             ax.set_ylim(len(rows) - 0.5, -0.5)
             if metric == "oe":
                 ax.set_xscale("log")
                 ax.set_xticks([0.25, 0.5, 1, 2, 4], ["1/4", "1/2", "1", "2", "4"])
+                ax.set_xticks([], minor=True)      # no minor labels over the major ones
             ax.set_xlim(*limits)
         auc_ax.set_xlabel("AUC at the site (95 % CI)")
         oe_ax.set_xlabel("observed / expected events (95 % CI)")
-        self.fig.suptitle("Training loss, and each hospital's discrimination and calibration",
-                          fontsize=10)
+        self._title = self.fig.suptitle("", fontsize=11)
 
-    def _draw(self, history, sites, optimum):
+    def _draw(self, history, sites, optimum, finding):
         lines = self._lines
+        self._title.set_text(finding[0].upper() + finding[1:])
         previous = self._previous.metric("loss") if self._previous is not None else []
         lines["previous"].set_data(np.arange(len(previous)), previous)
         loss = history.metric("loss")
