@@ -188,7 +188,8 @@ def test_secure_aggregation_runs_scaffold_with_every_sum_masked(sites):
     expected = _in_process(sites, "scaffold")
     np.testing.assert_allclose(result["params"], expected.params, rtol=0, atol=1e-4)
     received = result["config"]["secure_aggregation"]["received"]
-    assert received == {"masked_vectors": 6, "plain_array_entries": 0}
+    # 3 for the setup's secure sum (sizes, events, feature sums), then 3 per round
+    assert received == {"masked_vectors": 9, "plain_array_entries": 0}
 
 
 def test_under_secure_aggregation_a_site_refuses_to_mask_its_own_non_finite_update(
@@ -211,9 +212,9 @@ def test_under_secure_aggregation_a_site_refuses_to_mask_its_own_non_finite_upda
         assert record["participants"] == ["north", "east"]
         assert list(record["refused"]) == ["south"] and record["dropped"] == []
         assert record["refused"]["south"].startswith("non-finite update")
-    # the masked vectors of the two honest sites, no plain array, per round
+    # the setup's 3 masked vectors, then the two honest sites', no plain array, per round
     assert result["config"]["secure_aggregation"]["received"] == {
-        "masked_vectors": 4, "plain_array_entries": 0}
+        "masked_vectors": 7, "plain_array_entries": 0}
 
 
 def test_too_few_sites_stop_the_study_naming_who_was_refused(sites):

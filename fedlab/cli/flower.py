@@ -157,7 +157,8 @@ def run_command(args):
                    features=list(hospitals[0].feature_names),
                    test_size=dataset.test_size or 0.25, split_column=args.split_column,
                    id_column=args.id_column, min_sites=args.min_sites, model=model,
-                   random_state=args.seed, secure_aggregation=secure)
+                   random_state=args.seed, secure_aggregation=secure,
+                   min_cell=args.min_cell)
     features = list(hospitals[0].feature_names)
     results = {"methods": {}, "engine": "flower", "dropped": {}, "refused": {}}
     with json_report(args.json, force=args.force, inputs=args.site) as write:
