@@ -250,7 +250,8 @@ class Federation:
     # -- running a study ---------------------------------------------------------------
     def run(self, *, strategy="fedavg", rounds=3, local_epochs=1, batch_size=32, lr=0.1,
             l2=0.0, target="cvd_10y", features=None, test_size=0.25, split_column=None,
-            id_column=None, standardize=True,
+            id_column=None, time=None, event=None, model=None, fit="round-loop",
+            horizon=None, min_cell=5, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
             random_state=2026, method=None, secure_aggregation=False,
@@ -264,6 +265,8 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``model`` is the :class:`fedlab.models.Model` every site trains (or its name;
+        ``None``: logistic regression), sent in the run config.
         ``method`` names the method whose seed the round loop uses
         (:func:`fedlab.federated.method_seed` of ``random_state`` and it, as the ``train``
         command seeds each method); ``None`` seeds the loop with ``random_state`` itself,
@@ -275,6 +278,12 @@ class Federation:
         learns only the weighted mean of the updates, each entry of which must lie in
         ``[-secagg_clipping_range, secagg_clipping_range]``; the model equals the plain
         one to within the quantization error (``history.config["secure_aggregation"]``).
+        Nor does it see a site's size, event count or feature sums: it learns their
+        totals, exactly (:mod:`fedlab.flower.totals`; ``history.config["totals"]``).
+        Each site releases its evaluation metrics itself at ``min_cell``
+        (:func:`fedlab.metrics.release_metrics`): a value that rests on fewer than
+        ``min_cell`` patients, or on 1 to ``min_cell - 1`` events or non-events, reaches
+        the ServerApp as ``None`` with a ``"suppressed"`` reason.
 
         Raises
         ------
@@ -284,10 +293,16 @@ class Federation:
             up for the next run.
         """
         rounds = check_int(rounds, "rounds", minimum=1)
+        min_cell = check_int(min_cell, "min_cell", minimum=1)
         random_state = check_int(random_state, "random_state", minimum=0)
         if evaluate not in ("final", "every-round", "none"):
             raise InvalidParameterError(f"evaluate must be 'final', 'every-round' or 'none', "
                                         f"got {evaluate!r}")
+        if fit not in ("round-loop", "exact-cox"):
+            raise InvalidParameterError(f"fit must be 'round-loop' or 'exact-cox', got {fit!r}")
+        survival = time is not None or event is not None
+        if survival:
+            horizon = check_positive(horizon, "horizon")
         if exclude_site is not None and exclude_site not in self.names:
             raise InvalidParameterError(f"exclude_site must be one of {self.names}, "
                                         f"got {exclude_site!r}")
@@ -300,10 +315,14 @@ class Federation:
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
                   **data.Dataset([data.SiteSpec(path, name=name)
-                                  for name, path, _ in self.specs], target=target,
+                                  for name, path, _ in self.specs],
+                                 outcome="survival" if survival else "binary",
+                                 target=None if survival else target, time=time, event=event,
                                  features=features, split_column=split_column,
                                  id_column=id_column,
                                  test_size=None if split_column else test_size).run_config(),
+                  **_model_config(model), "fit": fit,
+                  "horizon": float(horizon or 0.0), "min-cell": int(min_cell),
                   "study-dir": str(study),
                   "secure-aggregation": bool(secure_aggregation),
                   "secagg-clipping-range": check_positive(secagg_clipping_range,
@@ -320,8 +339,9 @@ class Federation:
         out = self._flwr("run", str(app), "local", "--run-config", str(study / "run.toml"),
                          "--format", "json")
         run_id = _run_id(out)
-        timeout = timeout or 60 + rounds * (2 * round_timeout if evaluate == "every-round"
-                                            else round_timeout)
+        setup = 2 * round_timeout if secure_aggregation else 0  # the secure sums
+        timeout = timeout or 60 + setup + rounds * (
+            2 * round_timeout if evaluate == "every-round" else round_timeout)
         try:
             result = self._follow(study, callback, progress, rounds, timeout)
         except BaseException:
@@ -423,6 +443,17 @@ def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0,
         history = federation.run(strategy=strategy, rounds=rounds, **options)
         history.config["seconds_to_ready"] = federation.seconds_to_ready
         return history
+
+
+def _model_config(model):
+    """The run-config entries ``model`` and ``model-options`` of a model, a name or ``None``."""
+    from fedlab.models import Model, make_model
+
+    if model is None:
+        return {"model": "", "model-options": "{}"}
+    if not isinstance(model, Model):
+        model = make_model(str(model))
+    return {"model": model.name, "model-options": json.dumps(model.get_params())}
 
 
 def _run_id(output):
