@@ -14,7 +14,7 @@ import numpy as np
 
 from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
-from fedlab.data import csvio
+from fedlab.data import csvio, parse_columns
 
 from .disclosure import DEFAULT_MIN_CELL
 from .site import DataSite
@@ -66,7 +66,8 @@ def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, json_pat
 
 
 def _describe(write, paths, columns, min_cell):
-    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    names, columns, arrays = read_site_tables(paths,
+                                              columns=parse_columns(columns, option="--columns"))
     sites = [DataSite(X, columns, name=name, min_cell=min_cell)
              for name, X in zip(names, arrays)]
     summary = describe(sites)
@@ -92,7 +93,8 @@ def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=F
 def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
     from fedlab.kmeans import FederatedKMeans
 
-    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    names, columns, arrays = read_site_tables(paths,
+                                              columns=parse_columns(columns, option="--columns"))
     total = sum(len(X) for X in arrays)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= total:
         raise InvalidParameterError(f"--k must be between 1 and the {total} records of all sites "
@@ -131,8 +133,3 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, seed):
         "bytes_sent": dict(zip(names, (int(b) for b in model.bytes_sent_)))})
     return 0
 
-
-def _split(columns):
-    if columns is None or isinstance(columns, (list, tuple)):
-        return columns
-    return [c.strip() for c in columns.split(",") if c.strip()]
