@@ -83,7 +83,7 @@ def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=F
     """Federated k-means on standardized columns (``python -m fedlab kmeans``).
 
     Each site standardizes with the federated mean and standard deviation and fills a
-    missing value with the mean (0 after standardization), as lesson 03's federated
+    missing value with the mean (0 after standardization), as lesson 03b's federated
     preprocessing does; the centres are printed back in the columns' own units.
     """
     with json_report(json_path, force=force, inputs=paths) as write:

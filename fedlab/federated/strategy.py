@@ -2,9 +2,10 @@
 
 A :class:`Strategy` decides, each round, which clients train and how
 (:meth:`~Strategy.configure_train`), and turns their replies into the next global model
-(:meth:`~Strategy.aggregate_train`). The phases carry Flower 1.42's names, so that the
-Flower adapter of lesson 10 maps one to one. :func:`fedlab.federated.run` is the one
-round loop; it calls nothing but these methods.
+(:meth:`~Strategy.aggregate_train`), and declares what it needs (per-client state, extra
+reply arrays, local step counts, the arrays it only sums). The phases carry Flower 1.42's
+names. The one round loop, :class:`fedlab.federated.RoundLoop` (in process or over
+Flower's Grid), calls nothing but these methods and reads those declarations.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The federated-averaging dashboard of lesson 03: move a slider, watch FedAvg train."""
+"""The federated-averaging dashboard of lesson 03b: move a slider, watch FedAvg train."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lesson 04's dashboard: heterogeneity strength x algorithm x local steps -> curves and sites."""
+"""Lesson 04b's dashboard: heterogeneity strength x algorithm x local steps -> curves and sites."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class HeterogeneityDashboard:
     """Controls that re-run one strategy on more or less heterogeneous hospitals.
 
     ``strength`` moves each hospital's outcome model (a concept shift, train and test
-    alike: :data:`CONCEPT_DIRECTIONS`); ``algorithm`` picks a strategy with lesson 04's
+    alike: :data:`CONCEPT_DIRECTIONS`); ``algorithm`` picks a strategy with lesson 04b's
     settings (:data:`fedlab.drift.STRATEGY_SETTINGS`); ``local_epochs`` sets the local
     work per round. Three panels: the pooled training loss per round against the pooled
     optimum, and each hospital's AUC and O/E (observed / expected events) with 95 %

@@ -1,4 +1,4 @@
-"""The DP-FedAvg dashboard of lesson 06: move the noise, the clipping, the clients, see the cost.
+"""The DP-FedAvg dashboard of lesson 06b: move the noise, the clipping, the clients, see the cost.
 
 The hospitals' training records are pooled and re-split into many clients (clinicians'
 devices), as in McMahan et al. (2018); DP-FedAvg trains across them while the dashboard
