@@ -17,8 +17,8 @@ from pathlib import Path
 
 from fedlab._validation import InvalidParameterError
 
-__all__ = ["PendingFile", "atomic_open", "check_new_file", "check_output_folder",
-           "json_report", "write_new", "open_new", "FileKept"]
+__all__ = ["PendingFile", "atomic_open", "check_log_file", "check_new_file",
+           "check_output_folder", "json_report", "write_new", "open_new", "FileKept"]
 
 
 def check_new_file(path, *, option, force=False, inputs=()):
@@ -73,6 +73,32 @@ def check_new_file(path, *, option, force=False, inputs=()):
                 f"{option} {path}: the file already exists; fedlab replaces no "
                 "existing file (pass --force to replace it)"
             )
+    return path
+
+
+def check_log_file(path, *, option, inputs=()):
+    """Check that ``path`` may be a log that is appended to (and never rewritten).
+
+    An existing regular file is fine (it is only appended to); a folder, a missing
+    folder, a special file or one of the command's inputs is refused.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_log_file(Path(tempfile.mkdtemp()) / "audit.jsonl", option="--audit-log").name
+    'audit.jsonl'
+    """
+    path = _nonempty_path(path, option)
+    if path.is_dir():
+        raise InvalidParameterError(f"{option} {path}: is a folder; give a file name inside it")
+    if not path.parent.is_dir():
+        raise InvalidParameterError(f"{option} {path}: the folder {path.parent} does not exist")
+    for source in inputs:
+        if _same_file(path, source):
+            raise InvalidParameterError(f"{option} {path}: this file is an input of the "
+                                        "command; choose another file")
+    if path.exists() and not path.is_file():
+        raise InvalidParameterError(f"{option} {path}: exists and is not a regular file")
     return path
 
 

@@ -1,5 +1,7 @@
 """Federated statistics equal the pooled ones; sites refuse small cells and say why."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from fedlab.analytics import (
     federated_std,
     federated_var,
 )
+from fedlab.analytics.audit import difference_at_least, fingerprint
 from fedlab.analytics.stats import _rank
 
 COLUMNS = ("age", "sbp", "chol", "smoker")
@@ -107,13 +110,41 @@ def test_histogram_equals_numpy_histogram_of_the_pooled_records(split):
 
 @pytest.mark.parametrize("column", COLUMNS)
 @pytest.mark.parametrize("q", [0.1, 0.25, 0.3, 0.5, 0.75, 0.9])
-def test_quantiles_by_bisection_are_within_tol_of_the_pooled_quantile(split, column, q):
+def test_quantiles_by_bisection_equal_the_pooled_quantile_exactly(split, column, q):
     sites, pooled = split
     values = _observed(pooled[:, COLUMNS.index(column)])
-    result = federated_quantile(sites, column, q, tol=1e-7)
-    expected = np.quantile(values, q, method="inverted_cdf")
-    assert abs(result - expected) <= 1e-7
-    assert np.mean(values <= result) >= q  # at least a fraction q at or below it
+    assert federated_quantile(sites, column, q) == np.quantile(values, q,
+                                                                method="inverted_cdf")
+    result = federated_quantile(sites, column, q, tol=1e-3)  # a tolerance stops sooner
+    assert 0 <= result - np.quantile(values, q, method="inverted_cdf") <= 1e-3
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_quantiles_are_exact_at_any_scale(seed):
+    """Magnitudes from 1e-300 to 1e300, both signs: the bisection runs on the floats' bits."""
+    rng = np.random.default_rng(seed)
+    values = rng.choice([-1, 1], 60) * 10.0 ** rng.uniform(-300, 300, 60)
+    sites = [DataSite(values[:25, None], ["x"], name="a", min_cell=1),
+             DataSite(values[25:, None], ["x"], name="b", min_cell=1)]
+    for q in (0.0, 0.1, 0.5, 0.77, 1.0):
+        assert federated_quantile(sites, "x", q) == np.quantile(values, q,
+                                                                 method="inverted_cdf")
+
+
+def test_describe_at_1e150_and_1e300_is_right_or_says_why():
+    """Issue 21: q25 = median = q75 = 2.2e142 before, and a traceback with a 1e300."""
+    ages = np.r_[np.full(20, 1e150), np.arange(40.0, 59.0)][:, None]
+    summary = describe([DataSite(ages, ["age"], name="a", min_cell=1)])
+    row = summary.rows["age"]
+    assert (row["q25"], row["q50"], row["q75"]) == (49.0, 1e150, 1e150)
+    ages[0] = 1e300
+    summary = describe([DataSite(ages, ["age"], name="a", min_cell=1)])
+    assert summary.rows["age"]["q50"] == 1e150 and summary.rows["age"]["std"] is None
+    assert any("overflow 64-bit floats" in r and "std not shown" in r
+               for r in summary.refusals)
+    guarded = describe([DataSite(ages, ["age"], name="a")]).rows["age"]
+    low, high = guarded["q50"]  # one patient above 1e150: the median is not pinned down
+    assert low < 1e150 <= high
 
 
 def test_the_rank_is_numpys_even_where_q_times_n_rounds_up():
@@ -126,9 +157,8 @@ def test_the_rank_is_numpys_even_where_q_times_n_rounds_up():
 def test_quantile_with_a_condition(split):
     sites, pooled = split
     rows = pooled[:, 3] == 1
-    result = federated_quantile(sites, "sbp", 0.5, where=("smoker", "==", 1), tol=1e-8)
-    expected = np.quantile(pooled[rows, 1], 0.5, method="inverted_cdf")
-    assert abs(result - expected) <= 1e-8
+    result = federated_quantile(sites, "sbp", 0.5, where=("smoker", "==", 1))
+    assert result == np.quantile(pooled[rows, 1], 0.5, method="inverted_cdf")
 
 
 def test_the_shipped_hospitals_give_their_pooled_statistics():
@@ -140,7 +170,7 @@ def test_the_shipped_hospitals_give_their_pooled_statistics():
                                rtol=1e-12)
     assert federated_count(sites, where=("cvd_10y", "==", 1)) == pooled[:, -1].sum()
     median = federated_quantile(sites, "sbp", 0.5)
-    assert abs(median - np.quantile(pooled[:, 3], 0.5, method="inverted_cdf")) < 1e-4
+    assert median == np.quantile(pooled[:, 3], 0.5, method="inverted_cdf")
 
 
 # -- the disclosure rule -----------------------------------------------------------------
@@ -175,13 +205,80 @@ def test_the_records_a_condition_leaves_out_form_a_cell_too():
         _clinic().moments(["smoker"], where=("age", "<", 80))
 
 
-def test_the_differencing_attack_the_rule_does_not_stop():
-    """Two large, overlapping selections that differ by one patient: both are answered."""
+def test_the_differencing_attack_is_refused_by_the_audit_log():
+    """Two large, overlapping selections that differ by one patient: the second is refused."""
     site = _clinic()
-    older = site.moments(["smoker"], where=("age", ">=", 55))
-    older_but_one = site.moments(["smoker"], where=[("age", ">=", 55), ("age", "!=", 88)])
-    assert older.count[0] - older_but_one.count[0] == 1
-    assert older.total[0] - older_but_one.total[0] == 1  # the 88-year-old smokes
+    site.moments(["smoker"], where=("age", ">=", 55))
+    with pytest.raises(DisclosureRefused, match="the records differ from a group it has "
+                                                "answered about before by fewer than 5"):
+        site.moments(["smoker"], where=[("age", ">=", 55), ("age", "!=", 88)])
+    with pytest.raises(DisclosureRefused, match="differencing"):  # counts alone too
+        site.count(where=[("age", ">=", 55), ("age", "!=", 88)])
+    with pytest.raises(DisclosureRefused, match="differencing"):
+        site.histogram("age", [50, 100], where=[("age", ">=", 55), ("age", "<", 88)])
+    assert site.log[-1].startswith("refused: a histogram of age")
+    site.moments(["smoker"], where=("age", ">=", 55))  # the same answer again is fine
+    site.moments(["smoker"], where=("age", ">=", 66))  # 5 patients fewer: fine
+
+
+def test_what_the_audit_log_does_not_stop_three_answers():
+    """Pairwise comparison only: A - B - C, every pair 5 or more patients apart."""
+    site = _clinic()
+    everyone = site.moments(["smoker"])                                # 17 patients
+    younger = site.moments(["smoker"], where=("age", "<", 60))         #  9
+    older = site.moments(["smoker"], where=("age", ">", 60))           #  7
+    assert everyone.count[0] - younger.count[0] - older.count[0] == 1  # the 60-year-old
+    assert everyone.total[0] - younger.total[0] - older.total[0] == 0  # does not smoke
+
+
+def test_an_audit_log_file_carries_earlier_answers_and_is_only_appended(tmp_path):
+    """Issue 21: describe on 39 rows, then on the same file less one patient."""
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.integers(40, 80, 39), rng.normal(130, 15, 39).round()])
+    log = tmp_path / "audit.jsonl"
+    first = DataSite(X, ["age", "sbp"], name="clinic", audit=log)
+    assert describe([first], quantiles=()).rows["sbp"]["n"] == 39
+    written = log.read_bytes()
+    again = DataSite(X, ["age", "sbp"], name="clinic", audit=log)  # the same data: answered
+    assert describe([again], quantiles=()).rows["sbp"]["n"] == 39
+    assert log.read_bytes().startswith(written)
+    later = DataSite(X[1:], ["age", "sbp"], name="clinic", audit=log)
+    summary = describe([later], quantiles=())
+    assert summary.n_records is None and summary.rows["sbp"]["mean"] is None
+    assert all("differencing" in r for r in summary.refusals)
+    other = DataSite(X[1:], ["age", "sbp"], name="another clinic", audit=log)
+    assert describe([other], quantiles=()).rows["sbp"]["n"] == 38  # its own log is empty
+    lines = log.read_text().splitlines()
+    assert all(json.loads(line)["site"] in ("clinic", "another clinic") for line in lines)
+    assert str(X[0, 1]) not in log.read_text()  # hashes only, no value
+
+
+def test_a_broken_audit_log_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("my notes\n")
+    with pytest.raises(ValueError, match="notes.txt: line 1 is not a fedlab audit entry"):
+        _clinic_with(audit=bad)
+    with pytest.raises(ValueError, match="is a folder"):
+        _clinic_with(audit=tmp_path)
+
+
+def _clinic_with(**kwargs):
+    return DataSite([[1.0]] * 6, ["x"], name="c", **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_sketch_never_lets_a_small_difference_through(seed):
+    """Groups of 20 to 3,000 records (sketched, some repeated), differing by 0 to 12."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, size=int(rng.integers(20, 3000)), dtype=np.uint64)
+    base = np.r_[base, base[:7]]  # duplicated records
+    d = int(rng.integers(0, 13))
+    changed = np.r_[base[d // 2:], rng.integers(0, 2**63, size=d - d // 2, dtype=np.uint64)]
+    bound = difference_at_least(fingerprint(base), fingerprint(changed), 5)
+    assert bound <= min(d, 5)  # never above the truth: a small difference is refused
+    assert (bound == 0) == (d == 0)
+    if d >= 5:
+        assert bound == 5
 
 
 def test_histogram_bins_and_values_outside_the_edges_are_cells():
@@ -217,19 +314,39 @@ def test_describe_summarises_every_column_and_reports_suppressed_entries(guarded
     sites, pooled = guarded
     tiny = DataSite([[40, 120, 200, 0], [45, 125, np.nan, 1], [50, 130, 210, 0]], COLUMNS,
                     name="tiny clinic")
-    summary = describe(sites, ["age", "chol"])
-    chol = _observed(pooled[:, 2])
-    row = summary.rows["chol"]
-    assert row["n"] == len(chol) and row["missing"] == len(pooled) - len(chol)
-    np.testing.assert_allclose([row["mean"], row["std"]], [chol.mean(), chol.std(ddof=1)],
-                               rtol=1e-9)
-    assert abs(row["q50"] - np.quantile(chol, 0.5, method="inverted_cdf")) < 1e-4
+    summary = describe(sites, ["sbp", "smoker"])
+    row = summary.rows["sbp"]
+    assert row["n"] == len(pooled) and row["missing"] == 0
+    np.testing.assert_allclose([row["mean"], row["std"]],
+                               [pooled[:, 1].mean(), pooled[:, 1].std(ddof=1)], rtol=1e-9)
+    for q in (25, 50, 75):  # a value, or the interval the sites would not narrow
+        expected = np.quantile(pooled[:, 1], q / 100, method="inverted_cdf")
+        value = row[f"q{q}"]
+        assert value == expected if not isinstance(value, list) else \
+            value[0] < expected <= value[1]
+    assert summary.rows["smoker"]["q50"] == 0.0
     assert "median" in summary.format()
 
     refused = describe([*sites, tiny], ["age"])
     assert refused.rows["age"]["mean"] is None and refused.rows["age"]["n"] is None
     assert any("tiny clinic" in r for r in refused.refusals)
     assert "suppr." in refused.format()
+
+
+def test_the_missing_count_is_a_cell_too(guarded):
+    """Issue 21: 'sbp 28, missing 1' at a 29-record site. Site 1 lacks chol for 3 patients."""
+    sites, pooled = guarded
+    summary = describe(sites, ["chol"], quantiles=())
+    assert summary.rows["chol"] == {"n": None, "missing": None, "mean": None, "std": None}
+    assert any("site 'site 1'" in r and "'missing chol'" in r for r in summary.refusals)
+    X = np.column_stack([np.arange(29.0), np.r_[np.nan, np.arange(28.0)]])
+    with pytest.raises(DisclosureRefused, match="'missing sbp'"):
+        DataSite(X, ["age", "sbp"], name="s").moments(["sbp"])
+    for query in (lambda s: s.histogram("sbp", [0, 30]),
+                  lambda s: s.count_at_most("sbp", 10),
+                  lambda s: s.comoments(["age", "sbp"])):
+        with pytest.raises(DisclosureRefused, match="missing"):
+            query(DataSite(X, ["age", "sbp"], name="s"))
 
 
 @pytest.mark.parametrize("make, match", [

@@ -191,3 +191,31 @@ def test_writing_a_csv_is_all_or_nothing(tmp_path, monkeypatch):
         write_site_csv(site, path, target="y")
     assert path.read_text() == "old records\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]  # no temporary left
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\u0661\u0662\u0663", "1_0.5", "\uff15"])
+def test_only_plain_decimals_are_numbers_for_train_and_describe_alike(tmp_path, cell):
+    """Python's float() reads '1_000' as 1000 and Arabic-Indic digits too; a CSV cell may not."""
+    from fedlab.data import read_table
+
+    (tmp_path / "u.csv").write_text(f"a,b,y\n{cell},5,1\n2,3,0\n", encoding="utf-8")
+    for read in (lambda p: read_site_csv(p, target="y"), lambda p: read_table(p)):
+        with pytest.raises(ValueError, match=f"column 'a' row 1: '{cell}' is not a number "
+                                             r"\(write a plain decimal"):
+            read(tmp_path / "u.csv")
+
+
+@pytest.mark.parametrize("cell, value", [("1e5", 1e5), ("+5", 5.0), (".5", 0.5), ("5.", 5.0),
+                                         ("-0", 0.0), (" 7 ", 7.0), ("1.5E+3", 1500.0)])
+def test_plain_decimals_in_every_usual_spelling_are_read(tmp_path, cell, value):
+    (tmp_path / "p.csv").write_text(f"a,y\n{cell},1\n'x',0\n".replace("'x'", "2"))
+    assert read_site_csv(tmp_path / "p.csv", target="y").X[0, 0] == value
+
+
+def test_a_semicolon_file_gets_the_separator_hint_from_read_table(tmp_path):
+    from fedlab.data import read_table
+
+    (tmp_path / "semi.csv").write_text("age;sbp\n61;140\n45;120\n")
+    with pytest.raises(ValueError, match="semi.csv: the header is one column 'age;sbp': the "
+                                         "file seems to use ';' between values"):
+        read_table(tmp_path / "semi.csv")

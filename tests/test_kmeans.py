@@ -34,7 +34,7 @@ def test_centres_equal_sklearn_lloyd_on_the_pooled_records_from_the_same_start(s
     pooled = np.vstack(sites)
     init = pooled[rng.choice(len(pooled), size=3 + seed % 3, replace=False)] + 0.1
 
-    ours = FederatedKMeans(len(init), init=init, tol=0.0, max_iter=300).fit(sites)
+    ours = FederatedKMeans(len(init), init=init, tol=0.0, max_iter=300, min_cell=1).fit(sites)
     ref = _sklearn(sites, init, tol=0.0, max_iter=300)
 
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-6)
@@ -45,11 +45,80 @@ def test_centres_equal_sklearn_lloyd_on_the_pooled_records_from_the_same_start(s
                                                                 minlength=len(init)))
 
 
+def _blobs(seed, sizes=((40, 0, 25), (0, 30, 60), (12, 45, 0))):
+    """Well-separated blobs; ``sizes[s][j]`` records of blob j at site s (0 or >= 5)."""
+    rng = np.random.default_rng(seed)
+    means = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    return [np.vstack([means[j] + rng.normal(0, 0.7, (n, 2)) for j, n in enumerate(row)])
+            for row in sizes]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_where_no_cell_is_small_suppression_changes_nothing(seed):
+    sites = _blobs(seed)
+    init = np.array([[1.0, 1.0], [9.0, 1.0], [1.0, 9.0]])
+    ours = FederatedKMeans(3, init=init, tol=0.0).fit(sites)  # min_cell=5
+    ref = _sklearn(sites, init, tol=0.0)
+    assert ours.n_suppressed_ == 0
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-9)
+    assert ours.n_iter_ == ref.n_iter_
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_a_lone_outlier_gets_no_cluster_of_its_own(secure):
+    """Issue 21: a cluster of size 1 whose centre was the patient's record."""
+    sites = _blobs(0)
+    outlier = np.array([[40.0, -30.0]])
+    sites[1] = np.vstack([sites[1], outlier])
+    init = np.array([[1.0, 1.0], [9.0, 1.0], [1.0, 9.0], [39.0, -29.0]])
+    model = FederatedKMeans(4, init=init, tol=0.0, secure_aggregation=secure,
+                            random_state=0).fit(sites)
+    assert not np.any(np.all(np.isclose(model.cluster_centers_, outlier), axis=1))
+    assert round(model.cluster_sizes_[3], 6) == 0 and model.n_suppressed_ == 1
+    np.testing.assert_array_equal(model.cluster_centers_[3], init[3])  # never moved
+    if not secure:
+        assert np.all((model.site_counts_ == 0) | (model.site_counts_ >= 5))
+    unguarded = FederatedKMeans(4, init=init, tol=0.0, min_cell=1).fit(sites)
+    np.testing.assert_allclose(unguarded.cluster_centers_[3], outlier[0])  # what it stops
+
+
+def test_no_site_count_of_1_to_4_at_80_clusters_on_the_hospitals():
+    """Issue 21: at k = 80 the server's per-site counts held 145 cells of 1-4 patients."""
+    from fedlab import data
+    from fedlab.federated import combine, feature_sums
+
+    raw = [h.X_train for h in data.load_hospitals()]
+    scaler = combine([feature_sums(X) for X in raw])
+    Z = [np.nan_to_num(scaler.transform(X)) for X in raw]
+    init = np.vstack(Z)[np.random.default_rng(0).choice(sum(map(len, Z)), 80, replace=False)]
+    for model in (FederatedKMeans(80, init=init, max_iter=20).fit(Z),
+                  FederatedKMeans(80, init=init, max_iter=20, min_cell=1).fit(Z)):
+        small = int(np.sum((model.site_counts_ > 0) & (model.site_counts_ < 5)))
+        assert (small == 0) == (model.min_cell == 5), small
+    sizes = FederatedKMeans(80, init=init, max_iter=20, secure_aggregation=True,
+                            random_state=0).fit(Z).cluster_sizes_
+    assert np.all((np.round(sizes) == 0) | (np.round(sizes) >= 5))
+
+
+def test_secure_aggregation_sizes_its_ring_from_the_sites():
+    """Issue 21: 120,000 rows a site failed with 'raise secagg_range'."""
+    rng = np.random.default_rng(0)
+    sites = [rng.normal(0, 1, (120_000, 2)), rng.normal(3, 1, (120_000, 2))]
+    init = np.array([[0.0, 0.0], [3.0, 3.0]])
+    plain = FederatedKMeans(2, init=init, max_iter=3, tol=0.0).fit(sites)
+    secure = FederatedKMeans(2, init=init, max_iter=3, tol=0.0, secure_aggregation=True,
+                             random_state=0).fit(sites)
+    np.testing.assert_allclose(secure.cluster_centers_, plain.cluster_centers_, atol=1e-6)
+    np.testing.assert_allclose(secure.inertia_, plain.inertia_, rtol=1e-6)
+    with pytest.raises(ValueError, match="above secagg_range=1000 to send \\(the public bound"):
+        FederatedKMeans(2, init=init, secure_aggregation=True, secagg_range=1e3).fit(sites)
+
+
 @pytest.mark.parametrize("max_iter", [1, 2, 5])
 def test_the_same_number_of_rounds_gives_the_same_centres(max_iter):
     sites = _non_iid_sites(11, n_sites=5, d=4, k=5)
     init = np.vstack(sites)[:5]
-    ours = FederatedKMeans(5, init=init, tol=0.0, max_iter=max_iter).fit(sites)
+    ours = FederatedKMeans(5, init=init, tol=0.0, max_iter=max_iter, min_cell=1).fit(sites)
     ref = _sklearn(sites, init, tol=0.0, max_iter=max_iter)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-6)
     assert ours.n_iter_ == ref.n_iter_ == max_iter
@@ -61,7 +130,7 @@ def test_default_tol_matches_sklearn_on_standardized_records():
     mean, std = pooled.mean(axis=0), pooled.std(axis=0)
     sites = [(X - mean) / std for X in sites]  # mean variance 1: sklearn's tol is ours
     init = np.vstack(sites)[[0, 50, 100]]
-    ours = FederatedKMeans(3, init=init).fit(sites)
+    ours = FederatedKMeans(3, init=init, min_cell=1).fit(sites)
     ref = _sklearn(sites, init)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-6)
     assert ours.n_iter_ == ref.n_iter_
@@ -69,8 +138,8 @@ def test_default_tol_matches_sklearn_on_standardized_records():
 
 def test_kmeans_plus_plus_start_is_seeded_and_reveals_no_record():
     sites = _non_iid_sites(5)
-    a = FederatedKMeans(4, random_state=0).fit(sites)
-    b = FederatedKMeans(4, random_state=0).fit(sites)
+    a = FederatedKMeans(4, random_state=0, min_cell=1).fit(sites)
+    b = FederatedKMeans(4, random_state=0, min_cell=1).fit(sites)
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     pooled = np.vstack(sites)
     distances = ((pooled[:, None, :] - a.init_centers_[None]) ** 2).sum(axis=2)

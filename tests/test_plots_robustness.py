@@ -49,10 +49,33 @@ def test_price_of_robustness_draws_each_paired_delong_interval():
 def test_defence_grid_marks_cells_below_the_floor():
     table = {"none": {"FedAvg": 0.79, "median": 0.78},
              "sign flip": {"FedAvg": 0.66, "median": 0.78}}
-    ax = robustness.defence_grid(table, floor=0.75)
-    texts = sorted(t.get_text() for t in ax.texts)
-    assert texts == ["0.660*", "0.780", "0.780", "0.790"]
-    assert "below the single-site floor" in ax.get_title()
+    ax = robustness.defence_grid(table, floor=0.75, title="A finding")
+    cells = sorted(t.get_text() for t in ax.texts)
+    assert cells == ["0.660*", "0.780", "0.780", "0.790"]
+    assert ax.get_xlabel().endswith(
+        "\n* below the single-site floor (0.750): worse than a hospital alone")
+    assert ax.get_title() == "A finding"  # a title of one's own keeps the footnote
+
+
+def test_defence_grid_without_a_cell_below_the_floor_has_no_footnote():
+    ax = robustness.defence_grid({"none": {"FedAvg": 0.79}}, floor=0.75)
+    assert "floor" not in ax.get_xlabel()
+
+
+def test_price_of_robustness_legend_covers_no_interval():
+    rng = np.random.default_rng(1)
+    differences = {}
+    for defence in ("median", "trimmed mean", "Krum", "Multi-Krum", "norm bound"):
+        differences[defence] = {}
+        for site, n in (("A", 300), ("B", 80), ("C", 120), ("D", 90), ("E", 60)):
+            y, score = _site(rng, n)
+            differences[defence][site] = auc_difference(
+                y, score + rng.normal(scale=0.5, size=n), score)
+    ax = robustness.price_of_robustness(differences)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(ax.get_window_extent(renderer))
 
 
 def test_site_mean_ratios_rings_the_flagged_site():

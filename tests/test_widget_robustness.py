@@ -90,3 +90,36 @@ def test_make_clients_splits_each_hospital_in_ten():
     assert len(clients) == 50
     assert sum(isinstance(c, MaliciousClient) for c in clients) == 7
     assert sum(c.n_samples for c in clients) == sum(h.n_train for h in hospitals)
+
+
+def test_the_backdoor_is_judged_on_the_smokers_not_on_the_pooled_auc(dashboard):
+    dashboard.population.value = "5 hospitals"
+    dashboard.n_malicious.value = 1
+    dashboard.defence.value = "FedAvg (no defence)"
+    dashboard.attack.value = "backdoor (smokers)"
+    # the pooled AUC barely moves, the smokers' risk does: FedAvg does not "hold"
+    assert "lets the backdoor through" in dashboard.title.get_text()
+    assert "smokers' mean predicted risk minus clean FedAvg's" in dashboard.status.value
+    shift, low, high = dashboard._smokers_shift(dashboard.clean("5 hospitals"))
+    assert high < 0
+    smoker = list(dashboard.hospitals[0].feature_names).index("smoker")
+    smokers = np.concatenate([h.X_test[:, smoker] == 1 for h in dashboard.hospitals])
+    risk = {name: np.concatenate([p for _, p in dashboard.evaluator.predictions(
+        run.params, run.standardizer).values()])[smokers]
+        for name, run in (("this", dashboard.history), ("clean", dashboard.clean("5 hospitals")))}
+    np.testing.assert_allclose(shift, (risk["this"] - risk["clean"]).mean())
+
+
+def test_the_legends_sit_outside_both_panels(dashboard):
+    renderer = dashboard.canvas.get_renderer()
+    for ax in (dashboard.ax_curve, dashboard.ax_sites):
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+
+
+def test_one_attacker_too_many_is_said_in_the_singular(dashboard):
+    dashboard.population.value = "5 hospitals"
+    dashboard.attack.value = "sign flip x10"
+    dashboard.defence.value = "FedAvg (no defence)"
+    dashboard.n_malicious.value = 1
+    assert "1 attacker exceeds the 0 this rule" in dashboard.status.value

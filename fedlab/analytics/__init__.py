@@ -13,6 +13,7 @@ References
 .. [2] A. Hundepool et al., *Statistical Disclosure Control*, Wiley, 2012.
 """
 
+from .answers import CoMoments, Moments
 from .disclosure import (
     DEFAULT_MIN_CELL,
     OPERATORS,
@@ -21,7 +22,7 @@ from .disclosure import (
     check_where,
     describe_where,
 )
-from .site import CoMoments, DataSite, Moments
+from .site import DataSite
 from .stats import (
     combine_moments,
     federated_corr,

@@ -79,6 +79,9 @@ def check_cells(counts, *, min_cell, site, query, labels=None):
     fedlab.analytics.disclosure.DisclosureRefused: site 'clinic' refuses a count: the cell \
 'age >= 80' holds fewer than 5 patients (the minimum for any non-empty cell)
     """
+    if isinstance(counts, list) and all(type(c) is int for c in counts):  # the usual case
+        if all(c == 0 or c >= min_cell for c in counts):
+            return
     counts = np.asarray(counts).ravel()
     small = np.flatnonzero((counts > 0) & (counts < min_cell))
     if small.size:

@@ -1,9 +1,9 @@
 """Federated descriptive statistics: the server adds up the sites' counts and sums.
 
 Every statistic here equals the one computed on the pooled records (up to floating-point
-rounding, and up to ``tol`` for quantiles), because counts, sums and sums of squares add
-up across sites; the server never sees a record. Quantiles are found by bisection on
-counts below a threshold, as in federated analytics of medians (e.g. Aggarwal et al.,
+rounding; quantiles exactly), because counts, sums and sums of squares add up across
+sites; the server never sees a record. Quantiles are found by bisection on counts below
+a threshold, as in federated analytics of medians (e.g. Aggarwal et al.,
 "Secure computation of the k-th ranked element", Eurocrypt 2004, in the clear here).
 """
 
@@ -72,7 +72,7 @@ def combine_moments(answers):
     """
     answers = list(answers)
     count = sum(a.count for a in answers)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         mean = sum(a.total for a in answers) / count
         var = np.maximum(sum(a.total_sq for a in answers) / count - mean**2, 0.0)
     return count, mean, var
@@ -172,8 +172,8 @@ def federated_quantile(sites, column, q, *, tol=None, where=None, max_queries=20
     q : float
         In [0, 1]; 0.5 is the median.
     tol : float, optional
-        The answer is within ``tol`` of the pooled quantile. Defaults to 1e-6 times the
-        pooled standard deviation.
+        Stop once the answer is known within ``tol``. Default: exactly (the bisection runs
+        on the 64-bit patterns of the floats, at most 64 rounds whatever the scale).
     where : condition or sequence of conditions, optional
     max_queries : int, default=200
         Most rounds of count queries to send (each goes to every site).
@@ -181,46 +181,65 @@ def federated_quantile(sites, column, q, *, tol=None, where=None, max_queries=20
     Returns
     -------
     float
-        A threshold ``t`` with ``|t - x_(k)| <= tol`` where ``x_(k)`` is the pooled
-        quantile of ``numpy.quantile(..., method="inverted_cdf")``: the ``k``-th smallest
-        value, ``k = max(1, ceil(q N))``. At least a fraction ``q`` of the values are
-        ``<= t``.
+        The pooled quantile of ``numpy.quantile(..., method="inverted_cdf")``: the
+        ``k``-th smallest value, ``k = max(1, ceil(q N))`` (with ``tol``: a threshold
+        ``t`` with ``x_(k) <= t <= x_(k) + tol``). At least a fraction ``q`` of the values
+        are ``<= t``.
 
     Raises
     ------
     DisclosureRefused
         If the sites refuse every threshold that would narrow the interval further (a
-        site has 1 to ``min_cell - 1`` values on one side of each): extreme quantiles
-        such as the minimum and the maximum are refused by design.
+        site would have 1 to ``min_cell - 1`` values on one side of each, or between it
+        and a threshold it answered before): extreme quantiles such as the minimum and
+        the maximum are refused by design. The refusal's ``interval`` attribute is the
+        ``(low, high]`` reached: the quantile lies in it (``(-inf, max]`` if nothing was
+        answered).
 
     Notes
     -----
     The server keeps an interval ``(low, high]`` with ``F(low) < k <= F(high)``, where
-    ``F(t)`` is the number of values ``<= t`` summed over sites, and halves it until it
-    is shorter than ``tol``. The interval starts at the mean plus or minus one standard
-    deviation (from the sites' sums) and is widened by doubling steps if needed. Each
-    step is one count query per site; the server learns those counts and nothing else.
-    When a site refuses a threshold, the server tries another point of the interval (a
-    quarter, three quarters, ...). A refusal tells something too (that some site has 1
-    to ``min_cell - 1`` values on one side): platforms log refusals for that reason.
+    ``F(t)`` is the number of values ``<= t`` summed over sites, and halves it. The
+    interval is one of floats ordered as integers (a float's bits, the sign folded), so
+    it starts as every finite float (``F(-inf) = 0`` and ``F(max) = N``: no query
+    needed) and each step halves the number of floats in it: at most 64 steps reach the
+    value ``x_(k)`` itself, for values of any magnitude (1e-300 or 1e300), with no
+    rounding. Each step is one count query per site, answered by binary search on the
+    site's sorted column; the server learns those counts and nothing else. When a site
+    refuses a threshold, the server tries another point of the interval (a quarter,
+    three quarters, ...). A refusal tells something too (that some site has 1 to
+    ``min_cell - 1`` values on one side): platforms log refusals for that reason.
 
     Examples
     --------
+    Scores from 0 to 29, ten patients each; a at 0 to 9, b at 10 to 29:
+
     >>> from fedlab.analytics import DataSite
-    >>> a = DataSite([[v] for v in range(1, 41)], ["x"], name="a")
-    >>> b = DataSite([[v] for v in range(41, 101)], ["x"], name="b")
-    >>> round(federated_quantile([a, b], "x", 0.5, tol=1e-9), 6)
-    50.0
+    >>> a = DataSite([[v // 10] for v in range(100)], ["x"], name="a")
+    >>> b = DataSite([[v // 10] for v in range(100, 300)], ["x"], name="b")
+    >>> federated_quantile([a, b], "x", 0.5)
+    14.0
+
+    With one patient per value, each step that would split off 1 to 4 of a site's
+    patients from a group it has answered about is refused (differencing): the median
+    is then known to an interval.
+
+    >>> c = DataSite([[v] for v in range(1, 101)], ["x"], name="c")
+    >>> try:
+    ...     federated_quantile([c], "x", 0.5)
+    ... except DisclosureRefused as refusal:
+    ...     print([round(end, 3) for end in refusal.interval])
+    [45.923, 51.17]
     """
     sites = _check_sites(sites)
     if isinstance(q, bool) or not isinstance(q, (int, float, np.number)) or not 0 <= q <= 1:
         raise InvalidParameterError(f"q must be a number in [0, 1], got {q!r}")
     max_queries = check_int(max_queries, "max_queries", minimum=1)
-    count, mean, var = _moments(sites, column, where)
-    n, mean, std = int(count[0]), float(mean[0]), math.sqrt(float(var[0]))
+    tol = 0.0 if tol is None else check_positive(tol, "tol")
+    count, _, _ = _moments(sites, column, where)
+    n = int(count[0])
     if n == 0:
         raise InvalidParameterError(f"{column!r} has no observed value at any site")
-    tol = 1e-6 * (std or 1.0) if tol is None else check_positive(tol, "tol")
     k = _rank(q, n)
 
     queries, refusal = 0, None
@@ -238,35 +257,38 @@ def federated_quantile(sites, column, q, *, tol=None, where=None, max_queries=20
             refusal = err
             return None
 
-    low, high = _bracket(at_most, k, mean, std or 1.0)
-    while high - low > tol:
+    low, high = _ordered(-math.inf), _ordered(_MAX)  # F(-inf) = 0 < k <= N = F(max)
+    while high - low > 1 and not _float(high) - _float(low) <= tol:
         for fraction in _PROBES:  # the middle first; elsewhere if a site refuses it
-            t = low + fraction * (high - low)
-            below = at_most(t)
+            probe = low + max(1, min(high - low - 1, int(fraction * (high - low))))
+            below = at_most(_float(probe))
             if below is not None:
-                low, high = (low, t) if below >= k else (t, high)
+                low, high = (low, probe) if below >= k else (probe, high)
                 break
         else:
-            raise DisclosureRefused(refusal.site, f"the {q:g}-quantile of {column} beyond "
-                                    f"the interval ({low:.6g}, {high:.6g}]", refusal.rule)
-    return float(high)
+            stop = DisclosureRefused(refusal.site, f"the {q:g}-quantile of {column} beyond "
+                                     f"the interval ({_float(low):.6g}, {_float(high):.6g}]",
+                                     refusal.rule)
+            stop.interval = (_float(low) + 0.0, _float(high) + 0.0)
+            raise stop
+    return _float(high) + 0.0
 
 
 _PROBES = (1 / 2, 1 / 4, 3 / 4, 1 / 8, 7 / 8, 3 / 8, 5 / 8)
+_MAX = float(np.finfo(np.float64).max)
+_SIGN = 1 << 63
 
 
-def _bracket(at_most, k, mean, step):
-    """``(low, high)`` with ``F(low) < k <= F(high)``, from the mean outwards.
+def _ordered(x):
+    """The position of float ``x`` among all floats, as an int (``-0.0`` just below 0)."""
+    bits = int(np.float64(x).view(np.uint64))
+    return bits if bits < _SIGN else -(bits - _SIGN) - 1
 
-    A threshold a site refuses is passed over: further out, the small cell empties.
-    """
-    low, width = mean - step, step
-    while (below := at_most(low)) is None or below >= k:
-        low, width = low - width, 2 * width
-    high, width = mean + step, step
-    while (below := at_most(high)) is None or below < k:
-        high, width = high + width, 2 * width
-    return low, high
+
+def _float(position):
+    """The float at ``position`` (the inverse of :func:`_ordered`)."""
+    bits = position if position >= 0 else (-position - 1) + _SIGN
+    return float(np.uint64(bits).view(np.float64))
 
 
 def _rank(q, n):

@@ -24,7 +24,9 @@ class Summary:
     ----------
     rows : dict of str to dict
         Per column: ``n`` (observed values), ``missing``, ``mean``, ``std`` (sample,
-        ``ddof=1``), and one entry per quantile (``"q25"``, ``"q50"``, ...).
+        ``ddof=1``), and one entry per quantile (``"q25"``, ``"q50"``, ...): the value,
+        or ``[low, high]`` when the sites refused to narrow it further than the interval
+        ``(low, high]`` (the refusal is listed).
     refusals : list of str
         Why entries are missing: the site, the query and the rule, once per refusal.
     n_records : int or None
@@ -40,17 +42,27 @@ class Summary:
         return {"n_records": self.n_records, "columns": self.rows, "refusals": self.refusals}
 
     def format(self):
-        """The table as text, suppressed entries shown as ``suppr.``, refusals below it."""
+        """The table as text, suppressed entries shown as ``suppr.``, refusals below it.
+
+        A quantile the sites would not narrow down to one value is shown as the interval
+        ``(low, high]`` that holds it.
+        """
         keys = [k for k in next(iter(self.rows.values()))]
+        cells = {c: [_cell(row[k]) for k in keys] for c, row in self.rows.items()}
+        widths = [max(10, len(_header(k)) + 2, *(len(v[j]) + 2 for v in cells.values()))
+                  for j, k in enumerate(keys)]
         width = max(8, *(len(c) for c in self.rows)) + 2
-        head = f"{'column':<{width}}" + "".join(f"{_header(k):>10}" for k in keys)
+        head = f"{'column':<{width}}" + "".join(f"{_header(k):>{w}}"
+                                                for k, w in zip(keys, widths))
         total = "?" if self.n_records is None else self.n_records
         lines = [f"Federated summary of {total} records", head, "-" * len(head)]
-        for column, row in self.rows.items():
-            lines.append(f"{column:<{width}}" + "".join(f"{_cell(row[k]):>10}" for k in keys))
+        for column, values in cells.items():
+            lines.append(f"{column:<{width}}" + "".join(f"{v:>{w}}"
+                                                        for v, w in zip(values, widths)))
         if self.refusals:
             lines.append("")
-            lines.append("suppr. = suppressed: a site refused to contribute")
+            lines.append("suppr. = suppressed: a site refused to contribute; (a, b] = a "
+                         "quantile the sites would not narrow further")
             lines.extend(f"  {r}" for r in self.refusals)
         return "\n".join(lines)
 
@@ -104,13 +116,22 @@ def describe(sites, columns=None, *, quantiles=(0.25, 0.5, 0.75)):
         row.update(n=n, missing=None if n_records is None else n_records - n)
         if n == 0:
             continue
-        row.update(mean=float(mean[0]),
-                   std=math.sqrt(var[0] * n / (n - 1)) if n > 1 else None)
+        mean, var = float(mean[0]), float(var[0]) * n / max(n - 1, 1)
+        if not (math.isfinite(mean) and math.isfinite(var)):
+            what = "std" if math.isfinite(mean) else "mean and std"
+            summary.refusals.append(f"{column}: the sums of its values or of their squares "
+                                    f"overflow 64-bit floats (values of 1e154 or more): "
+                                    f"{what} not shown")
+        row.update(mean=mean if math.isfinite(mean) else None,
+                   std=math.sqrt(var) if n > 1 and math.isfinite(var) else None)
         for q in quantiles:
             key = f"q{100 * q:g}"
             try:
                 row[key] = federated_quantile(sites, column, q)
             except DisclosureRefused as refusal:
+                interval = getattr(refusal, "interval", None)
+                if interval is not None and all(map(math.isfinite, interval)):
+                    row[key] = list(interval)
                 summary.refusals.append(f"{key}: {refusal}")
     return summary
 
@@ -124,5 +145,11 @@ def _cell(value):
         return "suppr."
     if isinstance(value, int):
         return str(value)
-    value = round(value, 6) + 0.0  # a quantile found to 1e-6: 0.0000001 reads as 0
-    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+    if isinstance(value, list):
+        return f"({_number(value[0])}, {_number(value[1])}]"
+    return _number(value)
+
+
+def _number(value):
+    value = value + 0.0
+    return f"{value:.4g}" if value == 0 or 1e-4 <= abs(value) < 1e5 else f"{value:.3e}"

@@ -1,4 +1,5 @@
-"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``lessons``, ``grade``."""
+"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``link``, ``vertical``,
+``lessons``, ``grade``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def register(sub):
     describe.add_argument("--min-cell", type=count, default=5, metavar="N",
                           help="a site refuses any answer with a cell of 1 to N-1 patients "
                                "(default 5)")
+    describe.add_argument("--audit-log", metavar="PATH",
+                          help="the sites' log of answered queries (appended to, never "
+                               "rewritten; one file for all sites, each line names its site): "
+                               "a query whose answer rests on a group within N-1 patients of "
+                               "an earlier one is refused (differencing)")
     output_options(describe)
     describe.set_defaults(handler=_describe_sites)
 
@@ -48,10 +54,18 @@ def register(sub):
     kmeans.add_argument("--max-iter", type=count, default=300,
                         help="most rounds (default 300)")
     kmeans.add_argument("--secure-aggregation", action="store_true",
-                        help="sum the sites' cluster sums with secure aggregation")
+                        help="sum the sites' cluster sums with secure aggregation (the ring "
+                             "is sized from the sites' numbers of records)")
+    kmeans.add_argument("--min-cell", type=count, default=5, metavar="N",
+                        help="a site leaves a cluster of 1 to N-1 of its records out of what "
+                             "it sends (default 5)")
     kmeans.add_argument("--seed", type=seed, default=SEED, help=f"random seed (default {SEED})")
     output_options(kmeans)
     kmeans.set_defaults(handler=_kmeans)
+
+    from fedlab.cli import vertical  # link and vertical (lesson 12)
+
+    vertical.register(sub)
 
     lessons = sub.add_parser("lessons", help="generate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true",
@@ -72,14 +86,15 @@ def _describe_sites(args):
     from fedlab.analytics.commands import describe_command
 
     return describe_command(args.site, columns=args.columns, min_cell=args.min_cell,
-                            json_path=args.json, force=args.force)
+                            audit_log=args.audit_log, json_path=args.json, force=args.force)
 
 
 def _kmeans(args):
     from fedlab.analytics.commands import kmeans_command
 
     return kmeans_command(args.site, k=args.k, columns=args.columns, max_iter=args.max_iter,
-                          secure_aggregation=args.secure_aggregation, seed=args.seed,
+                          secure_aggregation=args.secure_aggregation,
+                          min_cell=args.min_cell, seed=args.seed,
                           json_path=args.json, force=args.force)
 
 

@@ -65,13 +65,15 @@ def format_table(results):
     names = [textwrap.wrap(s, c - 2)[:2] + [""] for s, c in zip(sites, cells)]  # two lines
     head = f"{'method':<{width}}" + "".join(f"{n[0]:<{c}}" for n, c in zip(names, cells))
     head2 = f"{'':<{width}}" + "".join(f"{n[1]:<{c}}" for n, c in zip(names, cells))
-    lines += ["", "On each site's own test patients", head, head2,
-              f"{'patients / events':<{width}}" + "".join(
-                  f"{t:<{c}}" for t, c in zip(counts, cells)), "-" * len(head)]
-    for label, rows in blocks:
-        lines.append(f"{label} [95 % CI]")
-        lines += [f"  {name:<{width - 2}}" + "".join(f"{t:<{c}}" for t, c in zip(row, cells))
-                  for name, row in rows]
+    if sites:  # a vertical study has none: every party holds every test patient
+        lines += ["", "On each site's own test patients", head, head2,
+                  f"{'patients / events':<{width}}" + "".join(
+                      f"{t:<{c}}" for t, c in zip(counts, cells)), "-" * len(head)]
+        for label, rows in blocks:
+            lines.append(f"{label} [95 % CI]")
+            lines += [f"  {name:<{width - 2}}" + "".join(f"{t:<{c}}"
+                                                         for t, c in zip(row, cells))
+                      for name, row in rows]
     if meta:
         lines += ["", "AUC, typical site: a random-effects meta-analysis of the sites' AUCs "
                       "(Hartung-Knapp interval,", "wide with few sites); accuracy, O/E and "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 import numpy as np
 
@@ -264,14 +265,25 @@ def _parse_split(text, where, name, row_number):
                                 "'test')")
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A plain decimal number in ASCII, as pandas' C parser reads it: ``61``, ``-0.5``, ``1e5``.
+
+Python's ``float`` also takes ``1_000``, other scripts' digits and ``inf``: refused here."""
+
+
 def _to_float(text, where, name, row_number):
-    try:
-        value = float(text)
-    except ValueError:
+    if not _PLAIN_NUMBER.fullmatch(text):
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            raise InvalidParameterError(
+                f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "
+                "(leave the cell empty for a missing value)"
+            )
         raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: {text!r} is not a number "
-            "(leave the cell empty for a missing value)"
-        ) from None
+            "(write a plain decimal such as 61 or 61.5; leave the cell empty for a missing "
+            "value)"
+        )
+    value = float(text)
     if not math.isfinite(value):
         raise InvalidParameterError(
             f"{where}: column '{name}' row {row_number}: {text!r} is not a finite number "

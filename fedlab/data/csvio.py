@@ -154,6 +154,8 @@ def read_table(path, *, columns=None, progress=False, column_option="--columns")
     with _open_site_file(path) as f:
         header = _read_header(f, where)
         inferred = columns is None
+        if inferred and _separator_hint(header):
+            raise InvalidParameterError(f"{where}: {_separator_hint(header)[2:]}")
         columns = tuple(header) if inferred else tuple(columns)
         for name in columns:
             if name not in header:

@@ -99,8 +99,8 @@ def parse_columns(text, *, option="features"):
     Raises
     ------
     ValueError
-        In one line naming ``option``: an empty name (``"age,,sbp"``, a trailing comma)
-        or a name given twice.
+        In one line naming ``option``: no name at all (``","``), an empty name
+        (``"age,,sbp"``, a trailing comma) or a name given twice.
 
     Examples
     --------
@@ -115,6 +115,9 @@ def parse_columns(text, *, option="features"):
         return None
     names = ([name.strip() for name in text.split(",")] if isinstance(text, str)
              else [str(name) for name in text])
+    if not any(names):
+        raise InvalidParameterError(f"{option} must name at least one column (COL,COL,...), "
+                                    f"got {text!r}")
     if not all(names):
         raise InvalidParameterError(f"{option}: an empty column name in {text!r}; give names "
                                     "separated by commas, e.g. age,sbp")

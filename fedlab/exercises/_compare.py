@@ -37,6 +37,8 @@ def difference(got, expected, *, rtol, atol, names=None, subject="that"):
     'item 2 of the 2 you returned is not right (item 1 of the 2 you returned is right)'
     >>> difference([1.0, 2.0], 3.0, rtol=0, atol=0)
     'that is an array of shape (2,); the answer is a single number'
+    >>> difference(b"9f86", "9f86", rtol=0, atol=0)
+    "that is b'9f86', not a string"
     """
     if isinstance(expected, tuple):
         return _tuple_difference(got, expected, rtol, atol, names, subject)
@@ -44,6 +46,12 @@ def difference(got, expected, *, rtol, atol, names=None, subject="that"):
         return _dict_difference(got, expected, rtol, atol, subject)
     if got is None:
         return f"{subject} is None"
+    if isinstance(expected, str):  # a hash, an identifier: compared exactly
+        if not isinstance(got, str) and shape_of(got):
+            return f"{subject} has shape {shape_of(got)}; the answer is a single string"
+        if not isinstance(got, str):
+            return f"{subject} is {short(got)}, not a string"
+        return "" if got == expected else f"{subject} is not right"
     if as_int(expected) is not None and not isinstance(expected, (float, np.floating)):
         value = as_int(got)
         if shape_of(got):

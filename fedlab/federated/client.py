@@ -55,6 +55,7 @@ class Client:
         self.name = str(name)
         self.model = model
         self._X_raw = X
+        self._missing = bool(np.isnan(X).any())  # raw records cannot be trained on as they are
         self._y = model.check_outcome(y, len(X), client=self.name)
         self._X = None  # preprocessed records, set by preprocess()
         self._standardizer = None
@@ -212,7 +213,7 @@ class Client:
 
     def _records(self):
         if self._X is None:
-            if np.isnan(self._X_raw).any():
+            if self._missing:
                 raise InvalidParameterError(
                     f"client {self.name!r} has missing values: call preprocess() with a "
                     "Standardizer (federated.run does this when standardize=True)"

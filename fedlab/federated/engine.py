@@ -84,8 +84,8 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
     :class:`Client`) are trained together by the model's
     :meth:`~fedlab.models.Model.stacked_train`, which gives the models their own
     :meth:`Client.fit` would (same shuffles); other tasks (DP-SGD's, FedSGD's gradients)
-    and client classes with their own ``train`` are called one by one. A reply holding NaN or infinity is refused before aggregation and named
-    in the round's ``refused``.
+    and client classes with their own ``train`` are called one by one. A reply holding
+    NaN or infinity is refused before aggregation and named in the round's ``refused``.
 
     Examples
     --------

@@ -36,7 +36,8 @@ class FederatedKMeans:
         The number of clusters ``k``.
     init : "k-means++" or array-like of shape (n_clusters, n_features), default="k-means++"
         ``"k-means++"``: each site summarises its records as at most ``k`` local cluster
-        means with their counts (clusters of fewer than 5 records are withheld); the
+        means with their counts (clusters of fewer than ``min_cell`` records are
+        withheld); the
         server seeds ``k`` centres from these summaries by k-means++ sampling (D^2
         weighting, Arthur & Vassilvitskii 2007), weighted by the counts, refines them by
         Lloyd's algorithm on the summaries and keeps the best of 10 such starts (as the
@@ -48,12 +49,27 @@ class FederatedKMeans:
         Stop when the squared distance the centres move in a round, summed over clusters,
         is at most ``tol``. (scikit-learn multiplies ``tol`` by the mean variance of the
         features, which is 1 on standardized data.)
+    min_cell : int, default=5
+        Small-cell suppression at each site, every round: a cluster that holds 1 to
+        ``min_cell - 1`` of a site's records gets neither their sum nor their count from
+        that site (the site sends zeros), so every number the server sees, and every
+        total, rests on 0 or at least ``min_cell`` records of each site. Those records
+        still belong to their nearest centre (``predict``), but do not move it. 1 switches
+        suppression off (then, with no small cell, the centres are scikit-learn's).
     secure_aggregation : bool, default=False
         Sum the sites' vectors with :func:`fedlab.secagg.secure_sum`: the server learns
-        the totals only. Needs at least two sites.
-    secagg_range : float, default=1e6
-        The public bound on every number a site sends through secure aggregation (a sum
-        of coordinates, a count). The sum is exact to about ``secagg_range * 2**-51``.
+        the totals only. Needs at least two sites. Suppression applies as in the clear
+        (a total that one site alone contributes to would otherwise be its cell).
+    secagg_range : float, optional
+        The public bound on every number a site sends through secure aggregation (a
+        cluster's sum of coordinates, a count, a site's inertia): the fixed-point ring is
+        sized so that the sum of all sites' numbers fits, exact to about
+        ``secagg_range * 2**-51``. Default: from the sites' sizes and the scale of the
+        records, ``n_max * B`` in the rounds and ``n_max * 4 d B**2`` for the inertia,
+        ``n_max`` the largest site, ``d`` the features and ``B`` the power of two above
+        the largest ``|coordinate|`` at any site (each site reveals that power of two).
+        Standardized records need no such reveal: ``|z| <= sqrt(N - 1)`` (Samuelson's
+        inequality), which the ``kmeans`` command uses.
     noise_multiplier : float, default=0.0
         Differential privacy: each site adds Gaussian noise of standard deviation
         ``noise_multiplier`` times the sensitivity to everything it sends
@@ -74,12 +90,17 @@ class FederatedKMeans:
     inertia_ : float
         Sum over all records of the squared distance to the nearest centre.
     cluster_sizes_ : ndarray of shape (n_clusters,)
-        Records nearest to each final centre, over all sites (noisy with DP).
+        Records nearest to each final centre, over all sites, except those in a
+        site's suppressed cells (noisy with DP).
     n_iter_ : int
         Rounds of Lloyd's algorithm run.
     site_counts_ : ndarray of shape (n_sites, n_clusters) or None
-        The per-site cluster counts the server saw in the last round; ``None`` with
-        secure aggregation, where it sees totals only.
+        The per-site cluster counts the server saw in the last round (0 where a site
+        suppressed a small cell); ``None`` with secure aggregation, where it sees totals
+        only.
+    n_suppressed_ : int
+        Records left out of the last round's sums by suppression, over all sites (the
+        simulation counts them for the learner; no site sends this number).
     bytes_sent_ : ndarray of shape (n_sites,)
         Bytes each site sent in all (initialisation, rounds, final inertia).
     epsilon_ : float
@@ -121,9 +142,10 @@ class FederatedKMeans:
     """
 
     def __init__(self, n_clusters, *, init="k-means++", max_iter=300, tol=1e-4,
-                 secure_aggregation=False, secagg_range=1e6, noise_multiplier=0.0,
-                 clip_norm=None, delta=1e-5, random_state=None):
+                 min_cell=DEFAULT_MIN_CELL, secure_aggregation=False, secagg_range=None,
+                 noise_multiplier=0.0, clip_norm=None, delta=1e-5, random_state=None):
         self.n_clusters, self.init, self.max_iter, self.tol = n_clusters, init, max_iter, tol
+        self.min_cell = min_cell
         self.secure_aggregation, self.secagg_range = secure_aggregation, secagg_range
         self.noise_multiplier, self.clip_norm, self.delta = noise_multiplier, clip_norm, delta
         self.random_state = random_state
@@ -165,12 +187,14 @@ class FederatedKMeans:
         self.init_centers_ = centres.copy()
 
         k, d = self.n_clusters, sites[0].shape[1]
+        self._ranges = self._secagg_ranges(sites)
         sensitivity = math.sqrt((self.clip_norm or 0.0) ** 2 + 1)
         self.n_iter_ = 0
         while self.n_iter_ < self.max_iter:
             self.n_iter_ += 1
-            local = [local_sums(X, centres) for X in sites]
-            total = self._aggregate([np.r_[s.ravel(), n] for s, n, _ in local], sensitivity)
+            local = [self._suppress(*local_sums(X, centres)) for X in sites]
+            total = self._aggregate([np.r_[s.ravel(), n] for s, n, _ in local], sensitivity,
+                                    self._ranges[0])
             sums, counts = total[:k * d].reshape(k, d), total[k * d:]
             filled = counts >= (1.0 if noise == 0 else 0.5)  # a noisy count below 1/2: empty
             new = np.where(filled[:, None], sums / np.where(filled, counts, 1.0)[:, None],
@@ -181,11 +205,12 @@ class FederatedKMeans:
                 break
         self.site_counts_ = None if self.secure_aggregation else np.array(
             [n for _, n, _ in local], dtype=float)
+        self.n_suppressed_ = sum(len(X) for X in sites) - int(sum(n.sum() for _, n, _ in local))
 
-        final = [local_sums(X, centres) for X in sites]
+        final = [self._suppress(*local_sums(X, centres)) for X in sites]
         reach = (self.clip_norm or 0.0) + float(np.linalg.norm(centres, axis=1).min())
         total = self._aggregate([np.r_[n, inertia] for _, n, inertia in final],
-                                math.sqrt(1 + reach**4))
+                                math.sqrt(1 + reach**4), self._ranges[1])
         self.cluster_centers_, self.cluster_sizes_ = centres, total[:k]
         self.inertia_ = float(total[k])
         self.n_features_in_ = d
@@ -206,7 +231,21 @@ class FederatedKMeans:
         return nearest(X, self.cluster_centers_)[0]
 
     # -- the rounds ----------------------------------------------------------------------
-    def _aggregate(self, vectors, sensitivity):
+    def _suppress(self, sums, counts, inertia):
+        """A site's message with its clusters of 1 to ``min_cell - 1`` records zeroed."""
+        small = (counts > 0) & (counts < self.min_cell)
+        return np.where(small[:, None], 0.0, sums), np.where(small, 0.0, counts), inertia
+
+    def _secagg_ranges(self, sites):
+        """The public bounds of the rounds' and the final round's numbers (see the class)."""
+        if self.secagg_range is not None:
+            return float(self.secagg_range), float(self.secagg_range)
+        largest = max(float(np.abs(X).max()) for X in sites)
+        bound = 2.0 ** math.ceil(math.log2(max(largest, 1.0)))
+        n_max, d = max(len(X) for X in sites), sites[0].shape[1]
+        return n_max * bound, n_max * 4 * d * bound**2
+
+    def _aggregate(self, vectors, sensitivity, secagg_range):
         """The sum of the sites' vectors, noised by each site and summed securely if asked."""
         vectors = np.array(vectors, dtype=float)
         if self.noise_multiplier > 0:
@@ -223,14 +262,16 @@ class FederatedKMeans:
             return vectors.sum(axis=0)
         from fedlab import secagg
 
-        too_large = np.abs(vectors).max(axis=1) > self.secagg_range
+        too_large = np.abs(vectors).max(axis=1) > secagg_range
         if too_large.any():
             raise InvalidParameterError(
                 f"site {self._names[int(np.argmax(too_large))]!r} has a number above "
-                f"secagg_range={self.secagg_range:g} to send; raise secagg_range")
+                f"secagg_range={secagg_range:g} to send (the public bound on any sum, count "
+                "or inertia a site sends): pass a larger secagg_range, or None to size it "
+                "from the sites' records")
         seed = None if self.random_state is None else int(self._rng.integers(2**63))
         result = secagg.secure_sum(vectors, threshold=secagg.default_threshold(len(vectors)),
-                                   clip_range=self.secagg_range, bits=62,
+                                   clip_range=secagg_range, bits=62,
                                    round_id=self._round, random_state=seed)
         self.bytes_sent_ += result.bytes_up
         return result.sum
@@ -242,12 +283,12 @@ class FederatedKMeans:
         """
         points, weights = [], []
         for k, (X, stream) in enumerate(zip(sites, self._streams)):
-            local_k = min(self.n_clusters, len(X) // DEFAULT_MIN_CELL)
+            local_k = min(self.n_clusters, len(X) // self.min_cell)
             if local_k == 0:
                 continue  # too few records to summarise without disclosing them
             start = kmeans_plus_plus(X, np.ones(len(X)), local_k, stream)
             centres, counts, _ = lloyd(X, np.ones(len(X)), start, _LOCAL_ITERATIONS)
-            keep = counts >= DEFAULT_MIN_CELL
+            keep = counts >= self.min_cell
             points.append(centres[keep])
             weights.append(counts[keep])
             self.bytes_sent_[k] += centres[keep].nbytes + counts[keep].nbytes
@@ -255,7 +296,7 @@ class FederatedKMeans:
         if len(points) < self.n_clusters:
             raise InvalidParameterError(
                 f"the sites' summaries hold {len(points)} cluster means of at least "
-                f"{DEFAULT_MIN_CELL} records, fewer than n_clusters={self.n_clusters}: "
+                f"{self.min_cell} records, fewer than n_clusters={self.n_clusters}: "
                 "lower n_clusters or pass init=centres")
         weights = np.concatenate(weights)
         best, best_cost = None, np.inf
@@ -268,6 +309,7 @@ class FederatedKMeans:
 
     def _check_params(self, sites, names):
         k = check_int(self.n_clusters, "n_clusters", minimum=1)
+        check_int(self.min_cell, "min_cell", minimum=1)
         check_int(self.max_iter, "max_iter", minimum=1)
         check_positive(self.tol, "tol", strict=False)
         total = sum(len(X) for X in sites)
@@ -290,7 +332,8 @@ class FederatedKMeans:
             if not 0 < self.delta < 1:
                 raise InvalidParameterError(f"delta must be in (0, 1), got {self.delta!r}")
         if self.secure_aggregation:
-            check_positive(self.secagg_range, "secagg_range")
+            if self.secagg_range is not None:
+                check_positive(self.secagg_range, "secagg_range")
             if len(sites) < 2:
                 raise InvalidParameterError("secure aggregation needs at least 2 sites, "
                                             f"got {len(sites)} ({names[0]!r})")

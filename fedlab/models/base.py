@@ -11,6 +11,7 @@ attributes and write :meth:`~Model.n_params`, :meth:`~Model.init_params`,
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -25,8 +26,8 @@ OUTCOMES = ("binary", "survival")
 class Model:
     """Base class of every model: a flat parameter vector and what is computed on it.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         The registry key (:func:`fedlab.models.make_model`), e.g. ``"logistic"``.
     outcome : {"binary", "survival"}
@@ -65,9 +66,7 @@ class Model:
     # -- description, as scikit-learn's estimators --------------------------------------
     @classmethod
     def _param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return [p.name for p in signature.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return _constructor_parameters(cls)
 
     def get_params(self):
         """The constructor's parameters and their values, as a dict (scikit-learn's)."""
@@ -140,19 +139,21 @@ class Model:
         if self.outcome == "binary":
             if y.shape != (n_samples,):
                 raise InvalidParameterError(
-                    f"y of {client!r} must be 1-D with one label per record ({n_samples}), "
-                    f"got shape {y.shape}")
+                    f"y of client {client!r} must be 1-D with one label per record "
+                    f"({n_samples}), got shape {y.shape}")
             if not np.all(np.isin(y, (0.0, 1.0))):
-                raise InvalidParameterError(f"y of {client!r} must hold only 0 and 1")
+                raise InvalidParameterError(f"y of client {client!r} must hold only 0 and 1")
             return y
         if y.shape != (n_samples, 2):
             raise InvalidParameterError(
-                f"y of {client!r} must have shape ({n_samples}, 2) for a survival model "
+                f"y of client {client!r} must have shape ({n_samples}, 2) for a survival model "
                 f"(column 0 time, column 1 event), got shape {y.shape}")
         if not np.all(np.isfinite(y[:, 0])) or np.any(y[:, 0] < 0):
-            raise InvalidParameterError(f"times (y[:, 0]) of {client!r} must be finite and >= 0")
+            raise InvalidParameterError(
+                f"times (y[:, 0]) of client {client!r} must be finite and >= 0")
         if not np.all(np.isin(y[:, 1], (0.0, 1.0))):
-            raise InvalidParameterError(f"events (y[:, 1]) of {client!r} must hold only 0 and 1")
+            raise InvalidParameterError(
+                f"events (y[:, 1]) of client {client!r} must hold only 0 and 1")
         return y
 
     def check_data(self, X, y):
@@ -294,6 +295,14 @@ class Model:
                                       f"{self.outcome} outcome")
         X, y = self.check_data(X, y)
         return probability_metrics(y, self.predict(params, X))
+
+
+@functools.cache
+def _constructor_parameters(cls):
+    """Names of the parameters of ``cls.__init__`` (read once per class)."""
+    signature = inspect.signature(cls.__init__)
+    return [p.name for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def _check_sgd(n, epochs, batch_size, lr, random_state, *, full_batch=False):

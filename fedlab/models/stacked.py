@@ -48,12 +48,13 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
 
     Notes
     -----
-    All clients' records sit in one array; each epoch they are gathered once, in each
-    client's shuffled order, into consecutive blocks of ``B`` rows per client and step
-    (a short last batch is padded with a row of zeros, which adds nothing to a
-    gradient). Clients are ranked by size, so at step ``s`` the clients still stepping
-    are the first ``a_s``: one batched product for them, none for those whose epoch
-    is over.
+    All clients' records sit in one array (stacked once per run). Each epoch draws every
+    client's order; each step gathers its ``B`` rows per client, in that order, into a
+    small buffer that stays in the cache (a short last batch is padded with a row of
+    zeros, which adds nothing to a gradient). Clients are ranked by size, so at step
+    ``s`` the clients still stepping are the first ``a_s``: one batched product for
+    them, none for those whose epoch is over. Which rows each step reads depends only on
+    the clients' sizes and ``B``, so it is planned once per run (:class:`_Plan`).
 
     Examples
     --------
@@ -65,49 +66,27 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     >>> bool(np.allclose(fast[0], slow, atol=1e-12))
     True
     """
-    Xflat, Yflat, sizes, offsets = _stack(records)
-    k_clients, p = len(sizes), len(params)
-    pad = len(Yflat) - 1  # the last row of Xflat is zeros: it adds nothing to a gradient
-    full_batch = batch_size is None
-    batch = int(sizes.max()) if full_batch else int(batch_size)
-    # clients by size, largest first: the clients still stepping are always a prefix
-    rank = np.argsort(-sizes, kind="stable")
-    n = sizes[rank]
-    steps_k = -(-n // batch)
-    active = (steps_k[None, :] > np.arange(steps_k[0])[:, None]).sum(axis=1)
-    block = np.r_[0, np.cumsum(active * batch)]
-    # every slot of an epoch: (client rank, position in its shuffle); beyond n: padding
-    slot_rank = np.concatenate([np.repeat(np.arange(a), batch) for a in active])
-    slot_j = np.concatenate([s * batch + np.tile(np.arange(batch), a)
-                             for s, a in enumerate(active)])
-    valid = slot_j < n[slot_rank]
-    slot_pos = offsets[rank][slot_rank] + np.where(valid, slot_j, 0)
-    rows = np.clip(n[:, None] - batch * np.arange(len(active))[None, :], 0, batch)
-    scale = np.divide(float(lr), rows, out=np.zeros(rows.shape), where=rows > 0)
+    stack = _stack(records)
+    sizes, p = stack.sizes, len(params)
+    plan = stack.plan(int(sizes.max()) if batch_size is None else int(batch_size))
+    rank, active, block, batch = plan.rank, plan.active, plan.block, plan.batch
+    scale = plan.scale(lr)
     penalty = np.full(p, float(l2))
     penalty[-1] = 0.0
     extra = bool(l2 or mu or corrections is not None)
     if corrections is not None:
         corrections = np.asarray(corrections, dtype=float)[rank]
     theta0 = np.asarray(params, dtype=float)
-    neg = np.tile(-theta0, (k_clients, 1))  # -theta per client: the logit's sign for free
-    shuffled = np.arange(len(Yflat) - 1)  # each client's records in this epoch's order
-    src = np.where(valid, slot_pos, pad)
+    neg = np.tile(-theta0, (len(sizes), 1))  # -theta per client: the logit's sign for free
     with np.errstate(over="ignore"):
         for _ in range(int(epochs)):
-            shuffles = [(r, rngs[r]) for r in rank if batch < sizes[r]]
-            for r, rng in shuffles:  # as logistic.sgd: a client with one batch draws none
-                shuffled[offsets[r]:offsets[r] + sizes[r]] = offsets[r] + rng.permutation(
-                    sizes[r])
-            if shuffles:
-                src = np.where(valid, shuffled[slot_pos], pad)
-            X_epoch, Y_epoch = Xflat[src], Yflat[src]
+            src, Y_epoch = plan.epoch(rngs)
             for s, a in enumerate(active):
                 rows_s = slice(block[s], block[s + 1])
-                Xb = X_epoch[rows_s].reshape(a, batch, p)
+                Xb = plan.batch_rows(src, rows_s).reshape(a, batch, p)
                 residual = _sigmoid_inplace(np.matmul(Xb, neg[:a, :, None])[:, :, 0])
                 residual -= Y_epoch[rows_s].reshape(a, batch)
-                residual *= scale[:a, s, None]
+                residual *= scale[s]
                 step = np.matmul(residual[:, None, :], Xb)[:, 0, :]
                 if extra:
                     theta = -neg[:a]
@@ -123,29 +102,104 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     theta[rank] = -neg
     if not return_loss:
         return theta
-    owner = np.repeat(np.arange(k_clients), sizes)
-    z = np.einsum("ij,ij->i", Xflat[:-1], theta[owner])
-    data_loss = np.bincount(owner, np.logaddexp(0.0, z) - Yflat[:-1] * z,
-                            minlength=k_clients) / sizes
+    z = np.concatenate([Xk @ t[:-1] + t[-1] for t, (Xk, _) in zip(theta, records)])
+    per_record = np.logaddexp(0.0, z)
+    per_record -= stack.y[:-1] * z
+    data_loss = np.add.reduceat(per_record, stack.offsets) / sizes
     return theta, data_loss + 0.5 * l2 * np.sum(theta[:, :-1] ** 2, axis=1)
+
+
+class _Stack:
+    """All clients' records with a column of ones in one array, a zero row last.
+
+    The plan of an epoch (which rows each step reads) depends only on the clients' sizes
+    and the batch size, so it is made once per batch size and kept (:meth:`plan`).
+    """
+
+    def __init__(self, records):
+        self.sizes = np.array([len(y) for _, y in records])
+        self.offsets = np.r_[0, np.cumsum(self.sizes)[:-1]]
+        total = int(self.sizes.sum())
+        self.X = np.zeros((total + 1, records[0][0].shape[1] + 1))
+        self.X[:-1, :-1] = np.vstack([Xk for Xk, _ in records])
+        self.X[:-1, -1] = 1.0
+        self.y = np.concatenate([np.asarray(yk, dtype=float) for _, yk in records] + [[0.0]])
+        self._plans = {}
+
+    def plan(self, batch):
+        if batch not in self._plans:
+            self._plans[batch] = _Plan(self, batch)
+        return self._plans[batch]
+
+
+class _Plan:
+    """Where each epoch's slots read from, for one batch size ``B``.
+
+    Clients are ranked by size, largest first, so the clients still stepping at step
+    ``s`` are the first ``active[s]``; step ``s`` reads rows ``block[s]:block[s + 1]`` of
+    the epoch's array, ``B`` per active client. A slot beyond a client's records reads
+    the zero row (padding).
+    """
+
+    def __init__(self, stack, batch):
+        sizes, offsets = stack.sizes, stack.offsets
+        self.stack, self.batch = stack, batch
+        self.rank = np.argsort(-sizes, kind="stable")
+        n = sizes[self.rank]
+        steps = -(-n // batch)
+        self.active = (steps[None, :] > np.arange(steps[0])[:, None]).sum(axis=1)
+        self.block = np.r_[0, np.cumsum(self.active * batch)]
+        slot_rank = np.concatenate([np.repeat(np.arange(a), batch) for a in self.active])
+        slot_j = np.concatenate([s * batch + np.tile(np.arange(batch), a)
+                                 for s, a in enumerate(self.active)])
+        valid = slot_j < n[slot_rank]
+        pad = len(stack.y) - 1
+        # position of each slot in this epoch's order of all records; `pad` for padding
+        self.slot_pos = np.where(valid, offsets[self.rank][slot_rank] + slot_j, pad)
+        self.rows = np.clip(n[:, None] - batch * np.arange(len(self.active))[None, :], 0,
+                            batch)
+        self.shufflers = [r for r in self.rank if batch < sizes[r]]  # one batch: no draw
+        self.order = np.arange(len(stack.y))  # this epoch's order (the pad row stays last)
+        self.src = self.slot_pos.copy()  # the record each slot reads this epoch
+        self.y_epoch = np.take(stack.y, self.slot_pos)
+        self._buffer = np.empty((int(self.active[0]) * batch, stack.X.shape[1]))
+        self._scales = {}
+
+    def scale(self, lr):
+        """``lr / rows`` per step, as one (active clients, 1) column each."""
+        if lr not in self._scales:
+            scale = np.divide(float(lr), self.rows, out=np.zeros(self.rows.shape),
+                              where=self.rows > 0)
+            self._scales[lr] = [scale[:a, s, None] for s, a in enumerate(self.active)]
+        return self._scales[lr]
+
+    def epoch(self, rngs):
+        """Which record each slot reads this epoch, and its label; draws the shuffles."""
+        if self.shufflers:
+            stack, order = self.stack, self.order
+            for r in self.shufflers:  # as logistic.sgd: rng.permutation(n) per epoch
+                start, n = stack.offsets[r], stack.sizes[r]
+                order[start:start + n] = rngs[r].permutation(n)
+                order[start:start + n] += start
+            order.take(self.slot_pos, out=self.src)
+            stack.y.take(self.src, out=self.y_epoch)
+        return self.src, self.y_epoch
+
+    def batch_rows(self, src, rows):
+        """One step's records, gathered into a small buffer that stays in the cache."""
+        rows = src[rows]
+        return self.stack.X.take(rows, axis=0, out=self._buffer[:len(rows)])
 
 
 _cache = {"key": None}
 
 
 def _stack(records):
-    """All clients' records with a column of ones in one array (a zero row last), labels,
-    sizes and offsets.
+    """The :class:`_Stack` of ``records``, cached for the repeated rounds of a run.
 
-    Cached for the repeated rounds of a run (the records are kept alive with the key).
+    The records are kept alive with the key (their ids), so a key cannot be reused.
     """
     key = tuple((id(Xk), id(yk)) for Xk, yk in records)
     if _cache["key"] != key:
-        sizes = np.array([len(y) for _, y in records])
-        Xflat = np.zeros((int(sizes.sum()) + 1, records[0][0].shape[1] + 1))
-        Xflat[:-1, :-1] = np.vstack([Xk for Xk, _ in records])
-        Xflat[:-1, -1] = 1.0
-        Yflat = np.concatenate([np.asarray(yk, dtype=float) for _, yk in records] + [[0.0]])
-        offsets = np.r_[0, np.cumsum(sizes)[:-1]]
-        _cache.update(key=key, value=(Xflat, Yflat, sizes, offsets), records=records)
+        _cache.update(key=key, value=_Stack(records), records=records)
     return _cache["value"]

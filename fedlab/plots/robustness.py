@@ -61,7 +61,8 @@ def defence_grid(table, *, floor=None, ax=None, title=None):
     table : dict of str to dict of str to float
         ``{attack: {defence: auc}}``.
     floor : float, optional
-        Cells below it are marked with an asterisk (worse than a hospital alone).
+        Cells below it are marked with an asterisk (worse than a hospital alone), and a
+        footnote under the map says so, whatever the title.
     ax : matplotlib Axes, optional
     title : str, optional
 
@@ -72,7 +73,7 @@ def defence_grid(table, *, floor=None, ax=None, title=None):
     attacks = list(table)
     defences = list(next(iter(table.values())))
     values = np.array([[table[a][d] for d in defences] for a in attacks])
-    ax = new_axes(ax, figsize=(1.3 * len(defences) + 2, 0.55 * len(attacks) + 1.8))
+    ax = new_axes(ax, figsize=(1.3 * len(defences) + 2, 0.55 * len(attacks) + 2.3))
     image = ax.imshow(values, cmap="cividis", vmin=0.3, vmax=0.85, aspect="auto")
     for i in range(len(attacks)):
         for j in range(len(defences)):
@@ -81,11 +82,13 @@ def defence_grid(table, *, floor=None, ax=None, title=None):
                     color="white" if values[i, j] < 0.6 else "black")
     ax.set_xticks(range(len(defences)), defences, rotation=30, ha="right")
     ax.set_yticks(range(len(attacks)), attacks)
-    ax.set_xlabel("defence (server's aggregation rule)")
+    xlabel = "defence (server's aggregation rule)"
+    if floor is not None and (values < floor).any():  # the footnote, whatever the title
+        xlabel += f"\n* below the single-site floor ({floor:.3f}): worse than a hospital alone"
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("attack by one hospital")
     ax.figure.colorbar(image, ax=ax, label="pooled test ROC AUC")
-    note = " (* below the single-site floor)" if floor is not None else ""
-    ax.set_title(title or f"Pooled AUC of each defence under each attack{note}", fontsize=11)
+    ax.set_title(title or "Pooled AUC of each defence under each attack", fontsize=11)
     return ax
 
 
@@ -122,7 +125,9 @@ def price_of_robustness(differences, *, ax=None, title=None):
     ax.invert_yaxis()
     ax.set_xlabel("test AUC of the defence minus FedAvg's, both without attack "
                   "(paired DeLong 95 % CI)")
-    ax.legend(fontsize=8, loc="lower left")
+    # outside the axes: inside, the legend would cover some site's interval
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              title="defence", title_fontsize=8)
     ax.grid(alpha=0.3, axis="x")
     ax.set_title(title or "What each defence costs an honest site (no attack at all)",
                  fontsize=11)

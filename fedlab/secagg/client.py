@@ -101,28 +101,30 @@ class SecAggClient(ServerMessageChecks):
     unchanged, distinct keys, authentic share ciphertexts, at least ``threshold``
     clients left; and it never reveals both the b-share and the s-share of one peer.
 
-    **Which server this protects against** (Bonawitz et al. 2017, Section 6).
-    Without ``pki`` (honest-but-curious version): a server that follows the protocol
-    and colludes with fewer than ``threshold`` clients learns nothing beyond the sum
-    of the honest survivors' inputs (Theorem 6.3). A server that cheats defeats it:
-    it can substitute its own public keys in the broadcast to one client and read
-    all that client shares, whatever the threshold; and with ``threshold <= n / 2``
-    it can send different survivor lists to two halves of the clients and collect
-    both shares of one client. With ``pki`` (actively secure version: signed keys,
-    ConsistencyCheck): a server that deviates at will, colluding with ``n_C``
-    clients, learns at most one sum of the inputs of at least ``threshold - n_C``
-    honest clients (Theorem 6.5); with ``threshold > 2 n / 3`` this holds while
-    fewer than ``n / 3`` clients collude. Counting makes the condition concrete:
-    two disjoint groups of honest clients, each of ``threshold - n_C``, cannot both
-    exist when ``2 threshold > n + n_C``. No version stops a cheating server from
-    ending the round or from making the sum wrong (the protocol gives privacy, not
-    correctness, against an active server).
+    **Which server this protects against** (Bonawitz et al. 2017, Section 6). Without
+    ``pki`` (honest-but-curious version): a server that follows the protocol and
+    colludes with fewer than ``threshold`` clients learns nothing beyond the sum of the
+    honest survivors' inputs (the honest-but-curious statement). A server that cheats
+    defeats it: it can substitute its own public keys in the broadcast to one client and
+    read all that client shares, whatever the threshold; and with ``threshold <= n / 2``
+    it can send different survivor lists to two halves of the clients and collect both
+    shares of one client. With ``pki`` (actively secure version: signed keys,
+    ConsistencyCheck): a server that deviates at will, colluding with ``n_C`` clients,
+    learns at most one sum of the inputs of at least ``threshold - n_C`` honest clients,
+    when ``2 threshold > n + n_C`` (the active-adversary statement, proven in the
+    random-oracle model): ``threshold > n / 2`` with no colluder, and with ``threshold >
+    2 n / 3`` it holds while fewer than ``n / 3`` clients collude. Counting makes the
+    condition concrete: two disjoint groups of honest clients, each of ``threshold -
+    n_C``, cannot both exist when ``2 threshold > n + n_C``. No version stops a cheating
+    server from ending the round or from making the sum wrong (the protocol gives
+    privacy, not correctness, against an active server).
 
     References
     ----------
     .. [1] K. Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving
        Machine Learning", ACM CCS 2017: Figure 4 (the protocol, with the parts the
-       active model needs), Section 6 (security), Theorems 6.3 and 6.5.
+       active model needs), Section 6 (security: the honest-but-curious statement, and
+       the active-adversary one in the random-oracle model).
     """
 
     def __init__(

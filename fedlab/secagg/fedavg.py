@@ -109,11 +109,13 @@ class SecureFedAvg(_SecureRounds, Strategy):
 
     **Which server it protects against.** ``authenticated=False``: a server that
     follows the protocol (honest but curious), colluding with fewer than ``threshold``
-    clients, learns only the mean (Bonawitz et al. 2017, Theorem 6.3); a server that
-    cheats can substitute keys and read one client's update. ``authenticated=True``:
-    a server that deviates at will, with ``n_C`` colluding clients, learns at most one
-    sum over at least ``threshold - n_C`` honest clients (Theorem 6.5); the default
-    threshold, above ``2 m / 3``, keeps that while fewer than ``m / 3`` clients
+    clients, learns only the mean (Bonawitz et al. 2017, Section 6, honest-but-curious
+    security); a server that cheats can substitute keys and read one client's update.
+    ``authenticated=True``: a server that deviates at will, with ``n_C`` colluding
+    clients, learns at most one sum over at least ``threshold - n_C`` honest clients
+    when ``2 threshold > m + n_C`` (Section 6, security against active adversaries,
+    proven in the random-oracle model): ``threshold > m / 2`` with no colluder; the
+    default threshold, above ``2 m / 3``, keeps it while fewer than ``m / 3`` clients
     collude. The enrolment in the PKI is simulated afresh each round; a deployment
     enrols each client once.
 

@@ -129,22 +129,23 @@ def secure_sum(vectors, *, threshold, dropped=(), dropped_before_masking=(), cli
     point before quantization is a teaching simplification; deployments use
     discrete noise added in the ring (Kairouz et al. 2021).
 
-    Threat models (Bonawitz et al. 2017, Section 6). With ``authenticated=False``
-    the round protects against an honest-but-curious server: one that follows the
-    protocol, even colluding with fewer than ``threshold`` clients, learns only the
-    sum of the honest survivors (Theorem 6.3). A server that cheats can break it:
-    by substituting its own public keys for the peers' in one client's broadcast
-    it reads that client's input at any threshold, and with ``threshold <= n/2``
-    it can send two halves of the clients different survivor lists
-    (:mod:`fedlab.secagg.attacks` does both). With ``authenticated=True``
-    (signed keys under a PKI, the ConsistencyCheck phase, clients that refuse
-    ``threshold <= n/2``) a server that deviates at will, colluding with ``n_C``
-    clients, learns at most one sum over at least ``threshold - n_C`` honest
-    clients (Theorem 6.5); the default threshold, above ``2n/3``, keeps that true
-    while fewer than ``n/3`` clients collude. Against a cheating server neither
-    version guarantees that the round finishes or that the sum is right.
-    Messages are checked either way, so a malformed or inconsistent one is named,
-    not summed. Clients and server would run on different machines; here all run
+    Threat models (Bonawitz et al. 2017, Section 6). With ``authenticated=False`` the
+    round protects against an honest-but-curious server: one that follows the protocol,
+    even colluding with fewer than ``threshold`` clients, learns only the sum of the
+    honest survivors (the honest-but-curious statement). A server that cheats can break
+    it: by substituting its own public keys for the peers' in one client's broadcast it
+    reads that client's input at any threshold, and with ``threshold <= n/2`` it can
+    send two halves of the clients different survivor lists
+    (:mod:`fedlab.secagg.attacks` does both). With ``authenticated=True`` (signed keys
+    under a PKI, the ConsistencyCheck phase, clients that refuse ``threshold <= n/2``) a
+    server that deviates at will, colluding with ``n_C`` clients, learns at most one sum
+    over at least ``threshold - n_C`` honest clients when ``2 threshold > n + n_C`` (the
+    active-adversary statement, proven in the random-oracle model): ``threshold > n/2``
+    with no colluder; the default threshold, above ``2n/3``, keeps it while fewer than
+    ``n/3`` clients collude. Against a cheating server neither version guarantees that
+    the round finishes or that the sum is right. Messages are checked either way, so a
+    malformed or inconsistent one is named, not summed. Clients and server would run on
+    different machines; here all run
     in one process and ``server_view`` records what the server could see.
 
     Costs: each client does ``n - 1`` key agreements per key pair and expands

@@ -3,7 +3,9 @@
 Choose how many of the clients are malicious (of the five hospitals, or of 50 clients
 made by splitting each hospital in ten), what they send, and the server's rule; the
 dashboard re-runs :func:`fedlab.federated.run` and draws the pooled learning curve and
-the final AUC at each hospital with its 95 % DeLong interval, against clean FedAvg.
+the final AUC at each hospital with its 95 % DeLong interval, against clean FedAvg. A
+defence is judged by what the attack aims at: the pooled AUC for the attacks that aim at
+every patient, and the smokers' mean predicted risk for the backdoor, which aims at them.
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ class RobustnessDashboard:
     <fedlab.metrics.Evaluator.report>`); the title says the defence "holds" when the paired
     DeLong interval of its pooled AUC minus clean FedAvg's reaches 0 or above
     (:func:`fedlab.metrics.auc_difference`), else "bends" (pooled AUC still >= 0.7) or
-    "breaks".
+    "breaks". Against the backdoor, which leaves the pooled AUC almost alone, the verdict
+    rests on the test smokers' mean predicted risk minus clean FedAvg's (the same patients
+    under two models: a paired 95 % interval): it "holds" when that interval reaches 0,
+    else it "lets the backdoor through".
 
     Parameters
     ----------
@@ -145,7 +150,7 @@ class RobustnessDashboard:
             control.observe(self.update, names="value")
         self.status = W.HTML()
         self.image = W.Image(format="png")
-        self._build_figure((12, 4.5) if instructor else (10, 3.8))
+        self._build_figure((12, 5.2) if instructor else (10, 4.4))
         if instructor:
             enlarge_text(self.figure)
         self.widget = W.VBox([*self.controls, self.status, self.image],
@@ -178,7 +183,8 @@ class RobustnessDashboard:
         self.figure = Figure(figsize=figsize, dpi=80)
         self.canvas = FigureCanvasAgg(self.figure)
         self.ax_curve, self.ax_sites = self.figure.subplots(1, 2, width_ratios=(1.2, 1))
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.88, wspace=0.55)
+        # legends sit below the panels, so they never cover a curve, a bar or an interval
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.3, top=0.84, wspace=0.45)
         (self.line,) = self.ax_curve.plot([], [], color=color(3), lw=2, label="this run",
                                           animated=True)
         (self.line_clean,) = self.ax_curve.plot([], [], color="grey", lw=1.5, ls="--",
@@ -188,7 +194,8 @@ class RobustnessDashboard:
         self.ax_curve.set_xlim(0, self.rounds)
         self.ax_curve.set_xlabel("communication round")
         self.ax_curve.set_ylabel("test ROC AUC (all hospitals)")
-        self.ax_curve.legend(fontsize=8, loc="lower right")
+        self.ax_curve.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                             ncol=3, frameon=False)
         y = np.arange(len(self.sites))
         self.bars = self.ax_sites.barh(y, np.zeros(len(y)), color=color(0), height=0.6)
         (self.ticks_clean,) = self.ax_sites.plot([], [], "|", color="black", ms=18, mew=2,
@@ -203,7 +210,8 @@ class RobustnessDashboard:
         self.ax_sites.set_xlim(0.0, 1.0)
         self.ax_sites.axvline(0.5, color="grey", ls=":", lw=1)
         self.ax_sites.set_xlabel("final test ROC AUC at each hospital (95 % CI)")
-        self.ax_sites.legend(fontsize=8, loc="lower right")
+        self.ax_sites.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                             ncol=2, frameon=False)
         for ax in (self.ax_curve, self.ax_sites):
             ax.grid(alpha=0.3)
         self.title = self.figure.suptitle(" ", fontsize=11)
@@ -227,11 +235,17 @@ class RobustnessDashboard:
                                   np.arange(len(self.sites)))
         m = self.n_malicious.value
         versus = self._versus_clean(clean)
-        verdict = ("holds" if versus["ci"][1] >= 0 else "bends" if auc[-1] >= 0.7
-                   else "breaks")
+        backdoor = ATTACK_SETTINGS[self.attack.value][0] == "backdoor"
+        if backdoor:
+            shift = self._smokers_shift(clean)
+            verdict = "holds" if shift[2] >= 0 else "lets the backdoor through"
+            finding = f"smokers' risk {shift[0]:+.3f} against clean FedAvg"
+        else:
+            verdict = ("holds" if versus["ci"][1] >= 0 else "bends" if auc[-1] >= 0.7
+                       else "breaks")
+            finding = f"pooled AUC {auc[-1]:.3f}, clean FedAvg {clean_auc[-1]:.3f}"
         self.title.set_text(f"{self.defence.value} {verdict} with {m} of {n_clients} clients "
-                            f"malicious ({self.attack.value}): pooled AUC {auc[-1]:.3f}, "
-                            f"clean FedAvg {clean_auc[-1]:.3f}")
+                            f"malicious, attack: {self.attack.value}\n{finding}")
         for artist in (self.line, self.line_clean):
             self.ax_curve.draw_artist(artist)
         for artist in (*self.bars, self.intervals, self.ticks_clean):
@@ -244,14 +258,18 @@ class RobustnessDashboard:
         strategy = DEFENCES[self.defence.value](self._krum_f(n_clients, m))
         tolerated = tolerated_attackers(strategy, n_clients)
         note = ("" if m <= tolerated else
-                f" &nbsp;\u00b7&nbsp; <b>{m} attackers exceed the {tolerated} this rule "
-                "provably tolerates</b>")
+                f" &nbsp;\u00b7&nbsp; <b>{m} {'attacker exceeds' if m == 1 else 'attackers exceed'}"
+                f" the {tolerated} this rule provably tolerates (under i.i.d. honest "
+                "clients)</b>")
         low, high = pooled["auc_ci"]
         d_low, d_high = versus["ci"]
         self.status.value = (f"pooled AUC <b>{auc[-1]:.3f}</b> [{low:.3f}, {high:.3f}], minus "
                              f"clean FedAvg's {versus['difference']:+.3f} [{d_low:+.3f}, "
-                             f"{d_high:+.3f}] (paired DeLong, 95 %) &nbsp;\u00b7&nbsp; "
-                             f"{strategy!r}{note}")
+                             f"{d_high:+.3f}] (paired DeLong, 95 %)"
+                             + (f"; smokers' mean predicted risk minus clean FedAvg's "
+                                f"{shift[0]:+.3f} [{shift[1]:+.3f}, {shift[2]:+.3f}] (paired, "
+                                "95 %)" if backdoor else "")
+                             + f" &nbsp;\u00b7&nbsp; {strategy!r}{note}")
 
     def _versus_clean(self, clean):
         """Paired DeLong comparison of this run's pooled test AUC with clean FedAvg's."""
@@ -261,6 +279,20 @@ class RobustnessDashboard:
         reference = np.concatenate([p for _, p in self.evaluator.predictions(
             clean.params, clean.standardizer).values()])
         return auc_difference(y, risk, reference)
+
+    def _smokers_shift(self, clean):
+        """Test smokers' mean predicted risk, this run minus clean FedAvg: (shift, low, high).
+
+        The same smokers under two models, so the interval is that of the paired differences
+        (mean +- 1.96 standard errors).
+        """
+        smoker = list(self.hospitals[0].feature_names).index("smoker")
+        smokers = np.concatenate([h.X_test[:, smoker] == 1 for h in self.hospitals])
+        this, ref = (np.concatenate([p for _, p in self.evaluator.predictions(
+            run.params, run.standardizer).values()])[smokers] for run in (self.history, clean))
+        shift = this - ref
+        half = 1.96 * shift.std(ddof=1) / np.sqrt(len(shift))
+        return float(shift.mean()), float(shift.mean() - half), float(shift.mean() + half)
 
     @staticmethod
     def _krum_f(n_clients, m):
