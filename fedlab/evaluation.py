@@ -28,13 +28,13 @@ from fedlab.models import logistic
 __all__ = ["evaluate_site", "leave_one_site_out"]
 
 
-def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5):
-    """:func:`fedlab.metrics.site_metrics` of a logistic-regression model on one site's records.
+def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5, model=None):
+    """:func:`fedlab.metrics.site_metrics` of a model of a 0/1 outcome on one site's records.
 
     Parameters
     ----------
-    params : array-like of shape (n_features + 1,)
-        The model (weights, then bias).
+    params : array-like of shape (n_params,)
+        The model's parameters (logistic regression: weights, then bias).
     X : array-like of shape (n_patients, n_features)
         The site's raw test records (missing values allowed when ``standardizer`` fills
         them).
@@ -44,6 +44,9 @@ def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5):
         The federated preprocessing the model was trained with.
     threshold : float, default=0.5
         Predicted risk at or above which a patient is called positive (for accuracy).
+    model : fedlab.models.Model, optional
+        A model of a binary outcome (e.g. :class:`~fedlab.models.MLP`); ``None`` is
+        logistic regression.
 
     Returns
     -------
@@ -62,7 +65,8 @@ def evaluate_site(params, X, y, *, standardizer=None, threshold=0.5):
     X = np.asarray(X, dtype=float)
     if standardizer is not None:
         X = standardizer.transform(X)
-    return site_metrics(y, logistic.predict_proba(params, X), threshold=threshold)
+    proba = logistic.predict_proba(params, X) if model is None else model.predict(params, X)
+    return site_metrics(y, proba, threshold=threshold)
 
 
 def leave_one_site_out(hospitals, *, random_state=None, **run_options):

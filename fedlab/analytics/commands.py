@@ -60,21 +60,30 @@ def read_site_tables(paths, *, columns=None):
 
 
 def describe_command(paths, *, columns=None, min_cell=DEFAULT_MIN_CELL, audit_log=None,
-                     json_path=None, force=False):
+                     json_path=None, force=False, time=None, event=None, km_step=1.0):
     """Print the federated summary of every column (``python -m fedlab describe``).
 
     With ``audit_log``, every site checks each query against the answers it gave in
     earlier runs (:class:`fedlab.analytics.audit.AuditLog`); a record is recognised by a
     hash of its line in the file, so a record edited in any column is a new record.
+    With ``time`` and ``event`` (a time-to-event outcome) also the sites' federated
+    Kaplan-Meier curve on a grid of ``km_step`` (:mod:`fedlab.analytics.survival`).
     """
+    if (time is None) != (event is None):
+        raise InvalidParameterError(f"{'--time' if time else '--event'} needs "
+                                    f"{'--event' if time else '--time'} too: a Kaplan-Meier "
+                                    "curve needs a time and an event column")
     if audit_log is not None:
         audit_log = check_log_file(audit_log, option="--audit-log",
                                    inputs=[*paths, *([json_path] if json_path else [])])
     with json_report(json_path, force=force, inputs=paths) as write:
-        return _describe(write, paths, columns, min_cell, audit_log)
+        return _describe(write, paths, columns, min_cell, audit_log, time, event, km_step)
 
 
-def _describe(write, paths, columns, min_cell, audit_log):
+def _describe(write, paths, columns, min_cell, audit_log, time=None, event=None, km_step=1.0):
+    from .survival import kaplan_meier_table, read_survival_columns
+
+    pairs = None if time is None else read_survival_columns(paths, time=time, event=event)
     names, columns, arrays = read_site_tables(
         paths, columns=parse_columns(columns, option="--columns"))
     sites = [DataSite(X, columns, name=name, min_cell=min_cell, audit=audit_log,
@@ -87,7 +96,12 @@ def _describe(write, paths, columns, min_cell, audit_log):
     print(f"{len(sites)} sites: {', '.join(names)}; cells of fewer than {min_cell} "
           f"patients are refused{audited}")
     print(summary.format())
-    write({"sites": names, "min_cell": min_cell, **summary.to_dict()})
+    released = {}
+    if pairs is not None:
+        lines, released["kaplan_meier"] = kaplan_meier_table(pairs, step=km_step,
+                                                             min_cell=min_cell)
+        print("\n" + "\n".join(lines))
+    write({"sites": names, "min_cell": min_cell, **summary.to_dict(), **released})
     return 0
 
 

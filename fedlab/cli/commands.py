@@ -9,7 +9,15 @@ from __future__ import annotations
 import sys
 
 from fedlab._files import check_output_folder
-from fedlab.cli.options import FILE_RULE, SEED, count, force_option, output_options, seed
+from fedlab.cli.options import (
+    FILE_RULE,
+    SEED,
+    count,
+    force_option,
+    output_options,
+    positive,
+    seed,
+)
 
 
 def register(sub):
@@ -39,6 +47,13 @@ def register(sub):
     describe.add_argument("--min-cell", type=count, default=5, metavar="N",
                           help="a site refuses any answer with a cell of 1 to N-1 patients "
                                "(default 5)")
+    describe.add_argument("--time", metavar="COLUMN",
+                          help="with --event: also the sites' federated Kaplan-Meier curve "
+                               "of this time column (a number >= 0 in every row)")
+    describe.add_argument("--event", metavar="COLUMN",
+                          help="the event indicator of --time (1 = event, 0 = censored)")
+    describe.add_argument("--km-step", type=positive, default=1.0, metavar="STEP",
+                          help="the Kaplan-Meier grid's spacing, in --time's unit (default 1)")
     describe.add_argument("--audit-log", metavar="PATH",
                           help="the sites' log of answered queries (appended to, never "
                                "rewritten; one file for all sites, each line names its site): "
@@ -89,7 +104,8 @@ def _describe_sites(args):
     from fedlab.analytics.commands import describe_command
 
     return describe_command(args.site, columns=args.columns, min_cell=args.min_cell,
-                            audit_log=args.audit_log, json_path=args.json, force=args.force)
+                            audit_log=args.audit_log, json_path=args.json, force=args.force,
+                            time=args.time, event=args.event, km_step=args.km_step)
 
 
 def _kmeans(args):

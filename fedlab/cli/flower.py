@@ -4,7 +4,9 @@ The same sites, options and methods as ``train``: each method is built as ``trai
 builds it (:func:`fedlab.baselines.method_strategy`) and seeded by its name
 (:func:`fedlab.federated.method_seed`), and the one round loop runs it over Flower's
 Grid, so each model equals ``train``'s bit for bit; each site's metrics are computed at
-the site. Several ``--strategy`` run one study each on the same federation.
+the site. Several ``--strategy`` run one study each on the same federation. With
+``--time`` and ``--event`` the study fits the exact federated Cox model, ``train``'s
+``federated Cox`` (:func:`fedlab.cli.survival.survival_flower`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ __all__ = ["add_arguments", "run_command", "method_name"]
 
 RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
                "min_cell", "min_sites", "port", "secure_aggregation", "site", "target",
-               "features", "test_size", "split_column", "id_column", "tls")
+               "features", "test_size", "split_column", "id_column", "tls", "time", "event",
+               "horizon", "ties")
 """The ``flower`` command's own options (``dest``): no strategy parameter may take them."""
 
 
 def add_arguments(parser):
     """The ``flower`` subcommand's options (the ``train`` command's, where they apply)."""
     from fedlab.cli.strategies import add_strategy_options
+    from fedlab.cli.survival import add_survival_options
 
     site_options(parser, site_help="one site's records; each SuperNode reads only its own "
                                    "file (repeat for each site)")
+    add_survival_options(parser)
     parser.add_argument("--rounds", type=count, default=5, help="rounds (default 5)")
     parser.add_argument("--local-epochs", type=count, default=DEFAULTS["local_epochs"])
     parser.add_argument("--batch-size", type=count, default=DEFAULTS["batch_size"])
@@ -124,6 +129,7 @@ def run_command(args):
     """
     from fedlab.cli.options import site_dataset
     from fedlab.cli.report import fitted_coefficients, format_table, report_document
+    from fedlab.cli.survival import check_options
     from fedlab.cli.training import check_lr_l2, read_sites
     from fedlab.flower import Federation
     from fedlab.flower.study import study_results
@@ -134,6 +140,11 @@ def run_command(args):
             raise FileNotFoundError(f"--site {path}: no such file")
     check_lr_l2(args)
     dataset = site_dataset(args)
+    if args.time is not None:
+        from fedlab.cli.survival import survival_flower
+
+        return survival_flower(args, dataset)
+    check_options(args)
     hospitals = read_sites(args)  # every file read and checked before any process starts
     methods, secure = _methods(args, hospitals)
     options = dict(rounds=args.rounds, local_epochs=args.local_epochs,

@@ -23,16 +23,22 @@ FILE_RULE = ("Outputs never replace an existing file unless --force is given, an
 
 
 def site_options(parser, *, site_help):
-    """The per-site CSV options: ``--site`` (repeatable), ``--target``, ``--features``,
-    ``--test-size``, ``--split-column`` and ``--id-column``; :func:`site_dataset` reads them.
+    """The per-site CSV options: ``--site`` (repeatable), ``--target`` or ``--time`` and
+    ``--event``, ``--features``, ``--test-size``, ``--split-column`` and ``--id-column``;
+    :func:`site_dataset` reads them.
 
     Column names are taken as given (spaces and parentheses included: quote them in the
     shell, e.g. ``--split-column "Split (static)"``).
     """
     parser.add_argument("--site", action="append", required=True, metavar="CSV",
                         help=site_help)
-    parser.add_argument("--target", required=True, metavar="COLUMN",
-                        help="the 0/1 outcome column")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="the 0/1 outcome column (or --time and --event)")
+    parser.add_argument("--time", metavar="COLUMN",
+                        help="a time-to-event outcome instead of --target: the observed time "
+                             "(event or censoring, a number >= 0), with --event")
+    parser.add_argument("--event", metavar="COLUMN",
+                        help="the event indicator of --time (1 = event, 0 = censored)")
     parser.add_argument("--features", metavar="COL,COL,...",
                         help="the feature columns to use (default: every column of the "
                              "first site's header but the outcome, split and id columns)")
@@ -50,18 +56,20 @@ def site_options(parser, *, site_help):
 def site_dataset(args):
     """The :class:`fedlab.data.Dataset` the site options describe (checked, not yet read).
 
-    Raises ``InvalidParameterError`` (exit 2, one line) for ``--split-column`` with
-    ``--test-size``, an outcome or split/id column among ``--features``, two options
-    naming one column, or two ``--site`` files with one name.
+    Raises ``InvalidParameterError`` (exit 2, one line) for an outcome other than exactly
+    ``--target`` or ``--time`` with ``--event``, ``--split-column`` with ``--test-size``,
+    an outcome or split/id column among ``--features``, two options naming one column,
+    or two ``--site`` files with one name.
     """
     from fedlab import data
 
     names = [Path(p).stem for p in args.site]
     if len(set(names)) != len(names):
         raise InvalidParameterError(f"--site files must have distinct names, got {names}")
+    outcome = outcome_kind(args)
     features = data.parse_columns(args.features, option="--features")
-    columns = {"--target": args.target, "--split-column": args.split_column,
-               "--id-column": args.id_column}
+    columns = {"--target": args.target, "--time": args.time, "--event": args.event,
+               "--split-column": args.split_column, "--id-column": args.id_column}
     given = [(option, column) for option, column in columns.items() if column is not None]
     for k, (option, column) in enumerate(given):
         for other, same in given[k + 1:]:
@@ -74,9 +82,34 @@ def site_dataset(args):
     if args.split_column is not None and args.test_size is not None:
         raise InvalidParameterError(f"--split-column {args.split_column!r} and --test-size "
                                     f"{args.test_size:g} both say how to split: give one")
-    return data.Dataset(args.site, target=args.target, features=features,
-                        split_column=args.split_column, id_column=args.id_column,
-                        test_size=args.test_size)
+    return data.Dataset(args.site, outcome=outcome, target=args.target, time=args.time,
+                        event=args.event, features=features, split_column=args.split_column,
+                        id_column=args.id_column, test_size=args.test_size)
+
+
+def outcome_kind(args):
+    """``"binary"`` for ``--target``, ``"survival"`` for ``--time`` with ``--event``.
+
+    Raises ``InvalidParameterError`` naming the options for anything else: neither, both,
+    or one of ``--time`` and ``--event`` alone.
+    """
+    time, event = getattr(args, "time", None), getattr(args, "event", None)
+    if args.target is not None and (time is not None or event is not None):
+        given = " and ".join(o for o, v in (("--time", time), ("--event", event)) if v)
+        raise InvalidParameterError(
+            f"--target {args.target!r} and {given} both name the outcome: give --target "
+            "(a 0/1 outcome) or --time and --event (a time to an event), not both")
+    if args.target is not None:
+        return "binary"
+    if time is not None and event is not None:
+        return "survival"
+    if time is None and event is None:
+        raise InvalidParameterError("the outcome is missing: give --target COLUMN (a 0/1 "
+                                    "outcome) or --time COLUMN and --event COLUMN (a time "
+                                    "to an event)")
+    missing = "--event" if event is None else "--time"
+    raise InvalidParameterError(f"{'--time' if time else '--event'} needs {missing} too: a "
+                                "time-to-event outcome is a time and an event column")
 
 
 def min_cell_option(parser):

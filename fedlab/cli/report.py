@@ -218,8 +218,9 @@ def report_document(results, *, command, args, strategies):
 
     config = {"command": command}
     for key in ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "min_cell",
-                "epsilon", "personalize", "site", "target", "features", "test_size",
-                "split_column", "id_column", "min_sites", "secure_aggregation"):
+                "epsilon", "personalize", "site", "target", "time", "event", "horizon",
+                "ties", "features", "test_size", "split_column", "id_column", "min_sites",
+                "secure_aggregation"):
         if hasattr(args, key):
             config["sites" if key == "site" else key] = getattr(args, key)
     config["strategies"] = {name: {"class": type(s).__name__, "params": strategy_params(s)}

@@ -1,4 +1,7 @@
-"""``demo`` and ``train``: the centralized model, each site alone, FedAvg and other strategies."""
+"""``demo`` and ``train``: the centralized model, each site alone, FedAvg and other strategies.
+
+``train --time COL --event COL`` fits Cox models instead (:mod:`fedlab.cli.survival`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from fedlab.cli.strategies import (
     check_settings,
     strategy_settings,
 )
+from fedlab.cli.survival import add_survival_options, check_options, survival_train
 
 
 def register(sub):
@@ -39,12 +43,13 @@ def register(sub):
     site_options(train, site_help="one site's records (comma-separated, UTF-8, numeric "
                                   "columns); repeat for each site")
     _training_options(train)
+    add_survival_options(train)
     train.set_defaults(handler=_train)
 
 
 RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json", "force",
                "personalize", "min_cell", "site", "target", "features", "test_size",
-               "split_column", "id_column")
+               "split_column", "id_column", "time", "event", "horizon", "ties")
 """The run's own options (``dest``): no strategy parameter may take one of these names."""
 
 
@@ -81,7 +86,12 @@ def _demo(args):
 
 
 def _train(args):
+    site_dataset(args)  # the outcome and column options, before any output is reserved
+    check_options(args)
     with json_report(args.json, force=args.force, inputs=args.site) as write:
+        if args.time is not None:
+            check_lr_l2(args)
+            return survival_train(args, read_sites(args), write)
         return _compare_and_report(lambda: read_sites(args), args, write, command="train")
 
 

@@ -3,7 +3,10 @@
 Each SuperNode runs this app on its own CSV, named in its node config
 (``partition-id=0 csv-path="/data/site.csv"``, optionally ``test-path=...`` and
 ``site-name=...``). The records never leave the node: a reply holds only the
-feature sums (standardization), a model update, or evaluation metrics. Training calls
+feature sums (standardization), a model update, evaluation metrics, or (for the exact
+federated Cox model) the site's log partial likelihood, gradient and information at the
+coefficients it was sent. The model is the run's (:func:`~fedlab.flower.study.study_model`:
+logistic regression, a network or a Cox model). Training calls
 the same code as :func:`fedlab.federated.run` (:func:`fedlab.federated.train_clients`,
 i.e. ``Client.train``), with the client's memory and random stream kept in Flower's
 ``Context.state`` between rounds. With ``secure-aggregation`` the train reply goes
@@ -21,7 +24,7 @@ from fedlab import data
 from fedlab.evaluation import evaluate_site
 from fedlab.federated import Client, train_clients
 from fedlab.flower import records, secure
-from fedlab.flower.study import study_strategy
+from fedlab.flower.study import site_outcome, study_model, study_strategy
 
 app = ClientApp()
 
@@ -48,7 +51,8 @@ def train(msg: Message, context: Context) -> Message:
     """One round of local training: the same ``train_clients`` that ``federated.run`` calls."""
     train_site, _, name = load_site(context)
     params, config, standardizer = records.read_instructions(msg.content)
-    client = Client(train_site.X, train_site.y, name=name)
+    model = study_model(context.run_config)
+    client = Client(train_site.X, site_outcome(train_site, model), name=name, model=model)
     if standardizer is not None:
         client.preprocess(standardizer)
     if "fedlab-rng" in context.state:
@@ -70,12 +74,44 @@ def train(msg: Message, context: Context) -> Message:
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
-    """Score the global model on this site's held-out patients; reply with metrics only."""
-    _, test, name = load_site(context)
+    """Score the global model on this site's held-out patients; reply with metrics only.
+
+    A binary outcome: :func:`fedlab.metrics.site_metrics` of the predicted risks. A Cox
+    model: :func:`fedlab.survival.score_site` (Harrell's and Uno's C, O/E at the run's
+    ``horizon`` from this site's own baseline hazard), as ``train --time`` scores it.
+    """
+    train_site, test, name = load_site(context)
     params, _, standardizer = records.read_instructions(msg.content)
-    metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer)
+    model = study_model(context.run_config)
+    if model.outcome == "survival":
+        from fedlab.survival import score_site
+
+        metrics = score_site(params, train_site, test, standardizer=standardizer,
+                             ties=model.ties, horizon=float(context.run_config["horizon"]),
+                             min_cell=int(context.run_config.get("min-cell", 5)))
+    else:
+        metrics = evaluate_site(params, test.X, test.y, standardizer=standardizer, model=model)
     return Message(content=RecordDict({"metrics": records.metrics_record(metrics),
                                        "site": ConfigRecord({"name": name})}), reply_to=msg)
+
+
+@app.query("cox_terms")
+def cox_terms(msg: Message, context: Context) -> Message:
+    """One Newton step of the exact federated Cox model: this site's terms at the coefficients.
+
+    The site standardizes its training records with the federated standardizer and
+    replies with its log partial likelihood, gradient (p) and information (p x p) at
+    ``params`` (:meth:`fedlab.survival.CoxSite.terms`), and its counts of patients and
+    events: what :func:`fedlab.survival.fit_federated_cox` sums.
+    """
+    from fedlab.survival import CoxSite
+
+    train_site, _, name = load_site(context)
+    coef, config, standardizer = records.read_instructions(msg.content)
+    X = train_site.X if standardizer is None else standardizer.transform(train_site.X)
+    terms = CoxSite(X, train_site.time, train_site.y, name=name).terms(
+        coef, ties=str(config["ties"]))
+    return Message(content=records.cox_terms_record(terms, name), reply_to=msg)
 
 
 def load_site(context):

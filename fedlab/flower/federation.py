@@ -250,7 +250,8 @@ class Federation:
     # -- running a study ---------------------------------------------------------------
     def run(self, *, strategy="fedavg", rounds=3, local_epochs=1, batch_size=32, lr=0.1,
             l2=0.0, target="cvd_10y", features=None, test_size=0.25, split_column=None,
-            id_column=None, standardize=True,
+            id_column=None, time=None, event=None, model=None, fit="round-loop",
+            horizon=None, min_cell=5, standardize=True,
             evaluate="final", exclude_site=None, min_sites=1, round_timeout=120.0,
             connect_timeout=60.0, timeout=None, callback=None, progress=False,
             random_state=2026, method=None, secure_aggregation=False,
@@ -288,6 +289,11 @@ class Federation:
         if evaluate not in ("final", "every-round", "none"):
             raise InvalidParameterError(f"evaluate must be 'final', 'every-round' or 'none', "
                                         f"got {evaluate!r}")
+        if fit not in ("round-loop", "exact-cox"):
+            raise InvalidParameterError(f"fit must be 'round-loop' or 'exact-cox', got {fit!r}")
+        survival = time is not None or event is not None
+        if survival:
+            horizon = check_positive(horizon, "horizon")
         if exclude_site is not None and exclude_site not in self.names:
             raise InvalidParameterError(f"exclude_site must be one of {self.names}, "
                                         f"got {exclude_site!r}")
@@ -300,10 +306,14 @@ class Federation:
                   "connect-timeout": float(connect_timeout),
                   "min-sites": int(min_sites), "round-timeout": float(round_timeout),
                   **data.Dataset([data.SiteSpec(path, name=name)
-                                  for name, path, _ in self.specs], target=target,
+                                  for name, path, _ in self.specs],
+                                 outcome="survival" if survival else "binary",
+                                 target=None if survival else target, time=time, event=event,
                                  features=features, split_column=split_column,
                                  id_column=id_column,
                                  test_size=None if split_column else test_size).run_config(),
+                  **_model_config(model), "fit": fit,
+                  "horizon": float(horizon or 0.0), "min-cell": int(min_cell),
                   "study-dir": str(study),
                   "secure-aggregation": bool(secure_aggregation),
                   "secagg-clipping-range": check_positive(secagg_clipping_range,
@@ -423,6 +433,17 @@ def launch(sites, *, strategy="fedavg", rounds=3, port=None, ready_timeout=60.0,
         history = federation.run(strategy=strategy, rounds=rounds, **options)
         history.config["seconds_to_ready"] = federation.seconds_to_ready
         return history
+
+
+def _model_config(model):
+    """The run-config entries ``model`` and ``model-options`` of a model, a name or ``None``."""
+    from fedlab.models import Model, make_model
+
+    if model is None:
+        return {"model": "", "model-options": "{}"}
+    if not isinstance(model, Model):
+        model = make_model(str(model))
+    return {"model": model.name, "model-options": json.dumps(model.get_params())}
 
 
 def _run_id(output):

@@ -18,9 +18,9 @@ from fedlab.federated import Standardizer, Update
 
 __all__ = ["instructions", "read_instructions", "reply", "read_reply", "metrics_record",
            "read_metrics", "rng_to_record", "rng_from_record", "standardizer_arrays",
-           "read_standardizer"]
+           "read_standardizer", "cox_terms_record", "read_cox_terms"]
 
-_SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu",
+_SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu", "ties",
             "noise_multiplier", "clip_norm", "delta", "sample_rate")  # the last: DP-SGD
 
 
@@ -124,3 +124,25 @@ def rng_from_record(record):
     bit_generator = getattr(np.random, state["bit_generator"])()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
+
+
+def cox_terms_record(terms, name):
+    """A site's :class:`~fedlab.survival.CoxTerms` as a reply: a number, a p-vector, a p x p
+    matrix and the site's counts of patients and events (nothing else leaves the site)."""
+    return RecordDict({"arrays": ArrayRecord({"gradient": Array(np.asarray(terms.gradient)),
+                                              "information": Array(np.asarray(
+                                                  terms.information))}),
+                       "metrics": MetricRecord({"loglik": float(terms.loglik),
+                                                "n": int(terms.n),
+                                                "events": int(terms.events)}),
+                       "site": ConfigRecord({"name": name})})
+
+
+def read_cox_terms(content):
+    """The :class:`~fedlab.survival.CoxTerms` in a site's reply (see :func:`cox_terms_record`)."""
+    from fedlab.survival import CoxTerms
+
+    arrays, metrics = content["arrays"], content["metrics"]
+    return CoxTerms(loglik=float(metrics["loglik"]), gradient=arrays["gradient"].numpy(),
+                    information=arrays["information"].numpy(), n=int(metrics["n"]),
+                    events=int(metrics["events"]))

@@ -1,12 +1,16 @@
-"""The ServerApp: fedlab's one round loop over Flower's Grid.
+"""The ServerApp: fedlab's one round loop over Flower's Grid (or the exact federated Cox model).
 
 :func:`run_study` builds the strategy and a :class:`~fedlab.federated.RoundLoop` and runs
 it with :class:`FlowerTransport`, which only moves messages: setup (each site's name,
 sizes, features and feature sums), instructions to the chosen SuperNodes, replies back
 as :class:`~fedlab.federated.Update` objects, federated evaluation at each site. Every
 order of events and every random draw is the loop's, so the model equals
-:func:`fedlab.federated.run`'s. What a real study adds lives here: a time-out per round,
-and sites that stopped answering get no more messages.
+:func:`fedlab.federated.run`'s, whichever the run's model (``model`` in the run config:
+logistic regression, a network, a Cox model). What a real study adds lives here: a
+time-out per round, and sites that stopped answering get no more messages. A run config
+with ``fit = "exact-cox"`` fits the exact federated Cox model instead
+(:mod:`fedlab.flower.cox`: Newton's iterations of :func:`fedlab.survival.fit_federated_cox`
+over the same transport).
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from fedlab._validation import InvalidParameterError
 from fedlab.federated import FeatureSums, RoundLoop, Updates, method_seed
 from fedlab.flower import records
 from fedlab.flower import secure as secure_rounds
-from fedlab.flower.study import StudyError, study_strategy
+from fedlab.flower.study import StudyError, study_model, study_strategy
 from fedlab.metrics import pool_site_metrics
-from fedlab.models import LogisticRegression
 
 __all__ = ["app", "run_study", "FlowerTransport"]
 
@@ -52,7 +55,12 @@ def main(grid: Grid, context: Context) -> None:
 
 
 def run_study(grid, cfg, *, progress=None):
-    """The study: :class:`~fedlab.federated.RoundLoop` over :class:`FlowerTransport`."""
+    """The study: :class:`~fedlab.federated.RoundLoop` over :class:`FlowerTransport`, or the
+    exact federated Cox model (``fit = "exact-cox"``: :func:`fedlab.flower.cox.run_exact_cox`)."""
+    if str(cfg.get("fit", "round-loop")) == "exact-cox":
+        from fedlab.flower.cox import run_exact_cox
+
+        return run_exact_cox(grid, cfg)
     seed = int(cfg["seed"])
     method = str(cfg.get("method", ""))
     transport = FlowerTransport(grid, cfg)
@@ -110,7 +118,9 @@ class FlowerTransport:
     grid : flwr.serverapp.Grid
     cfg : mapping
         The run config (``n-sites``, ``connect-timeout``, ``round-timeout``,
-        ``exclude-site``, ``standardize``, ``secagg-clipping-range``).
+        ``exclude-site``, ``standardize``, ``secagg-clipping-range``, and ``model`` and
+        ``model-options``: the model every ClientApp's Client holds, see
+        :func:`~fedlab.flower.study.study_model`).
     """
 
     def __init__(self, grid, cfg):
@@ -126,7 +136,7 @@ class FlowerTransport:
         self.sizes = [self.sites[n]["n_train"] for n in self.names]
         self.feature_names = self.sites[all_names[0]]["features"]
         self.n_features = len(self.feature_names)
-        self.model = LogisticRegression()  # what each ClientApp's Client holds
+        self.model = study_model(cfg)  # what each ClientApp's Client holds
         self.alive = set(all_names)
         self.received = {"masked_vectors": 0, "plain_array_entries": 0}
         self.last_failures = {}
@@ -180,7 +190,11 @@ class FlowerTransport:
         per_site = {name: records.read_metrics(content["metrics"])
                     for name, content in replies.items()}
         training = {n: m for n, m in per_site.items() if n in self.names}
-        return (pool_site_metrics(training) if training else {}), per_site
+        if self.model.outcome == "survival":
+            from fedlab.survival import pool_scores as pool
+        else:
+            pool = pool_site_metrics
+        return (pool(training) if training else {}), per_site
 
 
 def _wait_for_nodes(grid, n_sites, timeout):

@@ -17,8 +17,8 @@ import numpy as np
 from fedlab.federated import History, RoundRecord, Standardizer
 from fedlab.federated.strategy import check_strategy, make_strategy
 
-__all__ = ["StudyError", "study_strategy", "StudyRound", "history_from_result",
-           "round_from_json", "rounds_below_quorum", "study_results"]
+__all__ = ["StudyError", "study_strategy", "study_model", "site_outcome", "StudyRound",
+           "history_from_result", "round_from_json", "rounds_below_quorum", "study_results"]
 
 
 class StudyError(RuntimeError):
@@ -36,6 +36,38 @@ def study_strategy(cfg):
             return check_strategy(pickle.load(f))
     options = json.loads(str(cfg["strategy-options"]) or "{}")
     return check_strategy(make_strategy(str(cfg["strategy"]), lr=float(cfg["lr"]), **options))
+
+
+def study_model(cfg):
+    """A study's :class:`fedlab.models.Model`, from its run config (``model``, ``model-options``).
+
+    ``model`` is a name of :data:`fedlab.models.MODEL_NAMES`; empty, it follows the
+    dataset's outcome (``cox`` for ``survival``, else ``logistic``). ``model-options`` is
+    JSON of the model's parameters (e.g. ``{"hidden": 8}``, ``{"ties": "efron"}``). The
+    ServerApp (the starting parameters) and each ClientApp (local training, evaluation)
+    build the same model from it.
+
+    Examples
+    --------
+    >>> study_model({"outcome": "survival"}), study_model({"model": "mlp",
+    ...                                                    "model-options": '{"hidden": 3}'})
+    (CoxPH(ties='breslow'), MLP(hidden=3, activation='tanh'))
+    """
+    from fedlab.models import make_model
+
+    name = str(cfg.get("model", "")) or ("cox" if str(cfg.get("outcome", "")) == "survival"
+                                         else "logistic")
+    return make_model(name, **json.loads(str(cfg.get("model-options", "")) or "{}"))
+
+
+def site_outcome(site, model):
+    """What ``model`` takes as ``y`` from a :class:`fedlab.data.Site`: events, or (time, event)."""
+    if model.outcome == "survival":
+        if site.time is None:
+            raise StudyError(f"model {model!r} needs a time-to-event outcome: set time and "
+                             "event (not target) in the run config")
+        return np.column_stack([site.time, site.y])
+    return site.y
 
 
 @dataclass

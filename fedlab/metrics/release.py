@@ -183,6 +183,9 @@ def _why_undefined(key, metrics):
     side = "an event" if events == n else "a non-event"
     if "n_sites" in metrics and base in ("auc", "calibration_slope", "calibration_intercept"):
         return "no site could estimate it (each needs both outcomes among its test patients)"
+    if base in ("c_index", "uno_c", "oe") and events == 0:
+        return "no event among the test patients (a C-index compares patients with an event " \
+            "to those still event-free)"
     if base == "auc" and one_class:
         return f"every test patient is {side} (the AUC needs both outcomes)"
     if base.startswith("calibration") and one_class:

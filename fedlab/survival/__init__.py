@@ -21,13 +21,13 @@ The Cox model of the round loop (FedAvg and the others on the partial likelihood
 
 from .calibration import calibration_at_horizon, observed_risk, predicted_risk
 from .concordance import censoring_survival, harrell_c, uno_c
-from .cox import CoxFit, CoxSite, fit_federated_cox
+from .cox import CoxFit, CoxSite, SummedSites, fit_federated_cox, sum_terms
 from .evaluation import pool_survival_metrics, site_survival_metrics
 from .kaplan_meier import KaplanMeier, federated_kaplan_meier, kaplan_meier, survival_at
 from .life_table import LifeTable, agree_rows, life_table, merge_small_cells, sum_tables
 from .logrank import LogRankResult, LogRankTerms, logrank_terms, logrank_test
 from .partial_likelihood import TIES, CoxTerms, baseline_hazard, partial_likelihood
-from .study import compare_survival
+from .study import compare_survival, pool_scores, score_site
 
 __all__ = [
     "TIES",
@@ -38,6 +38,7 @@ __all__ = [
     "LifeTable",
     "LogRankResult",
     "LogRankTerms",
+    "SummedSites",
     "agree_rows",
     "baseline_hazard",
     "calibration_at_horizon",
@@ -54,9 +55,12 @@ __all__ = [
     "observed_risk",
     "partial_likelihood",
     "pool_survival_metrics",
+    "pool_scores",
     "predicted_risk",
+    "score_site",
     "site_survival_metrics",
     "sum_tables",
+    "sum_terms",
     "survival_at",
     "uno_c",
 ]

@@ -20,7 +20,7 @@ from fedlab._validation import InvalidParameterError, check_choice, check_int, c
 from ._checks import check_covariates, check_survival
 from .partial_likelihood import TIES, CoxTerms, RiskSets, partial_likelihood
 
-__all__ = ["CoxSite", "CoxFit", "fit_federated_cox"]
+__all__ = ["CoxSite", "CoxFit", "SummedSites", "fit_federated_cox", "sum_terms"]
 
 
 @dataclass(frozen=True)
@@ -104,13 +104,63 @@ class CoxFit:
                                        self.coef + z * self.se]))
 
 
-def fit_federated_cox(sites, *, ties="breslow", l2=0.0, tol=1e-10, max_iter=50):
-    """Fit the site-stratified Cox model exactly, from the sites' summed gradients and Hessians.
+class SummedSites:
+    """The server's view of sites in this process: their answers, summed (the Cox transport).
+
+    :func:`fit_federated_cox` asks a transport only for ``terms(coef, ties=...)``, the
+    sum over sites of their :class:`CoxTerms` at ``coef``, and reads ``n_features``,
+    ``n`` (patients in all) and ``site_events``. This one calls each :class:`CoxSite`;
+    on Flower, :class:`fedlab.flower.cox.FlowerCox` sends ``coef`` to each SuperNode
+    and sums the replies, so both run the same Newton iterations.
 
     Parameters
     ----------
     sites : sequence of CoxSite
         One stratum each; all with the same features.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``sites`` is empty, holds something else than CoxSite, or the sites disagree
+        on the number of features.
+    """
+
+    def __init__(self, sites):
+        sites = list(sites)
+        if not sites or not all(isinstance(s, CoxSite) for s in sites):
+            raise InvalidParameterError("sites must be a non-empty sequence of CoxSite")
+        widths = {s.X.shape[1] for s in sites}
+        if len(widths) != 1:
+            raise InvalidParameterError(f"sites must share their features, got widths {widths}")
+        self.sites = sites
+        self.n_features = widths.pop()
+        self.n = sum(len(s.time) for s in sites)
+        self.site_events = tuple(s.event.sum().item() for s in sites)
+
+    def terms(self, coef, *, ties="breslow"):
+        """What the server learns in one round: the sum of the sites' answers at ``coef``."""
+        return sum_terms([s.terms(coef, ties=ties) for s in self.sites])
+
+
+def sum_terms(answers):
+    """The sum of several sites' :class:`CoxTerms` (in their order: same order, same bits)."""
+    answers = list(answers)
+    return CoxTerms(loglik=sum(a.loglik for a in answers),
+                    gradient=np.sum([a.gradient for a in answers], axis=0),
+                    information=np.sum([a.information for a in answers], axis=0),
+                    n=sum(a.n for a in answers), events=sum(a.events for a in answers))
+
+
+def fit_federated_cox(sites, *, ties="breslow", l2=0.0, tol=1e-10, max_iter=50):
+    """Fit the site-stratified Cox model exactly, from the sites' summed gradients and Hessians.
+
+    Parameters
+    ----------
+    sites : sequence of CoxSite, or a transport
+        One stratum each; all with the same features. Or a transport that sums the
+        sites' answers itself (:class:`SummedSites` in this process,
+        :class:`fedlab.flower.cox.FlowerCox` over Flower): the same Newton iterations
+        run on either.
     ties : {"breslow", "efron"}, default="breslow"
         How tied event times enter each site's partial likelihood. Ties matter only within
         a stratum, so each site's term is exact locally.
@@ -171,27 +221,24 @@ def fit_federated_cox(sites, *, ties="breslow", l2=0.0, tol=1e-10, max_iter=50):
     >>> fit = fit_federated_cox(sites, ties="efron")
     >>> fit.coef.round(2).tolist(), fit.events, fit.n_iter <= 8
     ([0.72, -0.47], 474, True)
+    >>> fit_federated_cox(SummedSites(sites), ties="efron").coef.tolist() == fit.coef.tolist()
+    True
     """
     ties = check_choice(ties, "ties", TIES)
     l2 = check_positive(l2, "l2", strict=False)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = check_positive(tol, "tol")
-    sites = list(sites)
-    if not sites or not all(isinstance(s, CoxSite) for s in sites):
-        raise InvalidParameterError("sites must be a non-empty sequence of CoxSite")
-    widths = {s.X.shape[1] for s in sites}
-    if len(widths) != 1:
-        raise InvalidParameterError(f"sites must share their features, got widths {widths}")
-    p = widths.pop()
-    n = sum(len(s.time) for s in sites)
+    transport = sites if hasattr(sites, "terms") and not isinstance(sites, CoxSite) \
+        else SummedSites(sites)
     # the products are small (n x p by p): threads of a shared BLAS cost more than they save
     with threadpool_limits(limits=1, user_api="blas"):
-        return _newton(sites, p, n, ties, l2, tol, max_iter)
+        return _newton(transport, ties, l2, tol, max_iter)
 
 
-def _newton(sites, p, n, ties, l2, tol, max_iter):
+def _newton(transport, ties, l2, tol, max_iter):
+    p, n = transport.n_features, transport.n
     coef = np.zeros(p)
-    total = _summed(sites, coef, ties)
+    total = transport.terms(coef, ties=ties)
     if total.events == 0:
         raise InvalidParameterError("sites hold no event: the Cox model cannot be fitted")
     history = [_objective(total, coef, l2, n)]
@@ -201,7 +248,7 @@ def _newton(sites, p, n, ties, l2, tol, max_iter):
         scale = 1.0
         while True:
             trial = coef + scale * direction
-            trial_total = _summed(sites, trial, ties)
+            trial_total = transport.terms(trial, ties=ties)
             if _objective(trial_total, trial, l2, n) >= history[-1] - 1e-12 or scale < 1e-8:
                 break
             scale /= 2
@@ -216,17 +263,8 @@ def _newton(sites, p, n, ties, l2, tol, max_iter):
             "raise max_iter or set l2 > 0")
     covariance = np.linalg.inv(total.information + n * l2 * np.eye(p))
     return CoxFit(coef=coef, covariance=covariance, loglik=total.loglik, n_iter=n_iter, n=n,
-                  events=total.events, site_events=tuple(s.event.sum().item() for s in sites),
+                  events=total.events, site_events=tuple(transport.site_events),
                   ties=ties, l2=l2, history=history)
-
-
-def _summed(sites, coef, ties):
-    """What the server learns in one round: the sum of the sites' answers."""
-    answers = [s.terms(coef, ties=ties) for s in sites]
-    return CoxTerms(loglik=sum(a.loglik for a in answers),
-                    gradient=np.sum([a.gradient for a in answers], axis=0),
-                    information=np.sum([a.information for a in answers], axis=0),
-                    n=sum(a.n for a in answers), events=sum(a.events for a in answers))
 
 
 def _objective(total, coef, l2, n):
