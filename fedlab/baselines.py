@@ -16,7 +16,7 @@ from fedlab.drift import STRATEGY_SETTINGS
 from fedlab.federated.loop import TRAINING_DEFAULTS, method_seed
 from fedlab.federated.preprocessing import combine, feature_sums
 from fedlab.metrics import Evaluator, auc_difference, site_metrics
-from fedlab.models import logistic
+from fedlab.models import LogisticRegression, Model
 
 __all__ = ["centralized", "single_site", "compare", "method_strategy", "root_seed",
            "DEFAULTS"]
@@ -68,37 +68,50 @@ def root_seed(random_state):
     return int(random_state)
 
 
-def centralized(hospitals, *, l2=DEFAULTS["l2"]):
+def centralized(hospitals, *, l2=DEFAULTS["l2"], model=None, epochs=1,
+                batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], random_state=None):
     """Fit one model on every hospital's training records pooled (what FL cannot do).
 
     Parameters
     ----------
     hospitals : sequence of Hospital
     l2 : float, default=1e-3
+    model : fedlab.models.Model, optional
+        ``None`` is logistic regression, fitted to its penalized optimum (Newton's
+        method). Any other model is fitted by its :meth:`~fedlab.models.Model.fit`: a
+        network is trained by the clients' local SGD (``epochs``, ``batch_size``,
+        ``lr``) from one initialization drawn from ``random_state``, which reaches no
+        guaranteed optimum of its non-convex loss.
+    epochs, batch_size, lr : SGD settings of a model fitted by SGD
+    random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
 
     Returns
     -------
-    params : ndarray of shape (n_features + 1,)
+    params : ndarray of shape (n_params,)
     standardizer : Standardizer
         Fitted on the pooled training records.
     """
     X = np.vstack([h.X_train for h in hospitals])
     y = np.concatenate([h.y_train for h in hospitals])
-    return _fit(X, y, l2=l2)
+    return _fit(X, y, model, l2=l2, epochs=epochs, batch_size=batch_size, lr=lr,
+                random_state=random_state)
 
 
-def single_site(hospital, *, l2=DEFAULTS["l2"]):
-    """Fit a model on one hospital's training records alone; same return as :func:`centralized`."""
-    return _fit(hospital.X_train, hospital.y_train, l2=l2)
+def single_site(hospital, *, l2=DEFAULTS["l2"], model=None, epochs=1,
+                batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], random_state=None):
+    """Fit a model on one hospital's training records alone; as :func:`centralized`."""
+    return _fit(hospital.X_train, hospital.y_train, model, l2=l2, epochs=epochs,
+                batch_size=batch_size, lr=lr, random_state=random_state)
 
 
 def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["local_epochs"],
             batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], l2=DEFAULTS["l2"],
             strategies=(), personalize=(), strategy_options=None, progress=False,
-            random_state=None):
+            model=None, random_state=None):
     """Centralized vs single hospitals vs FedAvg (plain and weighted mean), and more.
 
-    Every model is scored on each hospital's test split and on all of them pooled.
+    Every model is scored on each hospital's test split and on all of them pooled. Every
+    method trains the same ``model`` through the model protocol only.
 
     Parameters
     ----------
@@ -113,6 +126,11 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
         Settings that replace a strategy's defaults, e.g. ``{"fedprox": {"mu": 0.1}}``.
     progress : bool, default=False
         Print a progress bar per federated run on standard error.
+    model : fedlab.models.Model of a binary outcome, optional
+        ``None`` is logistic regression. The centralized and single-site models are the
+        model's :meth:`~fedlab.models.Model.fit` (see :func:`centralized`); one fitted by
+        SGD gets the federated runs' budget: ``rounds * local_epochs`` epochs of local
+        SGD with their ``batch_size``, ``lr`` and ``l2``, seeded by its method's name.
     random_state : None, int or numpy.random.Generator
         Each method's run is seeded by :func:`fedlab.federated.method_seed` of one root
         seed (:func:`root_seed`) and the method's name, so its result does not depend on
@@ -138,31 +156,42 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     Raises
     ------
     ValueError
-        For an unknown strategy or personalization, or ``lr * l2 >= 2``: local SGD's
-        penalty step ``w <- (1 - lr l2) w`` then grows the weights without bound.
+        For an unknown strategy or personalization, a model of another outcome, or
+        ``lr * l2 >= 2``: local SGD's penalty step ``w <- (1 - lr l2) w`` then grows the
+        weights without bound.
     """
     hospitals = list(hospitals)
     check_sgd_step(lr, l2)
+    model = _binary_model(model)
+    n_params = model.n_params(len(hospitals[0].feature_names))
     strategy_options = dict(strategy_options or {})
     for name in [*strategies, *strategy_options]:
         # fail before any training if the rule cannot run on these sites (Krum: m >= 2f + 3)
         strategy = method_strategy(name, strategy_options.get(name), lr=lr)
         strategy.total_samples = sum(h.n_train for h in hospitals)
-        strategy.start(len(hospitals[0].feature_names) + 1, len(hospitals))
+        strategy.start(n_params, len(hospitals))
     for method in personalize:
         if method not in ("finetune", "recalibrate"):
             raise InvalidParameterError(
                 f"personalize must be 'finetune' or 'recalibrate', got {method!r}")
+        if method == "recalibrate" and not model.linear:
+            raise InvalidParameterError(
+                f"personalize 'recalibrate' refits the intercept and slope of a linear "
+                f"predictor, which model {model!r} does not have; use 'finetune'")
     seed = root_seed(random_state)
-    evaluator = Evaluator(hospitals)
-    models = {"centralized": centralized(hospitals, l2=l2)}
+    evaluator = Evaluator(hospitals, model=model)
+    sgd = dict(model=model, l2=l2, epochs=rounds * local_epochs, batch_size=batch_size, lr=lr)
+    models = {"centralized": centralized(hospitals, **sgd,
+                                         random_state=method_seed(seed, "centralized"))}
     for h in hospitals:
-        models[f"alone: {h.name}"] = single_site(h, l2=l2)
+        name = f"alone: {h.name}"
+        models[name] = single_site(h, **sgd, random_state=method_seed(seed, name))
     used, runs = {}, {}
     for name in ("fedavg (mean)", "fedavg (weighted)", *strategies):
         used[name] = method_strategy(name, strategy_options.get(name), lr=lr)
         runs[name] = federated.run(
-            [federated.Client.from_hospital(h) for h in hospitals], strategy=used[name],
+            [federated.Client.from_hospital(h, model=model) for h in hospitals],
+            strategy=used[name],
             rounds=rounds, local_epochs=local_epochs, batch_size=batch_size, lr=lr, l2=l2,
             test_sets=evaluator, progress=progress and name,
             random_state=method_seed(seed, name))
@@ -173,7 +202,7 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     weighted = runs["fedavg (weighted)"]
     for method in personalize:
         name = f"fedavg + {method}"
-        predictions[name], own = _personalized(hospitals, weighted, method, l2,
+        predictions[name], own = _personalized(hospitals, weighted, method, l2, model,
                                                np.random.default_rng(method_seed(seed, name)))
         models[name] = own, weighted.standardizer
     for name in strategies:
@@ -184,10 +213,25 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
             "fits": models, "strategies": used}
 
 
-def _fit(X, y, *, l2):
-    """Standardize (missing values to the mean) and fit by Newton's method."""
+def _fit(X, y, model, *, l2, epochs, batch_size, lr, random_state):
+    """Standardize (missing values to the mean) and fit ``model`` (``None``: logistic)."""
     standardizer = combine([feature_sums(X)])
-    return logistic.fit(standardizer.transform(X), y, l2=l2), standardizer
+    if isinstance(random_state, np.random.SeedSequence):
+        random_state = np.random.default_rng(random_state)
+    params = _binary_model(model).fit(standardizer.transform(X), y, l2=l2, epochs=epochs,
+                                      batch_size=batch_size, lr=lr, random_state=random_state)
+    return params, standardizer
+
+
+def _binary_model(model):
+    """``model``, or logistic regression for ``None``; refused unless of a 0/1 outcome."""
+    if model is None:
+        return LogisticRegression()
+    if not isinstance(model, Model) or model.outcome != "binary":
+        raise InvalidParameterError(
+            f"model must be a fedlab.models.Model of a binary outcome (e.g. "
+            f"LogisticRegression(), MLP()), got {model!r}")
+    return model
 
 
 def _report(predictions, level):
@@ -199,17 +243,17 @@ def _report(predictions, level):
                       for name, (y, p) in predictions.items()}}
 
 
-def _personalized(hospitals, history, method, l2, rng):
+def _personalized(hospitals, history, method, l2, model, rng):
     """Each site's own model from the global one: ``{site: (y_test, risk)}``, ``{site: params}``."""
     standardizer, out, own = history.standardizer, {}, {}
     for h in hospitals:  # a site whose test patients are of one class still reports accuracy
         X_train = standardizer.transform(h.X_train)
         if method == "finetune":
             params = personal.finetune(history.params, X_train, h.y_train, l2=l2,
-                                       random_state=rng)
+                                       random_state=rng, model=model)
         else:
             params = personal.recalibrate(history.params, X_train, h.y_train)
-        out[h.name] = h.y_test, logistic.predict_proba(params, standardizer.transform(h.X_test))
+        out[h.name] = h.y_test, model.predict(params, standardizer.transform(h.X_test))
         own[h.name] = params
     return out, own
 

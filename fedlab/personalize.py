@@ -22,22 +22,26 @@ METHODS = ("finetune", "recalibrate", "ditto")
 """The personalization methods, by name (``python -m fedlab train --personalize``)."""
 
 
-def finetune(params, X, y, *, epochs=5, batch_size=32, lr=0.05, l2=1e-3, random_state=None):
+def finetune(params, X, y, *, epochs=5, batch_size=32, lr=0.05, l2=1e-3, random_state=None,
+             model=None):
     """Local fine-tuning: a few epochs of mini-batch SGD on the site, from the global model.
 
     Parameters
     ----------
-    params : array-like of shape (n_features + 1,)
-        The global model.
+    params : array-like of shape (n_params,)
+        The global model (logistic regression: ``(n_features + 1,)``).
     X : array-like of shape (n_samples, n_features)
         The site's preprocessed training records.
     y : array-like of shape (n_samples,)
     epochs, batch_size, lr, l2 : see :func:`fedlab.models.logistic.sgd`
     random_state : None, int or numpy.random.Generator
+    model : fedlab.models.Model, optional
+        The model ``params`` belong to, fine-tuned by its own local SGD
+        (:meth:`~fedlab.models.Model.local_train`); ``None`` is logistic regression.
 
     Returns
     -------
-    ndarray of shape (n_features + 1,)
+    ndarray of shape (n_params,)
 
     Examples
     --------
@@ -47,8 +51,9 @@ def finetune(params, X, y, *, epochs=5, batch_size=32, lr=0.05, l2=1e-3, random_
     """
     X, y = _site_data(X, y, "finetune")
     epochs = check_int(epochs, "epochs", minimum=1)
-    return logistic.sgd(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
-                     random_state=random_state)
+    model = logistic.LogisticRegression() if model is None else model
+    return model.local_train(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2,
+                             random_state=random_state)
 
 
 def recalibration(logit, y):

@@ -165,6 +165,7 @@ def test_a_site_whose_own_information_is_singular_still_joins_the_federated_fit(
     (["--drop-event"], "--time needs --event too"),
     (["--horizon", "0"], "--horizon: must be a finite number > 0"),
     (["--strategy", "dpsgd", "--noise-multiplier", "1"], "use --strategy dpfedavg"),
+    (["--model", "mlp"], "--model mlp applies to a 0/1 outcome"),
 ])
 def test_outcome_options_are_refused_in_one_line(sites, capsys, extra, message):
     args = ["train", "--time", TIME] + ([] if "--drop-event" in extra else ["--event", EVENT])

@@ -7,6 +7,7 @@ Flower's ~60 s heartbeat: that case is documented (README, lesson 10), not waite
 """
 
 import os
+import re
 import socket
 
 import numpy as np
@@ -114,23 +115,32 @@ def test_scaffold_with_client_sampling_keeps_client_state_in_the_context(
 
 def test_secure_aggregation_gives_fedavg_to_within_the_quantization_error(
         federation, site_files):
-    """Flower's SecAgg+ (2 rounds, 3 sites): the model of federated.run, only masked replies.
+    """Flower's SecAgg+ (2 rounds, 3 sites): the model of federated.run, only masked replies,
+    and nothing of a site's own in what the server writes or logs.
 
-    Bound: each site sends ``dq_k delta_k`` (``dq_k = n_k / max n``, itself rounded to
-    1 / T) stochastically rounded to a grid of step ``2c / T``; the workflow divides the
-    sum by ``sum dq_k``. Per round and entry the mean is off by less than
-    ``K (2c / T + c / T) / sum dq_k`` (entry rounding, plus weight rounding times
-    ``|delta_k - mean| <= 2c``); averaging local gradient steps (lr 0.1 on a convex,
-    smooth loss) does not expand an error in the start point, so R rounds add up.
+    Bound: each site sends ``dq_k delta_k`` (``dq_k = n_k / B``, itself rounded to
+    ``1 / T``; ``B``, the smallest power of two at least the total ``N`` of training
+    records, since each site's own size is secret) stochastically rounded to a grid of
+    step ``2c / T``; the workflow divides the sum by ``sum dq_k = N / B >= 1/2``. Per
+    round and entry the mean is off by less than ``K (2c / T + c / T) / (N / B)`` (entry
+    rounding, plus weight rounding times ``|delta_k - mean| <= 2c``); averaging local
+    gradient steps (lr 0.1 on a convex, smooth loss) does not expand an error in the
+    start point, so R rounds add up. The standardization is exact (float64 rounding).
     """
     history = federation.run(strategy="fedavg", rounds=2, target=TARGET, random_state=SEED,
-                             evaluate="none", secure_aggregation=True)
+                             evaluate="final", secure_aggregation=True)
     clients, _ = _in_process_clients(site_files)
     expected = federated.run(clients, strategy="fedavg", rounds=2, random_state=SEED)
+    np.testing.assert_allclose(history.standardizer.mean, expected.standardizer.mean,
+                               rtol=1e-12)
+    np.testing.assert_allclose(history.standardizer.scale, expected.standardizer.scale,
+                               rtol=1e-12)
     secure = history.config["secure_aggregation"]
     c, levels = secure["clipping_range"], secure["quantization_range"]
-    n = np.array([history.config["sites"][name]["n_train"] for name in site_files])
-    bound = 2 * len(n) * 3 * c / levels / (n.sum() / n.max())
+    total = sum(client.n_samples for client in clients)
+    assert history.config["totals"]["n_train"] == total
+    b = 2.0 ** np.ceil(np.log2(total))
+    bound = 2 * len(clients) * 3 * c / levels / (total / b)
     assert bound < 1e-4
     np.testing.assert_allclose(history.params, expected.params, rtol=0, atol=bound)
     # the bound is tight enough to tell FedAvg's weights from a plain mean
@@ -138,8 +148,28 @@ def test_secure_aggregation_gives_fedavg_to_within_the_quantization_error(
                           weighted=False)
     assert np.max(np.abs(plain.params - expected.params)) > 100 * bound
     assert [r.participants for r in history.rounds[1:]] == [list(site_files)] * 2
-    # what the ServerApp received: one masked vector per site and round, no plain array
-    assert secure["received"] == {"masked_vectors": 6, "plain_array_entries": 0}
+    # what the ServerApp received: one masked vector per site for the setup's secure
+    # sum and per round, no plain array
+    assert secure["received"] == {"masked_vectors": 9, "plain_array_entries": 0}
+    # no per-site count, mean or M2 in the result, the progress log or the SuperLink's log
+    study = federation.workdir / f"study-{federation.runs}"
+    written = [(study / "result.json").read_text(), (study / "progress.jsonl").read_text(),
+               federation.log("superlink")]
+    for name, site in history.config["sites"].items():
+        assert set(site) == {"partition_id", "features"}, name
+    numbers = [float(v) for text in written[:2]
+               for v in re.findall(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)]
+    for client in clients:
+        sums = client.feature_sums()
+        for value in [*sums.mean, *sums.m2]:
+            assert not any(np.isclose(value, v, rtol=1e-9, atol=0) for v in numbers)
+            assert not any(f"{value:.6g}" in text for text in written)
+        assert f'"n_train": {client.n_samples}' not in written[0]
+    assert history.config["totals"]["events_train"] == sum(
+        int(data.read_site_csv(p, target=TARGET).y.sum()) for p in site_files.values()) - sum(
+        int(t.y.sum()) for t in _in_process_clients(site_files)[1].values())
+    # each site released its own metrics (all sites here hold >= 5 events and non-events)
+    assert all(m["events"] >= 5 for m in history.final.sites.values())
 
 
 def test_a_site_that_cannot_read_its_file_is_named(federation, site_files):

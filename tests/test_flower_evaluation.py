@@ -49,17 +49,23 @@ def test_a_sites_report_holds_only_aggregates_and_survives_json(hospitals):
     np.testing.assert_equal(back.sites["x"], report)  # intervals are tuples again, NaN kept
 
 
-def test_metrics_cross_flowers_records_unchanged(hospitals):
+def test_released_metrics_cross_flowers_records_unchanged(hospitals):
     pytest.importorskip("flwr")
     from fedlab.flower import records
+    from fedlab.metrics import release_metrics
 
     h = hospitals[2]
     report = evaluate_site(np.r_[np.ones(len(h.feature_names)) * 0.01, -1.0],
                            np.nan_to_num(h.X_test), h.y_test)
-    report["calibration_slope_ci"] = (float("nan"), float("nan"))  # NaN crosses too
-    back = records.read_metrics(records.metrics_record(report))
-    np.testing.assert_equal(back, report)
+    report["calibration_slope_ci"] = (float("nan"), float("nan"))  # a gap crosses too
+    released = release_metrics(report)
+    back = records.read_released(records.released_record(released))
+    assert back.keys() == released.keys()
+    assert back["calibration_slope_ci"] is None
+    assert back["calibration_slope_ci_reason"].startswith("undefined")
     assert isinstance(back["n"], int) and isinstance(back["auc_ci"], tuple)
+    np.testing.assert_equal({k: list(v) if isinstance(v, tuple) else v
+                             for k, v in back.items()}, released)
 
 
 def test_leave_one_site_out_scores_each_site_with_a_model_that_never_saw_it(hospitals):

@@ -8,6 +8,7 @@ seconds; the real-process tests (test_flower.py) cover the deployment itself.
 import copy
 import json
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from flwr.app import Context, Error, Message, RecordDict
 from flwr.supercore.task_identity import TaskIdentity
 
 from fedlab.flower import clientapp, serverapp
+from fedlab.flower.federation import Federation
 
 TARGET, SEED = "outcome", 11
 SIZES = {"north": 160, "south": 70, "east": 110}
@@ -186,7 +188,8 @@ def test_secure_aggregation_runs_scaffold_with_every_sum_masked(sites):
     expected = _in_process(sites, "scaffold")
     np.testing.assert_allclose(result["params"], expected.params, rtol=0, atol=1e-4)
     received = result["config"]["secure_aggregation"]["received"]
-    assert received == {"masked_vectors": 6, "plain_array_entries": 0}
+    # 3 for the setup's secure sum (sizes, events, feature sums), then 3 per round
+    assert received == {"masked_vectors": 9, "plain_array_entries": 0}
 
 
 def test_under_secure_aggregation_a_site_refuses_to_mask_its_own_non_finite_update(
@@ -209,9 +212,9 @@ def test_under_secure_aggregation_a_site_refuses_to_mask_its_own_non_finite_upda
         assert record["participants"] == ["north", "east"]
         assert list(record["refused"]) == ["south"] and record["dropped"] == []
         assert record["refused"]["south"].startswith("non-finite update")
-    # the masked vectors of the two honest sites, no plain array, per round
+    # the setup's 3 masked vectors, then the two honest sites', no plain array, per round
     assert result["config"]["secure_aggregation"]["received"] == {
-        "masked_vectors": 4, "plain_array_entries": 0}
+        "masked_vectors": 7, "plain_array_entries": 0}
 
 
 def test_too_few_sites_stop_the_study_naming_who_was_refused(sites):
@@ -219,3 +222,75 @@ def test_too_few_sites_stop_the_study_naming_who_was_refused(sites):
                        match=r"site 'south' was refused \(non-finite.*round 1; 2 sites took "
                              r"part.*min_sites=3"):
         _study(sites, "fedmedian", corrupt={"south": _nan_vector}, **{"min-sites": 3})
+
+
+# -- the network (issue 17, item 3): the same model through Flower, from the command line too
+
+
+@pytest.mark.parametrize("strategy, options", [
+    ("fedavg", {}), ("scaffold", {}), ("dpsgd", {"noise_multiplier": 1.0})])
+def test_a_network_on_flower_is_federated_runs_under_each_strategy(sites, strategy, options):
+    from fedlab.models import MLP
+
+    net = MLP(hidden=3, activation="relu")
+    result = _study(sites, strategy, model="mlp", **{
+        "model-options": json.dumps(net.get_params()),
+        "strategy-options": json.dumps(options)})
+    clients = [federated.Client.from_hospital(h, model=net) for h in _hospitals(sites)]
+    expected = _in_process(sites, federated.make_strategy(strategy, **options),
+                           clients=clients)
+    assert len(result["params"]) == net.n_params(2)
+    np.testing.assert_array_equal(result["params"], expected.params)
+
+
+class InMemoryFederation(Federation):
+    """The ``flower`` command's Federation with Flower's processes replaced by a FakeGrid:
+    the command builds its run config as on a real federation (``Federation.run``), and
+    the ServerApp's study runs here on it."""
+
+    def start(self):
+        pass
+
+    def close(self):
+        pass
+
+    @property
+    def running_sites(self):
+        return self.names
+
+    def _flwr(self, *args, check=True):
+        import tomllib  # Python >= 3.11, as Flower
+
+        cfg = tomllib.loads(Path(args[args.index("--run-config") + 1]).read_text())
+        nodes = [{"partition-id": k, "site-name": name, "csv-path": str(path)}
+                 for k, (name, path, _) in enumerate(self.specs)]
+        result = serverapp.run_study(FakeGrid(nodes, cfg), cfg)
+        serverapp._write(Path(cfg["study-dir"]) / "result.json", result)
+        return json.dumps({"run-id": 1})
+
+
+def test_flower_and_train_commands_give_the_same_network(sites, tmp_path, monkeypatch,
+                                                         capsys):
+    import fedlab.flower
+    from fedlab.__main__ import main
+
+    monkeypatch.setattr(fedlab.flower, "Federation", InMemoryFederation)
+    common = ["--target", TARGET, "--rounds", "2", "--seed", str(SEED), "--model", "mlp",
+              "--hidden", "3", "--strategy", "fedprox", "--mu", "0.1"]
+    for path in sites.values():
+        common += ["--site", str(path)]
+    assert main(["train", *common, "--json", str(tmp_path / "train.json")]) == 0
+    assert main(["flower", *common, "--strategy", "fedavg",
+                 "--json", str(tmp_path / "flower.json")]) == 0
+    capsys.readouterr()
+    train = json.loads((tmp_path / "train.json").read_text())
+    flower = json.loads((tmp_path / "flower.json").read_text())
+    assert flower["config"]["model"] == train["config"]["model"] == {
+        "name": "mlp", "class": "MLP", "params": {"hidden": 3, "activation": "tanh"}}
+    for method in ("fedprox", "fedavg (weighted)"):
+        assert flower["methods"][method]["parameters"] == train["methods"][method]["parameters"]
+        assert flower["methods"][method]["parameters"]["W1"]["shape"] == [2, 3]
+        for site, metrics in train["methods"][method]["sites"].items():
+            scored = flower["methods"][method]["sites"][site]  # at the site, on Flower
+            assert scored["n"] == metrics["n"]
+            assert scored["auc"] == pytest.approx(metrics["auc"], abs=1e-12)

@@ -3,10 +3,11 @@
 The same sites, options and methods as ``train``: each method is built as ``train``
 builds it (:func:`fedlab.baselines.method_strategy`) and seeded by its name
 (:func:`fedlab.federated.method_seed`), and the one round loop runs it over Flower's
-Grid, so each model equals ``train``'s bit for bit; each site's metrics are computed at
-the site. Several ``--strategy`` run one study each on the same federation. With
-``--time`` and ``--event`` the study fits the exact federated Cox model, ``train``'s
-``federated Cox`` (:func:`fedlab.cli.survival.survival_flower`).
+Grid, so each model equals ``train``'s bit for bit, whichever ``--model`` (the run config
+carries it to every site); each site's metrics are computed at the site. Several
+``--strategy`` run one study each on the same federation. With ``--time`` and ``--event``
+the study fits the exact federated Cox model, ``train``'s ``federated Cox``
+(:func:`fedlab.cli.survival.survival_flower`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ RUN_OPTIONS = ("rounds", "local_epochs", "batch_size", "lr", "l2", "seed", "json
 
 def add_arguments(parser):
     """The ``flower`` subcommand's options (the ``train`` command's, where they apply)."""
+    from fedlab.cli.models import add_model_options
     from fedlab.cli.strategies import add_strategy_options
     from fedlab.cli.survival import add_survival_options
 
@@ -65,6 +67,7 @@ def add_arguments(parser):
     min_cell_option(parser)
     output_options(parser)
     add_strategy_options(parser, run_options=RUN_OPTIONS)
+    add_model_options(parser, run_options=RUN_OPTIONS, centralized=False)
 
 
 def method_name(strategy):
@@ -78,7 +81,7 @@ def method_name(strategy):
     return "fedavg (weighted)" if strategy.lower() == "fedavg" else strategy.lower()
 
 
-def _methods(args, hospitals):
+def _methods(args, hospitals, model):
     """``{method: strategy}`` for each ``--strategy`` (default fedavg), checked, as ``train``
     builds them; and whether the studies run under secure aggregation."""
     from fedlab.baselines import method_strategy
@@ -86,7 +89,7 @@ def _methods(args, hospitals):
 
     requested = list(dict.fromkeys(args.strategy or ["fedavg"]))
     settings = strategy_settings(args, requested)
-    check_settings(settings, n_params=len(hospitals[0].feature_names) + 1,
+    check_settings(settings, n_params=model.n_params(len(hospitals[0].feature_names)),
                    n_clients=len(hospitals))
     secure = args.secure_aggregation or "securefedavg" in requested
     if "securefedavg" in requested:  # on Flower: FedAvg through SecAgg+
@@ -127,6 +130,7 @@ def run_command(args):
     and checked (against ``--secure-aggregation`` too), and the ``--json`` file is
     reserved, all before any process starts.
     """
+    from fedlab.cli.models import model_from_args
     from fedlab.cli.options import site_dataset
     from fedlab.cli.report import fitted_coefficients, format_table, report_document
     from fedlab.cli.survival import check_options
@@ -139,20 +143,22 @@ def run_command(args):
         if not Path(path).is_file():
             raise FileNotFoundError(f"--site {path}: no such file")
     check_lr_l2(args)
+    check_options(args)
+    model = model_from_args(args)
     dataset = site_dataset(args)
     if args.time is not None:
         from fedlab.cli.survival import survival_flower
 
         return survival_flower(args, dataset)
-    check_options(args)
     hospitals = read_sites(args)  # every file read and checked before any process starts
-    methods, secure = _methods(args, hospitals)
+    methods, secure = _methods(args, hospitals, model)
     options = dict(rounds=args.rounds, local_epochs=args.local_epochs,
                    batch_size=args.batch_size, lr=args.lr, l2=args.l2, target=args.target,
                    features=list(hospitals[0].feature_names),
                    test_size=dataset.test_size or 0.25, split_column=args.split_column,
-                   id_column=args.id_column, min_sites=args.min_sites,
-                   random_state=args.seed, secure_aggregation=secure)
+                   id_column=args.id_column, min_sites=args.min_sites, model=model,
+                   random_state=args.seed, secure_aggregation=secure,
+                   min_cell=args.min_cell)
     features = list(hospitals[0].feature_names)
     results = {"methods": {}, "engine": "flower", "dropped": {}, "refused": {}}
     with json_report(args.json, force=args.force, inputs=args.site) as write:
@@ -164,7 +170,7 @@ def run_command(args):
                 one = study_results(history, method)
                 entry = one["methods"][method]
                 entry.update(fitted_coefficients(history.params, history.standardizer,
-                                                 features))
+                                                 features, model=model))
                 if history.config.get("privacy"):
                     entry["privacy"] = history.config["privacy"]
                 results["methods"][method] = entry
@@ -181,5 +187,6 @@ def run_command(args):
             print("Every connection used TLS (a certificate authority made for this run), and "
                   "each SuperNode\nauthenticated with its own key, registered with the "
                   "SuperLink before it joined.")
-        write(report_document(results, command="flower", args=args, strategies=methods))
+        write(report_document(results, command="flower", args=args, strategies=methods,
+                              model=model))
     return 0

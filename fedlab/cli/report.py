@@ -156,8 +156,9 @@ def _ci(metrics, key, interval=None, *, digits=3):
 # -- the JSON report: configuration, fitted coefficients ----------------------------------
 
 
-def fitted_coefficients(params, standardizer, feature_names):
-    """A fitted linear model's coefficients by feature, in the original units and standardized.
+def fitted_coefficients(params, standardizer, feature_names, *, model=None):
+    """A fitted model's coefficients by feature (original units and standardized), or a
+    network's parameters with their shapes.
 
     Training sees standardized features ``z = (x - mean) / scale`` (a missing value
     becomes the mean, ``z = 0``). The same linear predictor in the original units has
@@ -165,19 +166,26 @@ def fitted_coefficients(params, standardizer, feature_names):
 
     Parameters
     ----------
-    params : ndarray of shape (n_features + 1,) or (n_features,), or dict of str to ndarray
-        Weights then intercept (logistic regression), weights only (a Cox model: its
-        baseline hazard absorbs any shift), or one such vector per site (personalized).
-        Any other length is a network: its flat ``parameters`` are reported as they are.
+    params : ndarray of shape (n_params,), or dict of str to ndarray
+        The model's parameter vector, or one per site (personalized).
     standardizer : Standardizer or None
     feature_names : sequence of str
+    model : fedlab.models.Model, optional
+        The model ``params`` belong to. A linear one (``model.linear``: logistic
+        regression, weights then intercept; a Cox model, weights only, its baseline
+        hazard absorbing any shift) is reported by feature; any other by the arrays of
+        its :meth:`~fedlab.models.Model.param_shapes`, on the standardized features (a
+        network: ``W1`` (d, h), ``b1`` (h,), ``w2`` (h,), ``b2`` ()). ``None``: a vector
+        of ``n_features`` or ``n_features + 1`` entries is linear.
 
     Returns
     -------
     dict
-        ``{"coefficients": {feature: w, ..., "(intercept)": b},
-        "coefficients_standardized": {...}}``; per site for a dict of ``params``; for a
-        network ``{"parameters": {"shape": [n], "values": [...]}}``.
+        Linear: ``{"coefficients": {feature: w, ..., "(intercept)": b},
+        "coefficients_standardized": {...}}``. Otherwise ``{"parameters": {name:
+        {"shape": [...], "values": nested lists}}, "standardizer": {"mean": {feature:
+        m}, "scale": {feature: s}}}`` (what turns a record into the network's input).
+        Per site (``{key: {site: ...}}``) for a dict of ``params``.
 
     Examples
     --------
@@ -186,16 +194,21 @@ def fitted_coefficients(params, standardizer, feature_names):
     >>> s = Standardizer(mean=np.array([50.0]), scale=np.array([10.0]))
     >>> fitted_coefficients(np.array([2.0, -1.0]), s, ["age"])["coefficients"]
     {'age': 0.2, '(intercept)': -11.0}
+    >>> from fedlab.models import MLP
+    >>> net = fitted_coefficients(np.arange(4.0), s, ["age"], model=MLP(hidden=1))
+    >>> {k: v["shape"] for k, v in net["parameters"].items()}
+    {'W1': [1, 1], 'b1': [1], 'w2': [1], 'b2': []}
     """
     if isinstance(params, dict):
-        per_site = {site: fitted_coefficients(p, standardizer, feature_names)
+        per_site = {site: fitted_coefficients(p, standardizer, feature_names, model=model)
                     for site, p in params.items()}
         return {key: {site: entry[key] for site, entry in per_site.items()}
                 for key in next(iter(per_site.values()))}
     params = np.asarray(params, dtype=float)
     d = len(feature_names)
-    if len(params) not in (d, d + 1):
-        return {"parameters": {"shape": list(params.shape), "values": _floats(params)}}
+    linear = len(params) in (d, d + 1) if model is None else model.linear
+    if not linear:
+        return _parameters(params, standardizer, feature_names, model)
     w, intercept = params[:d], (params[d] if len(params) == d + 1 else None)
     mean = np.zeros(d) if standardizer is None else np.asarray(standardizer.mean, float)
     scale = np.ones(d) if standardizer is None else np.asarray(standardizer.scale, float)
@@ -212,8 +225,30 @@ def fitted_coefficients(params, standardizer, feature_names):
             "coefficients_standardized": named(w, intercept)}
 
 
-def report_document(results, *, command, args, strategies):
-    """The whole JSON report: ``fedlab_version``, ``config`` (every setting), the results."""
+def _parameters(params, standardizer, feature_names, model):
+    """A non-linear model's arrays by name, with their shapes, and its input scaling."""
+    shapes = ({"params": params.shape} if model is None
+              else model.param_shapes(len(feature_names)))
+    sizes = [int(np.prod(shape)) for shape in shapes.values()]
+    if sum(sizes) != len(params):
+        raise ValueError(f"params has {len(params)} entries, but {model!r} on "
+                         f"{len(feature_names)} features has {sum(sizes)}")
+    arrays = np.split(params, np.cumsum(sizes)[:-1])
+    out = {"parameters": {name: {"shape": list(shape),
+                                 "values": a.reshape(shape).tolist()}
+                          for (name, shape), a in zip(shapes.items(), arrays)}}
+    if standardizer is not None:
+        out["standardizer"] = {key: dict(zip(feature_names, _floats(getattr(standardizer,
+                                                                            key))))
+                               for key in ("mean", "scale")}
+    return out
+
+
+def report_document(results, *, command, args, strategies, model=None):
+    """The whole JSON report: ``fedlab_version``, ``config`` (every setting), the results.
+
+    ``config["model"]`` is ``{"name": ..., "params": {...}}`` of ``model`` (when given).
+    """
     from fedlab import __version__
 
     config = {"command": command}
@@ -223,6 +258,9 @@ def report_document(results, *, command, args, strategies):
                 "secure_aggregation"):
         if hasattr(args, key):
             config["sites" if key == "site" else key] = getattr(args, key)
+    if model is not None:
+        config["model"] = {"name": model.name, "class": type(model).__name__,
+                           "params": model.get_params()}
     config["strategies"] = {name: {"class": type(s).__name__, "params": strategy_params(s)}
                             for name, s in strategies.items()}
     return {"fedlab_version": __version__, "config": config, **results}

@@ -25,7 +25,7 @@ from fedlab._validation import InvalidParameterError
 from fedlab.cli.options import positive
 
 __all__ = ["strategy_classes", "strategy_parameters", "add_strategy_options",
-           "strategy_settings", "check_settings", "calibrate", "PRIVATE"]
+           "strategy_settings", "check_settings", "calibrate", "with_flags", "PRIVATE"]
 
 PRIVATE = ("dpsgd", "dpfedavg")
 """The strategies with a differential-privacy guarantee (and a ``privacy()`` report)."""
@@ -40,8 +40,12 @@ def strategy_classes():
     return dict(sorted(STRATEGY_NAMES.items()))
 
 
-def strategy_parameters(run_options, classes=None):
+def strategy_parameters(run_options, classes=None, *, kind="strategy"):
     """``{parameter: (type, owners, help)}`` over every strategy's constructor.
+
+    The same scan gives the model flags (:mod:`fedlab.cli.models`): ``classes`` are then
+    models and ``kind="model"``. A parameter's type is its default's (bool, int, float or
+    str; a required one is a number).
 
     Parameters
     ----------
@@ -49,6 +53,8 @@ def strategy_parameters(run_options, classes=None):
         The command's own option names (``dest``), which no strategy parameter may take.
     classes : mapping of str to type, optional
         Strategies by name; default :func:`strategy_classes`.
+    kind : str, default="strategy"
+        What ``classes`` are, for the error message.
 
     Raises
     ------
@@ -72,14 +78,15 @@ def strategy_parameters(run_options, classes=None):
             if p.name == "lr" and getattr(cls, "steps_with_run_lr", False):
                 continue  # the run's --lr is this strategy's server step
             if p.name in run_options:
-                raise TypeError(f"strategy {name!r} ({cls.__name__}) has a parameter "
+                raise TypeError(f"{kind} {name!r} ({cls.__name__}) has a parameter "
                                 f"{p.name!r}, which is also a run option of the command: "
                                 "rename the parameter")
             default = None if p.default is p.empty else p.default
             entry = found.setdefault(p.name, [None, [], ""])
             entry[1].append(name)
             if default is not None and entry[0] is None:
-                entry[0] = type(default) if isinstance(default, (bool, int, float)) else None
+                entry[0] = (type(default) if isinstance(default, (bool, int, float, str))
+                            else None)
             if p.default is p.empty and entry[0] is None:
                 entry[0] = float  # a required parameter: a number (noise_multiplier)
             entry[2] = entry[2] or _described(cls, p.name)
@@ -203,12 +210,23 @@ def check_settings(settings, *, n_params=None, n_clients=None):
             if n_params is not None:
                 strategy.start(n_params, n_clients)
         except InvalidParameterError as err:
-            text = str(err)
-            for param in inspect.signature(classes[name]).parameters:
-                flag = "--" + param.replace("_", "-")
-                text = re.sub(rf"^{param}\b", f"{flag}:", text)
-                text = re.sub(rf"(?<![\w-]){param}\b", flag, text)
+            text = with_flags(str(err), inspect.signature(classes[name]).parameters)
             raise InvalidParameterError(f"--strategy {name}: {text}") from None
+
+
+def with_flags(text, params):
+    """An error message of a constructor with each parameter name as its flag.
+
+    Examples
+    --------
+    >>> with_flags("hidden must be >= 1, got 0", ["hidden"])
+    '--hidden: must be >= 1, got 0'
+    """
+    for param in params:
+        flag = "--" + param.replace("_", "-")
+        text = re.sub(rf"^{param}\b", f"{flag}:", text)
+        text = re.sub(rf"(?<![\w-]){param}\b", flag, text)
+    return text
 
 
 def _number(text):

@@ -40,6 +40,10 @@ def check_options(args):
                 raise InvalidParameterError(f"{option} applies to a time-to-event outcome "
                                             "(--time and --event), not to --target")
         return
+    if getattr(args, "model", None) is not None:
+        raise InvalidParameterError(
+            f"--model {args.model} applies to a 0/1 outcome (--target); with --time and "
+            "--event the model is the Cox model (--ties chooses its handling of ties)")
     if getattr(args, "personalize", None):
         raise InvalidParameterError("--personalize applies to a 0/1 outcome (--target); "
                                     "with --time and --event there is no personalization")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fedlab._files import json_report
 from fedlab._validation import InvalidParameterError
+from fedlab.cli.models import add_model_options, model_from_args
 from fedlab.cli.options import (
     FILE_RULE,
     MAX_LR,
@@ -76,6 +77,7 @@ def _training_options(parser):
                         choices=["finetune", "recalibrate"],
                         help="also personalize FedAvg's model at each site (repeatable)")
     add_strategy_options(parser, run_options=RUN_OPTIONS)
+    add_model_options(parser, run_options=RUN_OPTIONS)
 
 
 def _demo(args):
@@ -117,11 +119,16 @@ def _compare_and_report(load_hospitals, args, write, *, command):
     from fedlab.metrics import release_results
 
     check_lr_l2(args)
+    model = model_from_args(args)
+    if "recalibrate" in args.personalize and not model.linear:
+        raise InvalidParameterError(
+            f"--personalize recalibrate refits the intercept and slope of a linear predictor, "
+            f"which --model {model.name} does not have; use --personalize finetune")
     requested = list(dict.fromkeys(args.strategy))
     settings = strategy_settings(args, requested)
     check_settings(settings)
     hospitals = load_hospitals()
-    check_settings(settings, n_params=len(hospitals[0].feature_names) + 1,
+    check_settings(settings, n_params=model.n_params(len(hospitals[0].feature_names)),
                    n_clients=len(hospitals))
     if args.epsilon is not None:
         settings = calibrate(settings, target_epsilon=args.epsilon, rounds=args.rounds,
@@ -130,16 +137,18 @@ def _compare_and_report(load_hospitals, args, write, *, command):
     results = compare(hospitals, rounds=args.rounds, local_epochs=args.local_epochs,
                       batch_size=args.batch_size, lr=args.lr, l2=args.l2,
                       strategies=requested, personalize=list(dict.fromkeys(args.personalize)),
-                      strategy_options=settings, progress=True, random_state=args.seed)
+                      strategy_options=settings, progress=True, model=model,
+                      random_state=args.seed)
     fits, used = results.pop("fits"), results.pop("strategies")
     released = release_results(results, min_cell=args.min_cell)
     features = list(hospitals[0].feature_names)
     for name, entry in released["methods"].items():
-        entry.update(fitted_coefficients(*fits[name], features))
+        entry.update(fitted_coefficients(*fits[name], features, model=model))
         if hasattr(used.get(name), "privacy"):
             entry["privacy"] = used[name].privacy()
     print(format_table(released))
-    write(report_document(released, command=command, args=args, strategies=used))
+    write(report_document(released, command=command, args=args, strategies=used,
+                          model=model))
     return 0
 
 

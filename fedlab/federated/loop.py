@@ -10,7 +10,8 @@ transport moves messages and holds no loop logic and no random draws, so both gi
 same model by construction.
 
 A transport has ``names`` (the training clients, in client order), ``sizes`` (their
-numbers of training records), ``n_features`` (optionally ``feature_names``), ``model``
+numbers of training records; a transport that keeps them secret has ``sizes = None``
+and ``total_samples``, their sum), ``n_features`` (optionally ``feature_names``), ``model``
 (the clients' shared :class:`fedlab.models.Model`, which gives the starting
 parameters), and the methods
 
@@ -197,7 +198,8 @@ class RoundLoop:
             up, down = sum(s.nbytes for s in sums), standardizer.nbytes * n
         params = np.asarray(transport.model.init_params(transport.n_features, random_state=init),
                             dtype=float)
-        strategy.total_samples = int(sum(transport.sizes))
+        total = getattr(transport, "total_samples", None)
+        strategy.total_samples = int(sum(transport.sizes) if total is None else total)
         strategy.start(len(params), n)
         history = History([], standardizer=standardizer, config={
             "rounds": self.rounds, "strategy": repr(strategy),

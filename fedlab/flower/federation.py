@@ -265,6 +265,8 @@ class Federation:
         evaluation at each site); ``exclude_site`` trains without that site
         (leave-one-site-out); the study stops when fewer than ``min_sites`` sites remain;
         ``callback`` gets each :class:`~fedlab.flower.study.StudyRound` as it arrives.
+        ``model`` is the :class:`fedlab.models.Model` every site trains (or its name;
+        ``None``: logistic regression), sent in the run config.
         ``method`` names the method whose seed the round loop uses
         (:func:`fedlab.federated.method_seed` of ``random_state`` and it, as the ``train``
         command seeds each method); ``None`` seeds the loop with ``random_state`` itself,
@@ -276,6 +278,12 @@ class Federation:
         learns only the weighted mean of the updates, each entry of which must lie in
         ``[-secagg_clipping_range, secagg_clipping_range]``; the model equals the plain
         one to within the quantization error (``history.config["secure_aggregation"]``).
+        Nor does it see a site's size, event count or feature sums: it learns their
+        totals, exactly (:mod:`fedlab.flower.totals`; ``history.config["totals"]``).
+        Each site releases its evaluation metrics itself at ``min_cell``
+        (:func:`fedlab.metrics.release_metrics`): a value that rests on fewer than
+        ``min_cell`` patients, or on 1 to ``min_cell - 1`` events or non-events, reaches
+        the ServerApp as ``None`` with a ``"suppressed"`` reason.
 
         Raises
         ------
@@ -285,6 +293,7 @@ class Federation:
             up for the next run.
         """
         rounds = check_int(rounds, "rounds", minimum=1)
+        min_cell = check_int(min_cell, "min_cell", minimum=1)
         random_state = check_int(random_state, "random_state", minimum=0)
         if evaluate not in ("final", "every-round", "none"):
             raise InvalidParameterError(f"evaluate must be 'final', 'every-round' or 'none', "
@@ -330,8 +339,9 @@ class Federation:
         out = self._flwr("run", str(app), "local", "--run-config", str(study / "run.toml"),
                          "--format", "json")
         run_id = _run_id(out)
-        timeout = timeout or 60 + rounds * (2 * round_timeout if evaluate == "every-round"
-                                            else round_timeout)
+        setup = 2 * round_timeout if secure_aggregation else 0  # the secure sums
+        timeout = timeout or 60 + setup + rounds * (
+            2 * round_timeout if evaluate == "every-round" else round_timeout)
         try:
             result = self._follow(study, callback, progress, rounds, timeout)
         except BaseException:

@@ -16,8 +16,8 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
 from fedlab.federated import Standardizer, Update
 
-__all__ = ["instructions", "read_instructions", "reply", "read_reply", "metrics_record",
-           "read_metrics", "rng_to_record", "rng_from_record", "standardizer_arrays",
+__all__ = ["instructions", "read_instructions", "reply", "read_reply", "released_record",
+           "read_released", "rng_to_record", "rng_from_record", "standardizer_arrays",
            "read_standardizer", "cox_terms_record", "read_cox_terms"]
 
 _SCALARS = ("task", "epochs", "batch_size", "lr", "l2", "mu", "ties",
@@ -83,21 +83,19 @@ def read_reply(content):
     return Update(content["site"]["name"], arrays["vector"].numpy(), n, metrics, extra)
 
 
-def metrics_record(metrics):
-    """A site's :func:`fedlab.metrics.site_metrics` as a MetricRecord.
+def released_record(released):
+    """A site's metrics as released (:func:`fedlab.metrics.release_metrics`), as a record.
 
-    A MetricRecord holds ints, floats and lists of them: each 95 % interval (a pair)
-    travels as a list of two floats, NaN included.
+    Released values may be ``None`` with a ``"<key>_reason"`` string beside them, which a
+    MetricRecord cannot hold: they travel as one JSON text (``allow_nan=False``).
     """
-    return MetricRecord({k: [float(v) for v in value] if isinstance(value, (tuple, list))
-                         else value if isinstance(value, int) else float(value)
-                         for k, value in metrics.items()})
+    return ConfigRecord({"released": json.dumps(released, allow_nan=False)})
 
 
-def read_metrics(record):
-    """The metrics dict sent by :func:`metrics_record`: intervals as tuples again."""
-    return {k: tuple(value) if isinstance(value, list) else value
-            for k, value in record.items()}
+def read_released(record):
+    """The released metrics sent by :func:`released_record`: intervals as tuples again."""
+    return {k: tuple(v) if isinstance(v, list) else v
+            for k, v in json.loads(record["released"]).items()}
 
 
 def standardizer_arrays(standardizer):

@@ -12,8 +12,10 @@ public scales and hands the mod one vector of weight 1. The mod quantizes it on
 ``[-c, c]`` with ``2**22`` levels, masks it and sends only the masked integers; the
 workflow unmasks the mean over the sites that stayed, which times their number and the
 scales is each sum. The ServerApp never sees an individual update (its replies hold no
-plain arrays: see ``received`` in the result). The sample counts ``n_k`` are not secret
-in fedlab: each site reports them at setup.
+plain arrays: see ``received`` in the result). Nor does it see a site's size, event
+count or feature sums: before round 1 :func:`secure_totals` sums them exactly
+(:mod:`fedlab.flower.totals`), so the scales rest on the total number of training
+records, a bound on any one site's.
 
 A strategy that needs each update (median, trimmed mean, Krum, the cosine filter,
 DP-FedAvg's server-side clipping) declares ``summed_arrays = None`` and is refused
@@ -52,37 +54,81 @@ from flwr.server.workflow.constant import Key as WorkflowKey
 from fedlab.federated import Update
 from fedlab.flower.study import StudyError
 
-__all__ = ["QUANTIZATION_RANGE", "secure_round", "secure_mod", "secure_reply"]
+__all__ = ["QUANTIZATION_RANGE", "EXACT_CLIPPING_RANGE", "secure_round", "secure_totals",
+           "masked_total", "secure_mod", "secure_reply", "totals_reply"]
 
 QUANTIZATION_RANGE = 2 ** 22  # Flower's default: levels of one entry on [-c, c]
+EXACT_CLIPPING_RANGE = 2.0 ** 21  # grid step 1: an integer entry is quantized exactly
 RECONSTRUCTION_THRESHOLD = 2 / 3  # of each site's neighbours (all the round's sites)
 
 
-def secure_round(grid, sites, contents, server_round, *, strategy, clipping_range, timeout):
+def secure_round(grid, sites, contents, server_round, *, strategy, clipping_range, timeout,
+                 largest_site):
     """One round of training through SecAgg+: ``(sums or None, sites, received, failures)``.
 
     ``contents`` maps each chosen site to its train message (fedlab's instructions).
     Each site computes the strategy's :meth:`~fedlab.federated.Strategy.summands` from
     its own update, divides each by its public scale
-    (:meth:`~fedlab.federated.Strategy.summand_scales`) and masks them as one vector of
-    weight 1; the workflow unmasks their mean over the sites whose masked vector
-    arrived, which times their number and the scales is each summand's sum. ``None``
-    when the protocol halted (too few sites). ``received`` counts what the ServerApp got
-    back: masked vectors and plain (unmasked) array entries, the latter always 0;
-    ``failures`` names each site that reported an error (e.g. a non-finite update, which
-    a site checks before masking) and why.
+    (:meth:`~fedlab.federated.Strategy.summand_scales`, from ``largest_site``: a bound on
+    any site's number of training records, the total over the sites, since each site's
+    own is secret) and masks them as one vector of weight 1; the workflow unmasks their
+    mean over the sites whose masked vector arrived, which times their number and the
+    scales is each summand's sum. ``None`` when the protocol halted (too few sites).
+    ``received`` counts what the ServerApp got back: masked vectors and plain (unmasked)
+    array entries, the latter always 0; ``failures`` names each site that reported an
+    error (e.g. a non-finite update, which a site checks before masking) and why.
     """
+    first = next(iter(contents.values()))
+    config = {"epochs": int(first["config"]["epochs"]),
+              "batch_size": int(first["config"]["batch_size"]) or None}
+    scales = strategy.summand_scales([int(largest_site)], config)
+    for content in contents.values():
+        content["secure"] = ConfigRecord({"scales": json.dumps(scales),
+                                          "clipping-range": float(clipping_range)})
+    total, kept, received, failures = masked_total(grid, sites, contents, server_round,
+                                                   clipping_range=clipping_range,
+                                                   timeout=timeout)
+    if total is None:
+        return None, [], received, failures
+    sums, start = {}, 0
+    for name, shape in _summand_shapes(strategy, len(first["arrays"]["params"].numpy())).items():
+        size = int(np.prod(shape))
+        sums[name] = total[start:start + size].reshape(shape) * scales[name]
+        start += size
+    return sums, kept, received, failures
+
+
+def secure_totals(grid, sites, contents, *, timeout):
+    """A secure sum of the sites' setup digits (:mod:`fedlab.flower.totals`), exactly.
+
+    ``contents`` maps every site to a train message holding a ``"secure-setup"`` record;
+    each site answers with its digits (:func:`fedlab.flower.totals.setup_summands` or
+    :func:`~fedlab.flower.totals.spread_summands`), integers that SecAgg+ quantizes
+    without rounding at clipping range ``2**21``. Returns ``(digit sums, received)``.
+
+    Raises
+    ------
+    StudyError
+        When a site failed or left the protocol: every site's totals are needed.
+    """
+    total, kept, received, failures = masked_total(grid, sites, contents, 0,
+                                                   clipping_range=EXACT_CLIPPING_RANGE,
+                                                   timeout=timeout)
+    missing = [name for name in contents if name not in kept]
+    if total is None or missing:
+        why = "; ".join(f"{n}: {failures.get(n, 'left the secure aggregation')}"
+                        for n in missing or contents)
+        raise StudyError(f"the secure sum of the sites' sizes and feature sums failed ({why})")
+    return np.rint(total), received
+
+
+def masked_total(grid, sites, contents, server_round, *, clipping_range, timeout):
+    """SecAgg+ over ``contents``: ``(sum of the masked vectors or None, sites, received,
+    failures)``; each site's vector is masked with weight 1 on ``[-c, c]``."""
     if len(contents) < 2:
         raise StudyError(f"round {server_round}: secure aggregation needs at least 2 sites, "
                          f"got {sorted(contents)}")
     by_node = {sites[name]["node"]: name for name in contents}
-    first = next(iter(contents.values()))
-    config = {"epochs": int(first["config"]["epochs"]),
-              "batch_size": int(first["config"]["batch_size"]) or None}
-    scales = strategy.summand_scales([sites[n]["n_train"] for n in contents], config)
-    for content in contents.values():
-        content["secure"] = ConfigRecord({"scales": json.dumps(scales),
-                                          "clipping-range": float(clipping_range)})
     aggregator = _MeanCatcher()
     context = LegacyContext(Context(run_id=0, node_id=0, node_config={}, state=RecordDict(),
                                     run_config={}), strategy=aggregator)
@@ -101,12 +147,7 @@ def secure_round(grid, sites, contents, server_round, *, strategy, clipping_rang
     if aggregator.mean is None:
         return None, [], recorder.received, failures
     kept = [name for name in contents if name in {by_node[n] for n in aggregator.nodes}]
-    total, sums, start = aggregator.mean * len(kept), {}, 0
-    for name, shape in _summand_shapes(strategy, len(first["arrays"]["params"].numpy())).items():
-        size = int(np.prod(shape))
-        sums[name] = total[start:start + size].reshape(shape) * scales[name]
-        start += size
-    return sums, kept, recorder.received, failures
+    return aggregator.mean * len(kept), kept, recorder.received, failures
 
 
 def _summand_shapes(strategy, n_params):
@@ -207,3 +248,10 @@ def _reason(text):
     text = str(text)
     marker = "non-finite update"
     return text[text.index(marker):] if marker in text else text
+
+
+def totals_reply(vector):
+    """The FitRes-shaped reply ``secaggplus_mod`` masks: a site's setup digits, exactly."""
+    fitres = FitRes(Status(Code.OK, ""), ndarrays_to_parameters([np.asarray(vector, float)]),
+                    1, {})
+    return compat.fitres_to_recorddict(fitres, keep_input=True)

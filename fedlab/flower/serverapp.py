@@ -28,7 +28,7 @@ import fedlab.privacy  # noqa: F401  (registers the strategies dpsgd and dpfedav
 from fedlab._files import open_new, write_new
 from fedlab._validation import InvalidParameterError
 from fedlab.federated import FeatureSums, RoundLoop, Updates, method_seed
-from fedlab.flower import records
+from fedlab.flower import records, totals
 from fedlab.flower import secure as secure_rounds
 from fedlab.flower.study import StudyError, study_model, study_strategy
 from fedlab.metrics import pool_site_metrics
@@ -63,9 +63,9 @@ def run_study(grid, cfg, *, progress=None):
         return run_exact_cox(grid, cfg)
     seed = int(cfg["seed"])
     method = str(cfg.get("method", ""))
+    secure = bool(cfg.get("secure-aggregation", False))
     transport = FlowerTransport(grid, cfg)
     strategy = study_strategy(cfg)
-    secure = bool(cfg.get("secure-aggregation", False))
     loop = RoundLoop(strategy, rounds=int(cfg["num-rounds"]), config={
         "epochs": int(cfg["local-epochs"]), "batch_size": int(cfg["batch-size"]) or None,
         "lr": float(cfg["lr"]), "l2": float(cfg["l2"])}, min_sites=int(cfg["min-sites"]),
@@ -94,16 +94,18 @@ def run_study(grid, cfg, *, progress=None):
                 "mean": standardizer.mean.tolist(), "scale": standardizer.scale.tolist()},
             "sites": {n: {k: v for k, v in s.items() if k not in ("sums", "node")}
                       for n, s in transport.sites.items()},
-            "config": history.config}
+            "totals": transport.totals, "config": history.config}
 
 
 def _run(loop, transport, log_round, seed, method, secure, cfg):
     """The loop's run, with the study's settings (and, at the end, its privacy) in its config."""
     history = loop.run(transport, callbacks=[log_round], settings={
         "seed": seed, "method": method, "exclude_site": str(cfg["exclude-site"]),
+        "min_cell": int(cfg.get("min-cell", 5)),
         "secure_aggregation": secure and {
             "clipping_range": float(cfg["secagg-clipping-range"]),
             "quantization_range": secure_rounds.QUANTIZATION_RANGE,
+            "setup_passes": transport.setup_passes,
             "received": transport.received}})
     strategy = loop.strategy
     history.config["privacy"] = strategy.privacy() if hasattr(strategy, "privacy") else None
@@ -118,30 +120,73 @@ class FlowerTransport:
     grid : flwr.serverapp.Grid
     cfg : mapping
         The run config (``n-sites``, ``connect-timeout``, ``round-timeout``,
-        ``exclude-site``, ``standardize``, ``secagg-clipping-range``, and ``model`` and
-        ``model-options``: the model every ClientApp's Client holds, see
-        :func:`~fedlab.flower.study.study_model`).
+        ``exclude-site``, ``standardize``, ``secure-aggregation``,
+        ``secagg-clipping-range``, and ``model`` and ``model-options``: the model every
+        ClientApp's Client holds, see :func:`~fedlab.flower.study.study_model`).
+
+    Notes
+    -----
+    Under ``secure-aggregation`` no site's size, event count or feature sums reach the
+    ServerApp: the setup message asks only for names and columns, then a secure sum
+    (:func:`fedlab.flower.secure.secure_totals`) gives the training sites' totals
+    (``totals``), and ``sizes`` is ``None`` (the loop reads ``total_samples``).
     """
 
     def __init__(self, grid, cfg):
         self.grid, self.cfg = grid, cfg
         self.timeout = float(cfg["round-timeout"])
+        self.secure = bool(cfg.get("secure-aggregation", False))
         nodes = _wait_for_nodes(grid, int(cfg["n-sites"]), float(cfg["connect-timeout"]))
-        self.sites = _setup(grid, nodes, cfg, self.timeout)
+        self.sites = _setup(grid, nodes, cfg, self.timeout, secure=self.secure)
         all_names = list(self.sites)
         self.names = [n for n in all_names if n != cfg["exclude-site"]]
         if cfg["exclude-site"] and len(self.names) == len(all_names):
             raise StudyError(f"exclude-site {cfg['exclude-site']!r} is not one of the sites "
                              f"{all_names}")
-        self.sizes = [self.sites[n]["n_train"] for n in self.names]
         self.feature_names = self.sites[all_names[0]]["features"]
         self.n_features = len(self.feature_names)
         self.model = study_model(cfg)  # what each ClientApp's Client holds
         self.alive = set(all_names)
         self.received = {"masked_vectors": 0, "plain_array_entries": 0}
         self.last_failures = {}
+        self.totals, self.setup_passes = None, 0
+        if self.secure:
+            self.sizes, self.pooled = None, self._secure_setup()
+            self.total_samples = self.totals["n_train"]
+        else:
+            self.sizes = [self.sites[n]["n_train"] for n in self.names]
+            self.total_samples = sum(self.sizes)
+
+    def _secure_setup(self):
+        """The training sites' totals through SecAgg+; their pooled feature sums."""
+        def secure_sum(request):
+            contents = {n: RecordDict({"secure-setup": ConfigRecord(request)})
+                        for n in self.names}
+            digits, seen = secure_rounds.secure_totals(self.grid, self.sites, contents,
+                                                       timeout=self.timeout)
+            self.setup_passes += 1
+            for key, count in seen.items():
+                self.received[key] += count
+            return digits
+
+        sizes, count, total, total_sq = totals.read_setup_totals(
+            secure_sum({"pass": "totals"}), self.n_features)
+        self.totals = sizes
+        kwargs = {}
+        if bool(self.cfg["standardize"]) and totals.needs_centring(count, total, total_sq):
+            reference = [float(s / n) if n else 0.0 for n, s in zip(count, total)]
+            digits = secure_sum({"pass": "spread", "reference": json.dumps(reference)})
+            kwargs = {"centred": totals.decode(digits, digits=totals.REAL_DIGITS,
+                                               fraction_bits=totals.FRACTION_BITS),
+                      "reference": reference}
+        return totals.pooled_sums(count, total, total_sq, feature_names=self.feature_names,
+                                  **kwargs) if bool(self.cfg["standardize"]) else None
 
     def feature_sums(self):
+        """Each training site's :class:`~fedlab.federated.FeatureSums`; under secure
+        aggregation one message: the sites' pooled sums (all the ServerApp learns)."""
+        if self.secure:
+            return [self.pooled]
         return [self.sites[n]["sums"] for n in self.names]
 
     def start(self, standardizer, seeds):
@@ -169,7 +214,8 @@ class FlowerTransport:
         contents = self._contents(indices, params, config)
         sums, participants, seen, failures = secure_rounds.secure_round(
             self.grid, self.sites, contents, server_round, strategy=strategy,
-            clipping_range=float(self.cfg["secagg-clipping-range"]), timeout=self.timeout)
+            clipping_range=float(self.cfg["secagg-clipping-range"]), timeout=self.timeout,
+            largest_site=self.total_samples)
         for key, count in seen.items():
             self.received[key] += count
         failures = {**{n: "left the secure aggregation" for n in contents
@@ -187,14 +233,13 @@ class FlowerTransport:
                     for name in self.sites if name in self.alive}
         replies, _ = _exchange(self.grid, self.sites, contents, MessageType.EVALUATE,
                                server_round, self.timeout)
-        per_site = {name: records.read_metrics(content["metrics"])
+        per_site = {name: records.read_released(content["metrics"])
                     for name, content in replies.items()}
-        training = {n: m for n, m in per_site.items() if n in self.names}
         if self.model.outcome == "survival":
             from fedlab.survival import pool_scores as pool
         else:
             pool = pool_site_metrics
-        return (pool(training) if training else {}), per_site
+        return pool_released(per_site, self.names, pool=pool), per_site
 
 
 def _wait_for_nodes(grid, n_sites, timeout):
@@ -209,9 +254,29 @@ def _wait_for_nodes(grid, n_sites, timeout):
         time.sleep(POLL_SECONDS * 4)
 
 
-def _setup(grid, nodes, cfg, timeout):
-    """Ask every node for its site's name, sizes, features and feature sums."""
-    content = {"config": ConfigRecord({"standardize": bool(cfg["standardize"])})}
+def pool_released(per_site, names, *, pool=pool_site_metrics):
+    """``pool`` (:func:`~fedlab.metrics.pool_site_metrics`, or the survival scores' pool) of
+    the training sites whose metrics were released (a site that suppressed them is left
+    out: ``n_sites`` counts those pooled).
+
+    ``{}`` when no training site released its metrics.
+    """
+    released = {n: {k: _unreleased(k) if v is None else v for k, v in m.items()
+                    if not k.endswith("_reason")}
+                for n, m in per_site.items() if n in names and m.get("events") is not None}
+    return pool(released) if released else {}
+
+
+def _unreleased(key):
+    """What a suppressed value counts as when pooling: NaN (an interval: two NaNs)."""
+    return (np.nan, np.nan) if key.endswith("_ci") else np.nan
+
+
+def _setup(grid, nodes, cfg, timeout, *, secure=False):
+    """Ask every node for its site's name and features (and, in the clear, its sizes and
+    feature sums)."""
+    content = {"config": ConfigRecord({"standardize": bool(cfg["standardize"]),
+                                       "secure": bool(secure)})}
     pushed = {grid.push_messages([Message(RecordDict(content), node, MessageType.QUERY,
                                           group_id="setup")])[0]: node for node in nodes}
     replies = _pull(grid, pushed, timeout)
@@ -224,7 +289,8 @@ def _setup(grid, nodes, cfg, timeout):
         if msg.has_error():
             raise StudyError(f"a site failed at setup (SuperNode {node}): "
                              f"{msg.error.reason}")
-        info, metrics = msg.content["site"], msg.content["metrics"]
+        info = msg.content["site"]
+        metrics = msg.content["metrics"] if "metrics" in msg.content else {}
         site = {"node": node, "partition_id": int(info["partition_id"]),
                 "features": list(info["features"]), **{k: int(v) for k, v in metrics.items()}}
         if "sums" in msg.content:

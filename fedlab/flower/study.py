@@ -134,14 +134,17 @@ def history_from_result(result):
     """The :class:`~fedlab.federated.History` in a ServerApp's ``result.json`` (a dict).
 
     Besides the rounds, ``history.config`` holds the run's settings, ``"sites"`` (each
-    site's sizes) and ``"engine": "flower"``; ``history.params`` is the final model.
+    site's partition and columns, and in the clear its sizes), ``"totals"`` (under
+    secure aggregation: the training sites' total sizes and events, all the ServerApp
+    learns of them) and ``"engine": "flower"``; ``history.params`` is the final model.
     """
     rounds = [round_from_json(r) for r in result["rounds"]]
     standardizer = None
     if result.get("standardizer"):
         standardizer = Standardizer(mean=np.array(result["standardizer"]["mean"]),
                                     scale=np.array(result["standardizer"]["scale"]))
-    config = dict(result["config"], sites=result.get("sites", {}), engine="flower")
+    config = dict(result["config"], sites=result.get("sites", {}),
+                  totals=result.get("totals"), engine="flower")
     return History(rounds, params=np.array(result["params"]), standardizer=standardizer,
                    config=config)
 

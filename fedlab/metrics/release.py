@@ -87,7 +87,8 @@ def release_metrics(metrics, *, min_cell=5):
     dict
         The same keys, intervals as lists; a suppressed or non-finite value is ``None``
         with ``"<key>_reason"`` beside it. When the rule fails every value but ``n`` (when
-        ``n >= min_cell``) is suppressed.
+        ``n >= min_cell``) is suppressed. A summary released already (e.g. by a site,
+        before sending it) comes back unchanged: releasing twice is releasing once.
 
     Examples
     --------
@@ -99,10 +100,15 @@ def release_metrics(metrics, *, min_cell=5):
     >>> m["n"], m["events"], m["events_reason"]
     (6, None, 'suppressed: 1 to 4 events or non-events (min_cell=5)')
     """
+    if metrics.get("n") is None or metrics.get("events") is None:  # released already
+        return {key: value if key.endswith("_reason") else _finite(value)
+                for key, value in metrics.items()}
     reason = suppression_reason(int(metrics["n"]), int(metrics["events"]), min_cell=min_cell)
     out = {}
     for key, value in metrics.items():
         if key.endswith("_reason"):
+            if key not in out:
+                out[key] = value  # a summary released already keeps its reasons
             continue
         keep = key in _COUNTS_KEPT or (key == "n" and metrics["n"] >= min_cell)
         if reason is not None and not keep:

@@ -39,6 +39,11 @@ class Model:
         read it). A Cox model says no: one record sits in many risk sets.
     full_batch : bool
         Whether every local step uses the whole local data set (``batch_size`` ignored).
+    linear : bool
+        Whether the prediction is a function of one linear predictor ``X w (+ b)``, so
+        that the parameters are one coefficient per feature (and an intercept): reports
+        then name them by feature (:func:`fedlab.cli.report.fitted_coefficients`).
+        Otherwise they are reported as the arrays of :meth:`param_shapes`.
 
     Notes
     -----
@@ -62,6 +67,7 @@ class Model:
     outcome = "binary"
     supports_per_example = True
     full_batch = False
+    linear = False
 
     # -- description, as scikit-learn's estimators --------------------------------------
     @classmethod
@@ -115,6 +121,16 @@ class Model:
             f"model {self!r} has no per-example gradients (supports_per_example=False): "
             "record-level DP-SGD and the gradient attacks need them; use a model that "
             "supports them, or client-level DP (DP-FedAvg)")
+
+    def param_shapes(self, n_features):
+        """The named arrays the flat parameter vector holds, in its order: ``{name: shape}``.
+
+        Here one array, ``"params"`` of shape ``(n_params,)``; models with a layout (a
+        network's layers) name their arrays. ``params`` splits as
+        ``numpy.split(params, numpy.cumsum(sizes)[:-1])`` with ``sizes`` the products of
+        the shapes.
+        """
+        return {"params": (self.n_params(n_features),)}
 
     def penalty_gradient(self, params, *, l2=0.0):
         """Gradient of the penalty ``l2 / 2 * ||w||^2``: ``l2`` times the weights.
@@ -241,6 +257,26 @@ class Model:
                     step += corrections
                 theta -= lr * step
         return theta
+
+    def fit(self, X, y, *, l2=0.0, epochs=1, batch_size=32, lr=0.1, random_state=None):
+        """Train on one data set alone (pooled records, or one site): the reference models.
+
+        Here: :meth:`init_params` from ``random_state``, then :meth:`local_train` for
+        ``epochs`` epochs from the same generator, i.e. the optimizer every client runs
+        locally, on these records. Models whose loss is convex may override it with
+        their exact optimum (logistic regression: Newton's method, and the SGD settings
+        are unused). A model fitted so is not an optimum of a non-convex loss (a network):
+        it is what the same budget of local SGD reaches from one initialization.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+        """
+        X, y = self.check_data(X, y)
+        rng = check_rng(random_state)
+        params = self.init_params(X.shape[1], random_state=rng)
+        return self.local_train(params, X, y, epochs=epochs, batch_size=batch_size, lr=lr,
+                                l2=l2, random_state=rng)
 
     def stacked_train(self, records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0,
                       mu=0.0, corrections=None, rngs, return_loss=False):

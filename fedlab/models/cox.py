@@ -67,6 +67,7 @@ class CoxPH(Model):
     outcome = "survival"
     supports_per_example = False
     full_batch = True
+    linear = True
 
     def __init__(self, ties="breslow"):
         self.ties = check_choice(ties, "ties", TIES)

@@ -339,6 +339,7 @@ class LogisticRegression(Model):
     outcome = "binary"
     supports_per_example = True
     full_batch = False
+    linear = True
 
     def n_params(self, n_features):
         return int(n_features) + 1
@@ -363,6 +364,12 @@ class LogisticRegression(Model):
 
     def predict(self, params, X):
         return predict_proba(params, X)
+
+    def fit(self, X, y, *, l2=0.0, epochs=1, batch_size=32, lr=0.1, random_state=None):
+        """The penalized maximum-likelihood fit, by :func:`fit` (the loss is convex: its
+        optimum needs no SGD, so ``epochs``, ``batch_size``, ``lr`` and ``random_state``
+        are unused)."""
+        return fit(X, y, l2=l2)
 
     def local_train(self, params, X, y, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=0.0,
                     anchor=None, corrections=None, random_state=None):

@@ -26,6 +26,7 @@ class MLP(Model):
     hidden : int, default=8
         Number of hidden units ``h``.
     activation : {"tanh", "relu"}, default="tanh"
+        The hidden units' activation function: tanh or relu.
 
     Notes
     -----
@@ -78,6 +79,11 @@ class MLP(Model):
         W1 = rng.normal(0.0, 1.0 / np.sqrt(d), size=(d, h))
         w2 = rng.normal(0.0, 1.0 / np.sqrt(h), size=h)
         return np.concatenate([W1.ravel(), np.zeros(h), w2, [0.0]])
+
+    def param_shapes(self, n_features):
+        """``{"W1": (d, h), "b1": (h,), "w2": (h,), "b2": ()}``, the layout of the vector."""
+        d, h = check_int(n_features, "n_features", minimum=1), self.hidden
+        return {"W1": (d, h), "b1": (h,), "w2": (h,), "b2": ()}
 
     def unpack(self, params, n_features):
         """``(W1, b1, w2, b2)``: views into ``params`` of shapes (d, h), (h,), (h,), ()."""
