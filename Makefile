@@ -25,7 +25,7 @@ test: $(STAMP)  ## run the whole test suite (lint, unit, property, notebook and 
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)  ## lint, then unit and property tests only (no notebooks, Flower or browser)
+test-fast: $(STAMP)  ## lint, then unit and property tests only (no notebooks, Flower, browser or subprocess commands), under 2 minutes
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not notebook and not browser and not flower and not slow" -q
 

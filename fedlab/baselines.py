@@ -31,7 +31,7 @@ def method_strategy(name, options=None, *, lr=DEFAULTS["lr"]):
 
     ``"fedavg (weighted)"`` and ``"fedavg (mean)"`` are FedAvg with the weighted and the
     plain mean; any other name is a strategy of :data:`fedlab.federated.STRATEGY_NAMES`
-    with lesson 04's settings (:data:`fedlab.drift.STRATEGY_SETTINGS`) and then
+    with lessons 04a/04b's settings (:data:`fedlab.drift.STRATEGY_SETTINGS`) and then
     ``options``.
 
     Examples
@@ -119,7 +119,7 @@ def compare(hospitals, *, rounds=DEFAULTS["rounds"], local_epochs=DEFAULTS["loca
     rounds, local_epochs, batch_size, lr, l2 : FedAvg settings (see :func:`fedlab.federated.run`)
     strategies : sequence of str, default=()
         Further strategies to run, by their names in ``fedlab.federated.STRATEGY_NAMES``;
-        those of lesson 04 with its settings (:data:`fedlab.drift.STRATEGY_SETTINGS`).
+        those of lessons 04a/04b with their settings (:data:`fedlab.drift.STRATEGY_SETTINGS`).
     personalize : sequence of {"finetune", "recalibrate"}, default=()
         Personalize the weighted FedAvg model at every site, on its own training records.
     strategy_options : dict of str to dict, optional

@@ -3,7 +3,7 @@
 With many local steps on non-IID sites, each client walks towards its own optimum and
 FedAvg's average stops short of the pooled one (Karimireddy et al. 2020); with unequal
 numbers of local steps it converges to a different, step-weighted objective (Wang et
-al. 2020). This module holds what lesson 04, its dashboard, the benchmark and the
+al. 2020). This module holds what lessons 04a and 04b, their dashboard, the benchmark and the
 command line measure it with.
 """
 
@@ -26,7 +26,7 @@ STRATEGY_SETTINGS = {
     "fedyogi": {"server_lr": 0.03},
     "fedadagrad": {"server_lr": 0.03},
 }
-"""Each strategy's own settings in lesson 04 and on the command line (``--strategy``).
+"""Each strategy's own settings in lessons 04a/04b and on the command line (``--strategy``).
 
 FedAvgM's ``server_lr`` 0.1 with momentum 0.9 keeps its long-run step at FedAvg's; the
 adaptive optimizers' 0.03 is a step of about 0.03 per round in every coordinate.

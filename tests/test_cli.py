@@ -11,6 +11,7 @@ from fedlab import data
 from fedlab.__main__ import format_table, main
 
 
+@pytest.mark.slow  # a whole `python -m fedlab` process
 def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "fedlab", "--help"], capture_output=True,
                          text=True, check=True).stdout
@@ -80,6 +81,7 @@ def test_train_runs_the_comparison_on_user_csvs(tmp_path, capsys):
     assert methods["fedavg (weighted)"]["pooled"]["auc"] > 0.7
 
 
+@pytest.mark.slow  # a whole `python -m fedlab` process
 def test_train_reports_a_bad_file_clearly_with_nonzero_exit(tmp_path):
     good = _write_site(tmp_path / "good.csv", 100, 0)
     bad = _write_site(tmp_path / "bad.csv", 100, 1, bad_row=4)

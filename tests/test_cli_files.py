@@ -186,12 +186,14 @@ def test_bad_options_are_named_in_one_line(argv, option, capsys):
     _one_line_error(capsys, option)
 
 
+@pytest.mark.slow  # a whole `python -m fedlab` process
 def test_help_states_the_file_rule():
     out = subprocess.run([sys.executable, "-m", "fedlab", "train", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--force" in out and "never" in out and "overwrite an input" in out
 
 
+@pytest.mark.slow  # a whole `python -m fedlab` process
 def test_a_real_process_shows_no_traceback(tmp_path):
     site = _site(tmp_path / "a.csv")
     before = site.read_bytes()

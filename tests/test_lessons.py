@@ -165,6 +165,7 @@ def test_an_exercise_checked_in_two_cells_is_an_error():
 
 # -- robust to the locale, to damaged files and to a missing folder (issue 14) --------------
 
+@pytest.mark.slow  # a whole Python process under an ASCII locale
 def test_lessons_are_read_and_written_as_utf8_under_an_ascii_locale(tmp_path):
     text = "Gaussian noise \u03c3 \u00b7 \u03b5 \u2264 1, na\u00efve \u2192 private"
     _solution(tmp_path, new_markdown_cell(text), SOLVED)

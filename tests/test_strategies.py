@@ -203,3 +203,15 @@ def test_an_option_a_strategy_does_not_take_is_a_clear_error():
         federated.make_strategy("qfedsgd", weighted=False)
     with pytest.raises(ValueError, match="server_momentum does not apply to strategy 'fedavg'"):
         federated.run(_clients(), strategy="fedavg", server_momentum=0.9)
+
+
+def test_private_and_secure_strategies_are_found_by_name_without_importing_their_packages():
+    import subprocess
+    import sys
+
+    code = ("from fedlab.federated import make_strategy; "
+            "print(*(type(make_strategy(n, noise_multiplier=1.0) if n != 'securefedavg' "
+            "else make_strategy(n)).__name__ for n in ('dpsgd', 'dpfedavg', 'securefedavg')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["DPSGD", "DPFedAvg", "SecureFedAvg"]

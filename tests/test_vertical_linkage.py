@@ -172,6 +172,7 @@ def test_the_intersection_is_the_true_set_intersection(n_client, n_server, n_sha
     assert private_intersection(client, server, count_only=True).size == n_shared
 
 
+@pytest.mark.slow  # hundreds of thousands of elliptic-curve multiplications
 def test_the_intersection_is_exact_at_100000_identifiers():
     rng = np.random.default_rng(100_000)
     client, server = _sets(rng, 100_000, 100_000, 31_415)

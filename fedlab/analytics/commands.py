@@ -15,7 +15,7 @@ import numpy as np
 
 from fedlab._files import check_log_file, json_report
 from fedlab._validation import InvalidParameterError
-from fedlab.data import csvio
+from fedlab.data import csvio, parse_columns
 
 from .disclosure import DEFAULT_MIN_CELL
 from .site import DataSite
@@ -84,7 +84,8 @@ def _describe(write, paths, columns, min_cell, audit_log, time=None, event=None,
     from .survival import kaplan_meier_table, read_survival_columns
 
     pairs = None if time is None else read_survival_columns(paths, time=time, event=event)
-    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    names, columns, arrays = read_site_tables(
+        paths, columns=parse_columns(columns, option="--columns"))
     sites = [DataSite(X, columns, name=name, min_cell=min_cell, audit=audit_log,
                       record_ids=line_ids(path, len(X)))
              for name, X, path in zip(names, arrays, paths)]
@@ -123,7 +124,7 @@ def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=F
     """Federated k-means on standardized columns (``python -m fedlab kmeans``).
 
     Each site standardizes with the federated mean and standard deviation and fills a
-    missing value with the mean (0 after standardization), as lesson 03's federated
+    missing value with the mean (0 after standardization), as lesson 03b's federated
     preprocessing does; the centres are printed back in the columns' own units. A
     site's cluster of 1 to ``min_cell - 1`` records is suppressed every round. With
     secure aggregation the ring is sized from the sites' sizes: a standardized value is
@@ -138,7 +139,8 @@ def kmeans_command(paths, *, k, columns=None, max_iter=300, secure_aggregation=F
 def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, min_cell, seed):
     from fedlab.kmeans import FederatedKMeans
 
-    names, columns, arrays = read_site_tables(paths, columns=_split(columns))
+    names, columns, arrays = read_site_tables(paths,
+                                              columns=parse_columns(columns, option="--columns"))
     total = sum(len(X) for X in arrays)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= total:
         raise InvalidParameterError(f"--k must be between 1 and the {total} records of all sites "
@@ -184,12 +186,3 @@ def _kmeans(write, paths, k, columns, max_iter, secure_aggregation, min_cell, se
         "bytes_sent": dict(zip(names, (int(b) for b in model.bytes_sent_)))})
     return 0
 
-
-def _split(columns):
-    if columns is None or isinstance(columns, (list, tuple)):
-        return columns
-    names = [c.strip() for c in columns.split(",") if c.strip()]
-    if not names:
-        raise InvalidParameterError(f"--columns must name at least one column (COL,COL,...), "
-                                    f"got {columns!r}")
-    return names

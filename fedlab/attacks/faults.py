@@ -3,7 +3,7 @@
 A multicenter study fails more often from one site's bad export than from an attacker:
 a laboratory value in other units, an outcome coded the other way round, records
 exported twice. The functions here make such a site (to practise on) and flag it from
-what lesson 03's federated preprocessing already shares: counts and sums per feature,
+what lesson 03b's federated preprocessing already shares: counts and sums per feature,
 here also split by outcome. No record leaves its site.
 """
 

@@ -1,5 +1,8 @@
-"""The other commands: ``flower``, ``data``, ``describe``, ``kmeans``, ``link``, ``vertical``,
-``lessons``, ``grade``."""
+"""The commands after ``demo`` and ``train``: their sub-parsers and handlers.
+
+``flower``, ``data``, ``describe``, ``kmeans``, ``link``, ``vertical``, ``lessons``,
+``grade``, in the order ``--help`` lists them.
+"""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def site_dataset(args):
     if len(set(names)) != len(names):
         raise InvalidParameterError(f"--site files must have distinct names, got {names}")
     outcome = outcome_kind(args)
-    features = feature_list(args.features)
+    features = data.parse_columns(args.features, option="--features")
     columns = {"--target": args.target, "--time": args.time, "--event": args.event,
                "--split-column": args.split_column, "--id-column": args.id_column}
     given = [(option, column) for option, column in columns.items() if column is not None]
@@ -127,16 +127,6 @@ def output_options(parser):
     parser.add_argument("--json", metavar="PATH",
                         help="also write the results as JSON to this new file")
     force_option(parser)
-
-
-def feature_list(text):
-    if text is None:
-        return None
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
-        raise InvalidParameterError(f"--features: an empty column name in {text!r}; give names "
-                         "separated by commas, e.g. age,sbp")
-    return names
 
 
 # -- argument types: each names its rule; argparse adds the option's name ------------------

@@ -26,7 +26,7 @@ from .partition import (
     train_test_split_site,
 )
 from .profiles import PROFILES, Profile, get_profile
-from .schema import EVENT, FEATURES, OUTCOMES, SCHEMA, TARGET, TIME, UNITS, Column
+from .schema import EVENT, FEATURES, OUTCOMES, SCHEMA, TARGET, TIME, UNITS, Column, parse_columns
 from .shift import (
     covariate_weights,
     prevalence_weights,
@@ -57,6 +57,7 @@ __all__ = [
     "SiteSpec",
     "covariate_weights",
     "dataset_from_config",
+    "parse_columns",
     "default_data_dir",
     "framingham_risk",
     "generate_cohort",

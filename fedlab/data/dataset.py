@@ -18,6 +18,7 @@ from fedlab._validation import check_rng as check_random_state
 
 from .csvio import read_records
 from .partition import stratified_test_mask
+from .schema import parse_columns
 from .sites import Hospital
 
 OUTCOME_KINDS = ("binary", "survival")
@@ -276,7 +277,7 @@ def dataset_from_config(node_config, run_config):
                                 "is not a file on this node")
     test_path = node_config.get("test-path") or None
     split = text("split-column")
-    features = [f for f in str(run_config.get("features", "")).split(",") if f] or None
+    features = parse_columns(str(run_config.get("features", "")) or None)
     return Dataset([SiteSpec(path, test_path=test_path, name=name)],
                    outcome=text("outcome") or "binary", target=text("target"),
                    time=text("time"), event=text("event"), features=features,

@@ -1,8 +1,10 @@
-"""The columns of a hospital's patient records: names, units and plausible ranges."""
+"""The columns of a hospital's patient records: names, units, plausible ranges; column lists."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fedlab._validation import InvalidParameterError
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,51 @@ OUTCOMES = tuple(name for name, column in SCHEMA.items() if column.role != "feat
 
 #: Unit of every column, e.g. ``UNITS["sbp"] == "mmHg"``.
 UNITS = {name: column.unit for name, column in SCHEMA.items()}
+
+
+def parse_columns(text, *, option="features"):
+    """Column names from a comma-separated list, the one parser of every ``COL,COL,...``.
+
+    Parameters
+    ----------
+    text : str, sequence of str or None
+        ``"age,sbp"``: each name is stripped of the spaces around it (inner spaces and
+        parentheses are part of the name). A list or tuple is taken as the names;
+        ``None`` (nothing given) stays ``None``.
+    option : str, default="features"
+        What the error names (``"--features"``, ``"--columns"``).
+
+    Returns
+    -------
+    list of str or None
+
+    Raises
+    ------
+    ValueError
+        In one line naming ``option``: no name at all (``","``), an empty name
+        (``"age,,sbp"``, a trailing comma) or a name given twice.
+
+    Examples
+    --------
+    >>> parse_columns("age, sbp ,total chol")
+    ['age', 'sbp', 'total chol']
+    >>> parse_columns("age,,sbp", option="--columns")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fedlab._validation.InvalidParameterError: --columns: an empty column name in 'age,,sbp'...
+    """
+    if text is None:
+        return None
+    names = ([name.strip() for name in text.split(",")] if isinstance(text, str)
+             else [str(name) for name in text])
+    if not any(names):
+        raise InvalidParameterError(f"{option} must name at least one column (COL,COL,...), "
+                                    f"got {text!r}")
+    if not all(names):
+        raise InvalidParameterError(f"{option}: an empty column name in {text!r}; give names "
+                                    "separated by commas, e.g. age,sbp")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InvalidParameterError(f"{option}: column {twice[0]!r} is named twice in "
+                                    f"{text!r}")
+    return names

@@ -1,4 +1,4 @@
-"""Exercise checks, one module per lesson: ``from fedlab.exercises import lesson03 as ex``.
+"""Exercise checks, one module per lesson: ``from fedlab.exercises import lesson03a as ex``.
 
 Each exercise is an object with ``check(answer)``, ``hint(n=1)`` and ``solution()`` (the
 solution notebook's own code, extracted by ``python -m fedlab lessons``).

@@ -1,5 +1,7 @@
-"""Checks for lesson 09, federated analytics: a quantile by bisection, a disclosure check,
-and the server's step of federated k-means.
+"""Checks for lesson 09, federated analytics: a quantile, a disclosure check, a k-means step.
+
+The quantile is found by bisection on the sites' counts; the k-means step is the
+server's (Lloyd 1982).
 
 ``from fedlab.exercises import lesson09 as ex``, then ``ex.q1.check(bisect_quantile)``,
 ``ex.q2.check(safe_to_release)`` and ``ex.q3.check(new_centres)``.

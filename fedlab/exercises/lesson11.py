@@ -1,5 +1,7 @@
-"""Checks for lesson 11, survival across hospitals: a site's life table, the Kaplan-Meier curve
-from the sites' counts, and the exact federated Cox step.
+"""Checks for lesson 11, survival across hospitals: life table, Kaplan-Meier, a Cox step.
+
+A site's life table, the Kaplan-Meier curve from the sites' counts (Kaplan & Meier
+1958), and the exact federated Cox step (Newton on the summed gradients and Hessians).
 
 ``from fedlab.exercises import lesson11 as ex``, then ``ex.q1.check(site_counts)``,
 ``ex.q2.check(kaplan_meier_from_counts)`` and ``ex.q3.check(newton_step)``.

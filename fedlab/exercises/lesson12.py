@@ -1,5 +1,7 @@
-"""Checks for lesson 12, vertical FL: a pseudonym for linkage, the label holder's residuals,
-one party's gradient step, and the labels read off the residuals.
+"""Checks for lesson 12, vertical FL: linkage pseudonyms, residuals, a step, the label leak.
+
+A pseudonym for linkage, the label holder's residuals, one party's gradient step, and
+the labels read off the residuals (Hardy et al. 2017).
 
 ``from fedlab.exercises import lesson12 as ex``, then ``ex.q1.check(pseudonym)``,
 ``ex.q2.check(residuals)``, ``ex.q3.check(party_step)`` and ``ex.q4.check(recover_labels)``.

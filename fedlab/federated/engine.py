@@ -73,7 +73,7 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
         Per round: metrics, bytes, participants, dropped and refused clients and, for a
         private run, the epsilon spent so far: the strategy's (client-level DP, e.g.
         ``DPFedAvg``) or else the largest any client has reported in its updates
-        (record-level DP, e.g. ``DPSGDClient``: each hospital spends its own budget; the
+        (record-level DP, ``strategy="dpsgd"``: each hospital spends its own budget; the
         worst one is recorded).
 
     Notes
@@ -83,9 +83,9 @@ def run(clients, *, strategy="fedavg", rounds=20, local_epochs=TRAINING_DEFAULTS
     ``random_state``) and the evaluation. Clients that train by plain local SGD (every
     :class:`Client`) are trained together by the model's
     :meth:`~fedlab.models.Model.stacked_train`, which gives the models their own
-    :meth:`Client.fit` would (same shuffles); others (e.g. ``DPSGDClient``) are called
-    one by one. A reply holding NaN or infinity is refused before aggregation and named
-    in the round's ``refused``.
+    :meth:`Client.fit` would (same shuffles); other tasks (DP-SGD's, FedSGD's gradients)
+    and client classes with their own ``train`` are called one by one. A reply holding
+    NaN or infinity is refused before aggregation and named in the round's ``refused``.
 
     Examples
     --------

@@ -1,4 +1,8 @@
-"""The federated server: holds the global model and applies its strategy to the clients' updates."""
+"""A server for one round by hand (lesson 03a): the global model and its strategy, step by step.
+
+A whole run is :class:`fedlab.federated.RoundLoop`'s (through :func:`fedlab.federated.run`
+or Flower); :class:`Server` applies the same strategy to updates a notebook collects.
+"""
 
 from __future__ import annotations
 

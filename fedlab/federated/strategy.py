@@ -2,9 +2,10 @@
 
 A :class:`Strategy` decides, each round, which clients train and how
 (:meth:`~Strategy.configure_train`), and turns their replies into the next global model
-(:meth:`~Strategy.aggregate_train`). The phases carry Flower 1.42's names, so that the
-Flower adapter of lesson 10 maps one to one. :func:`fedlab.federated.run` is the one
-round loop; it calls nothing but these methods.
+(:meth:`~Strategy.aggregate_train`), and declares what it needs (per-client state, extra
+reply arrays, local step counts, the arrays it only sums). The phases carry Flower 1.42's
+names. The one round loop, :class:`fedlab.federated.RoundLoop` (in process or over
+Flower's Grid), calls nothing but these methods and reads those declarations.
 """
 
 from __future__ import annotations
@@ -439,7 +440,10 @@ def make_strategy(name="fedavg", *, lr=0.1, **params):
     FedProx(mu=0.5, fraction_train=0.5, weighted=True, server_lr=1.0)
     >>> make_strategy("qfedsgd", lr=0.5, q=2)
     QFedSGD(q=2.0, lr=0.5, fraction_train=1.0)
+    >>> make_strategy("dpfedavg", noise_multiplier=1.0).__class__.__name__
+    'DPFedAvg'
     """
+    _register_private_and_secure()
     if not isinstance(name, str) or name.lower() not in STRATEGY_NAMES:
         raise InvalidParameterError(
             f"strategy must be one of {sorted(STRATEGY_NAMES)} or a Strategy object, "
@@ -455,3 +459,11 @@ def make_strategy(name="fedavg", *, lr=0.1, **params):
             f"{', '.join(unknown)} does not apply to strategy {name!r}; its options are "
             f"{', '.join(accepted) or 'none'}")
     return cls(**params)
+
+
+def _register_private_and_secure():
+    """Import :mod:`fedlab.privacy` and :mod:`fedlab.secagg`, whose strategies (``dpsgd``,
+    ``dpfedavg``, ``securefedavg``) register themselves on import; lazily, since both
+    packages build on this one."""
+    import fedlab.privacy
+    import fedlab.secagg  # noqa: F401

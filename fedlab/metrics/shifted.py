@@ -1,6 +1,6 @@
 """One model before and after a dataset shift, on the same patients: the change and its interval.
 
-A shift (lesson 04) changes a site's labels (concept shift), its recorded values
+A shift (lesson 04a) changes a site's labels (concept shift), its recorded values
 (measurement shift), or how much each patient counts (label and covariate shift as
 importance weights, :func:`fedlab.data.prevalence_weights`). Because every patient is
 scored before and after, the change of the AUC and of O/E is a paired comparison: a

@@ -1,4 +1,4 @@
-"""Figures of lesson 04: per-site results with 95 % intervals, and what each kind of shift does."""
+"""Figures of lessons 04a/04b: per-site results with 95 % intervals, what each shift does."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of differential privacy (lesson 06): noisy answers, RDP curves, budgets, trade-offs."""
+"""Figures of differential privacy (lessons 06a/06b): noisy answers, RDP curves, budgets."""
 
 from __future__ import annotations
 

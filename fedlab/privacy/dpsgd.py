@@ -1,10 +1,11 @@
 """Record-level DP-SGD inside one hospital (Abadi et al. 2016): clip each record, add noise.
 
-:func:`dp_sgd` trains a model (logistic regression by default) so that the finished model (and every
-intermediate one) is differentially private with respect to any single patient record.
-:class:`DPSGDClient` is a federated client that trains this way, so a hospital's records
-stay protected across every round of federated training: its accountant composes every
-local step of every round.
+:func:`dp_sgd` trains a model (logistic regression by default) so that the finished
+model (and every intermediate one) is differentially private with respect to any single
+patient record. In a federated run every client trains this way under the
+:class:`~fedlab.privacy.DPSGD` strategy (``strategy="dpsgd"``, ``--strategy dpsgd``);
+:class:`DPSGDClient` is one such client on its own (one hospital private among others
+that are not), whose accountant composes every local step of every round.
 """
 
 from __future__ import annotations

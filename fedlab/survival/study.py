@@ -41,7 +41,7 @@ def compare_survival(hospitals, *, rounds=30, local_epochs=1, lr=1.0, l2=0.0, ti
         follow-up reaches it).
     strategies : sequence of str, default=()
         Round-loop strategies to run on the Cox loss, by name (``"fedavg"``, ``"fedprox"``,
-        ...), with lesson 04's settings (:data:`fedlab.drift.STRATEGY_SETTINGS`) updated by
+        ...), with lessons 04a/04b's settings (:data:`fedlab.drift.STRATEGY_SETTINGS`) updated by
         ``strategy_options``.
     min_cell : int, default=5
         Fewest patients still followed at the horizon for a site's O/E.

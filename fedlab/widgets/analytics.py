@@ -33,6 +33,7 @@ from fedlab.federated.preprocessing import combine
 from fedlab.kmeans import FederatedKMeans
 from fedlab.plots.style import PALETTE, color
 from fedlab.privacy import clip_by_l2_norm
+from fedlab.widgets._projector import box_layout, control_layout, enlarge_text
 
 __all__ = ["KMeansDashboard", "kmeans_dashboard", "PHENOTYPE_COLUMNS"]
 
@@ -101,7 +102,8 @@ class KMeansDashboard:
         self.last_seconds = float("nan")
 
         style = {"description_width": "150px"}
-        wide = W.Layout(width="95%" if instructor else "460px")
+        self.instructor = bool(instructor)
+        wide = control_layout(instructor, "460px")
         self.k = W.IntSlider(value=4, min=2, max=MAX_K, description="clusters k", style=style,
                              layout=wide, continuous_update=False)
         self.noise_multiplier = W.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.25,
@@ -117,7 +119,9 @@ class KMeansDashboard:
         self.status = W.HTML()
         self.image = W.Image(format="png")
         self._build_figure((12, 4.8) if instructor else (9.5, 3.9))
-        box = W.Layout(width="100%") if instructor else W.Layout()
+        if instructor:
+            enlarge_text(self.figure)
+        box = box_layout(instructor)
         self.widget = W.VBox([*self.controls, self.status, self.image], layout=box)
         self.update()
 

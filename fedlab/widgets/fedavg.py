@@ -1,4 +1,4 @@
-"""The federated-averaging dashboard of lesson 03: move a slider, watch FedAvg train."""
+"""The federated-averaging dashboard of lesson 03b: move a slider, watch FedAvg train."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fedlab._validation import InvalidParameterError
 from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator
 from fedlab.plots.live import LiveLearningCurves
+from fedlab.widgets._projector import box_layout, control_layout
 
 __all__ = ["FedAvgDashboard", "fedavg_dashboard"]
 
@@ -94,7 +95,7 @@ class FedAvgDashboard:
         self._busy = False
 
         style = {"description_width": "140px"}
-        wide = W.Layout(width="100%" if instructor else "480px")
+        wide = control_layout(instructor, "480px")
         self.partition = W.Dropdown(options=list(PARTITIONS), description="clients are",
                                     style=style, layout=wide)
         self.n_clients = W.IntSlider(len(hospitals), min=1, max=50,
@@ -125,7 +126,7 @@ class FedAvgDashboard:
         for control in self.controls:
             control.observe(self.update, names="value")
         self.widget = W.VBox([*self.controls, self.progress, self.status, self.output],
-                             layout=W.Layout(width="100%" if instructor else "auto"))
+                             layout=box_layout(instructor))
         self._figure = LiveLearningCurves(large=instructor, tolerance=TOLERANCE)
         self.update()
 

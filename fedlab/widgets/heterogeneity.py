@@ -1,4 +1,4 @@
-"""Lesson 04's dashboard: heterogeneity strength x algorithm x local steps -> curves and sites."""
+"""Lesson 04b's dashboard: heterogeneity strength x algorithm x local steps -> curves and sites."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fedlab.federated.preprocessing import combine
 from fedlab.metrics import Evaluator, site_metrics
 from fedlab.models import logistic
 from fedlab.plots.style import color
+from fedlab.widgets._projector import box_layout, control_layout, enlarge_text
 
 __all__ = ["HeterogeneityDashboard", "heterogeneity_dashboard", "CONCEPT_DIRECTIONS"]
 
@@ -34,7 +35,7 @@ class HeterogeneityDashboard:
     """Controls that re-run one strategy on more or less heterogeneous hospitals.
 
     ``strength`` moves each hospital's outcome model (a concept shift, train and test
-    alike: :data:`CONCEPT_DIRECTIONS`); ``algorithm`` picks a strategy with lesson 04's
+    alike: :data:`CONCEPT_DIRECTIONS`); ``algorithm`` picks a strategy with lesson 04b's
     settings (:data:`fedlab.drift.STRATEGY_SETTINGS`); ``local_epochs`` sets the local
     work per round. Three panels: the pooled training loss per round against the pooled
     optimum, and each hospital's AUC and O/E (observed / expected events) with 95 %
@@ -45,6 +46,8 @@ class HeterogeneityDashboard:
     ----------
     hospitals : sequence of Hospital, optional
         Defaults to :func:`fedlab.data.load_hospitals` (slugs name the directions).
+    instructor : bool, default=False
+        A larger figure with larger text and full-width controls, for projecting in class.
     random_state : int, default=0
     lr, batch_size, l2, rounds : training settings (fixed)
 
@@ -55,28 +58,32 @@ class HeterogeneityDashboard:
         Wall time of the last update (training, metrics and drawing).
     """
 
-    def __init__(self, hospitals=None, *, random_state=0, lr=0.2, batch_size=256, l2=1e-3,
-                 rounds=20):
+    def __init__(self, hospitals=None, *, instructor=False, random_state=0, lr=0.2,
+                 batch_size=256, l2=1e-3, rounds=20):
         self.hospitals = list(hospitals or data.load_hospitals())
+        self.instructor = bool(instructor)
         self.random_state = random_state
         self.settings = {"lr": lr, "batch_size": batch_size, "l2": l2, "rounds": rounds}
         self._cache = {}
         self.history, self._previous, self.last_seconds = None, None, float("nan")
         style = {"description_width": "130px"}
+        wide = control_layout(instructor, "460px")
         self.strength = W.SelectionSlider(options=STRENGTHS, value=1.0,
                                           description="heterogeneity", style=style,
-                                          continuous_update=False)
+                                          layout=wide, continuous_update=False)
         self.algorithm = W.Dropdown(options=list(STRATEGY_SETTINGS), value="fedavg",
-                                    description="algorithm", style=style)
+                                    description="algorithm", style=style, layout=wide)
         self.local_epochs = W.IntSlider(1, min=1, max=10, description="local epochs E",
-                                        style=style, continuous_update=False)
+                                        style=style, layout=wide, continuous_update=False)
         self.status = W.HTML()
         self.image = W.Image(format="png")
         for control in (self.strength, self.algorithm, self.local_epochs):
             control.observe(self.update, names="value")
         self.widget = W.VBox([self.strength, self.algorithm, self.local_epochs, self.status,
-                              self.image])
+                              self.image], layout=box_layout(instructor))
         self._build_figure()
+        if instructor:
+            enlarge_text(self.fig)
         self.update()
 
     def federation(self, strength):
@@ -134,7 +141,8 @@ class HeterogeneityDashboard:
 
     def _build_figure(self):
         """Axes, labels and artists, made once; an update only sets their data."""
-        self.fig = Figure(figsize=(11, 4.2), dpi=96)   # 1,056 x 403 px
+        size = (13.5, 5.2) if self.instructor else (11, 4.2)  # 1,296 x 499 or 1,056 x 403 px
+        self.fig = Figure(figsize=size, dpi=96)
         FigureCanvasAgg(self.fig)
         loss_ax, auc_ax, oe_ax = self.axes = self.fig.subplots(
             1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1]})
@@ -194,8 +202,10 @@ class HeterogeneityDashboard:
         display(self.widget)
 
 
-def heterogeneity_dashboard(hospitals=None, *, random_state=0):
-    """Show the heterogeneity dashboard and return it (assign it to avoid a second view)."""
-    dashboard = HeterogeneityDashboard(hospitals, random_state=random_state)
+def heterogeneity_dashboard(hospitals=None, *, instructor=False, random_state=0):
+    """Show the heterogeneity dashboard (larger with ``instructor=True``) and return it
+    (assign it to avoid a second view)."""
+    dashboard = HeterogeneityDashboard(hospitals, instructor=instructor,
+                                       random_state=random_state)
     display(dashboard.widget)
     return dashboard

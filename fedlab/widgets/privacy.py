@@ -1,4 +1,4 @@
-"""The DP-FedAvg dashboard of lesson 06: move the noise, the clipping, the clients, see the cost.
+"""The DP-FedAvg dashboard of lesson 06b: move the noise, the clipping, the clients, see the cost.
 
 The hospitals' training records are pooled and re-split into many clients (clinicians'
 devices), as in McMahan et al. (2018); DP-FedAvg trains across them while the dashboard
@@ -23,6 +23,7 @@ from fedlab.metrics import Evaluator
 from fedlab.models import logistic
 from fedlab.plots.style import color
 from fedlab.privacy import DPFedAvg
+from fedlab.widgets._projector import box_layout, control_layout, enlarge_text
 
 __all__ = ["DPFedAvgDashboard", "dp_fedavg_dashboard"]
 
@@ -75,7 +76,8 @@ class DPFedAvgDashboard:
         self.last_seconds = float("nan")
 
         style = {"description_width": "170px"}
-        wide = W.Layout(width="95%" if instructor else "480px")
+        self.instructor = bool(instructor)
+        wide = control_layout(instructor, "480px")
 
         def slider(kind, value, description, **kw):
             return kind(value=value, description=description, style=style, layout=wide,
@@ -97,7 +99,9 @@ class DPFedAvgDashboard:
         self.status = W.HTML()
         self.image = W.Image(format="png")
         self._build_figure((12, 4.5) if instructor else (9, 3.6))
-        box = W.Layout(width="100%") if instructor else W.Layout()
+        if instructor:
+            enlarge_text(self.figure)
+        box = box_layout(instructor)
         self.widget = W.VBox([*self.controls, self.status, self.image], layout=box)
         self.update()
 

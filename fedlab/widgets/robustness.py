@@ -36,6 +36,7 @@ from fedlab.federated import (
 from fedlab.federated.robust import tolerated_attackers
 from fedlab.metrics import Evaluator, auc_difference
 from fedlab.plots.style import color
+from fedlab.widgets._projector import box_layout, control_layout, enlarge_text
 
 __all__ = ["RobustnessDashboard", "robustness_dashboard", "DEFENCES", "ATTACK_SETTINGS",
            "make_clients"]
@@ -134,9 +135,10 @@ class RobustnessDashboard:
         self.history = None
         self.last_seconds = float("nan")
         style = {"description_width": "150px"}
-        wide = W.Layout(width="95%" if instructor else "460px")
+        self.instructor = bool(instructor)
+        wide = control_layout(instructor, "460px")
         self.population = W.ToggleButtons(options=list(POPULATIONS), description="clients",
-                                          style=style)
+                                          style=style, layout=wide)
         self.n_malicious = W.IntSlider(value=1, min=0, max=4, description="malicious clients",
                                        style=style, layout=wide, continuous_update=False)
         self.attack = W.Dropdown(options=list(ATTACK_SETTINGS), description="attack",
@@ -149,7 +151,10 @@ class RobustnessDashboard:
         self.status = W.HTML()
         self.image = W.Image(format="png")
         self._build_figure((12, 5.2) if instructor else (10, 4.4))
-        self.widget = W.VBox([*self.controls, self.status, self.image])
+        if instructor:
+            enlarge_text(self.figure)
+        self.widget = W.VBox([*self.controls, self.status, self.image],
+                             layout=box_layout(instructor))
         self.update()
 
     def run(self, population, n_malicious, attack_label, defence_label):

@@ -25,6 +25,7 @@ from fedlab import data, federated
 from fedlab.models import CoxPH
 from fedlab.plots.style import color
 from fedlab.survival import CoxSite, federated_kaplan_meier, fit_federated_cox
+from fedlab.widgets._projector import box_layout, control_layout, enlarge_text
 
 __all__ = ["METHODS", "SurvivalDashboard", "survival_dashboard"]
 
@@ -73,7 +74,8 @@ class SurvivalDashboard:
         self.last_seconds = float("nan")
 
         style = {"description_width": "170px"}
-        wide = W.Layout(width="95%" if instructor else "480px")
+        self.instructor = bool(instructor)
+        wide = control_layout(instructor, "480px")
         self.site = W.Dropdown(options=self.names, value=self.names[1], style=style,
                                description="site whose follow-up ends", layout=wide)
         self.end = W.FloatSlider(value=FULL, min=2.0, max=FULL, step=0.5, style=style,
@@ -90,7 +92,9 @@ class SurvivalDashboard:
         self.status = W.HTML()
         self.image = W.Image(format="png")
         self._build_figure((12, 4.8) if instructor else (10, 4))
-        box = W.Layout(width="100%") if instructor else W.Layout()
+        if instructor:
+            enlarge_text(self.figure)
+        box = box_layout(instructor)
         self.widget = W.VBox([self.site, self.end, self.n_sites, self.method, self.status,
                               self.image], layout=box)
         self.update()
