@@ -59,7 +59,7 @@ def _readme_blocks():
     return [c for c in commands if c], blocks[1][1], blocks[2][1]
 
 
-def _expected(sites, names, **options):
+def _expected(sites, names, *, random_state=SEED, **options):
     """federated.run on the same splits: the model and each site's own evaluation."""
     clients, tests = [], {}
     for name, path in zip(names, sites):
@@ -67,7 +67,8 @@ def _expected(sites, names, **options):
         train, test = data.train_test_split_site(site, test_size=0.25, random_state=SEED)
         clients.append(federated.Client(train.X, train.y, name=name))
         tests[name] = test
-    history = federated.run(clients, strategy="fedavg", rounds=1, random_state=SEED, **options)
+    history = federated.run(clients, strategy="fedavg", rounds=1, random_state=random_state,
+                            **options)
     return history, tests
 
 
@@ -220,7 +221,9 @@ def test_the_flower_command_with_tls_rehearses_it_on_one_machine(tmp_path, capsy
     assert "Every connection used TLS" in capsys.readouterr().out
     assert len(flags) == 1 and "--enable-supernode-auth" in flags[0]
     assert "--ssl-certfile" in flags[0] and "--insecure" not in flags[0]
-    expected, tests = _expected(sites, ["site0", "site1"], l2=DEFAULTS["l2"])  # the CLI's
+    expected, tests = _expected(  # the CLI's run of the method: its own seed, its l2
+        sites, ["site0", "site1"], l2=DEFAULTS["l2"],
+        random_state=federated.method_seed(SEED, "fedavg (weighted)"))
     reported = json.loads(out.read_text())["methods"]["fedavg (weighted)"]["sites"]
     for name, test in tests.items():
         mine = evaluate_site(expected.params, test.X, test.y,
