@@ -443,7 +443,8 @@ def make_strategy(name="fedavg", *, lr=0.1, **params):
     >>> make_strategy("dpfedavg", noise_multiplier=1.0).__class__.__name__
     'DPFedAvg'
     """
-    _register_private_and_secure()
+    if isinstance(name, str) and name.lower() not in STRATEGY_NAMES:
+        _register_private_and_secure()  # only then: both are slow to import
     if not isinstance(name, str) or name.lower() not in STRATEGY_NAMES:
         raise InvalidParameterError(
             f"strategy must be one of {sorted(STRATEGY_NAMES)} or a Strategy object, "
