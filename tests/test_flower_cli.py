@@ -123,7 +123,10 @@ def test_flower_reads_and_checks_every_site_file_before_any_process_starts(tmp_p
 
 @pytest.mark.flower
 def test_flower_and_train_give_the_same_models_for_five_strategies(tmp_path, capsys):
-    """One federation, five studies: each method's per-site metrics equal train's exactly.
+    """One federation, five studies: each method's model and per-site metrics equal train's.
+
+    The fitted coefficients are compared as JSON numbers (every digit of the float64), so
+    equal here means bitwise equal parameters.
 
     The same CSVs, seed and options; each method seeded by its name in both commands
     (fedlab.federated.method_seed), the one round loop over two transports.
@@ -144,6 +147,8 @@ def test_flower_and_train_give_the_same_models_for_five_strategies(tmp_path, cap
     assert set(flower) == {"fedavg (weighted)", *strategies}
     for method, result in flower.items():
         assert result["sites"] == train[method]["sites"], method
+        for key in ("coefficients", "coefficients_standardized"):
+            assert result[key] == train[method][key], (method, key)
 
 
 @pytest.mark.parametrize("extra, words", [

@@ -226,7 +226,11 @@ def _train_stacked(clients, records, params, config, states, rngs):
         rngs=rngs, return_loss=True)
     vectors = local - params
     arrays = {}
-    steps = np.array([c.local_steps(config) for c in clients], dtype=float)
+    by_size = {}  # a client's number of steps depends only on its size and the config
+    for c, (_, y) in zip(clients, records):
+        if len(y) not in by_size:
+            by_size[len(y)] = c.local_steps(config)
+    steps = np.array([by_size[len(y)] for _, y in records], dtype=float)
     if control is not None:
         new_own = own - control - vectors / (steps[:, None] * config["lr"])
         for state, row in zip(states, new_own):

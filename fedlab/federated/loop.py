@@ -34,6 +34,7 @@ of deep networks from decentralized data. AISTATS.
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def refuse_non_finite(updates):
             reasons.setdefault(k, f"its {name!r} array")
     for k, metrics in enumerate(updates.metrics):
         for key in ("loss", "local_steps"):
-            if key in metrics and not np.isfinite(metrics[key]):
+            if key in metrics and not math.isfinite(metrics[key]):  # a scalar: no numpy call
                 reasons.setdefault(k, f"its {key}")
     if not reasons:
         return updates, {}

@@ -102,7 +102,8 @@ def stacked_sgd(records, params, *, epochs=1, batch_size=32, lr=0.1, l2=0.0, mu=
     theta[rank] = -neg
     if not return_loss:
         return theta
-    z = np.concatenate([Xk @ t[:-1] + t[-1] for t, (Xk, _) in zip(theta, records)])
+    # every client's logits in one pass over the stack (its last column is the bias's ones)
+    z = np.einsum("ij,ij->i", stack.X[:-1], np.repeat(theta, sizes, axis=0))
     per_record = np.logaddexp(0.0, z)
     per_record -= stack.y[:-1] * z
     data_loss = np.add.reduceat(per_record, stack.offsets) / sizes
