@@ -147,13 +147,20 @@ def _constants(notebook):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign):
+                if isinstance(node, ast.Assign) and all(_plain(t) for t in node.targets):
                     try:
                         ast.literal_eval(node.value)
                     except ValueError:
                         continue
                     lines.append(ast.unparse(node))
     return "\n".join(lines)
+
+
+def _plain(target):
+    """A name or a tuple of names (``x = ...``, ``a, b = ...``), not ``widget.value = ...``."""
+    if isinstance(target, ast.Tuple):
+        return all(isinstance(t, ast.Name) for t in target.elts)
+    return isinstance(target, ast.Name)
 
 
 def _hinted(path, name, block):
